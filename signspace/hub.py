@@ -1,0 +1,136 @@
+"""Hugging Face Hub edges: token, repo ids, reachability and a retried one-commit folder upload.
+
+The token is never printed: every message that leaves this module passes through ``redact``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from pathlib import Path
+from typing import Callable
+
+logger = logging.getLogger(__name__)
+
+REPO_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class HubError(RuntimeError):
+    """A Hub operation failed; the message says what and what to do, with the token redacted."""
+
+
+def redact(text: str, token: str | None = None) -> str:
+    """Remove the token (and anything shaped like an HF token) from ``text``."""
+    token = token or os.environ.get("HF_TOKEN")
+    if token:
+        text = text.replace(token, "***")
+    return re.sub(r"hf_[A-Za-z0-9]{10,}", "hf_***", text)
+
+
+def check_repo_id(repo_id: str | None, flag: str) -> str:
+    if not repo_id or not REPO_ID_PATTERN.match(repo_id):
+        raise ValueError(
+            f"{flag}={repo_id!r} is not a Hub repo id; use the form 'user/name' (or 'org/name'), "
+            "letters, digits, '-', '_' and '.' only"
+        )
+    return repo_id
+
+
+def require_token() -> str:
+    """The user's token from HF_TOKEN or `hf auth login`; fail before any long work if there is none."""
+    from huggingface_hub import get_token
+
+    token = get_token()
+    if not token:
+        raise HubError(
+            "publishing needs a Hugging Face token with write access, and none was found: run "
+            "`hf auth login`, or set the HF_TOKEN environment variable"
+        )
+    return token
+
+
+def hub_endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """One quick request instead of huggingface_hub's ~23 s of retries when the network is down."""
+    import httpx2
+
+    try:
+        httpx2.head(hub_endpoint(), timeout=timeout, follow_redirects=False)
+    except httpx2.TransportError:
+        return False
+    return True
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Transient failures only: connection trouble, 5xx and 429 — never 401/403/404 or bad requests."""
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if isinstance(exc, HfHubHTTPError):
+        status = exc.response.status_code if exc.response is not None else None
+        return status in RETRY_STATUS
+    return isinstance(exc, httpx2.TransportError)
+
+
+def push_folder(
+    folder: Path,
+    repo_id: str,
+    *,
+    repo_type: str = "model",
+    token: str,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str,
+    space_sdk: str | None = None,
+    max_attempts: int = 5,
+    base_delay: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Create the repo if needed and upload ``folder`` as one commit; returns the commit URL.
+
+    Retries with exponential backoff on transient errors; the local folder is only read.
+    """
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+
+    def attempt() -> str:
+        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, space_sdk=space_sdk)
+        if revision and revision != "main":
+            api.create_branch(repo_id, repo_type=repo_type, branch=revision, exist_ok=True)
+        info = api.upload_folder(
+            folder_path=str(folder),
+            repo_id=repo_id,
+            repo_type=repo_type,
+            revision=revision,
+            commit_message=commit_message,
+        )
+        return str(info.commit_url if hasattr(info, "commit_url") else info)
+
+    for number in range(1, max_attempts + 1):
+        try:
+            return attempt()
+        except Exception as exc:  # classified below; anything not transient is re-raised as is
+            message = redact(f"{type(exc).__name__}: {exc}", token)
+            if not is_retryable(exc):
+                raise HubError(
+                    f"uploading {folder} to {repo_type} repo {repo_id} failed: {message}. The local copy in "
+                    f"{folder} is complete; fix the cause (token rights, repo id) and publish again"
+                ) from None
+            if number == max_attempts:
+                raise HubError(
+                    f"uploading {folder} to {repo_id} still failed after {max_attempts} attempts: {message}. "
+                    f"The local copy in {folder} is complete; publish again later"
+                ) from None
+            delay = base_delay * 2 ** (number - 1)
+            logger.warning("upload attempt %d/%d failed (%s); retrying in %.0f s", number, max_attempts, message, delay)
+            sleep(delay)
+    raise AssertionError("unreachable")

@@ -1,0 +1,139 @@
+"""Turn folders of sign frames and videos into a validated, leak-free image dataset.
+
+    python train/build_dataset.py --data_dir DATA --output_dir OUT [--group_pattern REGEX] [--push_to_hub ...]
+
+DATA holds one folder per sign. OUT receives a `datasets.DatasetDict` (train / validation / test)
+and `build_report.json`. See README.md for the folder layouts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from transformers import HfArgumentParser
+
+from signspace import builder, hub
+from signspace.atomic import atomic_directory, check_output_dir, write_json_atomic
+from signspace.cards import render_dataset_card
+from signspace.scan import scan_data_dir
+
+logger = logging.getLogger("build_dataset")
+
+
+@dataclass
+class BuildConfig:
+    data_dir: str = field(metadata={"help": "Folder with one sub-folder per sign (images, clip folders, videos)."})
+    output_dir: str = field(metadata={"help": "Where the dataset is written (save_to_disk) with build_report.json."})
+    val_size: float = field(default=0.15, metadata={"help": "Fraction of each sign's groups for validation."})
+    test_size: float = field(default=0.15, metadata={"help": "Fraction of each sign's groups for test; 0 for none."})
+    seed: int = field(default=42, metadata={"help": "Seed of the grouped split (same seed + same input = same split)."})
+    image_size: int = field(default=256, metadata={"help": "Shorter side of stored images in pixels (never enlarged)."})
+    frames_per_video: int = field(default=16, metadata={"help": "Frames sampled uniformly from each video."})
+    group_pattern: str | None = field(
+        default=None,
+        metadata={"help": r"Regex whose first group is the group id in a file name, e.g. '^(.+?)_jpg\.rf\.'."},
+    )
+    num_proc: int = field(default=min(8, os.cpu_count() or 1), metadata={"help": "Decoding processes."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing output folder."})
+    push_to_hub: bool = field(default=False, metadata={"help": "Also publish the dataset to the Hub."})
+    hub_dataset_id: str | None = field(default=None, metadata={"help": "Hub dataset repo, 'user/name'."})
+    hub_private_repo: bool = field(default=False, metadata={"help": "Create the Hub dataset as private."})
+    license: str = field(default="other", metadata={"help": "License of your recordings (card metadata), e.g. cc-by-4.0."})
+    source_description: str = field(
+        default="Recorded by the dataset owner.", metadata={"help": "Where the recordings come from (for the card)."}
+    )
+
+    def __post_init__(self):
+        for name in ("val_size", "test_size"):
+            value = getattr(self, name)
+            if not 0 <= value < 1:
+                raise ValueError(f"--{name}={value} must be in [0, 1), e.g. 0.15")
+        if self.val_size + self.test_size >= 0.9:
+            raise ValueError(f"--val_size + --test_size = {self.val_size + self.test_size:.2f} leaves too little to train on; keep it below 0.9")
+        if self.image_size < 16:
+            raise ValueError(f"--image_size={self.image_size} is too small; use at least the model input (e.g. 224 or 256)")
+        if self.frames_per_video < 1:
+            raise ValueError(f"--frames_per_video={self.frames_per_video} must be at least 1")
+        if self.num_proc < 1:
+            raise ValueError(f"--num_proc={self.num_proc} must be at least 1")
+        if self.group_pattern:
+            try:
+                compiled = re.compile(self.group_pattern)
+            except re.error as exc:
+                raise ValueError(f"--group_pattern {self.group_pattern!r} is not a valid regex: {exc}") from None
+            if compiled.groups < 1:
+                raise ValueError(f"--group_pattern {self.group_pattern!r} needs a capture group, e.g. '^(.+?)_jpg'")
+        if self.push_to_hub:
+            hub.check_repo_id(self.hub_dataset_id, "--hub_dataset_id")
+
+
+def make_report(config: BuildConfig, result: builder.BuildResult) -> dict:
+    include_test = config.test_size > 0
+    counts = builder.counts_per_split(result)
+    if not include_test:
+        counts.pop("test")
+    return {
+        "parameters": {k: v for k, v in asdict(config).items() if k != "overwrite"},
+        "labels": result.labels,
+        "total_images": sum(sum(c.values()) for c in counts.values()),
+        "counts": counts,
+        "groups": {split: len({r.group for r in result.rows_by_split[split]}) for split in counts},
+        "skipped": result.skipped,
+        "duplicates": result.duplicates,
+        "warnings": result.warnings,
+    }
+
+
+def publish(config: BuildConfig, dataset_dict, report: dict, token: str) -> str:
+    """Parquet per split + rendered card, uploaded as one commit from a staging folder."""
+    with tempfile.TemporaryDirectory(prefix="signspace-dataset-") as staging:
+        staging = Path(staging)
+        (staging / "data").mkdir()
+        for split, dataset in dataset_dict.items():
+            dataset.to_parquet(str(staging / "data" / f"{split}-00000-of-00001.parquet"))
+        card = render_dataset_card(report, config.hub_dataset_id, config.license, config.source_description)
+        (staging / "README.md").write_text(card, encoding="utf-8")
+        return hub.push_folder(
+            staging, config.hub_dataset_id, repo_type="dataset", token=token,
+            private=config.hub_private_repo, commit_message="Upload sign dataset built with SignSpace",
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    (config,) = HfArgumentParser(BuildConfig).parse_args_into_dataclasses(args=argv)
+    token = hub.require_token() if config.push_to_hub else None  # fail before hours of decoding
+    check_output_dir(Path(config.output_dir), config.overwrite)
+    scan = scan_data_dir(Path(config.data_dir), config.group_pattern)
+    settings = builder.DecodeSettings(config.image_size, config.frames_per_video)
+    result = builder.build(scan, settings, config.val_size, config.test_size, config.seed, config.num_proc)
+    dataset_dict = builder.to_dataset_dict(result, include_test=config.test_size > 0)
+    report = make_report(config, result)
+    with atomic_directory(Path(config.output_dir), config.overwrite) as partial:
+        dataset_dict.save_to_disk(str(partial))
+        write_json_atomic(partial / "build_report.json", report)
+    print(builder.summary_table(result, include_test=config.test_size > 0))
+    print(f"skipped {len(result.skipped)} file(s), {len(result.duplicates)} set(s) of identical images; "
+          f"details in {Path(config.output_dir) / 'build_report.json'}")
+    for warning in result.warnings:
+        logger.warning(warning)
+    if config.push_to_hub:
+        url = publish(config, dataset_dict, report, token)
+        print(f"published to {url}")
+    return 0
+
+
+def cli() -> int:
+    from signspace.errors import run_cli
+
+    return run_cli(main)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
