@@ -211,6 +211,8 @@ def to_dataset_dict(result: BuildResult, include_test: bool):
         if split == "test" and not include_test:
             continue
         rows = result.rows_by_split[split]
+        if split != "train" and not rows:
+            continue  # an empty split cannot be saved by `datasets`; the report's warning explains it
         splits[split] = datasets.Dataset.from_dict(
             {
                 "image": [{"bytes": r.image, "path": None} for r in rows],

@@ -66,7 +66,7 @@ def scan_data_dir(data_dir: Path, group_pattern: str | None = None) -> ScanResul
     for entry in _visible_children(data_dir):
         if not entry.is_dir():
             result.skipped.append(
-                {"source": entry.name, "reason": "file at the top level; put it inside a sign folder"}
+                {"source": entry.name, "reason": "not inside a sign folder; ignored"}
             )
             continue
         label = normalise_label(entry.name)

@@ -1,0 +1,71 @@
+"""Makers of test inputs: images in every awkward mode, small videos, sign folders."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ASL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "asl-letters"
+ASL_GROUP_PATTERN = r"^(.+?)_jpg\.rf\."
+
+
+def pattern_image(seed: int, size=(64, 48)) -> Image.Image:
+    """A distinct RGB image per seed (random blocks), so content hashes differ."""
+    rng = np.random.RandomState(seed)
+    blocks = rng.randint(0, 256, (size[1] // 8 + 1, size[0] // 8 + 1, 3), dtype=np.uint8)
+    array = np.kron(blocks, np.ones((8, 8, 1), dtype=np.uint8))[: size[1], : size[0]]
+    return Image.fromarray(array)
+
+
+def jpeg_bytes(image: Image.Image, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=95, **kwargs)
+    return buffer.getvalue()
+
+
+def write_image(path: Path, seed: int = 0, size=(64, 48)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pattern_image(seed, size).save(path)
+    return path
+
+
+def bomb_png_bytes(width: int = 40_000, height: int = 40_000) -> bytes:
+    """A valid-looking PNG header claiming a huge 1-bit image, with almost no data behind it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+def write_video(path: Path, n_frames: int = 12, seed: int = 0, size=(64, 48), faststart: bool = False) -> Path:
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for index in range(n_frames):
+            frame = av.VideoFrame.from_ndarray(np.asarray(pattern_image(seed * 1000 + index, size)), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def make_sign_folders(root: Path, signs: dict[str, int], start_seed: int = 0) -> Path:
+    """``{"hello": 6, "thanks": 5}`` -> root/hello/img_000.png … with distinct images."""
+    seed = start_seed
+    for sign, count in signs.items():
+        for index in range(count):
+            write_image(root / sign / f"img_{index:03d}.png", seed=seed)
+            seed += 1
+    return root

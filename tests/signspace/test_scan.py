@@ -1,0 +1,82 @@
+import pytest
+from factories import make_sign_folders, write_image
+
+from signspace.scan import DataFolderError, scan_data_dir
+
+
+def test_os_junk_is_ignored_silently(tmp_path):
+    make_sign_folders(tmp_path, {"a": 2, "b": 2})
+    (tmp_path / ".DS_Store").write_bytes(b"\0junk")
+    (tmp_path / "a" / ".DS_Store").write_bytes(b"\0junk")
+    (tmp_path / "a" / "Thumbs.db").write_bytes(b"\0junk")
+    (tmp_path / "a" / "._img_000.png").write_bytes(b"\0junk")
+    write_image(tmp_path / "__MACOSX" / "a" / "x.png")
+    result = scan_data_dir(tmp_path)
+    assert result.labels == ["a", "b"]
+    assert len(result.items) == 4
+    assert result.skipped == []
+
+
+def test_layouts_give_the_right_groups(tmp_path):
+    write_image(tmp_path / "hello" / "photo1.jpg")
+    write_image(tmp_path / "hello" / "clip7" / "f0.jpg")
+    write_image(tmp_path / "hello" / "clip7" / "f1.jpg", seed=1)
+    (tmp_path / "thanks").mkdir()
+    (tmp_path / "thanks" / "v.mp4").write_bytes(b"not decoded at scan time")
+    groups = {item.source: (item.group, item.kind) for item in scan_data_dir(tmp_path).items}
+    assert groups == {
+        "hello/clip7/f0.jpg": ("hello/clip7", "image"),
+        "hello/clip7/f1.jpg": ("hello/clip7", "image"),
+        "hello/photo1.jpg": ("hello/photo1.jpg", "image"),
+        "thanks/v.mp4": ("thanks/v.mp4", "video"),
+    }
+
+
+def test_group_pattern_groups_augmented_copies(tmp_path):
+    for name in ["A1_jpg.rf.aaa.jpg", "A1_jpg.rf.bbb.jpg", "A2_jpg.rf.ccc.jpg", "odd.jpg"]:
+        write_image(tmp_path / "A" / name)
+    write_image(tmp_path / "B" / "B1_jpg.rf.ddd.jpg")
+    result = scan_data_dir(tmp_path, r"^(.+?)_jpg\.rf\.")
+    assert sorted({i.group for i in result.items}) == ["A/A1", "A/A2", "A/odd.jpg", "B/B1"]
+    assert result.unmatched_group_pattern == 1
+
+
+def test_empty_sign_folder_is_named(tmp_path):
+    make_sign_folders(tmp_path, {"a": 2, "b": 2})
+    (tmp_path / "ghost").mkdir()
+    (tmp_path / "ghost" / ".DS_Store").write_bytes(b"x")
+    with pytest.raises(DataFolderError, match=r"sign folder .*ghost holds no images or videos"):
+        scan_data_dir(tmp_path)
+
+
+def test_only_one_sign_is_a_clear_error(tmp_path):
+    make_sign_folders(tmp_path, {"only": 3})
+    with pytest.raises(DataFolderError, match=r"needs at least 2 sign folders .*found 1: 'only'"):
+        scan_data_dir(tmp_path)
+
+
+def test_missing_data_dir(tmp_path):
+    with pytest.raises(DataFolderError, match="does not exist"):
+        scan_data_dir(tmp_path / "nope")
+
+
+def test_case_collision_is_a_clear_error(tmp_path):
+    make_sign_folders(tmp_path, {"A": 1, "a": 1})
+    with pytest.raises(DataFolderError, match=r"differ only in letter case"):
+        scan_data_dir(tmp_path)
+
+
+def test_unicode_and_spaces_get_stable_sorted_labels(tmp_path):
+    make_sign_folders(tmp_path, {"thank you": 1, "ñandú": 1, "Ärger": 1, "hello": 1})
+    decomposed = "cafe\u0301"  # macOS-style NFD name of "café"
+    write_image(tmp_path / decomposed / "x.png")
+    labels = scan_data_dir(tmp_path).labels
+    assert labels == sorted(["thank you", "ñandú", "Ärger", "hello", "caf\u00e9"])
+    assert "caf\u00e9" in labels  # normalised to NFC: the same id on every OS
+
+
+def test_unsupported_files_are_reported(tmp_path):
+    make_sign_folders(tmp_path, {"a": 1, "b": 1})
+    (tmp_path / "a" / "notes.txt").write_text("hi")
+    result = scan_data_dir(tmp_path)
+    assert result.skipped == [{"source": "a/notes.txt", "reason": "unsupported file type '.txt'"}]

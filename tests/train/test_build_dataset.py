@@ -1,0 +1,272 @@
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+from factories import (
+    ASL_DIR,
+    ASL_GROUP_PATTERN,
+    bomb_png_bytes,
+    jpeg_bytes,
+    make_sign_folders,
+    pattern_image,
+    write_image,
+    write_video,
+)
+from PIL import Image
+
+from signspace.atomic import OutputExistsError
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "train"))
+import build_dataset  # noqa: E402
+
+
+@pytest.fixture
+def build(tmp_path):
+    """Run the builder in-process; returns (DatasetDict, report)."""
+
+    def run(data_dir, *extra, out=None):
+        out = out or tmp_path / "out"
+        argv = ["--data_dir", str(data_dir), "--output_dir", str(out), "--num_proc", "1", *map(str, extra)]
+        assert build_dataset.main(argv) == 0
+        return datasets.load_from_disk(str(out)), json.loads((out / "build_report.json").read_text())
+
+    return run
+
+
+def _groups_by_split(dataset_dict):
+    return {split: set(ds["group"]) for split, ds in dataset_dict.items()}
+
+
+def assert_no_leak(dataset_dict):
+    groups = _groups_by_split(dataset_dict)
+    splits = list(groups)
+    for i, a in enumerate(splits):
+        for b in splits[i + 1 :]:
+            assert not groups[a] & groups[b], f"groups in both {a} and {b}: {groups[a] & groups[b]}"
+    hashes = {
+        split: {hashlib.sha256(np.asarray(img).tobytes()).hexdigest() for img in ds["image"]}
+        for split, ds in dataset_dict.items()
+    }
+    for i, a in enumerate(splits):
+        for b in splits[i + 1 :]:
+            assert not hashes[a] & hashes[b], f"identical image in {a} and {b}"
+
+
+def test_mixed_layouts_become_a_leak_free_dataset(tmp_path, build):
+    data = tmp_path / "data"
+    make_sign_folders(data, {"hello": 8, "thanks": 8})
+    for clip in range(4):
+        for frame in range(3):
+            write_image(data / "hello" / f"clip{clip}" / f"{frame}.jpg", seed=500 + clip * 10 + frame)
+    for video in range(3):
+        write_video(data / "thanks" / f"take{video}.mp4", n_frames=12, seed=video + 1)
+    dsd, report = build(data, "--frames_per_video", 4, "--image_size", 32)
+    assert set(dsd) == {"train", "validation", "test"}
+    assert dsd["train"].features["label"].names == ["hello", "thanks"]
+    assert dsd["train"].features["image"] == datasets.Image()
+    assert_no_leak(dsd)
+    all_sources = [s for ds in dsd.values() for s in ds["source"]]
+    video_frames = [s for s in all_sources if s.startswith("thanks/take0.mp4")]
+    assert len(video_frames) == 4  # uniform over the 12 real frames, both ends included
+    assert {s.split("#")[1] for s in video_frames} == {"frame=0", "frame=4", "frame=7", "frame=11"}
+    assert report["total_images"] == 8 + 8 + 12 + 3 * 4
+    image = dsd["train"][0]["image"]
+    assert image.mode == "RGB" and min(image.size) <= 32
+
+
+def test_same_seed_same_split_other_seed_differs(tmp_path, build):
+    data = make_sign_folders(tmp_path / "data", {"a": 12, "b": 12, "single": 1})
+    first, report = build(data, "--seed", 5, out=tmp_path / "o1")
+    again, _ = build(data, "--seed", 5, out=tmp_path / "o2")
+    other, _ = build(data, "--seed", 6, out=tmp_path / "o3")
+    assert {k: v["source"] for k, v in first.items()} == {k: v["source"] for k, v in again.items()}
+    assert {k: v["source"] for k, v in first.items()} != {k: v["source"] for k, v in other.items()}
+    # The one-image sign is trained on, not dropped, and the user is told why it is not evaluated.
+    assert "single/img_000.png" in first["train"]["source"]
+    assert any("'single' (1 group)" in w for w in report["warnings"])
+
+
+def test_bad_files_are_skipped_and_reported(tmp_path, build):
+    data = make_sign_folders(tmp_path / "data", {"a": 4, "b": 4})
+    (data / "a" / "zero.jpg").write_bytes(b"")
+    full = jpeg_bytes(pattern_image(99, (256, 256)))
+    (data / "a" / "half.jpg").write_bytes(full[: len(full) // 2])
+    (data / "b" / "text.png").write_text("just some text, not a picture\n" * 20)
+    (data / "b" / "noise.jpg").write_bytes(bytes(np.random.RandomState(1).randint(0, 256, 3000, dtype=np.uint8)))
+    (data / "b" / "bomb.png").write_bytes(bomb_png_bytes())
+    dsd, report = build(data)
+    reasons = {entry["source"]: entry["reason"] for entry in report["skipped"]}
+    assert reasons.keys() == {"a/zero.jpg", "a/half.jpg", "b/text.png", "b/noise.jpg", "b/bomb.png"}
+    assert "empty" in reasons["a/zero.jpg"]
+    assert "truncated" in reasons["a/half.jpg"]
+    assert "not an image" in reasons["b/text.png"]
+    assert "bomb" in reasons["b/bomb.png"] or "exceeds limit" in reasons["b/bomb.png"]
+    assert sum(len(ds) for ds in dsd.values()) == 8
+
+
+def test_videos_without_frames_or_lying_about_length(tmp_path, build):
+    data = make_sign_folders(tmp_path / "data", {"a": 3, "b": 3})
+    honest = write_video(tmp_path / "honest.mp4", n_frames=30, faststart=True)
+    raw = honest.read_bytes()
+    # Metadata (moov, up front) still promises 30 frames, but only part of the data is there.
+    (data / "a" / "liar.mp4").write_bytes(raw[: len(raw) // 2])
+    moov_end = raw.index(b"mdat") + 4
+    (data / "b" / "hollow.mp4").write_bytes(raw[:moov_end])  # opens, no frame data at all
+    (data / "b" / "garbage.mp4").write_bytes(b"\x00" * 500)
+    import av
+
+    with av.open(str(data / "a" / "liar.mp4")) as container:
+        claimed = container.streams.video[0].frames
+    dsd, report = build(data, "--frames_per_video", 100)
+    liar_frames = [s for ds in dsd.values() for s in ds["source"] if s.startswith("a/liar.mp4")]
+    assert claimed == 30 and 0 < len(liar_frames) < 30  # counted by real decodes, nothing invented
+    reasons = {entry["source"]: entry["reason"] for entry in report["skipped"]}
+    assert "yields no frames" in reasons["b/hollow.mp4"]
+    assert "unreadable video" in reasons["b/garbage.mp4"]
+
+
+def test_identical_images_never_straddle_splits(tmp_path, build):
+    data = make_sign_folders(tmp_path / "data", {"a": 20, "b": 20})
+    for copy in range(6):  # the same picture under six names: six groups unless merged
+        write_image(data / "a" / f"dup_{copy}.png", seed=12345)
+    dsd, report = build(data, "--seed", 0)
+    assert_no_leak(dsd)
+    assert report["duplicates"] == [{"sources": [f"a/dup_{i}.png" for i in range(6)], "labels": ["a"]}]
+
+
+def test_tiny_dataset_keeps_train_and_warns(tmp_path, build, caplog):
+    data = make_sign_folders(tmp_path / "data", {"a": 1, "b": 1})
+    dsd, report = build(data)
+    assert len(dsd["train"]) == 2 and set(dsd) == {"train"}
+    assert any("validation split is empty" in w for w in report["warnings"])
+    assert "validation split is empty" in caplog.text
+
+
+def test_no_test_split_when_test_size_zero(tmp_path, build):
+    data = make_sign_folders(tmp_path / "data", {"a": 6, "b": 6})
+    dsd, report = build(data, "--test_size", 0)
+    assert set(dsd) == {"train", "validation"} and set(report["counts"]) == {"train", "validation"}
+
+
+def test_existing_output_needs_overwrite(tmp_path, build):
+    data = make_sign_folders(tmp_path / "data", {"a": 3, "b": 3})
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("mine")
+    with pytest.raises(OutputExistsError, match=r"out already exists .*--overwrite"):
+        build(data, out=out)
+    assert (out / "precious.txt").read_text() == "mine"
+    dsd, _ = build(data, "--overwrite", out=out)
+    assert not (out / "precious.txt").exists() and len(dsd["train"]) > 0
+
+
+def test_failure_while_saving_leaves_nothing_half_written(tmp_path, build, monkeypatch):
+    data = make_sign_folders(tmp_path / "data", {"a": 3, "b": 3})
+    out = tmp_path / "out"
+
+    def explode(self, path, *args, **kwargs):
+        Path(path, "half-written.arrow").write_bytes(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(datasets.DatasetDict, "save_to_disk", explode)
+    with pytest.raises(OSError, match="disk full"):
+        build(data, out=out)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [tmp_path / "data"]
+
+
+def test_killed_build_leaves_no_output_and_rerun_works(tmp_path):
+    data = make_sign_folders(tmp_path / "data", {"a": 3, "b": 3})
+    out = tmp_path / "out"
+    killer = f"""
+import os, signal, sys
+from pathlib import Path
+import datasets
+sys.path.insert(0, {str(ROOT / 'train')!r})
+import build_dataset
+def die(self, path, *a, **k):
+    Path(path, 'half.arrow').write_bytes(b'x')
+    os.kill(os.getpid(), signal.SIGKILL)
+datasets.DatasetDict.save_to_disk = die
+build_dataset.main(['--data_dir', {str(data)!r}, '--output_dir', {str(out)!r}, '--num_proc', '1'])
+"""
+    killed = subprocess.run([sys.executable, "-c", killer], capture_output=True)
+    assert killed.returncode == -9
+    assert not out.exists()
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.partial")]
+    assert len(leftovers) == 1  # what the killed run was writing, off to the side
+    rerun = subprocess.run(
+        [sys.executable, str(ROOT / "train" / "build_dataset.py"), "--data-dir", str(data), "--output-dir", str(out), "--num-proc", "2"],
+        capture_output=True, text=True,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert (out / "build_report.json").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.partial")]
+    assert "total" in rerun.stdout and "train" in rerun.stdout  # the summary table
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--val_size", "1.5"], r"--val_size=1.5 must be in \[0, 1\)"),
+        (["--group_pattern", "(unclosed"], "--group_pattern '\\(unclosed' is not a valid regex"),
+        (["--group_pattern", "no_group"], "needs a capture group"),
+        (["--push_to_hub", "--hub_dataset_id", "not-a-repo-id"], "is not a Hub repo id"),
+    ],
+)
+def test_bad_options_fail_clearly(tmp_path, args, message):
+    data = make_sign_folders(tmp_path / "data", {"a": 1, "b": 1})
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train" / "build_dataset.py"), "--data_dir", str(data), "--output_dir", str(tmp_path / "o"), *args],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    import re
+
+    assert re.search(message, result.stderr), result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_case_collision_fails_from_the_command_line(tmp_path):
+    data = make_sign_folders(tmp_path / "data", {"A": 1, "a": 1})
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train" / "build_dataset.py"), "--data_dir", str(data), "--output_dir", str(tmp_path / "o")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2 and "differ only in letter case" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_all_files_of_a_sign_unreadable_is_a_clear_error(tmp_path, build):
+    data = make_sign_folders(tmp_path / "data", {"a": 3, "b": 0})
+    (data / "b").mkdir()
+    (data / "b" / "broken.jpg").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"no readable image left for sign\(s\) 'b'"):
+        build(data)
+
+
+def test_stored_images_are_upright_rgb(tmp_path, build):
+    data = make_sign_folders(tmp_path / "data", {"a": 2})
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    (data / "b").mkdir()
+    Image.new("CMYK", (80, 40), (0, 0, 0, 0)).save(data / "b" / "rot.jpg", exif=exif)
+    dsd, _ = build(data, "--val_size", 0, "--test_size", 0)
+    stored = dict(zip(dsd["train"]["source"], dsd["train"]["image"]))["b/rot.jpg"]
+    assert stored.mode == "RGB" and stored.size == (40, 80)
+
+
+@pytest.mark.skipif(not ASL_DIR.is_dir(), reason=f"real photos not present at {ASL_DIR}")
+def test_real_asl_letters_grouped_split_has_no_leak(tmp_path, build):
+    dsd, report = build(ASL_DIR, "--group_pattern", ASL_GROUP_PATTERN, "--image_size", 64)
+    assert report["labels"] == [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+    assert_no_leak(dsd)
+    sources = {split: {s.split("/")[1].split("_jpg")[0] for s in ds["source"]} for split, ds in dsd.items()}
+    assert not sources["train"] & sources["validation"] and not sources["train"] & sources["test"]
+    assert all(report["counts"][split][label] > 0 for split in report["counts"] for label in report["labels"])
