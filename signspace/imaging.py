@@ -94,7 +94,7 @@ def _pil_to_rgb(image: Image.Image) -> Image.Image:
     if image.mode == "RGBA":
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, image).convert("RGB")
-    return image.convert("RGB")
+    return image if mode == "RGB" else image.convert("RGB")
 
 
 def shrink_to_shorter_side(image: Image.Image, size: int) -> Image.Image:
@@ -105,7 +105,9 @@ def shrink_to_shorter_side(image: Image.Image, size: int) -> Image.Image:
         return image
     scale = size / shorter
     new_size = (max(size, round(width * scale)), max(size, round(height * scale)))
-    return image.resize(new_size, Image.BICUBIC, reducing_gap=3.0)
+    # Antialiased bilinear (Pillow widens the filter when shrinking): what ViT processors use, and
+    # about twice as fast as bicubic, which dominated build time.
+    return image.resize(new_size, Image.BILINEAR, reducing_gap=3.0)
 
 
 def decode_image(
@@ -137,7 +139,7 @@ def decode_image(
                     # DCT-domain downscale: decodes a 4x smaller JPEG ~4x faster, still >= target size.
                     image.draft("RGB", (shorter_side, shorter_side))
             image.load()  # decode everything now: a truncated file fails here, not mid-training
-            image = ImageOps.exif_transpose(image)
+            image = ImageOps.exif_transpose(image) if image.getexif().get(0x0112, 1) != 1 else image
             image = _pil_to_rgb(image)
     except ImageDecodeError:
         raise
