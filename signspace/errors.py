@@ -7,12 +7,16 @@ import sys
 from typing import Callable
 
 from .atomic import OutputExistsError
+from .checkpoints import CheckpointError
 from .hub import HubError, redact
 from .imaging import ImageDecodeError
 from .scan import DataFolderError
 
 # Errors our code raises with a complete, actionable message (and config validation's ValueError).
-USER_ERRORS = (DataFolderError, OutputExistsError, HubError, ImageDecodeError, FileNotFoundError, ValueError)
+USER_ERRORS = (
+    DataFolderError, OutputExistsError, HubError, ImageDecodeError, CheckpointError,
+    FileNotFoundError, FileExistsError, ValueError,
+)
 
 
 def run_cli(main: Callable[[], int]) -> int:

@@ -30,6 +30,15 @@ def redact(text: str, token: str | None = None) -> str:
     return re.sub(r"hf_[A-Za-z0-9]{10,}", "hf_***", text)
 
 
+def redact_config(value, token: str | None = None):
+    """A copy of a (nested) config with every token-like string redacted, for files beside outputs."""
+    if isinstance(value, dict):
+        return {k: ("<redacted>" if k.endswith("token") and v else redact_config(v, token)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_config(v, token) for v in value]
+    return redact(value, token) if isinstance(value, str) else value
+
+
 def check_repo_id(repo_id: str | None, flag: str) -> str:
     if not repo_id or not REPO_ID_PATTERN.match(repo_id):
         raise ValueError(
@@ -90,17 +99,22 @@ def push_folder(
     revision: str | None = None,
     commit_message: str,
     space_sdk: str | None = None,
-    max_attempts: int = 5,
-    base_delay: float = 2.0,
+    ignore_patterns: list[str] | None = None,
+    max_attempts: int = 4,
+    base_delay: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
     """Create the repo if needed and upload ``folder`` as one commit; returns the commit URL.
 
-    Retries with exponential backoff on transient errors; the local folder is only read.
+    huggingface_hub already retries single requests (preupload, commit) a few times; this outer loop
+    retries the whole publish, with exponential backoff, when a transient failure (connection, 5xx,
+    429) outlasts those or hits a call it does not retry (repo creation). The folder is only read.
     """
     from huggingface_hub import HfApi
 
     api = HfApi(token=token)
+    if base_delay is None:  # overridable so tests (and impatient users) need not wait
+        base_delay = float(os.environ.get("SIGNSPACE_UPLOAD_BASE_DELAY", "2"))
 
     def attempt() -> str:
         api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, space_sdk=space_sdk)
@@ -112,6 +126,7 @@ def push_folder(
             repo_type=repo_type,
             revision=revision,
             commit_message=commit_message,
+            ignore_patterns=ignore_patterns,
         )
         return str(info.commit_url if hasattr(info, "commit_url") else info)
 
@@ -119,7 +134,8 @@ def push_folder(
         try:
             return attempt()
         except Exception as exc:  # classified below; anything not transient is re-raised as is
-            message = redact(f"{type(exc).__name__}: {exc}", token)
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            message = redact(f"{type(exc).__name__}: {first_line}", token)
             if not is_retryable(exc):
                 raise HubError(
                     f"uploading {folder} to {repo_type} repo {repo_id} failed: {message}. The local copy in "

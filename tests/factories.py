@@ -69,3 +69,36 @@ def make_sign_folders(root: Path, signs: dict[str, int], start_seed: int = 0) ->
             write_image(root / sign / f"img_{index:03d}.png", seed=seed)
             seed += 1
     return root
+
+
+def make_tiny_vit(path: Path, labels=("a", "b"), seed: int = 0) -> Path:
+    """A tiny random ViT with a 32-pixel input, saved like a Hub checkpoint (safetensors)."""
+    import torch
+    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+    torch.manual_seed(seed)
+    config = ViTConfig(
+        image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, num_labels=len(labels), id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+    )
+    ViTForImageClassification(config).save_pretrained(path)
+    ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(path)
+    return path
+
+
+def make_colour_dataset(root: Path, signs=("left", "right", "up"), per_sign: int = 10, size=(40, 40)) -> Path:
+    """Sign folders whose images differ by colour, so a tiny model can learn them in a few steps."""
+    import numpy as np
+    from PIL import Image
+
+    palette = [(220, 40, 40), (40, 200, 60), (40, 60, 220), (220, 200, 40), (160, 40, 200)]
+    rng = np.random.RandomState(0)
+    for index, sign in enumerate(signs):
+        folder = root / sign
+        folder.mkdir(parents=True, exist_ok=True)
+        for n in range(per_sign):
+            base = np.array(palette[index % len(palette)], np.float32)
+            noise = rng.normal(0, 25, (size[1], size[0], 3))
+            Image.fromarray(np.clip(base + noise, 0, 255).astype(np.uint8)).save(folder / f"{sign}_{n:03d}.png")
+    return root

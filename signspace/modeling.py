@@ -1,0 +1,95 @@
+"""Safe model loading for training and the app: safetensors only, never remote code, fail fast offline."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from .hub import HubError, check_repo_id, hub_endpoint, hub_reachable
+
+logger = logging.getLogger(__name__)
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+
+
+class UnsafeModelError(ValueError):
+    """The checkpoint would need pickle loading or remote code; we refuse both."""
+
+
+def is_local(name_or_path: str) -> bool:
+    return Path(name_or_path).exists() or name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
+
+
+def check_local_model_dir(path: Path) -> None:
+    """A local model folder must hold config.json and safetensors weights, and ask for no custom code."""
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(f"model folder {path} does not exist; pass a folder made by train/finetune.py or a Hub id 'user/name'")
+    config_path = path / "config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"model folder {path} has no config.json; is it the output folder of train/finetune.py?")
+    config = json.loads(config_path.read_text())
+    if config.get("auto_map"):
+        raise UnsafeModelError(
+            f"model folder {path} asks to run custom code (auto_map in config.json); SignSpace never enables "
+            "trust_remote_code. Use a model with a built-in transformers architecture"
+        )
+    if not any(path.glob("*.safetensors")):
+        pickles = sorted(p.name for p in path.iterdir() if p.suffix in PICKLE_SUFFIXES)
+        found = f" (found only pickle weights: {', '.join(pickles)})" if pickles else ""
+        raise UnsafeModelError(
+            f"model folder {path} has no .safetensors weights{found}. Pickle files can run arbitrary code when "
+            "loaded, so SignSpace loads safetensors only: convert with "
+            "`model = AutoModelForImageClassification.from_pretrained(folder); model.save_pretrained(folder)` "
+            "in a trusted environment"
+        )
+
+
+def _from_hub_or_folder(loader, name_or_path: str, revision: str | None, flag: str, **kwargs):
+    """Call ``loader.from_pretrained`` safely; cached Hub files work offline, a dead network fails in seconds."""
+    common = dict(trust_remote_code=False, **kwargs)
+    if is_local(name_or_path):
+        check_local_model_dir(Path(name_or_path))
+        return loader.from_pretrained(str(Path(name_or_path).expanduser()), local_files_only=True, **common)
+    check_repo_id(name_or_path, flag)
+    try:  # the local cache first: no network, no retry delays
+        return loader.from_pretrained(name_or_path, revision=revision, local_files_only=True, **common)
+    except OSError:
+        pass
+    if not hub_reachable():
+        raise HubError(
+            f"cannot reach the Hugging Face Hub at {hub_endpoint()} to download {name_or_path!r} "
+            f"(revision {revision or 'main'}), and it is not in the local cache. Check the network, or use a "
+            f"local model folder instead, e.g. {flag} ./my-model"
+        )
+    try:
+        return loader.from_pretrained(name_or_path, revision=revision, **common)
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise UnsafeModelError(
+                f"{name_or_path} needs custom code (trust_remote_code); SignSpace never runs remote code"
+            ) from None
+        raise
+    except OSError as exc:
+        text = str(exc)
+        if "safetensors" in text or ".bin" in text:
+            raise UnsafeModelError(
+                f"{name_or_path} (revision {revision or 'main'}) has no safetensors weights; SignSpace does not "
+                "load pickle weights. Pick a revision with model.safetensors (e.g. a conversion PR, refs/pr/N)"
+            ) from None
+        raise HubError(f"could not load {name_or_path!r} (revision {revision or 'main'}): {text.splitlines()[0]}") from None
+
+
+def load_classifier(name_or_path: str, revision: str | None = None, flag: str = "--model_name_or_path", **kwargs):
+    from transformers import AutoModelForImageClassification
+
+    return _from_hub_or_folder(
+        AutoModelForImageClassification, name_or_path, revision, flag, use_safetensors=True, **kwargs
+    )
+
+
+def load_processor(name_or_path: str, revision: str | None = None, flag: str = "--model_name_or_path"):
+    from transformers import AutoImageProcessor
+
+    return _from_hub_or_folder(AutoImageProcessor, name_or_path, revision, flag)

@@ -1,0 +1,272 @@
+"""Fine-tuning pieces behind train/finetune.py: data checks, the Trainer subclass, outputs and card."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import Trainer
+
+from .atomic import replace_when_done, write_json_atomic, write_text_atomic
+from .checkpoints import list_checkpoints
+from .metrics import classification_metrics, scalar_metrics
+from .transforms import InputSpec, normalize
+
+logger = logging.getLogger(__name__)
+
+# Task defaults layered over TrainingArguments' own (every Trainer flag still overrides them).
+TRAINING_DEFAULTS = dict(
+    eval_strategy="epoch",
+    save_strategy="epoch",
+    logging_strategy="steps",
+    logging_steps=10,
+    load_best_model_at_end=True,
+    metric_for_best_model="f1_macro",
+    greater_is_better=True,
+    save_total_limit=2,
+    num_train_epochs=10,
+    learning_rate=2e-4,
+    weight_decay=0.05,
+    warmup_steps=0.1,
+    lr_scheduler_type="cosine",
+    per_device_train_batch_size=32,
+    per_device_eval_batch_size=64,
+    remove_unused_columns=False,  # required with with_transform: the image column is not a model input
+    label_names=["labels"],
+    report_to="none",
+    save_only_model=False,
+)
+
+# Files this script writes at the top of --output_dir (checkpoints live beside them).
+OUTPUT_FILES = (
+    "config.json", "model.safetensors", "preprocessor_config.json", "labels.json", "metrics.json",
+    "confusion_matrix.png", "misclassified.png", "training_config.json", "README.md", "trainer_state.json",
+)
+
+
+class DatasetFormatError(ValueError):
+    """The dataset cannot be trained on; the message says which column or split and how to fix it."""
+
+
+def check_dataset(dataset_dict, where: str) -> list[str]:
+    """Validate splits and columns; returns the label names (from the ClassLabel, never LABEL_0…)."""
+    import datasets
+
+    if "train" not in dataset_dict:
+        raise DatasetFormatError(f"{where} has no 'train' split (found: {', '.join(dataset_dict) or 'none'}); build it with train/build_dataset.py")
+    features = dataset_dict["train"].features
+    for column in ("image", "label"):
+        if column not in features:
+            raise DatasetFormatError(f"{where} has no '{column}' column (columns: {', '.join(features)}); build it with train/build_dataset.py")
+    if not isinstance(features["label"], datasets.ClassLabel):
+        raise DatasetFormatError(
+            f"the 'label' column of {where} is {features['label']}, not a ClassLabel, so sign names are unknown; "
+            "cast it with dataset.cast_column('label', ClassLabel(names=[...])) or rebuild with train/build_dataset.py"
+        )
+    names = list(features["label"].names)
+    if len(names) < 2:
+        raise DatasetFormatError(f"{where} has {len(names)} label(s) ({names}); a recognizer needs at least 2 signs")
+    if len(dataset_dict["train"]) == 0:
+        raise DatasetFormatError(f"the train split of {where} is empty")
+    return names
+
+
+class SignTrainer(Trainer):
+    """The HF Trainer with two changes.
+
+    - Batches arrive as uint8 pixels and are normalised on the device (4x less host->device traffic).
+    - Checkpoint weights (resume and best-model-at-end) are restored through ``from_pretrained``.
+      transformers 5's own restore loads the raw state dict, misses the renamed ViT encoder keys
+      and silently keeps the current weights (upstream #43701/#48822).
+    """
+
+    def __init__(self, *args, input_spec: InputSpec, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.input_spec = input_spec
+
+    def _prepare_inputs(self, inputs):
+        inputs = super()._prepare_inputs(inputs)
+        pixels = inputs.get("pixel_values")
+        if pixels is not None and pixels.dtype == torch.uint8:
+            inputs["pixel_values"] = normalize(pixels, self.input_spec)
+        return inputs
+
+    def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+        from .modeling import load_classifier
+
+        model = model if model is not None else self.model
+        restored = load_classifier(str(resume_from_checkpoint))
+        model.load_state_dict(restored.state_dict(), strict=True)
+        logger.info("restored weights from %s", resume_from_checkpoint)
+
+    def _load_best_model(self):
+        logger.info("loading best checkpoint %s (%s = %s)", self.state.best_model_checkpoint,
+                    self.args.metric_for_best_model, self.state.best_metric)
+        self._load_from_checkpoint(self.state.best_model_checkpoint)
+
+
+def metrics_fn(label_names: list[str]):
+    def compute(eval_prediction) -> dict:
+        logits = eval_prediction.predictions
+        logits = logits[0] if isinstance(logits, tuple) else logits
+        return scalar_metrics(classification_metrics(logits, eval_prediction.label_ids, label_names))
+
+    return compute
+
+
+def prepare_output_dir(output_dir: Path, overwrite: bool) -> None:
+    """Non-empty without checkpoints is the user's data: refuse unless told to replace our outputs."""
+    output_dir = Path(output_dir)
+    if not output_dir.exists():
+        return
+    contents = [p for p in output_dir.iterdir() if not p.name.startswith(".")]
+    if overwrite:
+        for step, folder in list_checkpoints(output_dir):
+            shutil.rmtree(folder)
+        for name in OUTPUT_FILES:
+            (output_dir / name).unlink(missing_ok=True)
+        return
+    if contents and not list_checkpoints(output_dir):
+        raise FileExistsError(
+            f"output folder {output_dir} is not empty and holds no checkpoint to resume from; choose another "
+            "--output_dir or pass --overwrite_output_dir to replace its training outputs"
+        )
+
+
+def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(label_names)
+    side = max(4.0, 0.45 * n + 2)
+    fig, ax = plt.subplots(figsize=(side, side))
+    ax.imshow(np.asarray(matrix), cmap="Blues")
+    ax.set_xticks(range(n), label_names, rotation=90 if n > 8 else 0)
+    ax.set_yticks(range(n), label_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    peak = max(1, max(max(row) for row in matrix))
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            if value:
+                ax.text(j, i, str(value), ha="center", va="center", fontsize=8, color="white" if value > peak / 2 else "black")
+    fig.tight_layout()
+    replace_when_done(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    plt.close(fig)
+
+
+def plot_misclassified(dataset, predictions: np.ndarray, label_names: list[str], path: Path, limit: int = 25) -> int:
+    """A grid of wrong predictions, 'true → predicted', from the shared decode of each stored image."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .imaging import decode_image
+
+    labels = np.asarray(dataset["label"])
+    wrong = np.flatnonzero(predictions != labels)[:limit]
+    columns = 5
+    rows = max(1, int(np.ceil(len(wrong) / columns)))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 2.2, rows * 2.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    if len(wrong) == 0:
+        axes[0, 0].text(0, 0.5, "no misclassified images", fontsize=12)
+    for ax, index in zip(axes.flat, wrong):
+        ax.imshow(decode_image(dataset[int(index)]["image"], shorter_side=128))
+        ax.set_title(f"{label_names[labels[index]]} → {label_names[predictions[index]]}", fontsize=9, color="firebrick")
+    fig.tight_layout()
+    replace_when_done(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
+    plt.close(fig)
+    return int(len(np.flatnonzero(predictions != labels)))
+
+
+def render_model_card(*, repo_id: str, base_model: str, label_names, metrics: dict, eval_split: str, eval_count: int,
+                      split_counts: dict, dataset_description: str, dataset_id: str | None, training_args, hflip: bool,
+                      input_size: int, license: str) -> str:
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    from .cards import template_path
+    from .modeling import is_local
+
+    base_is_hub = not is_local(base_model)
+    card_data = ModelCardData(
+        model_name=repo_id.split("/")[-1],
+        base_model=base_model if base_is_hub else None,
+        library_name="transformers",
+        pipeline_tag="image-classification",
+        license=license,
+        tags=["sign-language", "signspace", "image-classification", "vision"],
+        datasets=[dataset_id] if dataset_id else None,
+        metrics=["accuracy", "f1"],
+        eval_results=[
+            EvalResult(task_type="image-classification", dataset_type=dataset_id or "imagefolder",
+                       dataset_name=dataset_id or "local sign dataset", dataset_split=eval_split,
+                       metric_type=name, metric_name=name, metric_value=round(metrics[key], 4))
+            for name, key in (("accuracy", "accuracy"), ("f1", "f1_macro"))
+        ],
+    )
+    card = ModelCard.from_template(
+        card_data,
+        template_path=str(template_path("model_card.md")),
+        repo_id=repo_id,
+        model_name=repo_id.split("/")[-1],
+        base_model_link=base_model if base_is_hub else None,
+        base_model_path=Path(base_model).name,
+        labels=list(label_names),
+        metrics=metrics,
+        eval_split=eval_split,
+        eval_count=eval_count,
+        split_counts=split_counts,
+        dataset_description=dataset_description,
+        hflip=hflip,
+        epochs=training_args.num_train_epochs,
+        learning_rate=training_args.learning_rate,
+        batch_size=training_args.per_device_train_batch_size,
+        best_metric=training_args.metric_for_best_model,
+        input_size=input_size,
+        space_hint=f"{repo_id.split('/')[0]}/{repo_id.split('/')[-1]}-demo",
+    )
+    return str(card)
+
+
+def write_final_outputs(output_dir: Path, *, model, processor, label_names, metrics: dict, config: dict, card: str) -> None:
+    """Everything a user (and the Hub) needs, each file written atomically."""
+    output_dir = Path(output_dir)
+    model.save_pretrained(str(output_dir))  # config.json with id2label + model.safetensors
+    processor.save_pretrained(str(output_dir))
+    write_json_atomic(output_dir / "labels.json", {str(i): name for i, name in enumerate(label_names)})
+    write_json_atomic(output_dir / "metrics.json", metrics)
+    write_json_atomic(output_dir / "training_config.json", config)
+    write_text_atomic(output_dir / "README.md", card)
+
+
+def describe_dataset(where: str, data_args) -> str:
+    """A sentence or two for the card, from build_report.json when the dataset was built locally."""
+    if data_args.dataset_name:
+        return f"Trained on the Hub dataset [{where}](https://huggingface.co/datasets/{where})."
+    report = read_json(Path(where) / "build_report.json")
+    if not report:
+        return f"Trained on a local dataset ({Path(where).name})."
+    params = report["parameters"]
+    grouping = f"file-name group pattern `{params['group_pattern']}`, " if params.get("group_pattern") else ""
+    return (
+        f"Built with SignSpace's dataset builder from {report['total_images']} validated images of "
+        f"{len(report['labels'])} signs ({grouping}clip folders and videos as groups, seed {params['seed']}); "
+        f"{len(report['skipped'])} unreadable or unsupported file(s) were skipped."
+    )
+
+
+def read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,255 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+import torch
+from factories import make_tiny_vit
+from hub_server import TOKEN
+from safetensors.torch import load_file
+
+import finetune
+from signspace import training
+from signspace.checkpoints import CheckpointError
+from signspace.hub import HubError
+from signspace.modeling import UnsafeModelError
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = ["--use_cpu", "--dataloader_num_workers", "0", "--per_device_train_batch_size", "6", "--learning_rate", "1e-3",
+        "--logging_steps", "1", "--disable_tqdm", "true"]
+
+
+def run(dataset, out, model, *extra):
+    argv = ["--dataset_dir", str(dataset), "--output_dir", str(out), "--model_name_or_path", str(model), *FAST, *map(str, extra)]
+    return finetune.main(argv)
+
+
+def weights(folder):
+    return load_file(str(Path(folder) / "model.safetensors"))
+
+
+def same_weights(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_outputs_are_complete_and_honest(tmp_path, colour_dataset, tiny_vit):
+    out = tmp_path / "model"
+    assert run(colour_dataset, out, tiny_vit, "--num_train_epochs", 4, "--license", "mit") == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["id2label"] == {"0": "left", "1": "right", "2": "up"}
+    assert json.loads((out / "labels.json").read_text()) == {"0": "left", "1": "right", "2": "up"}
+    for name in ("model.safetensors", "preprocessor_config.json", "confusion_matrix.png", "misclassified.png", "training_config.json"):
+        assert (out / name).stat().st_size > 0, name
+    assert not list(out.glob("*.bin"))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["eval_split"] == "test"
+    test = metrics["test"]
+    assert set(test["per_class"]) == {"left", "right", "up"}
+    assert np.asarray(test["confusion_matrix"]).sum() == 6
+    assert {"accuracy", "precision_macro", "recall_macro", "f1_macro"} <= set(test)
+    assert "eval_f1_macro" in metrics["validation"]
+    card = (out / "README.md").read_text()
+    assert "library_name: transformers" in card and "pipeline_tag: image-classification" in card
+    assert "license: mit" in card
+    for text in ("left, right, up", "grouped", "confusion_matrix.png", "Static handshapes", "Signer diversity",
+                 "| left |", "python space/app.py --model", "macro F1"):
+        assert text in card, text
+    assert "More information needed" not in card
+    resolved = json.loads((out / "training_config.json").read_text())
+    assert resolved["model"]["model_name_or_path"] == str(tiny_vit)
+    assert resolved["data"]["hflip"] is False
+
+
+def test_final_weights_are_the_best_checkpoint_not_the_last(tmp_path, colour_dataset, tiny_vit, monkeypatch):
+    # Validation macro-F1 per evaluation: the first epoch is the best, later ones worse.
+    scores = iter([0.9, 0.2, 0.1, 0.1, 0.1])
+    real = training.metrics_fn
+
+    def scripted(label_names):
+        compute = real(label_names)
+        return lambda prediction: {**compute(prediction), "f1_macro": next(scores)}
+
+    monkeypatch.setattr(training, "metrics_fn", scripted)
+    out = tmp_path / "model"
+    assert run(colour_dataset, out, tiny_vit, "--num_train_epochs", 3, "--early_stopping_patience", 0) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    best = Path(metrics["best_checkpoint"])
+    assert best.name == "checkpoint-3"  # 18 images / batch 6 = 3 steps per epoch
+    last = out / "checkpoint-9"
+    assert not same_weights(weights(best), weights(last))
+    assert same_weights(weights(out), weights(best))  # the saved model IS the best one, encoder included
+
+
+def test_crash_after_checkpoint_resumes_there_with_its_weights(tmp_path, colour_dataset, tiny_vit, monkeypatch):
+    out = tmp_path / "model"
+    steps = ["--max_steps", 6, "--save_strategy", "steps", "--save_steps", 2, "--eval_strategy", "steps", "--eval_steps", 2,
+             "--save_total_limit", 5, "--early_stopping_patience", 0]
+    original_save = training.SignTrainer._save_checkpoint
+
+    def save_then_crash(self, *args, **kwargs):
+        original_save(self, *args, **kwargs)
+        if self.state.global_step == 4:
+            raise RuntimeError("simulated power cut")
+
+    monkeypatch.setattr(training.SignTrainer, "_save_checkpoint", save_then_crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        run(colour_dataset, out, tiny_vit, *steps)
+    monkeypatch.setattr(training.SignTrainer, "_save_checkpoint", original_save)
+    assert (out / "checkpoint-4").is_dir() and not (out / "checkpoint-6").exists()
+
+    seen = {}
+    original_step = training.SignTrainer.training_step
+
+    def record_first_step(self, model, inputs, *args, **kwargs):
+        if not seen:
+            seen["step"] = self.state.global_step
+            seen["weights"] = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        return original_step(self, model, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(training.SignTrainer, "training_step", record_first_step)
+    assert run(colour_dataset, out, tiny_vit, *steps) == 0
+    assert seen["step"] == 4  # continued, not restarted
+    from transformers import AutoModelForImageClassification
+
+    saved = AutoModelForImageClassification.from_pretrained(str(out / "checkpoint-4")).state_dict()
+    assert same_weights(seen["weights"], saved)  # encoder included: Trainer's own restore misses it
+    state = json.loads((out / "checkpoint-6" / "trainer_state.json").read_text())
+    assert state["global_step"] == 6
+    assert json.loads((out / "metrics.json").read_text())["resumed_from"].endswith("checkpoint-4")
+
+
+def test_incomplete_newest_checkpoint_is_skipped_for_the_last_complete(tmp_path, colour_dataset, tiny_vit, caplog):
+    out = tmp_path / "model"
+    steps = ["--max_steps", 2, "--save_strategy", "steps", "--save_steps", 2, "--eval_strategy", "no",
+             "--load_best_model_at_end", "false"]
+    assert run(colour_dataset, out, tiny_vit, *steps) == 0
+    broken = out / "checkpoint-8"
+    broken.mkdir()
+    data = (out / "checkpoint-2" / "model.safetensors").read_bytes()
+    (broken / "model.safetensors").write_bytes(data[: len(data) // 2])  # killed mid-write
+    for name in ("config.json", "trainer_state.json"):
+        (broken / name).write_bytes((out / "checkpoint-2" / name).read_bytes())
+    assert run(colour_dataset, out, tiny_vit, "--max_steps", 4, *steps[2:]) == 0
+    assert "skipping incomplete checkpoint-8 (model.safetensors is truncated or corrupt)" in caplog.text
+    assert json.loads((out / "metrics.json").read_text())["resumed_from"].endswith("checkpoint-2")
+
+
+def test_only_incomplete_checkpoints_fail_clearly(tmp_path, colour_dataset, tiny_vit):
+    out = tmp_path / "model"
+    (out / "checkpoint-3").mkdir(parents=True)
+    (out / "checkpoint-3" / "config.json").write_text("{}")
+    with pytest.raises(CheckpointError, match=r"none is complete: skipping incomplete checkpoint-3 \(missing model.safetensors, trainer_state.json\)"):
+        run(colour_dataset, out, tiny_vit)
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint-3"]
+
+
+def test_non_empty_output_dir_is_refused_before_training(tmp_path, colour_dataset, tiny_vit):
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match=r"model is not empty and holds no checkpoint.*--overwrite_output_dir"):
+        run(colour_dataset, out, tiny_vit)
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_push_without_token_fails_before_training(tmp_path, colour_dataset, tiny_vit, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))  # no `hf auth login` token either
+    out = tmp_path / "model"
+    with pytest.raises(HubError, match=r"needs a Hugging Face token .*hf auth login.*HF_TOKEN"):
+        run(colour_dataset, out, tiny_vit, "--push_to_hub", "--hub_model_id", "tester/signs")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("repo_id", ["signs", "a/b/c", "user/na me", ""])
+def test_bad_hub_model_id_is_refused(tmp_path, colour_dataset, tiny_vit, repo_id):
+    with pytest.raises(ValueError, match="is not a Hub repo id; use the form 'user/name'"):
+        run(colour_dataset, tmp_path / "m", tiny_vit, "--push_to_hub", "--hub_model_id", repo_id)
+
+
+def test_pickle_only_or_remote_code_model_is_refused(tmp_path, colour_dataset, tiny_vit):
+    pickled = tmp_path / "pickled"
+    pickled.mkdir()
+    (pickled / "config.json").write_text((tiny_vit / "config.json").read_text())
+    (pickled / "preprocessor_config.json").write_text((tiny_vit / "preprocessor_config.json").read_text())
+    torch.save({"x": torch.zeros(1)}, pickled / "pytorch_model.bin")
+    with pytest.raises(UnsafeModelError, match=r"no \.safetensors weights \(found only pickle weights: pytorch_model\.bin\)"):
+        run(colour_dataset, tmp_path / "m1", pickled)
+    remote = tmp_path / "remote"
+    make_tiny_vit(remote)
+    config = json.loads((remote / "config.json").read_text())
+    config["auto_map"] = {"AutoModelForImageClassification": "evil.EvilModel"}
+    (remote / "config.json").write_text(json.dumps(config))
+    with pytest.raises(UnsafeModelError, match="asks to run custom code .*never enables trust_remote_code"):
+        run(colour_dataset, tmp_path / "m2", remote)
+
+
+def _save_dataset(tmp_path, dataset_dict):
+    path = tmp_path / "ds"
+    dataset_dict.save_to_disk(str(path))
+    return path
+
+
+def test_dataset_without_classlabel_or_with_one_label_is_refused(tmp_path, tiny_vit):
+    from PIL import Image
+
+    images = [Image.new("RGB", (8, 8), (i * 40, 0, 0)) for i in range(4)]
+    plain = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"image": images, "label": [0, 1, 0, 1]}).cast_column("image", datasets.Image())})
+    with pytest.raises(training.DatasetFormatError, match="'label' column .* not a ClassLabel"):
+        run(_save_dataset(tmp_path / "a", plain), tmp_path / "m", tiny_vit)
+    one = plain.cast_column("label", datasets.ClassLabel(names=["only", "x"])).map(lambda e: {"label": 0})
+    one = one.cast_column("label", datasets.ClassLabel(names=["only"]))
+    with pytest.raises(training.DatasetFormatError, match=r"has 1 label\(s\) \(\['only'\]\); a recognizer needs at least 2"):
+        run(_save_dataset(tmp_path / "b", one), tmp_path / "m", tiny_vit)
+    no_label = datasets.DatasetDict({"train": plain["train"].remove_columns("label")})
+    with pytest.raises(training.DatasetFormatError, match="has no 'label' column"):
+        run(_save_dataset(tmp_path / "c", no_label), tmp_path / "m", tiny_vit)
+
+
+def test_options_from_a_yaml_file(tmp_path, colour_dataset, tiny_vit):
+    out = tmp_path / "model"
+    config = tmp_path / "train.yaml"
+    config.write_text(
+        f"dataset_dir: {colour_dataset}\noutput_dir: {out}\nmodel_name_or_path: {tiny_vit}\nuse_cpu: true\n"
+        "dataloader_num_workers: 0\nnum_train_epochs: 1\nper_device_train_batch_size: 6\nhflip: true\n"
+    )
+    assert finetune.main([str(config)]) == 0
+    resolved = json.loads((out / "training_config.json").read_text())
+    assert resolved["data"]["hflip"] is True and resolved["training"]["num_train_epochs"] == 1
+    assert resolved["training"]["eval_strategy"] == "epoch"  # our task default still applies
+
+
+def test_build_train_push_then_load_from_hub_gives_same_predictions(tmp_path, colour_dataset, tiny_vit, fresh_hub):
+    from transformers import AutoModelForImageClassification
+
+    fresh_hub.fail(r"/commit/", 503, times=2)  # the Hub hiccups twice; the upload is retried
+    out = tmp_path / "model"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train" / "finetune.py"), "--dataset_dir", str(colour_dataset), "--output_dir", str(out),
+         "--model_name_or_path", str(tiny_vit), *FAST, "--num_train_epochs", "2",
+         "--push_to_hub", "--hub_model_id", "tester/colour-signs"],
+        capture_output=True, text=True, env={**os.environ, "SIGNSPACE_UPLOAD_BASE_DELAY": "0"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "published to" in result.stdout
+    # The token never leaks: not in the console, not in any file written.
+    assert TOKEN not in result.stdout + result.stderr
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
+    pushed = fresh_hub.files("tester/colour-signs")
+    assert {"config.json", "model.safetensors", "preprocessor_config.json", "labels.json", "metrics.json",
+            "README.md", "confusion_matrix.png"} <= set(pushed)
+    assert not [name for name in pushed if name.startswith("checkpoint-")]
+    assert len([c for c in fresh_hub.repo("tester/colour-signs").commits if c["message"] != "initial commit"]) == 1
+
+    remote = AutoModelForImageClassification.from_pretrained("tester/colour-signs")
+    local = AutoModelForImageClassification.from_pretrained(str(out))
+    assert remote.config.id2label == local.config.id2label == {0: "left", 1: "right", 2: "up"}
+    pixels = torch.rand(4, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(remote(pixel_values=pixels).logits.argmax(-1), local(pixel_values=pixels).logits.argmax(-1))

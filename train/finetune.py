@@ -1,0 +1,161 @@
+"""Fine-tune an image classifier on a SignSpace dataset with the HF Trainer, then publish it.
+
+    accelerate launch train/finetune.py --dataset_dir my-signs --output_dir my-model [Trainer flags…]
+    python train/finetune.py config.yaml          # the same options from a JSON/YAML file
+
+Runs on CPU, one GPU or several (DDP) unchanged; resumes from the last complete checkpoint in --output_dir.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import datasets
+import torch
+import yaml
+from transformers import EarlyStoppingCallback, HfArgumentParser, TrainingArguments
+from transformers.trainer_utils import IntervalStrategy
+
+from signspace import hub, training
+from signspace.checkpoints import find_resume_checkpoint
+from signspace.metrics import classification_metrics
+from signspace.modeling import load_classifier, load_processor
+from signspace.transforms import InputSpec, batch_transform, collate
+
+logger = logging.getLogger("finetune")
+
+
+@dataclass
+class DataArguments:
+    dataset_dir: str | None = field(default=None, metadata={"help": "Folder written by train/build_dataset.py."})
+    dataset_name: str | None = field(default=None, metadata={"help": "Or a Hub dataset id 'user/name'."})
+    dataset_revision: str | None = field(default=None, metadata={"help": "Pin the Hub dataset to a revision."})
+    max_train_samples: int | None = field(default=None, metadata={"help": "Use only this many training images (quick runs)."})
+    hflip: bool = field(default=False, metadata={"help": "Random horizontal flips. Off by default: a flip swaps the signing hand."})
+
+    def __post_init__(self):
+        if bool(self.dataset_dir) == bool(self.dataset_name):
+            raise ValueError("give exactly one of --dataset_dir (a folder from train/build_dataset.py) or --dataset_name (a Hub dataset id)")
+        if self.dataset_name:
+            hub.check_repo_id(self.dataset_name, "--dataset_name")
+
+
+@dataclass
+class ModelArguments:
+    model_name_or_path: str = field(default="google/vit-base-patch16-224-in21k", metadata={"help": "Any AutoModelForImageClassification checkpoint (Hub id or folder)."})
+    model_revision: str | None = field(default=None, metadata={"help": "Pin the base model to a Hub revision."})
+    early_stopping_patience: int | None = field(default=3, metadata={"help": "Stop after this many evaluations without improvement (0: never)."})
+    overwrite_output_dir: bool = field(default=False, metadata={"help": "Replace training outputs and checkpoints in --output_dir."})
+    license: str = field(default="other", metadata={"help": "License of the published model (card metadata)."})
+
+    def __post_init__(self):
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 0:
+            raise ValueError(f"--early_stopping_patience={self.early_stopping_patience} must be 0 (off) or more")
+
+
+def parse(argv: list[str]):
+    parser = HfArgumentParser((DataArguments, ModelArguments, TrainingArguments))
+    defaults = dict(training.TRAINING_DEFAULTS, bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+                    dataloader_num_workers=min(8, os.cpu_count() or 1))
+    defaults["dataloader_persistent_workers"] = defaults["dataloader_num_workers"] > 0
+    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
+        return parser.parse_dict({**defaults, **yaml.safe_load(Path(argv[0]).read_text())})
+    parser.set_defaults(**defaults)
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    data_args, model_args, args = parse(sys.argv[1:] if argv is None else argv)
+    if args.dataloader_num_workers == 0:
+        args.dataloader_persistent_workers = False
+    if not args.output_dir:
+        raise ValueError("--output_dir is required: the folder that receives the model, metrics and card")
+    push, args.push_to_hub = args.push_to_hub, False  # we publish once, at the end, from the saved folder
+    token = None
+    if push:
+        hub.check_repo_id(args.hub_model_id, "--hub_model_id")
+        token = args.hub_token or hub.require_token()  # before any training
+    output_dir = Path(args.output_dir)
+    if args.process_index == 0:
+        training.prepare_output_dir(output_dir, model_args.overwrite_output_dir)
+    resume, notes = find_resume_checkpoint(output_dir)
+    for note in notes:
+        logger.warning(note)
+
+    where = data_args.dataset_dir or data_args.dataset_name
+    if data_args.dataset_dir:
+        dataset = datasets.load_from_disk(data_args.dataset_dir)
+    else:
+        dataset = datasets.load_dataset(data_args.dataset_name, revision=data_args.dataset_revision)
+    label_names = training.check_dataset(dataset, where)
+    if data_args.max_train_samples:
+        dataset["train"] = dataset["train"].shuffle(seed=args.seed).select(range(min(data_args.max_train_samples, len(dataset["train"]))))
+
+    processor = load_processor(model_args.model_name_or_path, model_args.model_revision)
+    model = load_classifier(
+        model_args.model_name_or_path, model_args.model_revision, id2label=dict(enumerate(label_names)),
+        label2id={name: i for i, name in enumerate(label_names)}, ignore_mismatched_sizes=True,
+    )  # a new head for our labels; on resume SignTrainer restores the checkpoint's weights over it
+    spec = InputSpec.from_processor(processor)
+    dataset["train"].set_transform(batch_transform(spec, train=True, hflip=data_args.hflip))
+    for split in ("validation", "test"):
+        if split in dataset:
+            dataset[split].set_transform(batch_transform(spec, train=False))
+
+    has_validation = "validation" in dataset and len(dataset["validation"]) > 0
+    callbacks = []
+    if not has_validation:
+        logger.warning("%s has no validation split: training without evaluation or best-model selection", where)
+        args.eval_strategy, args.load_best_model_at_end = IntervalStrategy.NO, False
+    elif model_args.early_stopping_patience and args.load_best_model_at_end:
+        callbacks.append(EarlyStoppingCallback(model_args.early_stopping_patience))
+    trainer = training.SignTrainer(
+        model=model, args=args, data_collator=collate, train_dataset=dataset["train"],
+        eval_dataset=dataset["validation"] if has_validation else None, processing_class=processor,
+        compute_metrics=training.metrics_fn(label_names), callbacks=callbacks, input_spec=spec,
+    )
+    if resume:
+        logger.info("resuming from %s", resume)
+    train_result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+
+    eval_split = "test" if "test" in dataset and len(dataset["test"]) else ("validation" if has_validation else "train")
+    if eval_split == "train":
+        dataset["train"].set_transform(batch_transform(spec, train=False))
+    prediction = trainer.predict(dataset[eval_split], metric_key_prefix=eval_split)
+    final = classification_metrics(prediction.predictions, prediction.label_ids, label_names)
+    metrics = {"eval_split": eval_split, eval_split: final, "train": train_result.metrics,
+               "best_checkpoint": trainer.state.best_model_checkpoint, "resumed_from": str(resume) if resume else None}
+    if has_validation and eval_split != "validation":
+        metrics["validation"] = trainer.evaluate()
+
+    if trainer.is_world_process_zero():
+        raw = dataset[eval_split].with_format(None)
+        training.plot_confusion_matrix(final["confusion_matrix"], label_names, output_dir / "confusion_matrix.png", f"{eval_split} split")
+        training.plot_misclassified(raw, prediction.predictions.argmax(-1), label_names, output_dir / "misclassified.png")
+        config = hub.redact_config({"data": asdict(data_args), "model": asdict(model_args), "training": args.to_dict(), "push_to_hub": push}, token)
+        card = training.render_model_card(
+            repo_id=args.hub_model_id or output_dir.name, base_model=model_args.model_name_or_path, label_names=label_names,
+            metrics=final, eval_split=eval_split, eval_count=len(dataset[eval_split]),
+            split_counts={s: len(d) for s, d in dataset.items()}, dataset_description=training.describe_dataset(where, data_args),
+            dataset_id=data_args.dataset_name, training_args=args, hflip=data_args.hflip, input_size=spec.size, license=model_args.license,
+        )
+        training.write_final_outputs(output_dir, model=trainer.model, processor=processor, label_names=label_names,
+                                     metrics=metrics, config=config, card=card)
+        print(f"{eval_split} accuracy {final['accuracy']:.4f}, macro F1 {final['f1_macro']:.4f}; model in {output_dir}")
+        if push:
+            url = hub.push_folder(output_dir, args.hub_model_id, token=token, private=bool(args.hub_private_repo),
+                                  revision=args.hub_revision, commit_message="Upload sign recognizer trained with SignSpace",
+                                  ignore_patterns=["checkpoint-*", "checkpoint-*/**", ".*"])
+            print(f"published to {url}")
+    return 0
+
+
+if __name__ == "__main__":
+    from signspace.errors import run_cli
+
+    sys.exit(run_cli(main))
