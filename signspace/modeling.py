@@ -63,6 +63,7 @@ def _from_hub_or_folder(loader, name_or_path: str, revision: str | None, flag: s
             f"(revision {revision or 'main'}), and it is not in the local cache. Check the network, or use a "
             f"local model folder instead, e.g. {flag} ./my-model"
         )
+    check_hub_repo(name_or_path, revision, weights=loader.__name__.startswith("AutoModel"))
     try:
         return loader.from_pretrained(name_or_path, revision=revision, **common)
     except ValueError as exc:
@@ -72,13 +73,32 @@ def _from_hub_or_folder(loader, name_or_path: str, revision: str | None, flag: s
             ) from None
         raise
     except OSError as exc:
-        text = str(exc)
-        if "safetensors" in text or ".bin" in text:
-            raise UnsafeModelError(
-                f"{name_or_path} (revision {revision or 'main'}) has no safetensors weights; SignSpace does not "
-                "load pickle weights. Pick a revision with model.safetensors (e.g. a conversion PR, refs/pr/N)"
-            ) from None
-        raise HubError(f"could not load {name_or_path!r} (revision {revision or 'main'}): {text.splitlines()[0]}") from None
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise HubError(f"could not load {name_or_path!r} (revision {revision or 'main'}): {first_line}") from None
+
+
+def check_hub_repo(repo_id: str, revision: str | None, weights: bool) -> None:
+    """One metadata call: the repo and revision exist, and (for models) safetensors weights are there."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    shown = f"{repo_id!r} (revision {revision or 'main'})"
+    try:
+        info = HfApi().model_info(repo_id, revision=revision)
+    except RevisionNotFoundError:
+        raise HubError(f"could not load {shown}: that revision does not exist; check --revision") from None
+    except RepositoryNotFoundError:
+        raise HubError(
+            f"could not load {shown}: no such model on the Hub (or it is private and your token cannot see it); "
+            "check the id, or pass a local folder"
+        ) from None
+    names = [sibling.rfilename for sibling in info.siblings or []]
+    if weights and not any(name.endswith(".safetensors") for name in names):
+        pickles = [name for name in names if name.endswith(PICKLE_SUFFIXES)]
+        raise UnsafeModelError(
+            f"{shown} has no safetensors weights{' (only ' + ', '.join(pickles) + ')' if pickles else ''}; SignSpace "
+            "does not load pickle weights. Pick a revision with model.safetensors (e.g. a conversion PR, refs/pr/N)"
+        )
 
 
 def load_classifier(name_or_path: str, revision: str | None = None, flag: str = "--model_name_or_path", **kwargs):

@@ -128,7 +128,7 @@ class HubServer:
                 fault["times"] -= 1
                 return self._send(request, fault["status"], {"error": f"injected {fault['status']}"})
         try:
-            status, payload, headers = self._route(method, path, url.query, body, request.headers)
+            status, payload, headers = self._route(method, path, url.path, body, request.headers)
         except KeyError as exc:
             status, payload, headers = 404, {"error": f"not found: {exc}"}, {"X-Error-Code": "RepoNotFound"}
         self._send(request, status, payload, headers, head=method == "HEAD")
@@ -148,7 +148,7 @@ class HubServer:
     def _authorized(self, headers) -> bool:
         return headers.get("Authorization") == f"Bearer {TOKEN}"
 
-    def _route(self, method, path, query, body, headers):
+    def _route(self, method, path, raw_path, body, headers):
         if method == "POST" and path == "/api/repos/create":
             if not self._authorized(headers):
                 return 401, {"error": "Invalid credentials in Authorization header"}, {}
@@ -172,7 +172,7 @@ class HubServer:
             return 200, {"errors": [], "warnings": []}, {}
         if path.startswith("/api/"):
             return self._api(method, path[len("/api/"):], body, headers)
-        return self._resolve(method, path, headers)
+        return self._resolve(method, raw_path, headers)
 
     def _api(self, method, rest, body, headers):
         match = re.match(r"^(models|datasets|spaces)/([^/]+/[^/]+)(?:/(.*))?$", rest)
@@ -229,12 +229,13 @@ class HubServer:
             return 200, {k: {"value": v} for k, v in repo.variables.items()}, {}
         raise KeyError(tail)
 
-    def _resolve(self, method, path, headers):
-        match = re.match(r"^/(?:(datasets|spaces)/)?([^/]+/[^/]+)/resolve/(.+?)/(.+)$", path)
+    def _resolve(self, method, raw_path, headers):
+        # The revision is one URL-quoted segment ("refs%2Fpr%2F1"), so match before unquoting.
+        match = re.match(r"^/(?:(datasets|spaces)/)?([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", raw_path)
         if not match or method not in ("GET", "HEAD"):
-            raise KeyError(path)
+            raise KeyError(raw_path)
         repo_type = (match.group(1) or "models")[:-1]
-        repo_id, revision, filename = match.group(2), match.group(3), match.group(4)
+        repo_id, revision, filename = unquote(match.group(2)), unquote(match.group(3)), unquote(match.group(4))
         repo = self.repos[(repo_type, repo_id)]
         sha = repo.branches.get(revision) or (revision if revision in repo.trees else None)
         if sha is None:

@@ -1,0 +1,171 @@
+"""SignSpace webcam demo: live sign recognition in Gradio (UI wiring only; logic in signspace.inference).
+
+    python space/app.py [--model REPO_ID_OR_DIR] [--revision REV] [--host 127.0.0.1] [--port 7860]
+
+On a Hugging Face Space the model comes from the MODEL_ID / MODEL_REVISION variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import gradio as gr
+from PIL import UnidentifiedImageError
+
+from signspace.imaging import ImageDecodeError
+from signspace.inference import PRECISIONS, LiveSession, Predictor
+
+DEFAULT_MODEL = "RavenOnur/Sign-Language"
+DEFAULT_REVISION = "refs/pr/1"  # the safetensors conversion of its main branch's pickle weights
+
+HOW_TO = """**How to use.** Allow the webcam, press *Record*, and hold a sign steady in the frame. The top
+guesses update a few times a second, smoothed over the last frames. Hold a sign for about a second and
+it is added to the text; to type the same letter twice, drop your hand or change sign in between.
+The *Upload / snapshot* tab classifies a single photo."""
+
+
+@dataclass
+class AppConfig:
+    model: str = DEFAULT_MODEL
+    revision: str | None = DEFAULT_REVISION
+    precision: str = "auto"
+    stream_every: float = 0.2  # seconds between frames sent by the browser
+    time_limit: int = 120  # seconds a visitor's stream may run before it stops
+    queue_size: int = 16  # waiting requests beyond this are politely refused
+    concurrency: int = 2  # frames predicted at once (2 CPU cores on a free Space)
+    hold_seconds: float = 1.0
+    threshold: float = 0.6
+    unmirror: bool = True  # the preview is mirrored; the model sees the camera's own view, like training photos
+    max_file_size: str = "10mb"
+    extra: dict = field(default_factory=dict)
+
+
+NOT_AN_IMAGE = "That file is not an image SignSpace can read (use JPEG, PNG, WebP or BMP)."
+
+from gradio.events import Dependency
+
+class PhotoInput(gr.Image):
+    """gr.Image whose upload check answers a non-image with a friendly message, not a server error."""
+
+    is_template = True  # rendered by the ordinary Image front end
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except (UnidentifiedImageError, OSError, SyntaxError):  # what Pillow raises for non-images
+            raise gr.Error(NOT_AN_IMAGE) from None
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def live_step(predictor: Predictor, frame, session: LiveSession | None, threshold: float, now: float | None = None):
+    """One streamed frame -> (top-3 smoothed, text so far, session). Bad frames are quietly neutral."""
+    session = session or LiveSession()
+    try:
+        prediction = None if frame is None else predictor.predict(frame)
+    except ImageDecodeError:
+        prediction = None  # an odd frame (wrong shape/dtype) is skipped; the stream keeps going
+    top, _ = session.step(prediction, threshold, time.monotonic() if now is None else now)
+    return top, session.builder.text, session
+
+
+def classify_file(predictor: Predictor, path: str | None) -> dict[str, float]:
+    """The non-streaming endpoint (gradio_client cannot call .stream()): one image file -> top-5."""
+    if not path:
+        raise gr.Error("No image received: upload a photo or take a snapshot first.")
+    try:
+        # Uploads and unmirrored snapshots are in the camera's own orientation already.
+        return predictor.predict(path, unmirror=False).top(5)
+    except ImageDecodeError:
+        raise gr.Error(NOT_AN_IMAGE) from None
+
+
+def model_info(predictor: Predictor) -> str:
+    revision = predictor.revision or "main"
+    labels = ", ".join(predictor.labels)
+    return (f"**Model:** `{predictor.model_id}` (revision `{revision}`) · **precision:** {predictor.precision} · "
+            f"**input:** {predictor.spec.size}px\n\n**Signs ({len(predictor.labels)}):** {labels}")
+
+
+def build_demo(predictor: Predictor, config: AppConfig) -> gr.Blocks:
+    with gr.Blocks(title="SignSpace — live sign recognition") as demo:
+        gr.Markdown("# SignSpace — live sign recognition")
+        gr.Markdown(model_info(predictor))
+        session = gr.State(None)
+        with gr.Tab("Live webcam"):
+            with gr.Row():
+                camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam",
+                                  webcam_options=gr.WebcamOptions(mirror=True))
+                with gr.Column():
+                    live_label = gr.Label(num_top_classes=3, label="Now")
+                    threshold = gr.Slider(0.0, 1.0, value=config.threshold, step=0.05, label="Confidence needed to type")
+                    text = gr.Textbox(label="Text", interactive=False, elem_id="signspace-text")
+                    with gr.Row():
+                        space_btn = gr.Button("Space")
+                        back_btn = gr.Button("Backspace")
+                        clear_btn = gr.Button("Clear")
+            camera.stream(
+                lambda frame, state, t: live_step(predictor, frame, state, t),
+                inputs=[camera, session, threshold], outputs=[live_label, text, session],
+                stream_every=config.stream_every, time_limit=config.time_limit,
+                concurrency_limit=config.concurrency, show_progress="hidden", api_name=False,
+            )
+            for button, action in ((space_btn, "space"), (back_btn, "backspace"), (clear_btn, "clear")):
+                button.click(lambda state, a=action: _edit_text(state, a), inputs=[session], outputs=[text, session], api_name=False)
+        with gr.Tab("Upload / snapshot"):
+            with gr.Row():
+                # image_mode=None: the file goes to our shared decode untouched (EXIF, CMYK, 16-bit…).
+                still = PhotoInput(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None,
+                                   label="Photo", webcam_options=gr.WebcamOptions(mirror=False))
+                still_label = gr.Label(num_top_classes=5, label="Prediction")
+            gr.Button("Recognise", variant="primary").click(
+                lambda path: classify_file(predictor, path), inputs=[still], outputs=[still_label],
+                api_name="predict", concurrency_limit=config.concurrency,
+            )
+        gr.Markdown(HOW_TO)
+    demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
+    return demo
+
+
+def _edit_text(session: LiveSession | None, action: str):
+    session = session or LiveSession()
+    getattr(session.builder, action)()
+    return session.builder.text, session
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[AppConfig, str, int]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=os.environ.get("MODEL_ID", DEFAULT_MODEL), help="Hub id or local folder")
+    parser.add_argument("--revision", default=os.environ.get("MODEL_REVISION"), help="Hub revision (branch, tag, commit)")
+    parser.add_argument("--precision", default=os.environ.get("SIGNSPACE_PRECISION", "auto"), choices=PRECISIONS)
+    parser.add_argument("--no-unmirror", dest="unmirror", action="store_false",
+                        help="predict on the mirrored webcam image (if your training frames were recorded mirrored)")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    args = parser.parse_args(argv)
+    revision = args.revision or (DEFAULT_REVISION if args.model == DEFAULT_MODEL else None)
+    return AppConfig(model=args.model, revision=revision, precision=args.precision, unmirror=args.unmirror), args.host, args.port
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    config, host, port = parse_args(argv)
+    predictor = Predictor.from_pretrained(config.model, config.revision, precision=config.precision, unmirror=config.unmirror)
+    demo = build_demo(predictor, config)
+    demo.launch(server_name=host, server_port=port, max_file_size=config.max_file_size, theme=gr.themes.Soft(),
+                show_error=True)
+    return 0
+
+
+if __name__ == "__main__":
+    from signspace.errors import run_cli
+
+    sys.exit(run_cli(main))

@@ -1,0 +1,175 @@
+import io
+import time
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+import torch
+from factories import make_tiny_vit, pattern_image
+from PIL import Image
+
+from signspace.hub import HubError
+from signspace.inference import LiveSession, Predictor, Smoother, TextBuilder
+from signspace.modeling import UnsafeModelError
+from signspace.transforms import batch_transform, collate, normalize
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return make_tiny_vit(tmp_path_factory.mktemp("m"), labels=("A", "B", "C"), seed=3)
+
+
+@pytest.fixture(scope="module")
+def fp32(model_dir):
+    return Predictor.from_pretrained(str(model_dir), precision="fp32", unmirror=False)
+
+
+def test_app_preprocessing_equals_training_eval_preprocessing(tmp_path, fp32):
+    """The one decode + eval crop: the app sees exactly the tensor the model was evaluated on."""
+    photo = pattern_image(11, (300, 200)).convert("CMYK")  # an awkward mode on purpose
+    path = tmp_path / "p.jpg"
+    photo.save(path)
+    stored = datasets.Dataset.from_dict({"image": [str(path)], "label": [0]}).cast_column("image", datasets.Image())
+    stored.set_transform(batch_transform(fp32.spec, train=False))
+    training_input = normalize(collate([stored[0]])["pixel_values"], fp32.spec).numpy()
+    assert np.array_equal(fp32.preprocess(str(path)), training_input)
+
+
+def test_unmirror_flips_the_webcam_frame_back(model_dir):
+    frame = np.asarray(pattern_image(5, (64, 48)))
+    unmirroring = Predictor.from_pretrained(str(model_dir), precision="fp32", unmirror=True)
+    assert np.array_equal(unmirroring.preprocess(frame), unmirroring.preprocess(frame[:, ::-1].copy(), unmirror=False))
+    assert not np.array_equal(unmirroring.preprocess(frame), unmirroring.preprocess(frame, unmirror=False))
+
+
+def test_int8_paths_agree_with_fp32(model_dir, fp32, tmp_path, monkeypatch):
+    monkeypatch.setattr("signspace.inference.CACHE_DIR", tmp_path / "cache")
+    frames = [np.asarray(pattern_image(i, (320, 240))) for i in range(12)]
+    reference = np.stack([fp32.predict(f).probabilities for f in frames])
+    for precision in ("int8", "int8-torch", "bf16"):
+        fast = Predictor.from_pretrained(str(model_dir), precision=precision, unmirror=False)
+        assert fast.precision == precision
+        probs = np.stack([fast.predict(f).probabilities for f in frames])
+        assert np.allclose(probs.sum(axis=1), 1)
+        assert np.abs(probs - reference).max() < 0.05, precision
+
+
+def test_int8_onnx_is_built_once_and_cached(model_dir, tmp_path, monkeypatch):
+    import signspace.inference as inference
+
+    monkeypatch.setattr(inference, "CACHE_DIR", tmp_path / "cache")
+    Predictor.from_pretrained(str(model_dir), precision="int8")
+    built = list((tmp_path / "cache" / "onnx").glob("*.onnx"))
+    assert len(built) == 1 and not list((tmp_path / "cache" / "onnx").glob(".*"))  # no temp leftovers
+    stamp = built[0].stat().st_mtime_ns
+    Predictor.from_pretrained(str(model_dir), precision="int8")
+    assert built[0].stat().st_mtime_ns == stamp
+
+
+def test_labels_come_from_the_model_config(fp32):
+    assert fp32.labels == ["A", "B", "C"]
+    assert set(fp32.predict(np.zeros((10, 10, 3), np.uint8)).top(2)) <= {"A", "B", "C"}
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [None, np.zeros((5,), np.uint8), np.zeros((4, 4, 2), np.uint8), np.zeros((8, 8, 3), complex), np.zeros((0, 0, 3), np.uint8)],
+    ids=["none", "1d", "2ch", "complex", "empty"],
+)
+def test_bad_frames_give_neutral_output_and_the_session_continues(fp32, frame):
+    import app
+
+    session = LiveSession()
+    top, text, session = app.live_step(fp32, frame, session, 0.5, now=0.0)
+    assert top == {} and text == ""
+    top, _, _ = app.live_step(fp32, np.zeros((20, 20, 3), np.uint8), session, 0.5, now=0.1)
+    assert len(top) == 3  # still serving
+
+
+@pytest.mark.parametrize("frame", [np.zeros((30, 40), np.uint8), np.zeros((30, 40, 4), np.uint8), np.zeros((30, 40, 3), np.float32)])
+def test_grey_alpha_and_float_frames_are_handled(fp32, frame):
+    assert len(fp32.predict(frame).top(3)) == 3
+
+
+def test_smoother_ignores_one_noisy_frame():
+    smoother = Smoother(window=5)
+    steady, noise = np.array([0.8, 0.1, 0.1]), np.array([0.0, 1.0, 0.0])
+    for _ in range(4):
+        smoother.update(steady)
+    assert np.argmax(smoother.update(noise)) == 0
+
+
+def test_text_builder_commits_a_held_sign_once():
+    builder = TextBuilder(hold_seconds=1.0)
+    for t in np.arange(0, 5, 0.2):  # a five-second hold
+        builder.update("A", t)
+    assert builder.text == "A"
+    builder.update(None, 5.0)  # hand down
+    for t in np.arange(5.2, 6.6, 0.2):
+        builder.update("A", t)
+    assert builder.text == "AA"
+    builder.update("B", 7.0)
+    builder.update("B", 7.5)  # not held long enough
+    assert builder.text == "AA"
+    builder.space()
+    builder.backspace()
+    builder.backspace()
+    assert builder.text == "A"
+    builder.clear()
+    assert builder.text == ""
+
+
+def test_live_session_needs_confidence_to_type():
+    from signspace.inference import Prediction
+
+    session = LiveSession()
+    unsure = Prediction(np.array([0.4, 0.35, 0.25]), ["A", "B", "C"])
+    for t in np.arange(0, 3, 0.2):
+        session.step(unsure, threshold=0.6, now=t)
+    assert session.builder.text == ""
+    sure = Prediction(np.array([0.9, 0.05, 0.05]), ["A", "B", "C"])
+    for t in np.arange(3, 6, 0.2):
+        top, _ = session.step(sure, threshold=0.6, now=t)
+    assert session.builder.text == "A" and next(iter(top)) == "A"
+
+
+def test_missing_local_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"model folder .*nope does not exist"):
+        Predictor.from_pretrained(str(tmp_path / "nope"))
+
+
+def test_unreachable_hub_fails_fast_with_local_folder_hint(monkeypatch):
+    from hub_server import free_port
+
+    import signspace.modeling as modeling
+
+    monkeypatch.setattr(modeling, "hub_endpoint", lambda: f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setattr(modeling, "hub_reachable", lambda: False)
+    start = time.monotonic()
+    with pytest.raises(HubError, match=r"cannot reach the Hugging Face Hub .*'someone/not-cached'.*--model ./my-model"):
+        Predictor.from_pretrained("someone/not-cached")
+    assert time.monotonic() - start < 5
+
+
+def _repo_files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_default_model_loads_its_safetensors_revision_only(fresh_hub, tmp_path, model_dir):
+    files = _repo_files(model_dir)
+    pickle_only = {k: v for k, v in files.items() if k != "model.safetensors"}
+    buffer = io.BytesIO()
+    torch.save({"w": torch.zeros(1)}, buffer)
+    pickle_only["pytorch_model.bin"] = buffer.getvalue()
+    fresh_hub.add_repo("RavenOnur/Sign-Language", pickle_only)  # main: pickle weights only, like the real repo
+    fresh_hub.add_repo("RavenOnur/Sign-Language", files, branch="refs/pr/1")
+    predictor = Predictor.from_pretrained("RavenOnur/Sign-Language", "refs/pr/1", precision="fp32")
+    assert predictor.labels == ["A", "B", "C"]
+    with pytest.raises(UnsafeModelError, match="has no safetensors weights"):
+        Predictor.from_pretrained("RavenOnur/Sign-Language", "main", precision="fp32")
+
+
+def test_wrong_model_id_is_a_clear_error(fresh_hub):
+    with pytest.raises(HubError, match=r"could not load 'nobody/no-such-model'"):
+        Predictor.from_pretrained("nobody/no-such-model", precision="fp32")

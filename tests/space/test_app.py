@@ -1,0 +1,148 @@
+import concurrent.futures
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from factories import make_tiny_vit, pattern_image
+from hub_server import free_port
+
+import app
+from signspace.inference import Predictor
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def predictor(tmp_path_factory):
+    folder = make_tiny_vit(tmp_path_factory.mktemp("app-model"), labels=("A", "B", "C"))
+    return Predictor.from_pretrained(str(folder), precision="fp32")
+
+
+@pytest.fixture(scope="module")
+def served(predictor):
+    """The real app on 127.0.0.1, with a small queue so overload is quick to provoke."""
+    config = app.AppConfig(model="local", queue_size=2, concurrency=1, max_file_size="1mb")
+    demo = app.build_demo(predictor, config)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, max_file_size=config.max_file_size, quiet=True)
+    yield f"http://127.0.0.1:{port}/", demo
+    demo.close()
+
+
+@pytest.fixture
+def client(served):
+    from gradio_client import Client
+
+    return Client(served[0], verbose=False)
+
+
+def test_predict_endpoint_returns_top_labels(client, tmp_path):
+    from gradio_client import handle_file
+
+    path = tmp_path / "sign.png"
+    pattern_image(1, (120, 90)).save(path)
+    result = client.predict(handle_file(str(path)), api_name="/predict")
+    assert {c["label"] for c in result["confidences"]} == {"A", "B", "C"}
+    assert result["label"] in {"A", "B", "C"}
+
+
+@pytest.mark.parametrize(
+    "name, payload",
+    [
+        ("noise.png", bytes(np.random.RandomState(0).randint(0, 256, 5000, dtype=np.uint8))),
+        ("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'),
+        ("page.jpg", b"<html><body>not a picture</body></html>"),
+    ],
+    ids=["random-bytes", "svg", "html"],
+)
+def test_non_images_get_a_friendly_message(client, tmp_path, name, payload):
+    from gradio_client import handle_file
+
+    path = tmp_path / name
+    path.write_bytes(payload)
+    with pytest.raises(Exception, match="not an image SignSpace can read"):
+        client.predict(handle_file(str(path)), api_name="/predict")
+
+
+def test_upload_over_the_size_limit_is_refused_with_413(served):
+    big = os.urandom(2 * 1024 * 1024)
+    response = httpx.post(served[0] + "gradio_api/upload", files={"files": ("big.png", big, "image/png")}, timeout=30)
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/etc/passwd", "../../../../etc/passwd", "/ETC/PASSWD", "..%2F..%2F..%2Fetc%2Fpasswd", str(ROOT / "space" / "app.py"),
+     str(ROOT / "README.md")],
+)
+def test_files_outside_the_apps_temp_files_are_refused(served, path):
+    response = httpx.get(served[0] + f"gradio_api/file={path}", timeout=10)
+    assert response.status_code in (403, 404)
+    assert b"root:" not in response.content and b"gradio" not in response.content.lower()[:200]
+
+
+def test_overload_is_refused_politely_and_the_app_keeps_serving(served, predictor, tmp_path, monkeypatch):
+    from gradio_client import Client, handle_file
+
+    path = tmp_path / "sign.png"
+    pattern_image(2, (60, 60)).save(path)
+    real_predict = predictor.predict
+
+    def slow_predict(*args, **kwargs):
+        time.sleep(0.5)
+        return real_predict(*args, **kwargs)
+
+    monkeypatch.setattr(predictor, "predict", slow_predict)
+    client = Client(served[0], verbose=False)
+    jobs = [client.submit(handle_file(str(path)), api_name="/predict") for _ in range(8)]
+    outcomes = []
+    for job in jobs:
+        try:
+            job.result(timeout=60)
+            outcomes.append("ok")
+        except Exception as exc:  # gradio_client raises its own error types for a full queue
+            outcomes.append(str(exc))
+    refused = [o for o in outcomes if o != "ok"]
+    assert outcomes.count("ok") >= 1 and refused, outcomes
+    assert all("queue is full" in o.lower() or "too many" in o.lower() for o in refused), refused
+    monkeypatch.setattr(predictor, "predict", real_predict)
+    assert client.predict(handle_file(str(path)), api_name="/predict")["label"] in {"A", "B", "C"}
+
+
+def test_stream_is_wired_with_rate_time_limit_and_concurrency(served):
+    demo = served[1]
+    streams = [d for d in demo.config["dependencies"] if any(t[1] == "stream" for t in d["targets"])]
+    assert len(streams) == 1
+    stream = streams[0]
+    assert stream["stream_every"] == 0.2 and stream["time_limit"] == 120 and stream["connection"] == "stream"
+    assert demo.fns[stream["id"]].concurrency_limit == 1
+    public = [d["api_name"] for d in demo.config["dependencies"] if d["api_visibility"] == "public"]
+    assert public == ["predict"]  # the one endpoint API users (and gradio_client) can call
+
+
+def _run_app(*args, env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, str(ROOT / "space" / "app.py"), *args], capture_output=True, text=True, timeout=60, env=env)
+    return result, time.monotonic() - start
+
+
+def test_missing_local_model_folder_exits_fast_and_clearly(tmp_path):
+    result, seconds = _run_app("--model", str(tmp_path / "my-model"), "--port", str(free_port()))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "does not exist" in result.stderr and "my-model" in result.stderr
+    assert seconds < 30
+
+
+def test_unreachable_hub_exits_fast_with_how_to_run_locally(tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}"
+    result, seconds = _run_app("--port", str(free_port()), env_extra={"HF_ENDPOINT": dead, "HF_HOME": str(tmp_path)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot reach the Hugging Face Hub" in result.stderr and "RavenOnur/Sign-Language" in result.stderr
+    assert "--model ./my-model" in result.stderr
+    assert seconds < 30  # not huggingface_hub's retry loop per file
