@@ -124,10 +124,13 @@ class Predictor:
     """Loads a classifier once; ``predict`` takes any frame or file the shared decode accepts."""
 
     def __init__(self, model, processor, precision: str = "auto", threads: int | None = None,
-                 unmirror: bool = False, model_id: str = "", revision: str | None = None):
+                 unmirror: bool = False, model_id: str = "", revision: str | None = None, device: str | None = None):
         if precision not in PRECISIONS:
             raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device != "cpu" and precision.startswith("int8"):
+            raise ValueError(f"precision {precision!r} runs on the CPU only; use fp32 or bf16 on {self.device}")
+        self.processor = processor
         if precision == "auto":
             precision = "fp32" if self.device == "cuda" else "int8"
         self.threads = threads or min(4, os.cpu_count() or 1)

@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import gradio as gr
 from PIL import UnidentifiedImageError
@@ -42,7 +42,7 @@ class AppConfig:
     threshold: float = 0.6
     unmirror: bool = True  # the preview is mirrored; the model sees the camera's own view, like training photos
     max_file_size: str = "10mb"
-    extra: dict = field(default_factory=dict)
+    zero_gpu: bool = False  # set on Spaces by deploy.py (SIGNSPACE_HARDWARE=zero-gpu)
 
 
 NOT_AN_IMAGE = "That file is not an image SignSpace can read (use JPEG, PNG, WebP or BMP)."
@@ -89,7 +89,12 @@ def model_info(predictor: Predictor) -> str:
             f"**input:** {predictor.spec.size}px\n\n**Signs ({len(predictor.labels)}):** {labels}")
 
 
-def build_demo(predictor: Predictor, config: AppConfig) -> gr.Blocks:
+def build_demo(predictor: Predictor, config: AppConfig, snapshot_predictor: Predictor | None = None,
+               gpu=lambda fn: fn) -> gr.Blocks:
+    """``predictor`` serves the live stream (CPU); ``snapshot_predictor`` and ``gpu`` let the one-off
+    endpoint borrow a ZeroGPU device (``spaces.GPU``) without every frame queuing for it."""
+    snapshot_predictor = snapshot_predictor or predictor
+    classify = gpu(lambda path: classify_file(snapshot_predictor, path))
     with gr.Blocks(title="SignSpace — live sign recognition") as demo:
         gr.Markdown("# SignSpace — live sign recognition")
         gr.Markdown(model_info(predictor))
@@ -121,7 +126,7 @@ def build_demo(predictor: Predictor, config: AppConfig) -> gr.Blocks:
                                    label="Photo", webcam_options=gr.WebcamOptions(mirror=False))
                 still_label = gr.Label(num_top_classes=5, label="Prediction")
             gr.Button("Recognise", variant="primary").click(
-                lambda path: classify_file(predictor, path), inputs=[still], outputs=[still_label],
+                classify, inputs=[still], outputs=[still_label],
                 api_name="predict", concurrency_limit=config.concurrency,
             )
         gr.Markdown(HOW_TO)
@@ -146,14 +151,26 @@ def parse_args(argv: list[str] | None = None) -> tuple[AppConfig, str, int]:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     args = parser.parse_args(argv)
     revision = args.revision or (DEFAULT_REVISION if args.model == DEFAULT_MODEL else None)
-    return AppConfig(model=args.model, revision=revision, precision=args.precision, unmirror=args.unmirror), args.host, args.port
+    config = AppConfig(model=args.model, revision=revision, precision=args.precision, unmirror=args.unmirror,
+                       zero_gpu=os.environ.get("SIGNSPACE_HARDWARE") == "zero-gpu")
+    return config, args.host, args.port
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config, host, port = parse_args(argv)
-    predictor = Predictor.from_pretrained(config.model, config.revision, precision=config.precision, unmirror=config.unmirror)
-    demo = build_demo(predictor, config)
+    predictor = Predictor.from_pretrained(config.model, config.revision, precision=config.precision,
+                                          unmirror=config.unmirror, device="cpu" if config.zero_gpu else None)
+    snapshot, gpu = None, (lambda fn: fn)
+    if config.zero_gpu:  # ZeroGPU: module-level .to("cuda") is allowed; GPU time only inside spaces.GPU calls
+        import copy
+
+        import spaces
+
+        snapshot = Predictor(copy.deepcopy(predictor.model), predictor.processor, precision="fp32", device="cuda",
+                             model_id=config.model, revision=config.revision)
+        gpu = spaces.GPU(duration=20)
+    demo = build_demo(predictor, config, snapshot, gpu)
     demo.launch(server_name=host, server_port=port, max_file_size=config.max_file_size, theme=gr.themes.Soft(),
                 show_error=True)
     return 0

@@ -35,6 +35,7 @@ class Repo:
     branches: dict[str, str] = field(default_factory=dict)  # branch -> commit sha
     trees: dict[str, dict[str, bytes]] = field(default_factory=dict)  # commit sha -> files
     variables: dict[str, str] = field(default_factory=dict)
+    hardware: str | None = None
     commits: list[dict] = field(default_factory=list)
 
 
@@ -225,6 +226,10 @@ class HubServer:
             data = json.loads(body)
             repo.variables[data["key"]] = data["value"]
             return 200, {k: {"value": v} for k, v in repo.variables.items()}, {}
+        if tail == "hardware" and method == "POST":
+            repo.hardware = json.loads(body)["flavor"]
+            return 200, {"stage": "BUILDING", "hardware": {"current": None, "requested": repo.hardware},
+                         "storage": None, "gcTimeout": None, "sdkVersion": None}, {}
         if tail == "variables" and method == "GET":
             return 200, {k: {"value": v} for k, v in repo.variables.items()}, {}
         raise KeyError(tail)

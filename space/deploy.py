@@ -1,0 +1,128 @@
+"""Publish the webcam app as a Hugging Face Space that serves your model, in one command.
+
+    python space/deploy.py --space_id user/my-sign-space --model_id user/my-model [--revision REV]
+                           [--hardware cpu-basic|zero-gpu] [--private]
+
+Uploads only what the app needs (app.py, the signspace modules it imports, a pinned requirements.txt
+and the Space card), sets MODEL_ID / MODEL_REVISION as Space variables, and requests the hardware.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# The modules app.py imports, directly or not (a test runs the staged Space to prove it is enough).
+APP_MODULES = ("__init__", "atomic", "checkpoints", "errors", "hub", "imaging", "inference", "modeling", "scan", "transforms")
+# Versions each hardware supports (ZeroGPU: PyTorch 2.8-2.11 and Python 3.10.13 / 3.12.12, Hub docs 2026-08).
+TORCH_PIN = {"cpu-basic": ("2.9.1", "0.24.1"), "zero-gpu": ("2.9.1", "0.24.1")}
+PYTHON_VERSION = "3.12.12"
+HARDWARE_FLAVOR = {"cpu-basic": "cpu-basic", "zero-gpu": "zero-a10g"}
+HARDWARE_NOTE = {
+    "cpu-basic": "Frames run on the CPU through an int8 ONNX model (tens of milliseconds each).",
+    "zero-gpu": "Live frames run on the Space's CPU through an int8 ONNX model, so they never wait in the GPU "
+                "queue or use your visitors' GPU quota; only the Upload / snapshot tab borrows a GPU, briefly.",
+}
+
+logger = logging.getLogger("deploy")
+
+
+def requirements_txt(hardware: str) -> str:
+    torch_version, vision_version = TORCH_PIN[hardware]
+    lines = [f"# Written by SignSpace's space/deploy.py for {hardware} hardware."]
+    if hardware == "cpu-basic":
+        lines.append("--extra-index-url https://download.pytorch.org/whl/cpu")  # CPU wheels: a smaller, faster build
+    lines += [f"torch=={torch_version}", f"torchvision=={vision_version}"]
+    for package in ("transformers", "huggingface_hub", "numpy", "onnx", "onnxruntime", "timm"):
+        lines.append(f"{package}=={version(package)}")
+    lines.append("pillow<13")
+    if hardware == "zero-gpu":
+        lines.append(f"spaces=={_spaces_version()}")
+    return "\n".join(lines) + "\n"
+
+
+def _spaces_version() -> str:
+    try:
+        return version("spaces")
+    except Exception:  # not installed locally: pin the release this was checked against
+        return "0.51.3"
+
+
+def render_card(space_id: str, model_id: str, revision: str | None, hardware: str, title: str, license: str) -> str:
+    import gradio
+    from huggingface_hub import SpaceCard, SpaceCardData
+
+    card_data = SpaceCardData(
+        title=title, sdk="gradio", sdk_version=gradio.__version__, app_file="app.py", python_version=PYTHON_VERSION,
+        models=[model_id], license=license, emoji="🤟", colorFrom="indigo", colorTo="pink", pinned=False,
+        short_description=f"Live webcam sign recognition with {model_id.split('/')[-1]}"[:60],
+        suggested_hardware=HARDWARE_FLAVOR[hardware], tags=["sign-language", "signspace", "webcam"],
+    )
+    return str(SpaceCard.from_template(
+        card_data, template_path=str(ROOT / "hub_cards" / "space_card.md"), title=title, space_id=space_id,
+        model_id=model_id, revision=revision, hardware=hardware, hardware_note=HARDWARE_NOTE[hardware],
+    ))
+
+
+def stage_space(folder: Path, space_id: str, model_id: str, revision: str | None, hardware: str, title: str, license: str) -> Path:
+    """Fill ``folder`` with exactly the files the Space needs."""
+    shutil.copy2(ROOT / "space" / "app.py", folder / "app.py")
+    (folder / "signspace").mkdir()
+    for module in APP_MODULES:
+        shutil.copy2(ROOT / "signspace" / f"{module}.py", folder / "signspace" / f"{module}.py")
+    (folder / "requirements.txt").write_text(requirements_txt(hardware))
+    (folder / "README.md").write_text(render_card(space_id, model_id, revision, hardware, title, license), encoding="utf-8")
+    return folder
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--space_id", "--space-id", required=True, help="the Space to create or update, 'user/name'")
+    parser.add_argument("--model_id", "--model-id", required=True, help="the model it serves, 'user/name'")
+    parser.add_argument("--revision", help="pin the model to a revision (branch, tag or commit)")
+    parser.add_argument("--hardware", choices=sorted(HARDWARE_FLAVOR), default="zero-gpu",
+                        help="zero-gpu: free accounts' Gradio Spaces; cpu-basic: needs a plan that allows CPU Gradio Spaces")
+    parser.add_argument("--private", action="store_true", help="create the Space as private")
+    parser.add_argument("--title", default=None, help="title on the Space card")
+    parser.add_argument("--license", default="apache-2.0")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from huggingface_hub import HfApi
+
+    from signspace import hub
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    hub.check_repo_id(args.space_id, "--space_id")
+    hub.check_repo_id(args.model_id, "--model_id")
+    token = hub.require_token()
+    title = args.title or args.space_id.split("/")[-1].replace("-", " ").title()
+    with tempfile.TemporaryDirectory(prefix="signspace-space-") as staging:
+        stage_space(Path(staging), args.space_id, args.model_id, args.revision, args.hardware, title, args.license)
+        url = hub.push_folder(Path(staging), args.space_id, repo_type="space", space_sdk="gradio", token=token,
+                              private=args.private, commit_message=f"Deploy SignSpace app for {args.model_id}")
+    api = HfApi(token=token)
+    variables = {"MODEL_ID": args.model_id, "MODEL_REVISION": args.revision or "", "SIGNSPACE_HARDWARE": args.hardware}
+    for key, value in variables.items():
+        api.add_space_variable(args.space_id, key, value)
+    try:
+        api.request_space_hardware(args.space_id, HARDWARE_FLAVOR[args.hardware])
+    except Exception as exc:  # e.g. 402/403 when the account's plan does not include it; the upload stands
+        logger.warning("uploaded, but could not request %s hardware (%s); pick it in the Space settings",
+                       args.hardware, hub.redact(str(exc).splitlines()[0], token))
+    print(f"Space updated: {url}\nIt serves {args.model_id}{' @ ' + args.revision if args.revision else ''} on {args.hardware}.")
+    return 0
+
+
+if __name__ == "__main__":
+    from signspace.errors import run_cli
+
+    sys.exit(run_cli(main))

@@ -1,0 +1,81 @@
+import os
+import subprocess
+import sys
+
+import gradio
+import pytest
+import yaml
+from hub_server import TOKEN
+
+import deploy
+from signspace.hub import HubError
+
+
+def front_matter(card: str) -> dict:
+    assert card.startswith("---\n")
+    return yaml.safe_load(card.split("---\n")[1])
+
+
+@pytest.mark.parametrize("hardware", ["cpu-basic", "zero-gpu"])
+def test_staged_space_holds_exactly_what_the_app_needs(tmp_path, hardware):
+    deploy.stage_space(tmp_path, "me/demo", "me/model", "v1", hardware, "Demo", "apache-2.0")
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    expected = ["README.md", "app.py", "requirements.txt"] + [f"signspace/{m}.py" for m in deploy.APP_MODULES]
+    assert files == sorted(expected)
+    meta = front_matter((tmp_path / "README.md").read_text())
+    assert meta["sdk"] == "gradio" and meta["sdk_version"] == gradio.__version__
+    assert meta["app_file"] == "app.py" and meta["python_version"] == deploy.PYTHON_VERSION
+    assert meta["models"] == ["me/model"] and meta["license"] == "apache-2.0" and meta["title"] == "Demo"
+    assert 0 < len(meta["short_description"]) <= 60
+    requirements = (tmp_path / "requirements.txt").read_text()
+    assert "torch==2.9.1" in requirements and "gradio" not in requirements  # gradio comes from sdk_version
+    assert ("spaces==" in requirements) == (hardware == "zero-gpu")
+    assert ("download.pytorch.org/whl/cpu" in requirements) == (hardware == "cpu-basic")
+
+
+def test_staged_app_imports_from_its_own_files(tmp_path):
+    """The uploaded module list is enough: the app starts its imports using only the staged copy."""
+    deploy.stage_space(tmp_path, "me/demo", "me/model", None, "cpu-basic", "Demo", "mit")
+    probe = (
+        "import sys, app, signspace; import signspace.inference, signspace.modeling;"
+        "assert signspace.__file__.startswith(sys.argv[1]), signspace.__file__;"
+        "print(sorted(m for m in sys.modules if m.startswith('signspace')))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": ""})
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = {name.split(".")[-1] for name in eval(result.stdout.strip()) if "." in name}
+    assert loaded <= set(deploy.APP_MODULES)
+
+
+def test_deploy_creates_the_space_sets_variables_and_hardware(fresh_hub, capsys):
+    assert deploy.main(["--space_id", "tester/sign-demo", "--model_id", "tester/signs", "--revision", "v2",
+                        "--hardware", "zero-gpu"]) == 0
+    space = fresh_hub.repo("tester/sign-demo", repo_type="space")
+    assert space.sdk == "gradio"
+    assert space.variables == {"MODEL_ID": "tester/signs", "MODEL_REVISION": "v2", "SIGNSPACE_HARDWARE": "zero-gpu"}
+    assert space.hardware == "zero-a10g"
+    files = fresh_hub.files("tester/sign-demo", repo_type="space")
+    assert {"app.py", "requirements.txt", "README.md", "signspace/inference.py"} <= set(files)
+    assert not [name for name in files if name.endswith((".safetensors", ".arrow", ".parquet", ".bin"))]
+    out = capsys.readouterr()
+    assert "tester/signs @ v2" in out.out and TOKEN not in out.out + out.err
+
+
+def test_deploy_again_updates_the_same_space(fresh_hub):
+    for model in ("tester/first", "tester/second"):
+        assert deploy.main(["--space_id", "tester/again", "--model_id", model, "--hardware", "cpu-basic"]) == 0
+    assert fresh_hub.repo("tester/again", repo_type="space").variables["MODEL_ID"] == "tester/second"
+
+
+def test_deploy_without_token_fails_before_uploading(fresh_hub, monkeypatch, tmp_path):
+    monkeypatch.delenv("HF_TOKEN")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    with pytest.raises(HubError, match="needs a Hugging Face token"):
+        deploy.main(["--space_id", "tester/nope", "--model_id", "tester/signs"])
+    assert ("space", "tester/nope") not in fresh_hub.repos
+
+
+def test_bad_ids_are_refused():
+    with pytest.raises(ValueError, match="--space_id='just-a-name' is not a Hub repo id"):
+        deploy.main(["--space_id", "just-a-name", "--model_id", "tester/signs"])
