@@ -1,0 +1,118 @@
+"""The real page in headless Chromium, with a fake webcam playing a video made from photos.
+
+Needs Debian's chromium (`apt-get install chromium`; .ci/run installs it) and the playwright package
+(no browser download). Skips with the reason when either is missing.
+"""
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from factories import ASL_DIR, make_colour_dataset
+from hub_server import free_port
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"),
+]
+
+COLOURS = {"A": (220, 40, 40), "B": (40, 200, 60)}  # must match make_colour_dataset's palette order
+
+
+def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 10) -> Path:
+    """Raw YUV 4:2:0 video, the format Chromium's fake camera reads."""
+    height, width = frames[0].shape[:2]
+    with open(path, "wb") as handle:
+        handle.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for rgb in frames:
+            r, g, b = (rgb[..., i].astype(np.float32) for i in range(3))
+            y = 0.299 * r + 0.587 * g + 0.114 * b
+            u = (b - y) * 0.564 + 128
+            v = (r - y) * 0.713 + 128
+            sub = lambda plane: plane.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))  # noqa: E731
+            handle.write(b"FRAME\n")
+            for plane in (y, sub(u), sub(v)):
+                handle.write(np.clip(plane + 0.5, 0, 255).astype(np.uint8).tobytes())
+    return path
+
+
+def tinted_frames(colour, count, seed) -> list[np.ndarray]:
+    """Real photos (when present) washed in a sign's colour: the test model tells the colours apart."""
+    photos = sorted(ASL_DIR.glob("*/*.jpg"))[seed::97][:count] if ASL_DIR.is_dir() else []
+    frames = []
+    for index in range(count):
+        base = np.full((240, 320, 3), colour, np.float32)
+        if photos:
+            photo = np.asarray(Image.open(photos[index % len(photos)]).convert("RGB").resize((320, 240)), np.float32)
+            base = 0.8 * base + 0.2 * photo
+        frames.append(base.astype(np.uint8))
+    return frames
+
+
+@pytest.fixture(scope="module")
+def colour_model(tmp_path_factory):
+    import build_dataset
+    import finetune
+
+    from factories import make_tiny_vit
+
+    root = tmp_path_factory.mktemp("browser")
+    data = make_colour_dataset(root / "data", signs=("A", "B", "C"), per_sign=12)
+    assert build_dataset.main(["--data_dir", str(data), "--output_dir", str(root / "ds"), "--num_proc", "1"]) == 0
+    base = make_tiny_vit(root / "base")
+    assert finetune.main(["--dataset_dir", str(root / "ds"), "--output_dir", str(root / "model"), "--model_name_or_path", str(base),
+                          "--use_cpu", "--dataloader_num_workers", "0", "--num_train_epochs", "6", "--learning_rate", "2e-3",
+                          "--per_device_train_batch_size", "8", "--disable_tqdm", "true"]) == 0
+    return root / "model"
+
+
+def test_live_stream_in_a_real_browser(colour_model, tmp_path):
+    import app
+    from signspace.inference import Predictor
+
+    predictor = Predictor.from_pretrained(str(colour_model), precision="fp32", unmirror=True)
+    config = app.AppConfig(model=str(colour_model), revision=None, stream_every=0.2, hold_seconds=1.0, threshold=0.5)
+    demo = app.build_demo(predictor, config)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    # 4 s of sign A then 4 s of sign B, looped by Chromium.
+    video = write_y4m(tmp_path / "camera.y4m", tinted_frames(COLOURS["A"], 40, 0) + tinted_frames(COLOURS["B"], 40, 1))
+    artefacts = ROOT / "artifacts"
+    artefacts.mkdir(exist_ok=True)
+    seen, text = [], ""
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                      f"--use-file-for-fake-video-capture={video}", "--disable-background-networking",
+                      "--disable-component-update", "--no-first-run", "--disable-sync"],
+            )
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="networkidle")
+            page.get_by_text("Click to Access Webcam").first.click()
+            page.get_by_role("button", name="Record").first.click(timeout=20_000)
+            deadline = time.monotonic() + 40
+            label_box = page.locator(".output-class").first
+            text_box = page.locator("#signspace-text textarea")
+            while time.monotonic() < deadline:
+                if label_box.count():
+                    current = label_box.inner_text().strip()
+                    if current and (not seen or seen[-1] != current):
+                        seen.append(current)
+                text = text_box.input_value() if text_box.count() else ""
+                if len(set(seen)) >= 2 and text:
+                    break
+                time.sleep(0.3)
+            page.screenshot(path=str(artefacts / "browser-live-stream.png"), full_page=True)
+            browser.close()
+    finally:
+        demo.close()
+    assert set(seen) >= {"A", "B"}, f"labels seen: {seen}"
+    assert text and set(text.replace(" ", "")) <= {"A", "B", "C"}, f"text typed: {text!r}"
