@@ -18,7 +18,7 @@ import gradio as gr
 from PIL import UnidentifiedImageError
 
 from signspace.imaging import ImageDecodeError
-from signspace.inference import PRECISIONS, LiveSession, Predictor
+from signspace.inference import PRECISIONS, LiveSession, Predictor, TextBuilder
 
 DEFAULT_MODEL = "RavenOnur/Sign-Language"
 DEFAULT_REVISION = "refs/pr/1"  # the safetensors conversion of its main branch's pickle weights
@@ -60,9 +60,10 @@ class PhotoInput(gr.Image):
             raise gr.Error(NOT_AN_IMAGE) from None
 
 
-def live_step(predictor: Predictor, frame, session: LiveSession | None, threshold: float, now: float | None = None):
+def live_step(predictor: Predictor, frame, session: LiveSession | None, threshold: float, now: float | None = None,
+              hold_seconds: float = 1.0):
     """One streamed frame -> (top-3 smoothed, text so far, session). Bad frames are quietly neutral."""
-    session = session or LiveSession()
+    session = session or LiveSession(builder=TextBuilder(hold_seconds=hold_seconds))
     try:
         prediction = None if frame is None else predictor.predict(frame)
     except ImageDecodeError:
@@ -83,9 +84,11 @@ def classify_file(predictor: Predictor, path: str | None) -> dict[str, float]:
 
 
 def model_info(predictor: Predictor) -> str:
-    revision = predictor.revision or "main"
+    from signspace.modeling import is_local
+
+    source = "local folder" if is_local(predictor.model_id) else f"revision `{predictor.revision or 'main'}`"
     labels = ", ".join(predictor.labels)
-    return (f"**Model:** `{predictor.model_id}` (revision `{revision}`) · **precision:** {predictor.precision} · "
+    return (f"**Model:** `{predictor.model_id}` ({source}) · **precision:** {predictor.precision} · "
             f"**input:** {predictor.spec.size}px\n\n**Signs ({len(predictor.labels)}):** {labels}")
 
 
@@ -112,7 +115,7 @@ def build_demo(predictor: Predictor, config: AppConfig, snapshot_predictor: Pred
                         back_btn = gr.Button("Backspace")
                         clear_btn = gr.Button("Clear")
             camera.stream(
-                lambda frame, state, t: live_step(predictor, frame, state, t),
+                lambda frame, state, t: live_step(predictor, frame, state, t, hold_seconds=config.hold_seconds),
                 inputs=[camera, session, threshold], outputs=[live_label, text, session],
                 stream_every=config.stream_every, time_limit=config.time_limit,
                 concurrency_limit=config.concurrency, show_progress="hidden", api_name=False,

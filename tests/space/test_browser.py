@@ -50,7 +50,7 @@ def tinted_frames(colour, count, seed) -> list[np.ndarray]:
         base = np.full((240, 320, 3), colour, np.float32)
         if photos:
             photo = np.asarray(Image.open(photos[index % len(photos)]).convert("RGB").resize((320, 240)), np.float32)
-            base = 0.8 * base + 0.2 * photo
+            base = 0.85 * base + 0.15 * photo
         frames.append(base.astype(np.uint8))
     return frames
 
@@ -67,7 +67,7 @@ def colour_model(tmp_path_factory):
     assert build_dataset.main(["--data_dir", str(data), "--output_dir", str(root / "ds"), "--num_proc", "1"]) == 0
     base = make_tiny_vit(root / "base")
     assert finetune.main(["--dataset_dir", str(root / "ds"), "--output_dir", str(root / "model"), "--model_name_or_path", str(base),
-                          "--use_cpu", "--dataloader_num_workers", "0", "--num_train_epochs", "6", "--learning_rate", "2e-3",
+                          "--use_cpu", "--dataloader_num_workers", "0", "--num_train_epochs", "10", "--learning_rate", "2e-3",
                           "--per_device_train_batch_size", "8", "--disable_tqdm", "true"]) == 0
     return root / "model"
 
@@ -77,7 +77,7 @@ def test_live_stream_in_a_real_browser(colour_model, tmp_path):
     from signspace.inference import Predictor
 
     predictor = Predictor.from_pretrained(str(colour_model), precision="fp32", unmirror=True)
-    config = app.AppConfig(model=str(colour_model), revision=None, stream_every=0.2, hold_seconds=1.0, threshold=0.5)
+    config = app.AppConfig(model=str(colour_model), revision=None, stream_every=0.2, hold_seconds=1.0, threshold=0.4)
     demo = app.build_demo(predictor, config)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -95,9 +95,9 @@ def test_live_stream_in_a_real_browser(colour_model, tmp_path):
                       "--disable-component-update", "--no-first-run", "--disable-sync"],
             )
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"http://127.0.0.1:{port}/", wait_until="networkidle")
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="load")
             page.get_by_text("Click to Access Webcam").first.click()
-            page.get_by_role("button", name="Record").first.click(timeout=20_000)
+            page.locator('button[aria-label="capture photo"]').first.click(timeout=20_000)  # the "Record" button
             deadline = time.monotonic() + 40
             label_box = page.locator(".output-class").first
             text_box = page.locator("#signspace-text textarea")
