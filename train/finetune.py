@@ -98,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
 
     processor = load_processor(model_args.model_name_or_path, model_args.model_revision)
     model = load_classifier(
-        model_args.model_name_or_path, model_args.model_revision, id2label=dict(enumerate(label_names)),
+        model_args.model_name_or_path, model_args.model_revision, num_labels=len(label_names), id2label=dict(enumerate(label_names)),
         label2id={name: i for i, name in enumerate(label_names)}, ignore_mismatched_sizes=True,
-    )  # a new head for our labels; on resume SignTrainer restores the checkpoint's weights over it
+    )  # a new head for our labels (num_labels too: timm configs ignore id2label's length); on resume SignTrainer restores the checkpoint's weights over it
     spec = InputSpec.from_processor(processor)
     dataset["train"].set_transform(batch_transform(spec, train=True, hflip=data_args.hflip))
     for split in ("validation", "test"):

@@ -270,3 +270,25 @@ def test_real_asl_letters_grouped_split_has_no_leak(tmp_path, build):
     sources = {split: {s.split("/")[1].split("_jpg")[0] for s in ds["source"]} for split, ds in dsd.items()}
     assert not sources["train"] & sources["validation"] and not sources["train"] & sources["test"]
     assert all(report["counts"][split][label] > 0 for split in report["counts"] for label in report["labels"])
+
+
+def test_push_to_hub_uploads_parquet_splits_and_a_card(tmp_path, build, fresh_hub):
+    import io
+
+    import pyarrow.parquet as pq
+    import yaml
+
+    data = make_sign_folders(tmp_path / "data", {"hello": 6, "thanks": 6})
+    build(data, "--push_to_hub", "--hub_dataset_id", "tester/my-signs", "--license", "cc-by-4.0")
+    files = fresh_hub.files("tester/my-signs", repo_type="dataset")
+    splits = sorted(name for name in files if name.startswith("data/"))
+    assert splits == [f"data/{s}-00000-of-00001.parquet" for s in ("test", "train", "validation")]
+    table = pq.read_table(io.BytesIO(files["data/train-00000-of-00001.parquet"]))
+    assert {"image", "label", "group", "source"} <= set(table.column_names)
+    restored = datasets.Dataset(table)  # the ClassLabel and Image features travel in the parquet metadata
+    assert restored.features["label"].names == ["hello", "thanks"]
+    card = files["README.md"].decode()
+    meta = yaml.safe_load(card.split("---\n")[1])
+    assert meta["license"] == "cc-by-4.0" and meta["task_categories"] == ["image-classification"]
+    assert {c["split"] for c in meta["configs"][0]["data_files"]} == {"train", "validation", "test"}
+    assert "hello, thanks" in card and "grouped" in card and "| hello |" in card

@@ -253,3 +253,23 @@ def test_build_train_push_then_load_from_hub_gives_same_predictions(tmp_path, co
     pixels = torch.rand(4, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(remote(pixel_values=pixels).logits.argmax(-1), local(pixel_values=pixels).logits.argmax(-1))
+
+
+EFFNET = ROOT.parent / "shared" / "models" / "efficientnet-lite0-in1k"
+
+
+@pytest.mark.skipif(not EFFNET.is_dir(), reason=f"pretrained timm backbone not present at {EFFNET}")
+def test_small_timm_backbone_trains_and_serves_end_to_end(tmp_path, colour_dataset):
+    from signspace.inference import Predictor
+
+    out = tmp_path / "effnet"
+    assert run(colour_dataset, out, EFFNET, "--max_steps", 3, "--eval_strategy", "no", "--save_strategy", "no",
+               "--load_best_model_at_end", "false") == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["architecture"] == "tf_efficientnet_lite0" and config["num_classes"] == 3
+    assert config["label_names"] == ["left", "right", "up"]  # timm's form of id2label
+    assert json.loads((out / "labels.json").read_text()) == {"0": "left", "1": "right", "2": "up"}
+    predictor = Predictor.from_pretrained(str(out))
+    assert predictor.precision == "fp32"  # conv net: int8 of its few Linear layers would only slow it down
+    assert predictor.spec.size == 224 and predictor.labels == ["left", "right", "up"]
+    assert set(predictor.predict(np.zeros((48, 64, 3), np.uint8)).top(3)) == {"left", "right", "up"}
