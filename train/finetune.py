@@ -81,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         hub.check_repo_id(args.hub_model_id, "--hub_model_id")
         token = args.hub_token or hub.require_token()  # before any training
     output_dir = Path(args.output_dir)
-    if args.process_index == 0:
-        training.prepare_output_dir(output_dir, model_args.overwrite_output_dir)
-    resume, notes = find_resume_checkpoint(output_dir)
+    with args.main_process_first(desc="output folder check"):  # under DDP: rank 0 cleans, then all look
+        if args.process_index == 0:
+            training.prepare_output_dir(output_dir, model_args.overwrite_output_dir)
+        resume, notes = find_resume_checkpoint(output_dir)
     for note in notes:
         logger.warning(note)
 
