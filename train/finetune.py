@@ -62,6 +62,7 @@ def parse(argv: list[str]):
     defaults = dict(training.TRAINING_DEFAULTS, bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
                     dataloader_num_workers=min(8, os.cpu_count() or 1))
     defaults["dataloader_persistent_workers"] = defaults["dataloader_num_workers"] > 0
+    defaults["dataloader_pin_memory"] = torch.cuda.is_available()
     if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
         return parser.parse_dict({**defaults, **yaml.safe_load(Path(argv[0]).read_text())})
     parser.set_defaults(**defaults)
