@@ -114,6 +114,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--photos", type=int, default=200, help="test photos for the agreement check")
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--agreement_model", default=None,
+                        help="a trained model folder (e.g. from train/finetune.py) to measure int8/bf16 agreement on, "
+                             "instead of the random-backbone linear-probe proxy")
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     from PIL import Image
@@ -140,7 +143,7 @@ def main() -> None:
         probe_train, sample = photo_splits(args.photos)
         agree = {}
         if sample:
-            probed = make_probed_vit(Path(tmp) / "probed", probe_train)
+            probed = args.agreement_model or make_probed_vit(Path(tmp) / "probed", probe_train)
             reference = Predictor.from_pretrained(str(probed), precision="fp32", threads=THREADS)
             expected = [reference.predict(p).best[0] for p in sample]
             for precision in ("int8", "int8-torch", "bf16"):
