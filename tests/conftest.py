@@ -54,3 +54,12 @@ def colour_dataset(tmp_path_factory):
     out = root / "dataset"
     assert build_dataset.main(["--data_dir", str(data), "--output_dir", str(out), "--num_proc", "1", "--val_size", "0.2", "--test_size", "0.2"]) == 0
     return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_hf_home():
+    """The suite's own Hugging Face cache (set above), removed afterwards."""
+    import shutil
+
+    yield
+    shutil.rmtree(os.environ["HF_HOME"], ignore_errors=True)
