@@ -233,7 +233,7 @@ def render_model_card(*, repo_id: str, base_model: str, label_names, metrics: di
         batch_size=training_args.per_device_train_batch_size,
         best_metric=training_args.metric_for_best_model,
         input_size=input_size,
-        space_hint=f"{repo_id.split('/')[0]}/{repo_id.split('/')[-1]}-demo",
+        space_hint=f"you/{repo_id.rstrip('/').split('/')[-1]}-demo",
     )
     return str(card)
 

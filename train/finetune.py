@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         training.plot_misclassified(raw, prediction.predictions.argmax(-1), label_names, output_dir / "misclassified.png")
         config = hub.redact_config({"data": asdict(data_args), "model": asdict(model_args), "training": args.to_dict(), "push_to_hub": push}, token)
         card = training.render_model_card(
-            repo_id=args.hub_model_id or output_dir.name, base_model=model_args.model_name_or_path, label_names=label_names,
+            repo_id=args.hub_model_id or str(output_dir), base_model=model_args.model_name_or_path, label_names=label_names,
             metrics=final, eval_split=eval_split, eval_count=len(dataset[eval_split]),
             split_counts={s: len(d) for s, d in dataset.items()}, dataset_description=training.describe_dataset(where, data_args),
             dataset_id=data_args.dataset_name, training_args=args, hflip=data_args.hflip, input_size=spec.size, license=model_args.license,
