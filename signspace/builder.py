@@ -7,7 +7,6 @@ import logging
 import multiprocessing
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm

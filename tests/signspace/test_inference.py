@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 from factories import make_tiny_vit, pattern_image
-from PIL import Image
 
 from signspace.hub import HubError
 from signspace.inference import LiveSession, Predictor, Smoother, TextBuilder

@@ -1,4 +1,3 @@
-import concurrent.futures
 import os
 import subprocess
 import sys
