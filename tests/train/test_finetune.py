@@ -273,3 +273,19 @@ def test_small_timm_backbone_trains_and_serves_end_to_end(tmp_path, colour_datas
     assert predictor.precision == "fp32"  # conv net: int8 of its few Linear layers would only slow it down
     assert predictor.spec.size == 224 and predictor.labels == ["left", "right", "up"]
     assert set(predictor.predict(np.zeros((48, 64, 3), np.uint8)).top(3)) == {"left", "right", "up"}
+
+
+def test_two_process_ddp_runs_unchanged(tmp_path, colour_dataset, tiny_vit):
+    """The same script under torchrun (2 CPU ranks, gloo): steps halve, outputs are written once."""
+    out = tmp_path / "ddp"
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", str(ROOT / "train" / "finetune.py"),
+         "--dataset_dir", str(colour_dataset), "--output_dir", str(out), "--model_name_or_path", str(tiny_vit),
+         *map(str, FAST), "--num_train_epochs", "1", "--ddp_backend", "gloo"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    # 18 training images, batch 6 per rank, 2 ranks: 2 steps per epoch (1 process would take 3).
+    assert [p.name for p in out.glob("checkpoint-*")] == ["checkpoint-2"]
+    assert json.loads((out / "metrics.json").read_text())["test"]["confusion_matrix"]
+    assert result.stdout.count("test accuracy") == 1  # only rank 0 reports and writes
