@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import multiprocessing
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+import av
 import numpy as np
 from tqdm.auto import tqdm
 
 from .imaging import ImageDecodeError, decode_image, encode_jpeg
-from .scan import ScanResult, WorkItem
+from .scan import DataFolderError, ScanResult, WorkItem
 from .splits import SPLITS, UnionFind, plan_splits
 
 logger = logging.getLogger(__name__)
@@ -67,8 +69,6 @@ def sample_indices(n_frames: int, wanted: int) -> list[int]:
 
 
 def decode_video(item: WorkItem, settings: DecodeSettings) -> list[DecodedRow]:
-    import av  # PyAV; imported here so image-only datasets never load FFmpeg
-
     def frames(container):
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -93,8 +93,6 @@ def decode_video(item: WorkItem, settings: DecodeSettings) -> list[DecodedRow]:
 
 def decode_item(item: WorkItem, settings: DecodeSettings) -> tuple[list[DecodedRow], dict | None]:
     """Rows for one file, or a skip record saying why it was refused."""
-    import av
-
     try:
         if item.kind == "video":
             return decode_video(item, settings), None
@@ -107,22 +105,18 @@ def decode_item(item: WorkItem, settings: DecodeSettings) -> tuple[list[DecodedR
     return [], {"source": item.source, "reason": reason}
 
 
-def _decode_item_star(args):
-    return decode_item(*args)
-
-
 def decode_all(items: list[WorkItem], settings: DecodeSettings, num_proc: int) -> tuple[list[DecodedRow], list[dict]]:
     rows: list[DecodedRow] = []
     skipped: list[dict] = []
-    jobs = [(item, settings) for item in items]
+    decode = functools.partial(decode_item, settings=settings)
     progress = tqdm(total=len(items), unit="file", desc="Validating", dynamic_ncols=True)
     if num_proc <= 1:
-        results = map(_decode_item_star, jobs)
+        results = map(decode, items)
         pool = None
     else:
         # fork: workers inherit the imported modules, so start-up costs milliseconds, not seconds.
         pool = multiprocessing.get_context("fork").Pool(num_proc)
-        results = pool.imap(_decode_item_star, jobs, chunksize=8)  # ordered: output is deterministic
+        results = pool.imap(decode, items, chunksize=8)  # ordered: output is deterministic
     try:
         for item_rows, skip in results:
             rows.extend(item_rows)
@@ -140,6 +134,13 @@ def split_rows(
     labels: list[str], rows: list[DecodedRow], val_size: float, test_size: float, seed: int
 ) -> tuple[dict[str, list[DecodedRow]], list[dict], list[str]]:
     """Merge groups that share an identical image, then deal the merged groups to splits."""
+    present = {row.label for row in rows}
+    missing = [label for label in labels if label not in present]
+    if missing:
+        raise DataFolderError(
+            "no readable image left for sign(s) " + ", ".join(repr(m) for m in missing)
+            + " (every file was skipped; see the skipped list above); fix or remove those folders"
+        )
     merged = UnionFind()
     by_digest: dict[str, list[DecodedRow]] = defaultdict(list)
     for row in rows:
@@ -169,14 +170,6 @@ def split_rows(
     rows_by_split: dict[str, list[DecodedRow]] = {split: [] for split in SPLITS}
     for row in rows:
         rows_by_split[plan.assignment[merged.find(row.group)]].append(row)
-    missing = [label for label in labels if not any(r.label == label for r in rows)]
-    if missing:
-        from .scan import DataFolderError
-
-        raise DataFolderError(
-            "no readable image left for sign(s) " + ", ".join(repr(m) for m in missing)
-            + " (every file was skipped; see the skipped list above); fix or remove those folders"
-        )
     return rows_by_split, duplicates, warnings
 
 
@@ -226,10 +219,8 @@ def to_dataset_dict(result: BuildResult, include_test: bool):
 
 
 def counts_per_split(result: BuildResult) -> dict[str, dict[str, int]]:
-    return {
-        split: {label: sum(r.label == label for r in rows) for label in result.labels}
-        for split, rows in result.rows_by_split.items()
-    }
+    counts = {split: Counter(r.label for r in rows) for split, rows in result.rows_by_split.items()}
+    return {split: {label: counts[split][label] for label in result.labels} for split in counts}
 
 
 def summary_table(result: BuildResult, include_test: bool) -> str:

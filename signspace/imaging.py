@@ -141,9 +141,7 @@ def decode_image(
             image.load()  # decode everything now: a truncated file fails here, not mid-training
             image = ImageOps.exif_transpose(image) if image.getexif().get(0x0112, 1) != 1 else image
             image = _pil_to_rgb(image)
-    except ImageDecodeError:
-        raise
-    except FileNotFoundError:
+    except (ImageDecodeError, FileNotFoundError):  # already clear; FileNotFoundError is an OSError to keep apart
         raise
     except PILLOW_DECODE_ERRORS as exc:
         reason = str(exc) or type(exc).__name__

@@ -184,12 +184,11 @@ class Predictor:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # torch.ao eager quantisation is deprecated but still shipped
                 quantised = torch.ao.quantization.quantize_dynamic(self.model.cpu(), {torch.nn.Linear}, dtype=torch.qint8)
-            return self._torch_runner(quantised, autocast=False)
-        return self._torch_runner(self.model, autocast=precision == "bf16")
+            return self._torch_runner(quantised, torch.device("cpu"), autocast=False)
+        return self._torch_runner(self.model, torch.device(self.device), autocast=precision == "bf16")
 
-    def _torch_runner(self, model, autocast: bool):
-        device = next(model.parameters(), torch.empty(0)).device if list(model.parameters()) else torch.device("cpu")
-
+    @staticmethod
+    def _torch_runner(model, device: torch.device, autocast: bool):
         def run(pixels: np.ndarray) -> np.ndarray:
             tensor = torch.from_numpy(pixels).to(device)
             with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):

@@ -38,13 +38,12 @@ TRAINING_DEFAULTS = dict(
     remove_unused_columns=False,  # required with with_transform: the image column is not a model input
     label_names=["labels"],
     report_to="none",
-    save_only_model=False,
 )
 
 # Files this script writes at the top of --output_dir (checkpoints live beside them).
 OUTPUT_FILES = (
     "config.json", "model.safetensors", "preprocessor_config.json", "labels.json", "metrics.json",
-    "confusion_matrix.png", "misclassified.png", "training_config.json", "README.md", "trainer_state.json",
+    "confusion_matrix.png", "misclassified.png", "training_config.json", "README.md",
 )
 
 

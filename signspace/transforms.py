@@ -6,6 +6,7 @@ batch into the model's float input on whatever device the batch already sits on.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -68,10 +69,15 @@ def train_augmentation(spec: InputSpec, hflip: bool) -> v2.Compose:
     return v2.Compose(steps)
 
 
+@functools.lru_cache(maxsize=16)
+def _stats(mean: tuple, std: tuple, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    as_tensor = lambda values: torch.tensor(values, device=device, dtype=dtype).view(1, 3, 1, 1)  # noqa: E731
+    return as_tensor(mean), as_tensor(std)
+
+
 def normalize(pixels: torch.Tensor, spec: InputSpec, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """uint8 NxCxHxW -> normalised float on the same device."""
-    mean = torch.tensor(spec.mean, device=pixels.device, dtype=dtype).view(1, 3, 1, 1)
-    std = torch.tensor(spec.std, device=pixels.device, dtype=dtype).view(1, 3, 1, 1)
+    mean, std = _stats(spec.mean, spec.std, pixels.device, dtype)
     return (pixels.to(dtype) / 255.0 - mean) / std
 
 
