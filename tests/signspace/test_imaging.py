@@ -168,3 +168,14 @@ def test_jpeg_draft_decode_matches_full_decode_closely(tmp_path):
     full = np.asarray(shrink_to_shorter_side(Image.open(path).convert("RGB"), 192), dtype=np.float32)
     assert fast.shape == full.shape == (192, 256, 3)
     assert np.abs(fast - full).mean() < 3  # same picture; only resampling noise differs
+
+
+def test_eight_bit_data_in_a_32_bit_container_is_not_darkened():
+    # Mode "I" holding 0..255 (some TIFF/PNG writers do this) must not be scaled down as if 16-bit.
+    source = Image.fromarray(np.array([[0, 128, 255]], dtype=np.int32), mode="I")
+    assert np.asarray(decode_image(source))[0, :, 0].tolist() == [0, 128, 255]
+
+
+def test_float_images_in_0_to_1_become_full_range():
+    source = Image.fromarray(np.array([[0.0, 0.5, 1.0]], dtype=np.float32), mode="F")
+    assert np.asarray(decode_image(source))[0, :, 0].tolist() == [0, 128, 255]

@@ -292,3 +292,13 @@ def test_push_to_hub_uploads_parquet_splits_and_a_card(tmp_path, build, fresh_hu
     assert meta["license"] == "cc-by-4.0" and meta["task_categories"] == ["image-classification"]
     assert {c["split"] for c in meta["configs"][0]["data_files"]} == {"train", "validation", "test"}
     assert "hello, thanks" in card and "grouped" in card and "| hello |" in card
+
+
+def test_same_image_under_two_signs_is_kept_together_and_flagged(tmp_path, build):
+    data = make_sign_folders(tmp_path / "data", {"a": 10, "b": 10})
+    write_image(data / "a" / "same.png", seed=777)
+    write_image(data / "b" / "same.png", seed=777)  # a labelling mistake: one picture, two signs
+    dsd, report = build(data)
+    assert_no_leak(dsd)
+    assert report["duplicates"] == [{"sources": ["a/same.png", "b/same.png"], "labels": ["a", "b"]}]
+    assert any("appear under different signs" in w and "a/same.png" in w for w in report["warnings"])

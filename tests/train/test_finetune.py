@@ -289,3 +289,32 @@ def test_two_process_ddp_runs_unchanged(tmp_path, colour_dataset, tiny_vit):
     assert [p.name for p in out.glob("checkpoint-*")] == ["checkpoint-2"]
     assert json.loads((out / "metrics.json").read_text())["test"]["confusion_matrix"]
     assert result.stdout.count("test accuracy") == 1  # only rank 0 reports and writes
+
+
+def test_overwrite_output_dir_starts_over_and_keeps_the_users_own_files(tmp_path, colour_dataset, tiny_vit):
+    out = tmp_path / "model"
+    steps = ["--max_steps", 2, "--save_strategy", "steps", "--save_steps", 2, "--eval_strategy", "no",
+             "--load_best_model_at_end", "false"]
+    assert run(colour_dataset, out, tiny_vit, *steps) == 0
+    (out / "my-notes.txt").write_text("mine")
+    assert run(colour_dataset, out, tiny_vit, *steps, "--overwrite_output_dir") == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["resumed_from"] is None  # a fresh run, not a resume of checkpoint-2
+    assert (out / "my-notes.txt").read_text() == "mine"
+    assert [p.name for p in out.glob("checkpoint-*")] == ["checkpoint-2"]
+
+
+def test_dataset_without_evaluation_splits_trains_and_says_scores_are_on_train(tmp_path, tiny_vit):
+    import build_dataset
+    from factories import make_colour_dataset
+
+    data = make_colour_dataset(tmp_path / "data", signs=("x", "y"), per_sign=4)
+    dataset = tmp_path / "ds"
+    assert build_dataset.main(["--data_dir", str(data), "--output_dir", str(dataset), "--num_proc", "1",
+                               "--val_size", "0", "--test_size", "0"]) == 0
+    out = tmp_path / "model"
+    assert run(dataset, out, tiny_vit, "--num_train_epochs", 1) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["eval_split"] == "train" and metrics["best_checkpoint"] is None
+    card = (out / "README.md").read_text()
+    assert "overstate" in card and "held-out" not in card.split("## Results")[1].split("## Data")[0]
