@@ -13,6 +13,7 @@ from transformers import Trainer
 
 from .atomic import replace_when_done, write_json_atomic, write_text_atomic
 from .checkpoints import list_checkpoints
+from .hub import HubError, hub_endpoint, hub_reachable
 from .metrics import classification_metrics, scalar_metrics
 from .transforms import InputSpec, normalize
 
@@ -49,6 +50,28 @@ OUTPUT_FILES = (
 
 class DatasetFormatError(ValueError):
     """The dataset cannot be trained on; the message says which column or split and how to fix it."""
+
+
+def load_sign_dataset(dataset_dir: str | None, dataset_name: str | None, revision: str | None = None):
+    """A folder from train/build_dataset.py, or a Hub dataset (fails in seconds, not minutes, when offline)."""
+    import datasets
+    from huggingface_hub import constants
+
+    if dataset_dir:
+        return datasets.load_from_disk(dataset_dir)
+    if not constants.HF_HUB_OFFLINE and not hub_reachable():
+        raise HubError(
+            f"cannot reach the Hugging Face Hub at {hub_endpoint()} to load the dataset {dataset_name!r}. Check the "
+            "network; if this machine loaded it before, rerun with HF_HUB_OFFLINE=1 to use the cached copy; or "
+            "build it locally with train/build_dataset.py and pass --dataset_dir"
+        )
+    try:
+        return datasets.load_dataset(dataset_name, revision=revision)
+    except datasets.exceptions.DatasetNotFoundError as exc:
+        raise HubError(
+            f"--dataset_name {dataset_name!r}: {exc} Check the id and --dataset_revision; a private dataset also "
+            "needs a token that can read it (HF_TOKEN or `hf auth login`)"
+        ) from None
 
 
 def check_dataset(dataset_dict, where: str) -> list[str]:

@@ -1,7 +1,7 @@
 """A small in-memory server speaking the parts of the Hugging Face Hub protocol that SignSpace uses.
 
 Uploads: repo create, validate-yaml, preupload (always "regular": contents inline), NDJSON commit,
-branch create, Space variables. Downloads: repo info by revision, HEAD/GET resolve with X-Repo-Commit
+branch create, Space variables. Downloads: repo info by revision, tree listing (what ``load_dataset`` reads), HEAD/GET resolve with X-Repo-Commit
 and ETag, 404 + X-Error-Code for missing entries. Faults can be injected per path (status, count).
 """
 
@@ -15,7 +15,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 TOKEN = "hf_testTOKENdoNotLeak0123456789"
 
@@ -24,6 +24,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def tree_listing(tree: dict[str, bytes], folder: str, recursive: bool) -> list[dict]:
+    """Entries under ``folder`` as the tree API lists them: files with size and oid, then implied folders."""
+    prefix = f"{folder}/" if folder else ""
+    entries: dict[str, dict] = {}
+    for path, data in sorted(tree.items()):
+        if not path.startswith(prefix):
+            continue
+        parts = path[len(prefix):].split("/")
+        for depth in range(1, len(parts)):  # the folders on the way
+            if depth > 1 and not recursive:
+                break
+            sub = prefix + "/".join(parts[:depth])
+            entries.setdefault(sub, {"type": "directory", "path": sub, "oid": hashlib.sha1(sub.encode()).hexdigest(), "size": 0})
+        if recursive or len(parts) == 1:
+            entries[path] = {"type": "file", "path": path, "oid": hashlib.sha1(data).hexdigest(), "size": len(data)}
+    if folder and not entries:
+        raise KeyError(folder)
+    return list(entries.values())
 
 
 @dataclass
@@ -129,7 +149,7 @@ class HubServer:
                 fault["times"] -= 1
                 return self._send(request, fault["status"], {"error": f"injected {fault['status']}"})
         try:
-            status, payload, headers = self._route(method, path, url.path, body, request.headers)
+            status, payload, headers = self._route(method, path, url.path, body, request.headers, parse_qs(url.query))
         except KeyError as exc:
             status, payload, headers = 404, {"error": f"not found: {exc}"}, {"X-Error-Code": "RepoNotFound"}
         self._send(request, status, payload, headers, head=method == "HEAD")
@@ -149,7 +169,7 @@ class HubServer:
     def _authorized(self, headers) -> bool:
         return headers.get("Authorization") == f"Bearer {TOKEN}"
 
-    def _route(self, method, path, raw_path, body, headers):
+    def _route(self, method, path, raw_path, body, headers, query):
         if method == "POST" and path == "/api/repos/create":
             if not self._authorized(headers):
                 return 401, {"error": "Invalid credentials in Authorization header"}, {}
@@ -172,10 +192,10 @@ class HubServer:
         if method == "POST" and path == "/api/validate-yaml":
             return 200, {"errors": [], "warnings": []}, {}
         if path.startswith("/api/"):
-            return self._api(method, path[len("/api/"):], body, headers)
+            return self._api(method, path[len("/api/"):], body, headers, query)
         return self._resolve(method, raw_path, headers)
 
-    def _api(self, method, rest, body, headers):
+    def _api(self, method, rest, body, headers, query):
         match = re.match(r"^(models|datasets|spaces)/([^/]+/[^/]+)(?:/(.*))?$", rest)
         if not match:
             raise KeyError(rest)
@@ -194,6 +214,13 @@ class HubServer:
                 "id": repo_id, "modelId": repo_id, "sha": sha, "private": repo.private, "sdk": repo.sdk,
                 "siblings": [{"rfilename": name} for name in sorted(repo.trees[sha])],
             }, {}
+        if method == "GET" and tail.startswith("tree/"):  # what load_dataset lists (HfFileSystem)
+            revision, _, folder = tail[len("tree/"):].partition("/")
+            sha = repo.branches.get(revision) or (revision if revision in repo.trees else None)
+            if sha is None:
+                return 404, {"error": f"Invalid rev id: {revision}"}, {"X-Error-Code": "RevisionNotFound"}
+            recursive = query.get("recursive", ["false"])[0] == "true"
+            return 200, tree_listing(repo.trees[sha], folder.strip("/"), recursive), {}
         if method == "POST" and tail.startswith("preupload/"):
             files = json.loads(body)["files"]
             return 200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]}, {}

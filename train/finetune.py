@@ -14,7 +14,6 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import datasets
 import torch
 import yaml
 from transformers import EarlyStoppingCallback, HfArgumentParser, TrainingArguments
@@ -90,10 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.warning(note)
 
     where = data_args.dataset_dir or data_args.dataset_name
-    if data_args.dataset_dir:
-        dataset = datasets.load_from_disk(data_args.dataset_dir)
-    else:
-        dataset = datasets.load_dataset(data_args.dataset_name, revision=data_args.dataset_revision)
+    dataset = training.load_sign_dataset(data_args.dataset_dir, data_args.dataset_name, data_args.dataset_revision)
     label_names = training.check_dataset(dataset, where)
     if data_args.max_train_samples:
         dataset["train"] = dataset["train"].shuffle(seed=args.seed).select(range(min(data_args.max_train_samples, len(dataset["train"]))))

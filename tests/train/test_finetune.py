@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from factories import make_tiny_vit
-from hub_server import TOKEN
+from hub_server import TOKEN, free_port
 from safetensors.torch import load_file
 
 import finetune
@@ -318,3 +318,58 @@ def test_dataset_without_evaluation_splits_trains_and_says_scores_are_on_train(t
     assert metrics["eval_split"] == "train" and metrics["best_checkpoint"] is None
     card = (out / "README.md").read_text()
     assert "overstate" in card and "held-out" not in card.split("## Results")[1].split("## Data")[0]
+
+
+@pytest.fixture
+def hub_dataset(tmp_path, fresh_hub):
+    """The colour signs built and published to the local Hub by train/build_dataset.py: (repo id, commit)."""
+    import build_dataset
+    from factories import make_colour_dataset
+
+    data = make_colour_dataset(tmp_path / "data")
+    argv = ["--data_dir", str(data), "--output_dir", str(tmp_path / "built"), "--num_proc", "1", "--val_size", "0.2",
+            "--test_size", "0.2", "--push_to_hub", "--hub_dataset_id", "tester/colour-data"]
+    assert build_dataset.main(argv) == 0
+    return "tester/colour-data", fresh_hub.repo("tester/colour-data", repo_type="dataset").branches["main"]
+
+
+def test_hub_dataset_trains_like_a_local_folder(tmp_path, hub_dataset, tiny_vit):
+    repo_id, commit = hub_dataset
+    out = tmp_path / "model"
+    argv = ["--dataset_name", repo_id, "--dataset_revision", commit, "--output_dir", str(out),
+            "--model_name_or_path", str(tiny_vit), *FAST, "--num_train_epochs", "1"]
+    assert finetune.main(argv) == 0
+    assert json.loads((out / "config.json").read_text())["id2label"] == {"0": "left", "1": "right", "2": "up"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["eval_split"] == "test" and np.asarray(metrics["test"]["confusion_matrix"]).sum() == 6
+    assert f"https://huggingface.co/datasets/{repo_id}" in (out / "README.md").read_text()
+
+
+def test_hub_dataset_is_reused_from_the_cache_when_offline(tmp_path, hub_dataset, tiny_vit):
+    repo_id, _ = hub_dataset
+    training.load_sign_dataset(None, repo_id)  # first load fills the cache
+    out = tmp_path / "model"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train" / "finetune.py"), "--dataset_name", repo_id, "--output_dir", str(out),
+         "--model_name_or_path", str(tiny_vit), *FAST, "--max_steps", "1"],
+        capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((out / "labels.json").read_text()) == {"0": "left", "1": "right", "2": "up"}
+
+
+def test_hub_dataset_problems_fail_clearly(tmp_path, hub_dataset, tiny_vit, monkeypatch):
+    repo_id, _ = hub_dataset
+
+    def train_on(*data):
+        argv = [*data, "--output_dir", str(tmp_path / "model"), "--model_name_or_path", str(tiny_vit), *FAST]
+        return finetune.main(argv)
+
+    with pytest.raises(HubError, match=r"'tester/no-such-signs'.*doesn't exist.*Check the id"):
+        train_on("--dataset_name", "tester/no-such-signs")
+    with pytest.raises(HubError, match=r"Revision 'v9' doesn't exist.*--dataset_revision"):
+        train_on("--dataset_name", repo_id, "--dataset_revision", "v9")
+    monkeypatch.setattr(training, "hub_reachable", lambda: False)
+    with pytest.raises(HubError, match=r"cannot reach the Hugging Face Hub .*'tester/colour-data'.*HF_HUB_OFFLINE=1.*--dataset_dir"):
+        train_on("--dataset_name", repo_id)
+    assert not list((tmp_path / "model").glob("*"))  # nothing written for a run that never started
