@@ -7,6 +7,7 @@ No Gradio here: everything is testable without a browser. Precision paths:
 - ``int8-torch``: PyTorch dynamic int8 of the Linear layers (no ONNX Runtime needed).
 - ``bf16``: PyTorch CPU autocast.
 ``auto`` picks int8 on a CPU for Linear-heavy models (ViT) and fp32 otherwise (GPU, conv nets).
+``predict(..., recheck=True)`` reruns close calls in fp32, so one-off answers equal fp32's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import time
 import warnings
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,13 @@ logger = logging.getLogger(__name__)
 
 PRECISIONS = ("auto", "fp32", "int8", "int8-torch", "bf16")
 QUANT_RECIPE = "onnx-dynamic-int8:weight-matmuls:v1"  # part of the cache key: a new recipe rebuilds
+# Close-call rechecks (one-off answers). The top-1/top-2 logit gap can only flip between precisions if it is
+# smaller than how far the precisions move logits apart. That shift depends on the model (0.07-0.2 on real
+# photos for plain ViTs, over 3 for a ViT whose head amplifies noise; docs/benchmarks.md), so it is
+# measured: the first calls run both precisions, every recheck is another sample, and the margin stays at
+# twice the largest shift seen (never below the floor).
+RECHECK_MARGIN = 0.25
+RECHECK_CALIBRATION_CALLS = 8
 CACHE_DIR = Path(os.environ.get("SIGNSPACE_CACHE", Path.home() / ".cache" / "signspace"))
 
 
@@ -128,6 +137,7 @@ class Prediction:
     probabilities: np.ndarray  # over labels, sums to 1
     labels: list[str]
     seconds: float = 0.0
+    precision: str = "fp32"  # what computed it: a rechecked close call says fp32
 
     def top(self, k: int = 3) -> dict[str, float]:
         order = np.argsort(-self.probabilities)[:k]
@@ -143,7 +153,8 @@ class Predictor:
     """Loads a classifier once; ``predict`` takes any frame or file the shared decode accepts."""
 
     def __init__(self, model, processor, precision: str = "auto", threads: int | None = None,
-                 unmirror: bool = False, model_id: str = "", revision: str | None = None, device: str | None = None):
+                 unmirror: bool = False, model_id: str = "", revision: str | None = None, device: str | None = None,
+                 recheck_margin: float = RECHECK_MARGIN):
         if precision not in PRECISIONS:
             raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -162,6 +173,9 @@ class Predictor:
         self.model_id, self.revision = model_id, revision
         self.precision = precision
         self._run = self._make_runner(precision)
+        self.recheck_margin = recheck_margin
+        self._calibration_left = RECHECK_CALIBRATION_CALLS
+        self._run_fp32 = self._torch_runner(self.model, torch.device(self.device), autocast=False)
         if self.precision == "int8" and self.device == "cpu":
             # ONNX Runtime owns the cores now. PyTorch only does ~1 ms of preprocessing per frame, but its
             # OpenMP threads keep spinning afterwards and stole up to 35 ms per frame from ORT (measured).
@@ -202,11 +216,39 @@ class Predictor:
         pixels = eval_pixels(image, self.spec).unsqueeze(0)
         return normalize(pixels, self.spec).numpy()
 
-    def predict(self, source: ImageSource, unmirror: bool | None = None) -> Prediction:
-        """``unmirror`` overrides the default for sources that are not mirrored webcam frames (uploads)."""
+    def predict(self, source: ImageSource, unmirror: bool | None = None, recheck: bool = False) -> Prediction:
+        """``unmirror`` overrides the default for sources that are not mirrored webcam frames (uploads).
+
+        ``recheck``: when the fast path's top two logits are closer than ``recheck_margin`` (or while the
+        margin is still being calibrated), answer with fp32 instead: one extra fp32 pass on those calls only.
+        For one-off answers; the live stream smooths over frames instead.
+        """
         started = time.perf_counter()
-        logits = self._run(self.preprocess(source, unmirror))
-        return Prediction(_softmax(logits[0].astype(np.float64)), self.labels, time.perf_counter() - started)
+        pixels = self.preprocess(source, unmirror)
+        logits, precision = self._run(pixels)[0], self.precision
+        if recheck and precision != "fp32" and (self._calibration_left > 0 or _top_gap(logits) < self.recheck_margin):
+            with _torch_threads(self.threads):
+                exact = self._run_fp32(pixels)[0]
+            self._calibration_left -= 1
+            self.recheck_margin = max(self.recheck_margin, 2 * float(np.ptp(exact - logits)))
+            logits, precision = exact, "fp32"
+        return Prediction(_softmax(logits.astype(np.float64)), self.labels, time.perf_counter() - started, precision)
+
+
+def _top_gap(logits: np.ndarray) -> float:
+    top_two = np.partition(logits, -2)[-2:]
+    return float(top_two[1] - top_two[0])
+
+
+@contextmanager
+def _torch_threads(threads: int):
+    """All cores for an fp32 pass even where the int8 path keeps PyTorch to one thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass

@@ -77,8 +77,9 @@ def classify_file(predictor: Predictor, path: str | None) -> dict[str, float]:
     if not path:
         raise gr.Error("No image received: upload a photo or take a snapshot first.")
     try:
-        # Uploads and unmirrored snapshots are in the camera's own orientation already.
-        return predictor.predict(path, unmirror=False).top(5)
+        # Uploads and unmirrored snapshots are in the camera's own orientation already. One-off answers
+        # are exact: close calls of the fast path are rerun in fp32.
+        return predictor.predict(path, unmirror=False, recheck=True).top(5)
     except ImageDecodeError:
         raise gr.Error(NOT_AN_IMAGE) from None
 

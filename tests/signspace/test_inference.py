@@ -54,6 +54,33 @@ def test_int8_paths_agree_with_fp32(model_dir, fp32, tmp_path, monkeypatch):
         assert np.abs(probs - reference).max() < 0.05, precision
 
 
+@pytest.mark.parametrize("precision", ["int8", "int8-torch", "bf16"])
+def test_recheck_answers_close_calls_with_fp32_and_leaves_clear_ones(model_dir, fp32, tmp_path, monkeypatch, precision):
+    monkeypatch.setattr("signspace.inference.CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr("signspace.inference.RECHECK_CALIBRATION_CALLS", 0)
+    frame = np.asarray(pattern_image(4, (320, 240)))
+    exact = fp32.predict(frame).probabilities
+    every_call_is_close = Predictor.from_pretrained(str(model_dir), precision=precision, unmirror=False, recheck_margin=float("inf"))
+    fast = every_call_is_close.predict(frame)
+    assert fast.precision == precision and not np.allclose(fast.probabilities, exact, rtol=0, atol=1e-7)
+    rechecked = every_call_is_close.predict(frame, recheck=True)
+    assert rechecked.precision == "fp32" and np.allclose(rechecked.probabilities, exact, rtol=0, atol=1e-7)
+    no_call_is_close = Predictor.from_pretrained(str(model_dir), precision=precision, unmirror=False, recheck_margin=0.0)
+    kept = no_call_is_close.predict(frame, recheck=True)
+    assert kept.precision == precision and np.array_equal(kept.probabilities, fast.probabilities)
+
+
+def test_recheck_margin_is_calibrated_on_the_first_calls(model_dir, fp32, tmp_path, monkeypatch):
+    """The margin becomes twice the largest logit-gap shift between int8 and fp32 seen while calibrating."""
+    monkeypatch.setattr("signspace.inference.CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr("signspace.inference.RECHECK_CALIBRATION_CALLS", 3)
+    frames = [np.asarray(pattern_image(i, (320, 240))) for i in range(3)]
+    int8 = Predictor.from_pretrained(str(model_dir), precision="int8", unmirror=False, recheck_margin=0.0)
+    assert [int8.predict(f, recheck=True).precision for f in frames] == ["fp32"] * 3
+    shifts = [np.ptp(np.log(int8.predict(f).probabilities) - np.log(fp32.predict(f).probabilities)) for f in frames]
+    assert min(shifts) > 0 and int8.recheck_margin == pytest.approx(2 * max(shifts), rel=1e-4)
+
+
 def test_int8_onnx_is_built_once_and_cached(model_dir, tmp_path, monkeypatch):
     import signspace.inference as inference
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+import torch
 from factories import make_tiny_vit, pattern_image
 from hub_server import free_port
 
@@ -48,6 +49,21 @@ def test_predict_endpoint_returns_top_labels(client, tmp_path):
     result = client.predict(handle_file(str(path)), api_name="/predict")
     assert {c["label"] for c in result["confidences"]} == {"A", "B", "C"}
     assert result["label"] in {"A", "B", "C"}
+
+
+def test_one_off_answers_recheck_close_calls_in_fp32_while_the_stream_stays_fast(tmp_path, monkeypatch):
+    monkeypatch.setattr("signspace.inference.CACHE_DIR", tmp_path / "cache")
+    folder = make_tiny_vit(tmp_path / "m", labels=("A", "B", "C"))
+    path = tmp_path / "sign.png"
+    pattern_image(2, (120, 90)).save(path)
+    exact = Predictor.from_pretrained(str(folder), precision="fp32").predict(str(path), unmirror=False).top(5)
+    fast = Predictor.from_pretrained(str(folder), precision="int8", recheck_margin=float("inf"))  # every call is close
+    monkeypatch.setattr(fast, "_calibration_left", 0)
+    threads = torch.get_num_threads()
+    assert app.classify_file(fast, str(path)) == pytest.approx(exact, abs=1e-7)
+    assert torch.get_num_threads() == threads  # the int8 path's one-thread setting is restored
+    streamed = fast.predict(np.asarray(pattern_image(2, (120, 90))))
+    assert streamed.precision == "int8"
 
 
 @pytest.mark.parametrize(
