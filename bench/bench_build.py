@@ -14,7 +14,7 @@ from pathlib import Path
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ASL_DIR, ASL_GROUP_PATTERN, emit  # noqa: E402
+from common import ASL_DIR, ASL_GROUP_PATTERN, emit, run_main  # noqa: E402
 
 from signspace.builder import DecodeSettings, decode_all  # noqa: E402
 from signspace.scan import scan_data_dir  # noqa: E402
@@ -61,4 +61,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

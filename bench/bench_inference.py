@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ASL_DIR, emit  # noqa: E402
+from common import ASL_DIR, emit, run_main  # noqa: E402
 
 warnings.filterwarnings("ignore")
 THREADS = 2
@@ -195,4 +195,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -21,7 +21,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "train"))
-from common import ASL_DIR, ASL_GROUP_PATTERN, emit  # noqa: E402
+from common import ASL_DIR, ASL_GROUP_PATTERN, emit, run_main  # noqa: E402
 
 EFFNET = HERE.parent.parent / "shared" / "models" / "efficientnet-lite0-in1k"
 
@@ -106,4 +106,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

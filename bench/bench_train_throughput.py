@@ -20,7 +20,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "train"))
-from common import ASL_DIR, ASL_GROUP_PATTERN, emit  # noqa: E402
+from common import ASL_DIR, ASL_GROUP_PATTERN, emit, run_main  # noqa: E402
 
 
 def make_model(kind: str, folder: Path) -> Path:
@@ -122,4 +122,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
 import platform
+import sys
 from pathlib import Path
 
-ASL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "asl-letters"
+# ../shared does not travel to a lent GPU machine: copy the photos into a git-ignored folder of the repo,
+# carry it, and point SIGNSPACE_ASL_DIR at it there.
+ASL_DIR = Path(os.environ.get("SIGNSPACE_ASL_DIR") or Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "asl-letters")
 ASL_GROUP_PATTERN = r"^(.+?)_jpg\.rf\."
 
 
@@ -33,6 +37,12 @@ def machine() -> str:
     return f"{cpu}, {threads} CPU threads{gpu}, Python {platform.python_version()}"
 
 
+def run_main(main) -> None:
+    """Run a benchmark with everything it prints sent to stderr: stdout carries only emit()'s JSON line."""
+    with contextlib.redirect_stdout(sys.stderr):
+        main()
+
+
 def emit(name: str, figure: float, unit: str, baseline: float, baseline_name: str, higher_is_better: bool, **extra) -> None:
     ratio = figure / baseline if higher_is_better else baseline / figure
     print(json.dumps({
@@ -40,4 +50,4 @@ def emit(name: str, figure: float, unit: str, baseline: float, baseline_name: st
         "baseline": round(baseline, 3), "baseline_name": baseline_name,
         "ratio": round(ratio, 3), "ratio_meaning": "times better than baseline",
         "machine": machine(), "date": datetime.date.today().isoformat(), **extra,
-    }))
+    }), file=sys.__stdout__, flush=True)
