@@ -15,7 +15,7 @@ from .atomic import replace_when_done, write_json_atomic, write_text_atomic
 from .checkpoints import list_checkpoints
 from .hub import HubError, hub_endpoint, hub_reachable
 from .metrics import classification_metrics, scalar_metrics
-from .transforms import InputSpec, normalize
+from .transforms import InputSpec, device_augmentation, normalize
 
 logger = logging.getLogger(__name__)
 
@@ -100,20 +100,24 @@ def check_dataset(dataset_dict, where: str) -> list[str]:
 class SignTrainer(Trainer):
     """The HF Trainer with two changes.
 
-    - Batches arrive as uint8 pixels and are normalised on the device (4x less host->device traffic).
+    - Batches arrive as uint8 pixels and are normalised on the device (4x less host->device traffic);
+      with ``augment_on_device``, training batches get their rotation and colour jitter there too.
     - Checkpoint weights (resume and best-model-at-end) are restored through ``from_pretrained``.
       transformers 5's own restore loads the raw state dict, misses the renamed ViT encoder keys
       and silently keeps the current weights (upstream #43701/#48822).
     """
 
-    def __init__(self, *args, input_spec: InputSpec, **kwargs):
+    def __init__(self, *args, input_spec: InputSpec, augment_on_device: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.input_spec = input_spec
+        self.augment_on_device = augment_on_device
 
     def _prepare_inputs(self, inputs):
         inputs = super()._prepare_inputs(inputs)
         pixels = inputs.get("pixel_values")
         if pixels is not None and pixels.dtype == torch.uint8:
+            if self.augment_on_device and self.model.training:  # training_step calls model.train(); eval does not
+                pixels = device_augmentation()(pixels.float() / 255.0)
             inputs["pixel_values"] = normalize(pixels, self.input_spec)
         return inputs
 

@@ -35,8 +35,12 @@ class DataArguments:
     dataset_revision: str | None = field(default=None, metadata={"help": "Pin the Hub dataset to a revision."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only this many training images (quick runs)."})
     hflip: bool = field(default=False, metadata={"help": "Random horizontal flips. Off by default: a flip swaps the signing hand."})
+    augment_on: str = field(default="auto", metadata={"help": "Where rotation and colour jitter run: 'device' (on the batch, "
+                            "per image), 'loader' (in the data-loader workers) or 'auto' (device on a GPU, else loader)."})
 
     def __post_init__(self):
+        if self.augment_on not in ("auto", "device", "loader"):
+            raise ValueError(f"--augment_on {self.augment_on!r}: use auto, device or loader")
         if bool(self.dataset_dir) == bool(self.dataset_name):
             raise ValueError("give exactly one of --dataset_dir (a folder from train/build_dataset.py) or --dataset_name (a Hub dataset id)")
         if self.dataset_name:
@@ -100,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         label2id={name: i for i, name in enumerate(label_names)}, ignore_mismatched_sizes=True,
     )  # a new head for our labels (num_labels too: timm configs ignore id2label's length); on resume SignTrainer restores the checkpoint's weights over it
     spec = InputSpec.from_processor(processor)
-    dataset["train"].set_transform(batch_transform(spec, train=True, hflip=data_args.hflip))
+    # On a GPU, rotation and colour jitter run on the batch: in CPU loader workers they starved the GPU.
+    on_device = data_args.augment_on == "device" or (data_args.augment_on == "auto" and args.device.type != "cpu")
+    dataset["train"].set_transform(batch_transform(spec, train=True, hflip=data_args.hflip, rotate_and_jitter=not on_device))
     for split in ("validation", "test"):
         if split in dataset:
             dataset[split].set_transform(batch_transform(spec, train=False))
@@ -115,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     trainer = training.SignTrainer(
         model=model, args=args, data_collator=collate, train_dataset=dataset["train"],
         eval_dataset=dataset["validation"] if has_validation else None, processing_class=processor,
-        compute_metrics=training.metrics_fn(label_names), callbacks=callbacks, input_spec=spec,
+        compute_metrics=training.metrics_fn(label_names), callbacks=callbacks, input_spec=spec, augment_on_device=on_device,
     )
     if resume:
         logger.info("resuming from %s", resume)

@@ -210,6 +210,20 @@ def test_dataset_without_classlabel_or_with_one_label_is_refused(tmp_path, tiny_
         run(_save_dataset(tmp_path / "c", no_label), tmp_path / "m", tiny_vit)
 
 
+def test_augmentation_on_the_batch_device_trains_end_to_end(tmp_path, colour_dataset, tiny_vit, monkeypatch):
+    from signspace import transforms
+
+    calls = []
+    real = transforms.device_augmentation()
+    monkeypatch.setattr(training, "device_augmentation", lambda: lambda batch: calls.append(len(batch)) or real(batch))
+    out = tmp_path / "model"
+    assert run(colour_dataset, out, tiny_vit, "--num_train_epochs", 1, "--augment_on", "device") == 0
+    assert calls and sum(calls) == 18  # every training image once (one epoch of 18), no evaluation batch
+    assert json.loads((out / "training_config.json").read_text())["data"]["augment_on"] == "device"
+    with pytest.raises(ValueError, match="--augment_on 'gpu': use auto, device or loader"):
+        run(colour_dataset, tmp_path / "other", tiny_vit, "--augment_on", "gpu")
+
+
 def test_options_from_a_yaml_file(tmp_path, colour_dataset, tiny_vit):
     out = tmp_path / "model"
     config = tmp_path / "train.yaml"
