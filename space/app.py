@@ -89,7 +89,8 @@ def model_info(predictor: Predictor) -> str:
 
     source = "local folder" if is_local(predictor.model_id) else f"revision `{predictor.revision or 'main'}`"
     labels = ", ".join(predictor.labels)
-    return (f"**Model:** `{predictor.model_id}` ({source}) · **precision:** {predictor.precision} · "
+    precision = predictor.precision if predictor.precision == "fp32" else f"{predictor.precision} (uploads: close calls rechecked in fp32)"
+    return (f"**Model:** `{predictor.model_id}` ({source}) · **precision:** {precision} · "
             f"**input:** {predictor.spec.size}px\n\n**Signs ({len(predictor.labels)}):** {labels}")
 
 

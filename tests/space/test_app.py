@@ -64,6 +64,7 @@ def test_one_off_answers_recheck_close_calls_in_fp32_while_the_stream_stays_fast
     assert torch.get_num_threads() == threads  # the int8 path's one-thread setting is restored
     streamed = fast.predict(np.asarray(pattern_image(2, (120, 90))))
     assert streamed.precision == "int8"
+    assert "int8 (uploads: close calls rechecked in fp32)" in app.model_info(fast)
 
 
 @pytest.mark.parametrize(
