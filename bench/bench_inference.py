@@ -100,10 +100,14 @@ def gap_shift(fast, exact) -> float:
     return float(delta.max() - delta.min())
 
 
+def top1_agreement(got, expected) -> float:
+    return round(float(np.mean([g.best[0] == e.best[0] for g, e in zip(got, expected)])), 4)
+
+
 def agreement(fast, photos, expected) -> dict:
     got = [fast.predict(p) for p in photos]
     shifts = [gap_shift(g, e) for g, e in zip(got, expected)]
-    return {"top1": round(float(np.mean([g.best[0] == e.best[0] for g, e in zip(got, expected)])), 4),
+    return {"top1": top1_agreement(got, expected),
             "gap_shift_p99": round(float(np.percentile(shifts, 99)), 4), "gap_shift_max": round(max(shifts), 4)}
 
 
@@ -111,7 +115,7 @@ def recheck_cost(int8, photos, expected) -> dict:
     """One-off answers (predict(recheck=True)): agreement, share of photos rerun in fp32, mean latency."""
     got = [int8.predict(p, recheck=True) for p in photos]
     plain = [int8.predict(p).seconds for p in photos]
-    return {"margin": int8.recheck_margin, "top1": round(float(np.mean([g.best[0] == e.best[0] for g, e in zip(got, expected)])), 4),
+    return {"margin": int8.recheck_margin, "top1": top1_agreement(got, expected),
             "rechecked_share": round(float(np.mean([g.precision == "fp32" for g in got])), 3),
             "mean_ms": round(1000 * float(np.mean([g.seconds for g in got])), 1),
             "mean_ms_without": round(1000 * float(np.mean(plain)), 1)}

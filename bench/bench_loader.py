@@ -24,7 +24,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "train"))
-from common import ASL_DIR, ASL_GROUP_PATTERN, emit, run_main  # noqa: E402
+from common import ASL_DIR, build_asl_dataset, emit, guide_train_dataset, run_main  # noqa: E402
 
 GOAL_IMAGES_PER_S = 2500  # the end-to-end ViT-B/16 target on one H100
 
@@ -41,16 +41,6 @@ def images_per_s(dataset, collate, images: int, batch: int = 64) -> float:
     return done / (time.perf_counter() - start)
 
 
-def guide_dataset(size: int):
-    import datasets
-    from torchvision.transforms import Compose, Normalize, RandomResizedCrop, ToTensor
-
-    transform = Compose([RandomResizedCrop(size), ToTensor(), Normalize([0.5] * 3, [0.5] * 3)])
-    data = datasets.load_dataset("imagefolder", data_dir=str(ASL_DIR), split="train")
-    data.set_transform(lambda b: {"pixel_values": [transform(i.convert("RGB")) for i in b["image"]], "labels": b["label"]})
-    return data
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=768, help="images per measurement")
@@ -58,7 +48,6 @@ def main() -> None:
     args = parser.parse_args()
     if not ASL_DIR.is_dir():
         sys.exit(f"needs {ASL_DIR}")
-    import build_dataset
     import datasets
 
     from signspace.transforms import InputSpec, batch_transform, collate, device_augmentation
@@ -66,12 +55,11 @@ def main() -> None:
     torch.set_num_threads(1)
     spec = InputSpec(args.size, (0.5,) * 3, (0.5,) * 3)
     with tempfile.TemporaryDirectory() as tmp:
-        build_dataset.main(["--data_dir", str(ASL_DIR), "--output_dir", f"{tmp}/ds", "--group_pattern", ASL_GROUP_PATTERN,
-                            "--num_proc", str(min(8, os.cpu_count() or 1))])
+        build_asl_dataset(f"{tmp}/ds")
         train = datasets.load_from_disk(f"{tmp}/ds")["train"]
         gpu_mode = images_per_s(train.with_transform(batch_transform(spec, train=True, rotate_and_jitter=False)), collate, args.images)
         cpu_mode = images_per_s(train.with_transform(batch_transform(spec, train=True)), collate, args.images)
-    guide = images_per_s(guide_dataset(args.size), collate, args.images)
+    guide = images_per_s(guide_train_dataset(args.size, [0.5] * 3, [0.5] * 3), collate, args.images)
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     batch = torch.rand(64, 3, args.size, args.size)
     device_augmentation()(batch)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -21,7 +20,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "train"))
-from common import ASL_DIR, ASL_GROUP_PATTERN, emit, run_main  # noqa: E402
+from common import ASL_DIR, build_asl_dataset, emit, run_main  # noqa: E402
 
 EFFNET = HERE.parent.parent / "shared" / "models" / "efficientnet-lite0-in1k"
 
@@ -78,14 +77,12 @@ def main() -> None:
     args = parser.parse_args()
     if not (ASL_DIR.is_dir() and EFFNET.is_dir()):
         sys.exit(f"needs {ASL_DIR} and {EFFNET}")
-    import build_dataset
     import finetune
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="signspace-acc-"))
     dataset = work / "asl"
     if not dataset.exists():
-        build_dataset.main(["--data_dir", str(ASL_DIR), "--output_dir", str(dataset), "--group_pattern", ASL_GROUP_PATTERN,
-                            "--num_proc", str(os.cpu_count() or 1)])
+        build_asl_dataset(dataset)
     start = time.perf_counter()
     ours_dir = work / "ours"
     finetune.main(["--dataset_dir", str(dataset), "--output_dir", str(ours_dir), "--model_name_or_path", str(EFFNET),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -20,7 +19,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "train"))
-from common import ASL_DIR, ASL_GROUP_PATTERN, emit, run_main  # noqa: E402
+from common import ASL_DIR, build_asl_dataset, emit, guide_train_dataset, run_main  # noqa: E402
 
 
 def make_model(kind: str, folder: Path) -> Path:
@@ -68,20 +67,16 @@ def model_only(folder: Path, steps: int, batch: int, bf16: bool) -> float:
 
 def hf_guide(folder: Path, steps: int, batch: int, bf16: bool, out: Path) -> float:
     """imagefolder + torchvision transforms in with_transform + Trainer with its defaults."""
-    import datasets
-    from torchvision.transforms import Compose, Normalize, RandomResizedCrop, ToTensor
     from transformers import AutoImageProcessor, AutoModelForImageClassification, Trainer, TrainingArguments
 
+    from signspace.transforms import collate
+
     processor = AutoImageProcessor.from_pretrained(str(folder))
-    size = processor.size["height"]
-    tf = Compose([RandomResizedCrop(size), ToTensor(), Normalize(processor.image_mean, processor.image_std)])
-    data = datasets.load_dataset("imagefolder", data_dir=str(ASL_DIR), split="train")
-    data.set_transform(lambda b: {"pixel_values": [tf(i.convert("RGB")) for i in b["image"]], "labels": b["label"]})
+    data = guide_train_dataset(processor.size["height"], processor.image_mean, processor.image_std)
     model = AutoModelForImageClassification.from_pretrained(str(folder))
     args = TrainingArguments(str(out), max_steps=steps, per_device_train_batch_size=batch, remove_unused_columns=False,
                              bf16=bf16, report_to="none", save_strategy="no", logging_steps=50, disable_tqdm=True,
                              use_cpu=not torch.cuda.is_available())
-    collate = lambda ex: {"pixel_values": torch.stack([e["pixel_values"] for e in ex]), "labels": torch.tensor([e["labels"] for e in ex])}  # noqa: E731
     result = Trainer(model=model, args=args, train_dataset=data, data_collator=collate).train()
     return result.metrics["train_samples_per_second"]
 
@@ -104,14 +99,12 @@ def main() -> None:
     args = parser.parse_args()
     if not ASL_DIR.is_dir():
         sys.exit(f"needs {ASL_DIR}")
-    import build_dataset
 
     bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         folder = make_model(args.model, tmp / "model")
-        build_dataset.main(["--data_dir", str(ASL_DIR), "--output_dir", str(tmp / "ds"), "--group_pattern", ASL_GROUP_PATTERN,
-                            "--num_proc", str(min(8, os.cpu_count() or 1))])
+        build_asl_dataset(tmp / "ds")
         ceiling = model_only(folder, args.steps, args.batch_size, bf16)
         our_rate = ours(folder, tmp / "ds", args.steps, args.batch_size, tmp / "ours")
         guide_rate = hf_guide(folder, args.steps, args.batch_size, bf16, tmp / "guide")

@@ -16,6 +16,27 @@ ASL_DIR = Path(os.environ.get("SIGNSPACE_ASL_DIR") or Path(__file__).resolve().p
 ASL_GROUP_PATTERN = r"^(.+?)_jpg\.rf\."
 
 
+def build_asl_dataset(output_dir: Path) -> Path:
+    """The ASL photos through our builder, split by source photo (augmented copies stay together)."""
+    import build_dataset  # train/ is on sys.path in every benchmark that builds
+
+    build_dataset.main(["--data_dir", str(ASL_DIR), "--output_dir", str(output_dir), "--group_pattern", ASL_GROUP_PATTERN,
+                        "--num_proc", str(min(8, os.cpu_count() or 1))])
+    return Path(output_dir)
+
+
+def guide_train_dataset(size: int, mean, std):
+    """The HF image-classification guide's training data: imagefolder + RandomResizedCrop/ToTensor/Normalize
+    applied in set_transform, on the full-size photos."""
+    import datasets
+    from torchvision.transforms import Compose, Normalize, RandomResizedCrop, ToTensor
+
+    transform = Compose([RandomResizedCrop(size), ToTensor(), Normalize(mean, std)])
+    data = datasets.load_dataset("imagefolder", data_dir=str(ASL_DIR), split="train")
+    data.set_transform(lambda b: {"pixel_values": [transform(i.convert("RGB")) for i in b["image"]], "labels": b["label"]})
+    return data
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:

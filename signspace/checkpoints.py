@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import struct
 from pathlib import Path
 
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
@@ -16,15 +15,14 @@ class CheckpointError(RuntimeError):
 
 
 def safetensors_complete(path: Path) -> bool:
-    """The header parses and the file is as long as the header says: a truncated write fails this."""
+    """safetensors checks the header and that the data covers the whole file: a truncated write fails."""
+    from safetensors import SafetensorError, safe_open
+
     try:
-        with open(path, "rb") as handle:
-            header_len = struct.unpack("<Q", handle.read(8))[0]
-            header = json.loads(handle.read(header_len))
-    except (OSError, struct.error, ValueError):
+        with safe_open(str(path), framework="pt"):
+            return True
+    except (OSError, SafetensorError):
         return False
-    data_end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
-    return path.stat().st_size == 8 + header_len + data_end
 
 
 def checkpoint_problem(folder: Path) -> str | None:

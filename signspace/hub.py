@@ -78,6 +78,12 @@ def hub_reachable(timeout: float = 3.0) -> bool:
     return True
 
 
+def require_reachable(purpose: str, remedy: str) -> None:
+    """A clear error in seconds, rather than huggingface_hub's retry loop, when the Hub cannot be reached."""
+    if not hub_reachable():
+        raise HubError(f"cannot reach the Hugging Face Hub at {hub_endpoint()} to {purpose}. {remedy}")
+
+
 def is_retryable(exc: BaseException) -> bool:
     """Transient failures only: connection trouble, 5xx and 429 — never 401/403/404 or bad requests."""
     import httpx2

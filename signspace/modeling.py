@@ -6,7 +6,7 @@ import json
 import logging
 from pathlib import Path
 
-from .hub import HubError, check_repo_id, hub_endpoint, hub_reachable
+from .hub import HubError, check_repo_id, require_reachable
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +57,10 @@ def _from_hub_or_folder(loader, name_or_path: str, revision: str | None, flag: s
         return loader.from_pretrained(name_or_path, revision=revision, local_files_only=True, **common)
     except OSError:
         pass
-    if not hub_reachable():
-        raise HubError(
-            f"cannot reach the Hugging Face Hub at {hub_endpoint()} to download {name_or_path!r} "
-            f"(revision {revision or 'main'}), and it is not in the local cache. Check the network, or use a "
-            f"local model folder instead, e.g. {flag} ./my-model"
-        )
+    require_reachable(
+        f"download {name_or_path!r} (revision {revision or 'main'}), and it is not in the local cache",
+        f"Check the network, or use a local model folder instead, e.g. {flag} ./my-model",
+    )
     check_hub_repo(name_or_path, revision, weights=loader.__name__.startswith("AutoModel"))
     try:
         return loader.from_pretrained(name_or_path, revision=revision, **common)

@@ -13,7 +13,7 @@ from transformers import Trainer
 
 from .atomic import replace_when_done, write_json_atomic, write_text_atomic
 from .checkpoints import list_checkpoints
-from .hub import HubError, hub_endpoint, hub_reachable
+from .hub import HubError, require_reachable
 from .metrics import classification_metrics, scalar_metrics
 from .transforms import InputSpec, device_augmentation, normalize
 
@@ -59,11 +59,11 @@ def load_sign_dataset(dataset_dir: str | None, dataset_name: str | None, revisio
 
     if dataset_dir:
         return datasets.load_from_disk(dataset_dir)
-    if not constants.HF_HUB_OFFLINE and not hub_reachable():
-        raise HubError(
-            f"cannot reach the Hugging Face Hub at {hub_endpoint()} to load the dataset {dataset_name!r}. Check the "
-            "network; if this machine loaded it before, rerun with HF_HUB_OFFLINE=1 to use the cached copy; or "
-            "build it locally with train/build_dataset.py and pass --dataset_dir"
+    if not constants.HF_HUB_OFFLINE:  # offline mode reads the cache and needs no network
+        require_reachable(
+            f"load the dataset {dataset_name!r}",
+            "Check the network; if this machine loaded it before, rerun with HF_HUB_OFFLINE=1 to use the cached "
+            "copy; or build it locally with train/build_dataset.py and pass --dataset_dir",
         )
     try:
         return datasets.load_dataset(dataset_name, revision=revision)
@@ -149,14 +149,14 @@ def prepare_output_dir(output_dir: Path, overwrite: bool) -> None:
     output_dir = Path(output_dir)
     if not output_dir.exists():
         return
-    contents = [p for p in output_dir.iterdir() if not p.name.startswith(".")]
     if overwrite:
-        for step, folder in list_checkpoints(output_dir):
+        for _, folder in list_checkpoints(output_dir):
             shutil.rmtree(folder)
         for name in OUTPUT_FILES:
             (output_dir / name).unlink(missing_ok=True)
         return
-    if contents and not list_checkpoints(output_dir):
+    has_contents = any(not p.name.startswith(".") for p in output_dir.iterdir())
+    if has_contents and not list_checkpoints(output_dir):
         raise FileExistsError(
             f"output folder {output_dir} is not empty and holds no checkpoint to resume from; choose another "
             "--output_dir or pass --overwrite_output_dir to replace its training outputs"

@@ -14,14 +14,14 @@ import logging
 import shutil
 import sys
 import tempfile
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The modules app.py imports, directly or not (a test runs the staged Space to prove it is enough).
 APP_MODULES = ("__init__", "atomic", "checkpoints", "errors", "hub", "imaging", "inference", "modeling", "scan", "transforms")
-# Versions each hardware supports (ZeroGPU: PyTorch 2.8-2.11 and Python 3.10.13 / 3.12.12, Hub docs 2026-08).
-TORCH_PIN = {"cpu-basic": ("2.9.1", "0.24.1"), "zero-gpu": ("2.9.1", "0.24.1")}
+# Versions both hardware kinds support (ZeroGPU: PyTorch 2.8-2.11 and Python 3.10.13 / 3.12.12, Hub docs 2026-08).
+TORCH_VERSION, TORCHVISION_VERSION = "2.9.1", "0.24.1"
 PYTHON_VERSION = "3.12.12"
 HARDWARE_FLAVOR = {"cpu-basic": "cpu-basic", "zero-gpu": "zero-a10g"}
 HARDWARE_NOTE = {
@@ -34,11 +34,10 @@ logger = logging.getLogger("deploy")
 
 
 def requirements_txt(hardware: str) -> str:
-    torch_version, vision_version = TORCH_PIN[hardware]
     lines = [f"# Written by SignSpace's space/deploy.py for {hardware} hardware."]
     if hardware == "cpu-basic":
         lines.append("--extra-index-url https://download.pytorch.org/whl/cpu")  # CPU wheels: a smaller, faster build
-    lines += [f"torch=={torch_version}", f"torchvision=={vision_version}"]
+    lines += [f"torch=={TORCH_VERSION}", f"torchvision=={TORCHVISION_VERSION}"]
     for package in ("transformers", "huggingface_hub", "numpy", "onnx", "onnxruntime", "timm"):
         lines.append(f"{package}=={version(package)}")
     lines.append("pillow<13")
@@ -50,7 +49,7 @@ def requirements_txt(hardware: str) -> str:
 def _spaces_version() -> str:
     try:
         return version("spaces")
-    except Exception:  # not installed locally: pin the release this was checked against
+    except PackageNotFoundError:  # not installed locally: pin the release this was checked against
         return "0.51.3"
 
 

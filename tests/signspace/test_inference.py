@@ -168,10 +168,10 @@ def test_missing_local_folder_is_a_clear_error(tmp_path):
 def test_unreachable_hub_fails_fast_with_local_folder_hint(monkeypatch):
     from hub_server import free_port
 
-    import signspace.modeling as modeling
+    import signspace.hub as hub
 
-    monkeypatch.setattr(modeling, "hub_endpoint", lambda: f"http://127.0.0.1:{free_port()}")
-    monkeypatch.setattr(modeling, "hub_reachable", lambda: False)
+    monkeypatch.setattr(hub, "hub_endpoint", lambda: f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setattr(hub, "hub_reachable", lambda: False)
     start = time.monotonic()
     with pytest.raises(HubError, match=r"cannot reach the Hugging Face Hub .*'someone/not-cached'.*--model ./my-model"):
         Predictor.from_pretrained("someone/not-cached")

@@ -13,7 +13,7 @@ from hub_server import TOKEN, free_port
 from safetensors.torch import load_file
 
 import finetune
-from signspace import training
+from signspace import hub, training
 from signspace.checkpoints import CheckpointError
 from signspace.hub import HubError
 from signspace.modeling import UnsafeModelError
@@ -383,7 +383,7 @@ def test_hub_dataset_problems_fail_clearly(tmp_path, hub_dataset, tiny_vit, monk
         train_on("--dataset_name", "tester/no-such-signs")
     with pytest.raises(HubError, match=r"Revision 'v9' doesn't exist.*--dataset_revision"):
         train_on("--dataset_name", repo_id, "--dataset_revision", "v9")
-    monkeypatch.setattr(training, "hub_reachable", lambda: False)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: False)
     with pytest.raises(HubError, match=r"cannot reach the Hugging Face Hub .*'tester/colour-data'.*HF_HUB_OFFLINE=1.*--dataset_dir"):
         train_on("--dataset_name", repo_id)
     assert not list((tmp_path / "model").glob("*"))  # nothing written for a run that never started
