@@ -39,6 +39,8 @@ class DataArguments:
                             "per image), 'loader' (in the data-loader workers) or 'auto' (device on a GPU, else loader)."})
 
     def __post_init__(self):
+        if self.max_train_samples is not None and self.max_train_samples < 1:
+            raise ValueError(f"--max_train_samples={self.max_train_samples} must be 1 or more (leave it out to use every image)")
         if self.augment_on not in ("auto", "device", "loader"):
             raise ValueError(f"--augment_on {self.augment_on!r}: use auto, device or loader")
         if bool(self.dataset_dir) == bool(self.dataset_name):

@@ -113,9 +113,17 @@ def test_bad_frames_give_neutral_output_and_the_session_continues(fp32, frame):
     assert len(top) == 3  # still serving
 
 
-@pytest.mark.parametrize("frame", [np.zeros((30, 40), np.uint8), np.zeros((30, 40, 4), np.uint8), np.zeros((30, 40, 3), np.float32)])
-def test_grey_alpha_and_float_frames_are_handled(fp32, frame):
+GREY = (np.arange(1200).reshape(30, 40) % 256).astype(np.uint8)
+
+
+@pytest.mark.parametrize("frame, same_as", [
+    (GREY, np.stack([GREY] * 3, axis=-1)),  # grey: the same level in every channel
+    (np.zeros((30, 40, 4), np.uint8), np.full((30, 40, 3), 255, np.uint8)),  # fully transparent: composited on white
+    (np.stack([GREY / 255.0] * 3, axis=-1).astype(np.float32), np.stack([GREY] * 3, axis=-1)),  # float in [0, 1]
+], ids=["grey", "alpha", "float"])
+def test_grey_alpha_and_float_frames_are_handled(fp32, frame, same_as):
     assert len(fp32.predict(frame).top(3)) == 3
+    assert np.allclose(fp32.preprocess(frame), fp32.preprocess(same_as), atol=1e-6)
 
 
 def test_smoother_ignores_one_noisy_frame():

@@ -224,6 +224,13 @@ def test_augmentation_on_the_batch_device_trains_end_to_end(tmp_path, colour_dat
         run(colour_dataset, tmp_path / "other", tiny_vit, "--augment_on", "gpu")
 
 
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_max_train_samples_below_one_is_refused_before_anything_is_written(tmp_path, colour_dataset, tiny_vit, value):
+    with pytest.raises(ValueError, match=rf"--max_train_samples={value} must be 1 or more"):
+        run(colour_dataset, tmp_path / "model", tiny_vit, "--max_train_samples", value)
+    assert not (tmp_path / "model").exists()
+
+
 def test_options_from_a_yaml_file(tmp_path, colour_dataset, tiny_vit):
     out = tmp_path / "model"
     config = tmp_path / "train.yaml"
