@@ -224,6 +224,12 @@ def test_augmentation_on_the_batch_device_trains_end_to_end(tmp_path, colour_dat
         run(colour_dataset, tmp_path / "other", tiny_vit, "--augment_on", "gpu")
 
 
+def test_max_train_samples_limits_the_training_images(tmp_path, colour_dataset, tiny_vit):
+    out = tmp_path / "model"
+    assert run(colour_dataset, out, tiny_vit, "--max_train_samples", 6, "--num_train_epochs", 1) == 0
+    assert [p.name for p in out.glob("checkpoint-*")] == ["checkpoint-1"]  # 6 images, batch 6; all 18 would take 3 steps
+
+
 @pytest.mark.parametrize("value", ["0", "-5"])
 def test_max_train_samples_below_one_is_refused_before_anything_is_written(tmp_path, colour_dataset, tiny_vit, value):
     with pytest.raises(ValueError, match=rf"--max_train_samples={value} must be 1 or more"):
