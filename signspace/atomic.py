@@ -10,8 +10,10 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
+from .errors import SignSpaceError
 
-class OutputExistsError(FileExistsError):
+
+class OutputExistsError(SignSpaceError, FileExistsError):
     """The output path is taken and the user did not ask to replace it."""
 
 

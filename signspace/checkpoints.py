@@ -6,11 +6,13 @@ import json
 import re
 from pathlib import Path
 
+from .errors import SignSpaceError
+
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 REQUIRED_FILES = ("config.json", "model.safetensors", "trainer_state.json")
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(SignSpaceError, RuntimeError):
     """Checkpoints exist but none can be resumed; the message says what to do."""
 
 

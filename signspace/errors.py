@@ -1,4 +1,7 @@
-"""Entry-point error handling: a user's mistake becomes one clear line and exit code 2, not a traceback."""
+"""Our error types' base and entry-point handling: a user's mistake is one clear line and exit code 2.
+
+A leaf module (it imports nothing of ours at import time), so every module can raise ``SignSpaceError``.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +9,26 @@ import os
 import sys
 from typing import Callable
 
-from .atomic import OutputExistsError
-from .checkpoints import CheckpointError
-from .hub import HubError, redact
-from .imaging import ImageDecodeError
-from .scan import DataFolderError
 
-# Errors our code raises with a complete, actionable message (and config validation's ValueError).
-USER_ERRORS = (
-    DataFolderError, OutputExistsError, HubError, ImageDecodeError, CheckpointError,
-    FileNotFoundError, FileExistsError, ValueError,
-)
+class SignSpaceError(Exception):
+    """A problem the user can fix; the message names the file or value and says what to do."""
+
+
+class HandModelError(SignSpaceError, FileNotFoundError):
+    """The MediaPipe hand model file is missing, unreadable or not a hand-landmarker task bundle."""
+
+
+# Built-in types that our older modules and config validation still raise with complete messages.
+_LEGACY_USER_ERRORS = (FileNotFoundError, FileExistsError, ValueError)
 
 
 def run_cli(main: Callable[[], int]) -> int:
     """Run ``main``; print user errors plainly. SIGNSPACE_DEBUG=1 shows the full traceback instead."""
+    from .hub import redact
+
     try:
         return main()
-    except USER_ERRORS as exc:
+    except (SignSpaceError, *_LEGACY_USER_ERRORS) as exc:
         if os.environ.get("SIGNSPACE_DEBUG"):
             raise
         print(f"error: {redact(str(exc))}", file=sys.stderr)

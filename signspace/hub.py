@@ -12,13 +12,15 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from .errors import SignSpaceError
+
 logger = logging.getLogger(__name__)
 
 REPO_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
-class HubError(RuntimeError):
+class HubError(SignSpaceError, RuntimeError):
     """A Hub operation failed; the message says what and what to do, with the token redacted."""
 
 

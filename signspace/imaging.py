@@ -17,6 +17,8 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .errors import SignSpaceError
+
 ImageSource = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
 
 # Pillow's own error types for unreadable files; nothing broader is caught, so real bugs still surface.
@@ -33,7 +35,7 @@ IMAGE_EXTENSIONS = frozenset(
 )
 
 
-class ImageDecodeError(ValueError):
+class ImageDecodeError(SignSpaceError, ValueError):
     """An input that is not a usable image; the message names it and says why."""
 
 

@@ -6,6 +6,7 @@ import json
 import logging
 from pathlib import Path
 
+from .errors import SignSpaceError
 from .hub import HubError, check_repo_id, require_reachable
 
 logger = logging.getLogger(__name__)
@@ -13,7 +14,7 @@ logger = logging.getLogger(__name__)
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 
 
-class UnsafeModelError(ValueError):
+class UnsafeModelError(SignSpaceError, ValueError):
     """The checkpoint would need pickle loading or remote code; we refuse both."""
 
 

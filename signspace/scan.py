@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import SignSpaceError
 from .imaging import IMAGE_EXTENSIONS
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
@@ -20,7 +21,7 @@ VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", "
 JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini", "__macosx", ".git", "@eadir"})
 
 
-class DataFolderError(ValueError):
+class DataFolderError(SignSpaceError, ValueError):
     """The data folder cannot become a dataset; the message says which path and how to fix it."""
 
 

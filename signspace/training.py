@@ -13,6 +13,7 @@ from transformers import Trainer
 
 from .atomic import replace_when_done, write_json_atomic, write_text_atomic
 from .checkpoints import list_checkpoints
+from .errors import SignSpaceError
 from .hub import HubError, require_reachable
 from .metrics import classification_metrics, scalar_metrics
 from .transforms import InputSpec, device_augmentation, normalize
@@ -48,7 +49,7 @@ OUTPUT_FILES = (
 )
 
 
-class DatasetFormatError(ValueError):
+class DatasetFormatError(SignSpaceError, ValueError):
     """The dataset cannot be trained on; the message says which column or split and how to fix it."""
 
 

@@ -12,6 +12,8 @@ from PIL import Image
 
 ASL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "asl-letters"
 ASL_GROUP_PATTERN = r"^(.+?)_jpg\.rf\."
+HAND_MODEL = ASL_DIR.parent.parent / "models" / "mediapipe-hand-landmarker" / "hand_landmarker.task"
+KEYPOINTS_DIR = ASL_DIR.parent / "sign-keypoints"
 
 
 def pattern_image(seed: int, size=(64, 48)) -> Image.Image:
