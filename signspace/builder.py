@@ -6,24 +6,42 @@ import functools
 import hashlib
 import logging
 import multiprocessing
+import multiprocessing.util
 from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import av
 import numpy as np
 from tqdm.auto import tqdm
 
-from .imaging import ImageDecodeError, decode_image, encode_jpeg
+from .errors import SignSpaceError
+from .imaging import ImageDecodeError, decode_image, encode_jpeg, shrink_to_shorter_side
 from .scan import DataFolderError, ScanResult, WorkItem
 from .splits import SPLITS, UnionFind, plan_splits
 
 logger = logging.getLogger(__name__)
 
 
+CHUNK = 8  # work items per task sent to a decoding process
+
+
+class BuildWorkerError(SignSpaceError):
+    """A decoding process died (the OOM killer, a crash in a native decoder)."""
+
+
 @dataclass(frozen=True)
 class DecodeSettings:
     image_size: int
     frames_per_video: int
+    track_hands: bool = False  # run the hand tracker and store a `hands` column
+    hand_crop: bool = False  # store the hand-centred crop instead of the whole frame (implies tracking)
+    hand_model: str | None = None
+
+    @property
+    def tracking(self) -> bool:
+        return self.track_hands or self.hand_crop
 
 
 @dataclass
@@ -33,6 +51,7 @@ class DecodedRow:
     group: str
     source: str
     digest: str
+    hands: list[dict] | None = None  # Hand.to_record() per hand; None when the tracker did not run
 
 
 @dataclass
@@ -42,14 +61,48 @@ class BuildResult:
     skipped: list[dict]
     duplicates: list[dict]
     warnings: list[str] = field(default_factory=list)
+    hands: dict | None = None  # per-sign counts of frames with 0/1/2 hands and the no-hand list; None untracked
 
 
 def _pixel_digest(image) -> str:
     return hashlib.blake2b(f"{image.size}".encode() + image.tobytes(), digest_size=16).hexdigest()
 
 
-def _row(image, item: WorkItem, source: str) -> DecodedRow:
-    return DecodedRow(encode_jpeg(image), item.label, item.group, source, _pixel_digest(image))
+_tracker = None  # one per process, made on first use (forked decoding processes each get their own)
+
+
+def process_tracker(settings: DecodeSettings):
+    global _tracker
+    if _tracker is None:
+        from .hands import HandTracker
+
+        _tracker = HandTracker(settings.hand_model)
+        # Closed when a decoding process exits (a landmarker left to the GC raises at exit).
+        multiprocessing.util.Finalize(_tracker, _tracker.close, exitpriority=10)
+    return _tracker
+
+
+def close_process_tracker() -> None:
+    global _tracker
+    if _tracker is not None:
+        _tracker.close()
+        _tracker = None
+
+
+def _row(image, item: WorkItem, source: str, settings: DecodeSettings) -> DecodedRow | None:
+    """The stored row for a full-size decoded frame; None for a ``--hand_crop`` frame without a hand."""
+    hands = None
+    if settings.tracking:
+        from .hands import hand_crop
+
+        found = process_tracker(settings).detect(np.asarray(image))
+        hands = [hand.to_record() for hand in found]
+        if settings.hand_crop:
+            image = hand_crop(image, found)
+            if image is None:
+                return None
+    image = shrink_to_shorter_side(image, settings.image_size)
+    return DecodedRow(encode_jpeg(image), item.label, item.group, source, _pixel_digest(image), hands)
 
 
 def _upright(frame) -> np.ndarray:
@@ -68,7 +121,7 @@ def sample_indices(n_frames: int, wanted: int) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(0, n_frames - 1, wanted)})
 
 
-def decode_video(item: WorkItem, settings: DecodeSettings) -> list[DecodedRow]:
+def decode_video(item: WorkItem, settings: DecodeSettings) -> list[tuple[str, DecodedRow | None]]:
     def frames(container):
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -86,48 +139,98 @@ def decode_video(item: WorkItem, settings: DecodeSettings) -> list[DecodedRow]:
     with av.open(str(item.path)) as container:
         for index, frame in enumerate(frames(container)):
             if index in keep:
-                image = decode_image(_upright(frame), shorter_side=settings.image_size, name=item.source)
-                rows.append(_row(image, item, f"{item.source}#frame={index}"))
+                # Full size when tracking: a small hand needs every pixel; _row shrinks what it stores.
+                shorter = None if settings.tracking else settings.image_size
+                image = decode_image(_upright(frame), shorter_side=shorter, name=item.source)
+                source = f"{item.source}#frame={index}"
+                rows.append((source, _row(image, item, source, settings)))
     return rows
 
 
-def decode_item(item: WorkItem, settings: DecodeSettings) -> tuple[list[DecodedRow], dict | None]:
+@dataclass
+class ItemResult:
+    rows: list = field(default_factory=list)
+    skip: dict | None = None
+    no_hand: list[dict] = field(default_factory=list)  # {"source", "label"} of frames without a hand
+
+
+def decode_item(item: WorkItem, settings: DecodeSettings) -> ItemResult:
     """Rows for one file, or a skip record saying why it was refused."""
     try:
         if item.kind == "video":
-            return decode_video(item, settings), None
-        image = decode_image(item.path, shorter_side=settings.image_size, name=item.source)
-        return [_row(image, item, item.source)], None
+            rows = decode_video(item, settings)
+        else:
+            shorter = None if settings.tracking else settings.image_size
+            image = decode_image(item.path, shorter_side=shorter, name=item.source)
+            rows = [(item.source, _row(image, item, item.source, settings))]
+        return ItemResult([row for _, row in rows if row], None,
+                          [{"source": source, "label": item.label} for source, row in rows if row is None])
     except ImageDecodeError as exc:
         reason = str(exc).removeprefix(f"{item.source}: ")
     except av.error.FFmpegError as exc:  # PyAV's base error for unreadable containers/streams
         reason = f"unreadable video ({type(exc).__name__}: {exc.strerror or exc})"
-    return [], {"source": item.source, "reason": reason}
+    return ItemResult(skip={"source": item.source, "reason": reason})
 
 
-def decode_all(items: list[WorkItem], settings: DecodeSettings, num_proc: int) -> tuple[list[DecodedRow], list[dict]]:
-    rows: list[DecodedRow] = []
-    skipped: list[dict] = []
-    decode = functools.partial(decode_item, settings=settings)
-    progress = tqdm(total=len(items), unit="file", desc="Validating", dynamic_ncols=True)
-    if num_proc <= 1:
-        results = map(decode, items)
-        pool = None
-    else:
-        # fork: workers inherit the imported modules, so start-up costs milliseconds, not seconds.
-        pool = multiprocessing.get_context("fork").Pool(num_proc)
-        results = pool.imap(decode, items, chunksize=8)  # ordered: output is deterministic
+_in_progress = None  # shared with forked decoding processes: 1 while an item is being decoded, 2 when done
+
+
+def _decode_chunk(work, items: list, start: int) -> list:
+    results = []
+    for index, item in enumerate(items, start):
+        _in_progress[index] = 1
+        results.append(work(item))
+        _in_progress[index] = 2
+    return results
+
+
+def run_parallel(work, items: list, num_proc: int, desc: str) -> list:
+    """``work(item)`` for every item, in order, with a progress bar; ``num_proc`` forked processes.
+
+    A process that dies (killed for memory, a native crash) fails the build at once with a clear error,
+    instead of the pool waiting for its lost results for ever.
+    """
+    progress = tqdm(total=len(items), unit="file", desc=desc, dynamic_ncols=True)
+    results: list = []
     try:
-        for item_rows, skip in results:
-            rows.extend(item_rows)
-            if skip:
-                skipped.append(skip)
-            progress.update()
+        if num_proc <= 1:
+            for item in items:
+                results.append(work(item))
+                progress.update()
+            return results
+        global _in_progress
+        context = multiprocessing.get_context("fork")  # workers inherit the imported modules: fast start-up
+        _in_progress = context.RawArray("b", len(items))
+        starts = range(0, len(items), CHUNK)
+        pool = ProcessPoolExecutor(num_proc, mp_context=context)
+        try:
+            futures = [pool.submit(_decode_chunk, work, items[i : i + CHUNK], i) for i in starts]
+            for future in futures:  # in submission order: output is deterministic
+                try:
+                    chunk_results = future.result()
+                except BrokenProcessPool:
+                    busy = [item.source for item, state in zip(items, _in_progress) if state == 1]
+                    raise BuildWorkerError(
+                        f"a decoding process died (for example killed for lack of memory) while decoding "
+                        f"{' or '.join(busy) or 'a file'}; nothing was written. Retry with fewer --num_proc (it was "
+                        f"{num_proc}), or remove that file if it is the cause"
+                    ) from None
+                results.extend(chunk_results)
+                progress.update(len(chunk_results))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return results
     finally:
         progress.close()
-        if pool is not None:
-            pool.terminate()
-    return rows, skipped
+        close_process_tracker()
+
+
+def decode_all(items: list[WorkItem], settings: DecodeSettings, num_proc: int) -> tuple[list[DecodedRow], list[dict], list[dict]]:
+    results = run_parallel(functools.partial(decode_item, settings=settings), items, num_proc, "Validating")
+    rows = [row for result in results for row in result.rows]
+    skipped = [result.skip for result in results if result.skip]
+    no_hand = [source for result in results for source in result.no_hand]
+    return rows, skipped, no_hand
 
 
 def split_rows(
@@ -139,7 +242,8 @@ def split_rows(
     if missing:
         raise DataFolderError(
             "no readable image left for sign(s) " + ", ".join(repr(m) for m in missing)
-            + " (every file was skipped; see the skipped list above); fix or remove those folders"
+            + " (every file was skipped, or had no hand with --hand_crop; see the lists above); fix or remove those "
+            "folders"
         )
     merged = UnionFind()
     by_digest: dict[str, list[DecodedRow]] = defaultdict(list)
@@ -173,30 +277,55 @@ def split_rows(
     return rows_by_split, duplicates, warnings
 
 
+def hand_counts(labels: list[str], rows: list[DecodedRow], no_hand: list[dict], hand_crop: bool) -> dict:
+    """Frames with 0, 1 and 2 hands per sign, and every frame without one (left out when cropping)."""
+    counts = {label: {"0": 0, "1": 0, "2": 0} for label in labels}
+    for row in rows:
+        counts[row.label][str(min(2, len(row.hands)))] += 1
+    for entry in no_hand:
+        counts[entry["label"]]["0"] += 1
+    kept = [row.source for row in rows if not row.hands]
+    return {"hand_crop": hand_crop, "per_sign": counts,
+            "no_hand": sorted([entry["source"] for entry in no_hand] + kept)}
+
+
 def build(scan: ScanResult, settings: DecodeSettings, val_size: float, test_size: float, seed: int, num_proc: int) -> BuildResult:
-    rows, skipped = decode_all(scan.items, settings, num_proc)
+    rows, skipped, no_hand = decode_all(scan.items, settings, num_proc)
     for entry in skipped:
         logger.warning("skipped %s: %s", entry["source"], entry["reason"])
+    if no_hand:
+        logger.warning("%d frame(s) without a hand were left out (listed in build_report.json)", len(no_hand))
     rows_by_split, duplicates, warnings = split_rows(scan.labels, rows, val_size, test_size, seed)
     if scan.unmatched_group_pattern:
         warnings.append(
             f"--group_pattern matched no group id in {scan.unmatched_group_pattern} file name(s); "
             "each of those files is its own group"
         )
-    return BuildResult(scan.labels, rows_by_split, scan.skipped + skipped, duplicates, warnings)
+    hands = hand_counts(scan.labels, rows, no_hand, settings.hand_crop) if settings.tracking else None
+    return BuildResult(scan.labels, rows_by_split, scan.skipped + skipped, duplicates, warnings, hands)
+
+
+def _hands_feature():
+    import datasets
+
+    points = datasets.List(datasets.List(datasets.Value("float32"), length=3), length=21)
+    return datasets.List({"landmarks": points, "world": points, "handedness": datasets.Value("string"),
+                          "score": datasets.Value("float32")})
 
 
 def to_dataset_dict(result: BuildResult, include_test: bool):
     import datasets
 
-    features = datasets.Features(
-        {
-            "image": datasets.Image(),
-            "label": datasets.ClassLabel(names=result.labels),
-            "group": datasets.Value("string"),
-            "source": datasets.Value("string"),
-        }
-    )
+    columns = {
+        "image": datasets.Image(),
+        "label": datasets.ClassLabel(names=result.labels),
+        "group": datasets.Value("string"),
+        "source": datasets.Value("string"),
+    }
+    tracked = result.hands is not None
+    if tracked:
+        columns["hands"] = _hands_feature()
+    features = datasets.Features(columns)
     label_ids = {name: index for index, name in enumerate(result.labels)}
     splits = {}
     for split in SPLITS:
@@ -205,13 +334,16 @@ def to_dataset_dict(result: BuildResult, include_test: bool):
         rows = result.rows_by_split[split]
         if split != "train" and not rows:
             continue  # an empty split cannot be saved by `datasets`; the report's warning explains it
+        data = {
+            "image": [{"bytes": r.image, "path": None} for r in rows],
+            "label": [label_ids[r.label] for r in rows],
+            "group": [r.group for r in rows],
+            "source": [r.source for r in rows],
+        }
+        if tracked:
+            data["hands"] = [r.hands for r in rows]
         splits[split] = datasets.Dataset.from_dict(
-            {
-                "image": [{"bytes": r.image, "path": None} for r in rows],
-                "label": [label_ids[r.label] for r in rows],
-                "group": [r.group for r in rows],
-                "source": [r.source for r in rows],
-            },
+            data,
             features=features,
             split=split,
         )

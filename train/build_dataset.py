@@ -21,6 +21,7 @@ from transformers import HfArgumentParser
 from signspace import builder, hub
 from signspace.atomic import atomic_directory, check_output_dir, write_json_atomic
 from signspace.cards import render_dataset_card
+from signspace.hands import CROP_MARGIN, DETECTION_CONFIDENCE, resolve_hand_model
 from signspace.scan import scan_data_dir
 
 logger = logging.getLogger("build_dataset")
@@ -39,6 +40,12 @@ class BuildConfig:
         default=None,
         metadata={"help": r"Regex whose first group is the group id in a file name, e.g. '^(.+?)_jpg\.rf\.'."},
     )
+    hand_crop: bool = field(default=False, metadata={"help": "Store hand-centred crops instead of whole frames (frames "
+                            "without a hand are left out and listed). Implies --track_hands."})
+    track_hands: bool = field(default=False, metadata={"help": "Run the MediaPipe hand tracker and store each image's "
+                              "hand landmarks in a `hands` column."})
+    hand_model: str | None = field(default=None, metadata={"help": "MediaPipe hand_landmarker.task file (default: "
+                                   "$SIGNSPACE_HAND_MODEL, else downloaded once into the cache)."})
     num_proc: int = field(default=min(8, os.cpu_count() or 1), metadata={"help": "Decoding processes."})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing output folder."})
     push_to_hub: bool = field(default=False, metadata={"help": "Also publish the dataset to the Hub."})
@@ -71,6 +78,8 @@ class BuildConfig:
                 raise ValueError(f"--group_pattern {self.group_pattern!r} needs a capture group, e.g. '^(.+?)_jpg'")
         if self.push_to_hub:
             hub.check_repo_id(self.hub_dataset_id, "--hub_dataset_id")
+        if self.hand_crop or self.track_hands:
+            self.hand_model = str(resolve_hand_model(self.hand_model))  # a missing model fails before any decoding
 
 
 def make_report(config: BuildConfig, result: builder.BuildResult) -> dict:
@@ -87,7 +96,16 @@ def make_report(config: BuildConfig, result: builder.BuildResult) -> dict:
         "skipped": result.skipped,
         "duplicates": result.duplicates,
         "warnings": result.warnings,
+        "hands": result.hands,
+        # What a model trained on this dataset must do to its inputs (finetune.py writes it into config.json).
+        "preprocessing": preprocessing(config),
     }
+
+
+def preprocessing(config: BuildConfig) -> dict:
+    if not config.hand_crop:
+        return {"input": "image"}
+    return {"input": "hand_crop", "crop_margin": CROP_MARGIN, "hand_detection_confidence": DETECTION_CONFIDENCE}
 
 
 def publish(config: BuildConfig, dataset_dict, report: dict, token: str) -> str:
@@ -111,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     token = hub.require_token() if config.push_to_hub else None  # fail before hours of decoding
     check_output_dir(Path(config.output_dir), config.overwrite)
     scan = scan_data_dir(Path(config.data_dir), config.group_pattern)
-    settings = builder.DecodeSettings(config.image_size, config.frames_per_video)
+    settings = builder.DecodeSettings(config.image_size, config.frames_per_video, config.track_hands, config.hand_crop,
+                                      config.hand_model)
     result = builder.build(scan, settings, config.val_size, config.test_size, config.seed, config.num_proc)
     dataset_dict = builder.to_dataset_dict(result, include_test=config.test_size > 0)
     report = make_report(config, result)
@@ -129,10 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def cli() -> int:
+def cli_main(argv: list[str] | None = None) -> int:
     from signspace.errors import run_cli
 
-    return run_cli(main)
+    return run_cli(lambda: main(argv))
+
+
+def cli() -> int:
+    return cli_main()
 
 
 if __name__ == "__main__":

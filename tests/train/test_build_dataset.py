@@ -1,4 +1,5 @@
 import hashlib
+import os
 import json
 import subprocess
 import sys
@@ -302,3 +303,113 @@ def test_same_image_under_two_signs_is_kept_together_and_flagged(tmp_path, build
     assert_no_leak(dsd)
     assert report["duplicates"] == [{"sources": ["a/same.png", "b/same.png"], "labels": ["a", "b"]}]
     assert any("appear under different signs" in w and "a/same.png" in w for w in report["warnings"])
+
+
+# --- hands: tracking, crops, and a decoding process that dies ------------------------------------------------
+
+from factories import HAND_MODEL  # noqa: E402
+
+needs_hands = pytest.mark.skipif(not (HAND_MODEL.is_file() and ASL_DIR.is_dir()), reason="../shared hand model or photos absent")
+
+
+def copy_photos(root: Path, letters=("A", "B"), per_letter=4) -> Path:
+    for letter in letters:
+        for photo in sorted((ASL_DIR / letter).glob("*.jpg"))[:per_letter]:
+            (root / letter).mkdir(parents=True, exist_ok=True)
+            (root / letter / photo.name).write_bytes(photo.read_bytes())
+    return root
+
+
+@needs_hands
+def test_track_hands_stores_landmarks_beside_whole_images_and_counts_hands(tmp_path, build):
+    data = copy_photos(tmp_path / "data")
+    write_image(data / "B" / "no_hand.png", seed=7, size=(200, 200))
+    dataset, report = build(data, "--track_hands", "--hand_model", HAND_MODEL, "--test_size", "0")
+    rows = [row for split in dataset.values() for row in split]
+    assert len(rows) == 9  # nothing left out: only --hand_crop drops no-hand frames
+    by_source = {row["source"]: row for row in rows}
+    assert by_source["B/no_hand.png"]["hands"] == []
+    hand = next(r for r in rows if r["hands"])["hands"][0]
+    assert np.asarray(hand["landmarks"]).shape == np.asarray(hand["world"]).shape == (21, 3)
+    assert hand["handedness"] in ("Left", "Right") and 0.3 <= hand["score"] <= 1
+    counts = report["hands"]["per_sign"]
+    assert sum(counts["A"].values()) == 4 and sum(counts["B"].values()) == 5
+    assert counts["B"]["0"] >= 1 and "B/no_hand.png" in report["hands"]["no_hand"]
+    assert sum(len(r["hands"]) == 0 for r in rows) == counts["A"]["0"] + counts["B"]["0"]
+    assert report["preprocessing"] == {"input": "image"}
+    original = Image.open(data / "A" / sorted(os.listdir(data / "A"))[0])
+    assert min(by_source[f"A/{sorted(os.listdir(data / 'A'))[0]}"]["image"].size) == min(256, min(original.size))
+
+
+@needs_hands
+def test_hand_crop_stores_crops_and_leaves_out_frames_without_a_hand(tmp_path, build):
+    data = copy_photos(tmp_path / "data")
+    scene = Image.new("RGB", (640, 480), (30, 90, 160))
+    photo = Image.open(sorted((ASL_DIR / "A").glob("*.jpg"))[0]).convert("RGB").resize((200, 200))
+    scene.paste(photo, (300, 200))
+    scene.save(data / "A" / "webcam_scene.png")
+    write_image(data / "B" / "no_hand.png", seed=7, size=(200, 200))
+    dataset, report = build(data, "--hand_crop", "--hand_model", HAND_MODEL, "--test_size", "0")
+    sources = {row["source"]: row for split in dataset.values() for row in split}
+    assert "B/no_hand.png" not in sources and "B/no_hand.png" in report["hands"]["no_hand"]
+    crop = sources["A/webcam_scene.png"]
+    assert crop["image"].size[0] == crop["image"].size[1] <= 256  # a square about the hand, not the 640x480 frame
+    assert report["preprocessing"]["input"] == "hand_crop"
+    assert report["hands"]["hand_crop"] is True
+
+
+@needs_hands
+def test_hand_crop_on_a_video_names_each_frame_without_a_hand(tmp_path, build):
+    import av
+
+    data = copy_photos(tmp_path / "data", letters=("A",), per_letter=2)
+    copy_photos(tmp_path / "data", letters=("B",), per_letter=2)
+    frames = [np.asarray(Image.open(p).convert("RGB").resize((256, 256))) for p in sorted((ASL_DIR / "B").glob("*.jpg"))[:3]]
+    frames.insert(1, np.full((256, 256, 3), 200, np.uint8))  # a frame without a hand
+    with av.open(str(data / "B" / "clip.mp4"), "w") as container:
+        stream = container.add_stream("mpeg4", rate=5)
+        stream.width = stream.height = 256
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    dataset, report = build(data, "--hand_crop", "--hand_model", HAND_MODEL, "--test_size", "0", "--val_size", "0")
+    kept = [s for s in dataset["train"]["source"] if s.startswith("B/clip.mp4")]
+    assert "B/clip.mp4#frame=1" in report["hands"]["no_hand"]
+    assert "B/clip.mp4#frame=1" not in kept and len(kept) >= 2
+
+
+def test_a_bad_hand_model_fails_before_anything_is_written(tmp_path, capsys):
+    data = make_sign_folders(tmp_path / "data", {"a": 3, "b": 3})
+    bad = tmp_path / "hand.task"
+    bad.write_bytes(b"not a bundle")
+    code = build_dataset.cli_main(["--data_dir", str(data), "--output_dir", str(tmp_path / "out"), "--hand_crop",
+                                   "--hand_model", str(bad)])
+    assert code == 2
+    assert f"hand model {bad} is not a MediaPipe task bundle" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and bad.read_bytes() == b"not a bundle"
+
+
+def test_a_killed_decoding_process_fails_the_build_quickly_and_clearly(tmp_path):
+    data = make_sign_folders(tmp_path / "data", {"a": 12, "b": 12})
+    out = tmp_path / "out"
+    script = f"""
+import os, signal, sys
+sys.path.insert(0, {str(ROOT / 'train')!r})
+import build_dataset
+from signspace import builder
+real = builder.decode_item
+def dying(item, settings):
+    if item.source == "b/img_003.png":
+        os.kill(os.getpid(), signal.SIGKILL)  # what the OOM killer does
+    return real(item, settings)
+builder.decode_item = dying
+sys.exit(build_dataset.cli())
+"""
+    done = subprocess.run([sys.executable, "-c", script, "--data_dir", str(data), "--output_dir", str(out), "--num_proc", "2"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "a decoding process died" in done.stderr and "while decoding b/img_003.png" in done.stderr
+    assert "fewer --num_proc (it was 2)" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists() and not list(tmp_path.glob(".out.partial-*"))
