@@ -17,6 +17,7 @@ import logging
 import os
 import time
 import warnings
+import weakref
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ from .transforms import InputSpec, eval_pixels, normalize
 logger = logging.getLogger(__name__)
 
 PRECISIONS = ("auto", "fp32", "int8", "int8-torch", "bf16")
+HAND_CROP_MODES = ("auto", "on", "off")
+# Hub models trained on close-up hand photos without recording it in config.json: crop for them on "auto".
+CLOSE_UP_MODELS = frozenset({"RavenOnur/Sign-Language"})
 QUANT_RECIPE = "onnx-dynamic-int8:weight-matmuls:v1"  # part of the cache key: a new recipe rebuilds
 # Close-call rechecks (one-off answers). The top-1/top-2 logit gap can only flip between precisions if it is
 # smaller than how far the precisions move logits apart. That shift depends on the model (0.07-0.2 on real
@@ -134,19 +138,39 @@ class _LogitsOnly(torch.nn.Module):
 
 @dataclass
 class Prediction:
-    probabilities: np.ndarray  # over labels, sums to 1
+    probabilities: np.ndarray | None  # over labels, sums to 1; None: no hand found (hand-crop models)
     labels: list[str]
     seconds: float = 0.0
     precision: str = "fp32"  # what computed it: a rechecked close call says fp32
+    hands: list | None = None  # the tracked hands (hands.Hand); None when the model needs no tracking
+    crop: object = None  # the PIL crop the model saw (hand-crop models)
+
+    @property
+    def no_hand(self) -> bool:
+        return self.probabilities is None
 
     def top(self, k: int = 3) -> dict[str, float]:
+        if self.probabilities is None:
+            return {}
         order = np.argsort(-self.probabilities)[:k]
         return {self.labels[i]: float(self.probabilities[i]) for i in order}
 
     @property
-    def best(self) -> tuple[str, float]:
+    def best(self) -> tuple[str | None, float]:
+        if self.probabilities is None:
+            return None, 0.0
         index = int(np.argmax(self.probabilities))
         return self.labels[index], float(self.probabilities[index])
+
+
+def wants_hand_crop(mode: str, config, model_id: str) -> bool:
+    """``auto``: crop for models whose config.json records hand crops, and for known close-up models."""
+    if mode not in HAND_CROP_MODES:
+        raise ValueError(f"--hand_crop {mode!r}: use on, off or auto")
+    if mode != "auto":
+        return mode == "on"
+    recorded = (getattr(config, "signspace", None) or {}).get("input") == "hand_crop"
+    return recorded or model_id in CLOSE_UP_MODELS
 
 
 class Predictor:
@@ -154,7 +178,7 @@ class Predictor:
 
     def __init__(self, model, processor, precision: str = "auto", threads: int | None = None,
                  unmirror: bool = False, model_id: str = "", revision: str | None = None, device: str | None = None,
-                 recheck_margin: float = RECHECK_MARGIN):
+                 recheck_margin: float = RECHECK_MARGIN, hand_crop: str = "auto", hand_model: str | None = None):
         if precision not in PRECISIONS:
             raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -171,6 +195,15 @@ class Predictor:
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         self.unmirror = unmirror
         self.model_id, self.revision = model_id, revision
+        self.hand_crop = wants_hand_crop(hand_crop, model.config, model_id)
+        self.crop_margin = float((getattr(model.config, "signspace", None) or {}).get("crop_margin", 0.25))
+        self.hand_model = self.still_tracker = None
+        if self.hand_crop:
+            from .hands import HandTracker, resolve_hand_model
+
+            self.hand_model = resolve_hand_model(hand_model)  # fails now, clearly, not on the first frame
+            self.still_tracker = HandTracker(self.hand_model)  # IMAGE mode, for uploads (calls are serialised)
+        self._trackers = weakref.WeakSet()  # visitors' trackers, closed with the predictor at the latest
         self.precision = precision
         self._run = self._make_runner(precision)
         self.recheck_margin = recheck_margin
@@ -210,21 +243,61 @@ class Predictor:
 
         return run
 
+    def new_tracker(self):
+        """A VIDEO-mode tracker for one visitor's stream (the caller closes it when the visitor leaves)."""
+        from .hands import HandTracker
+
+        tracker = HandTracker(self.hand_model)
+        self._trackers.add(tracker)
+        return tracker
+
+    def close(self) -> None:
+        """Close the hand trackers. MediaPipe's must be closed before interpreter exit (its worker threads are
+        gone by the time atexit handlers run, and one left to the garbage collector raises then)."""
+        for tracker in [self.still_tracker, *list(self._trackers)]:
+            if tracker is not None:
+                tracker.close()
+
+    def __enter__(self) -> "Predictor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def preprocess(self, source: ImageSource, unmirror: bool | None = None) -> np.ndarray:
         """Shared decode (EXIF, colour modes, mirror) then the same eval crop training used: 1x3xHxW float."""
-        image = decode_image(source, mirror=self.unmirror if unmirror is None else unmirror)
+        return self._pixels(decode_image(source, mirror=self.unmirror if unmirror is None else unmirror))
+
+    def _pixels(self, image) -> np.ndarray:
         pixels = eval_pixels(image, self.spec).unsqueeze(0)
         return normalize(pixels, self.spec).numpy()
 
-    def predict(self, source: ImageSource, unmirror: bool | None = None, recheck: bool = False) -> Prediction:
+    def predict(self, source: ImageSource, unmirror: bool | None = None, recheck: bool = False,
+                tracker=None, timestamp_ms: int | None = None) -> Prediction:
         """``unmirror`` overrides the default for sources that are not mirrored webcam frames (uploads).
+
+        Hand-crop models: the hand tracker runs on the decoded frame (a visitor's own ``tracker`` in VIDEO mode
+        when ``timestamp_ms`` is given, else the shared IMAGE-mode one); the model sees the same crop the builder
+        stored, and a frame without a hand gets a Prediction with ``no_hand`` instead of a guess.
 
         ``recheck``: when the fast path's top two logits are closer than ``recheck_margin`` (or while the
         margin is still being calibrated), answer with fp32 instead: one extra fp32 pass on those calls only.
         For one-off answers; the live stream smooths over frames instead.
         """
         started = time.perf_counter()
-        pixels = self.preprocess(source, unmirror)
+        image = decode_image(source, mirror=self.unmirror if unmirror is None else unmirror)
+        hands = crop = None
+        if self.hand_crop:
+            from .hands import hand_crop
+
+            array = np.asarray(image)
+            tracker = tracker or self.still_tracker
+            hands = tracker.detect(array) if timestamp_ms is None else tracker.track(array, timestamp_ms)
+            crop = hand_crop(image, hands, margin=self.crop_margin)
+            if crop is None:
+                return Prediction(None, self.labels, time.perf_counter() - started, self.precision, hands, None)
+            image = crop
+        pixels = self._pixels(image)
         logits, precision = self._run(pixels)[0], self.precision
         if recheck and precision != "fp32" and (self._calibration_left > 0 or _top_gap(logits) < self.recheck_margin):
             with _torch_threads(self.threads):
@@ -232,7 +305,8 @@ class Predictor:
             self._calibration_left -= 1
             self.recheck_margin = max(self.recheck_margin, 2 * float(np.ptp(exact - logits)))
             logits, precision = exact, "fp32"
-        return Prediction(_softmax(logits.astype(np.float64)), self.labels, time.perf_counter() - started, precision)
+        return Prediction(_softmax(logits.astype(np.float64)), self.labels, time.perf_counter() - started, precision,
+                          hands, crop)
 
 
 def _top_gap(logits: np.ndarray) -> float:
@@ -307,17 +381,25 @@ class TextBuilder:
 
 @dataclass
 class LiveSession:
-    """Per-visitor state of the live stream."""
+    """Per-visitor state of the live stream (and the visitor's own hand tracker; ``close()`` frees it)."""
 
     smoother: Smoother = field(default_factory=Smoother)
     builder: TextBuilder = field(default_factory=TextBuilder)
     frames: int = 0
     started: float | None = None
+    tracker: object = None
+
+    def close(self) -> None:
+        if self.tracker is not None:
+            self.tracker.close()
+            self.tracker = None
 
     def step(self, prediction: Prediction | None, threshold: float, now: float) -> tuple[dict[str, float], str | None]:
         """Smoothed top-3 for display and the letter committed by this frame, if any."""
-        if prediction is None:
+        if prediction is None or prediction.no_hand:
             self.builder.update(None, now)
+            if prediction is not None:
+                self.smoother.reset()  # the hand left: the next sign starts fresh
             return {}, None
         self.frames += 1
         self.started = self.started or now

@@ -75,6 +75,24 @@ def load_sign_dataset(dataset_dir: str | None, dataset_name: str | None, revisio
         ) from None
 
 
+def dataset_preprocessing(dataset_dir: str | None, dataset_name: str | None, revision: str | None = None) -> dict:
+    """What the builder did to the images (e.g. hand crops), from its build_report.json: a model trained on the
+    dataset records it so the app does the same to every frame."""
+    report = None
+    if dataset_dir:
+        report = read_json(Path(dataset_dir) / "build_report.json")
+    else:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError
+
+        try:
+            report = read_json(Path(hf_hub_download(dataset_name, "build_report.json", repo_type="dataset",
+                                                    revision=revision)))
+        except EntryNotFoundError:
+            report = None  # a dataset not built by SignSpace: plain images
+    return (report or {}).get("preprocessing") or {"input": "image"}
+
+
 def check_dataset(dataset_dict, where: str) -> list[str]:
     """Validate splits and columns; returns the label names (from the ClassLabel, never LABEL_0…)."""
     import datasets
@@ -218,7 +236,7 @@ def plot_misclassified(dataset, predictions: np.ndarray, label_names: list[str],
 
 def render_model_card(*, repo_id: str, base_model: str, label_names, metrics: dict, eval_split: str, eval_count: int,
                       split_counts: dict, dataset_description: str, dataset_id: str | None, training_args, hflip: bool,
-                      input_size: int, license: str) -> str:
+                      input_size: int, license: str, preprocessing: dict | None = None) -> str:
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     from .cards import template_path
@@ -231,7 +249,8 @@ def render_model_card(*, repo_id: str, base_model: str, label_names, metrics: di
         library_name="transformers",
         pipeline_tag="image-classification",
         license=license,
-        tags=["sign-language", "signspace", "image-classification", "vision"],
+        tags=["sign-language", "signspace", "image-classification", "vision"]
+        + (["hand-crop"] if (preprocessing or {}).get("input") == "hand_crop" else []),
         datasets=[dataset_id] if dataset_id else None,
         metrics=["accuracy", "f1"],
         eval_results=[
@@ -260,6 +279,7 @@ def render_model_card(*, repo_id: str, base_model: str, label_names, metrics: di
         batch_size=training_args.per_device_train_batch_size,
         best_metric=training_args.metric_for_best_model,
         input_size=input_size,
+        hand_crop=preprocessing if (preprocessing or {}).get("input") == "hand_crop" else None,
         space_hint=f"you/{repo_id.rstrip('/').split('/')[-1]}-demo",
     )
     return str(card)

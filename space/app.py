@@ -18,7 +18,7 @@ import gradio as gr
 from PIL import UnidentifiedImageError
 
 from signspace.imaging import ImageDecodeError
-from signspace.inference import PRECISIONS, LiveSession, Predictor, TextBuilder
+from signspace.inference import HAND_CROP_MODES, PRECISIONS, LiveSession, Prediction, Predictor, TextBuilder
 
 DEFAULT_MODEL = "RavenOnur/Sign-Language"
 DEFAULT_REVISION = "refs/pr/1"  # the safetensors conversion of its main branch's pickle weights
@@ -26,7 +26,9 @@ DEFAULT_REVISION = "refs/pr/1"  # the safetensors conversion of its main branch'
 HOW_TO = """**How to use.** Allow the webcam, press *Record*, and hold a sign steady in the frame. The top
 guesses update a few times a second, smoothed over the last frames. Hold a sign for about a second and
 it is added to the text; to type the same letter twice, drop your hand or change sign in between.
-The *Upload / snapshot* tab classifies a single photo."""
+The *Upload / snapshot* tab classifies a single photo. Models trained on hand crops see only the square
+around your hands (shown beside the webcam, with the tracked landmarks); with no hand in view they say so."""
+NO_HAND = "no hand found"
 
 
 @dataclass
@@ -34,6 +36,8 @@ class AppConfig:
     model: str = DEFAULT_MODEL
     revision: str | None = DEFAULT_REVISION
     precision: str = "auto"
+    hand_crop: str = "auto"  # on | off | auto (models that record hand crops, and RavenOnur's close-up model)
+    hand_model: str | None = None  # MediaPipe hand_landmarker.task (default: $SIGNSPACE_HAND_MODEL or the cache)
     stream_every: float = 0.2  # seconds between frames sent by the browser
     time_limit: int = 120  # seconds a visitor's stream may run before it stops
     queue_size: int = 16  # waiting requests beyond this are politely refused
@@ -62,14 +66,33 @@ class PhotoInput(gr.Image):
 
 def live_step(predictor: Predictor, frame, session: LiveSession | None, threshold: float, now: float | None = None,
               hold_seconds: float = 1.0):
-    """One streamed frame -> (top-3 smoothed, text so far, session). Bad frames are quietly neutral."""
+    """One streamed frame -> (top-3 smoothed or "no hand", text so far, session, overlay, crop).
+
+    Bad frames are quietly neutral; nothing about tracking or cropping can stop the stream."""
     session = session or LiveSession(builder=TextBuilder(hold_seconds=hold_seconds))
-    try:
-        prediction = None if frame is None else predictor.predict(frame)
-    except ImageDecodeError:
-        prediction = None  # an odd frame (wrong shape/dtype) is skipped; the stream keeps going
-    top, _ = session.step(prediction, threshold, time.monotonic() if now is None else now)
-    return top, session.builder.text, session
+    now = time.monotonic() if now is None else now
+    prediction = None
+    if frame is not None:
+        try:
+            if predictor.hand_crop and session.tracker is None:
+                session.tracker = predictor.new_tracker()  # this visitor's own VIDEO-mode tracker
+            prediction = predictor.predict(frame, tracker=session.tracker, timestamp_ms=int(now * 1000))
+        except ImageDecodeError:
+            prediction = None  # an odd frame (wrong shape/dtype) is skipped; the stream keeps going
+        except Exception:  # a tracker failure on one frame: reported as "no hand", the stream goes on
+            logging.getLogger("app").exception("hand tracking failed on a frame")
+            prediction = Prediction(None, predictor.labels, hands=[])
+    top, _ = session.step(prediction, threshold, now)
+    overlay = crop = None
+    if predictor.hand_crop and prediction is not None:
+        from signspace.hands import draw_hands
+        from signspace.imaging import decode_image
+
+        image = decode_image(frame, mirror=predictor.unmirror, shorter_side=320)
+        overlay = draw_hands(image, prediction.hands, mirror=predictor.unmirror, margin=predictor.crop_margin)
+        crop = prediction.crop
+    label = NO_HAND if prediction is not None and prediction.no_hand else top
+    return label, session.builder.text, session, overlay, crop
 
 
 def classify_file(predictor: Predictor, path: str | None) -> dict[str, float]:
@@ -79,9 +102,12 @@ def classify_file(predictor: Predictor, path: str | None) -> dict[str, float]:
     try:
         # Uploads and unmirrored snapshots are in the camera's own orientation already. One-off answers
         # are exact: close calls of the fast path are rerun in fp32.
-        return predictor.predict(path, unmirror=False, recheck=True).top(5)
+        prediction = predictor.predict(path, unmirror=False, recheck=True)
     except ImageDecodeError:
         raise gr.Error(NOT_AN_IMAGE) from None
+    if prediction.no_hand:
+        raise gr.Error("No hand found in that photo: this model recognises hands, so show one clearly.")
+    return prediction.top(5)
 
 
 def model_info(predictor: Predictor) -> str:
@@ -90,8 +116,9 @@ def model_info(predictor: Predictor) -> str:
     source = "local folder" if is_local(predictor.model_id) else f"revision `{predictor.revision or 'main'}`"
     labels = ", ".join(predictor.labels)
     precision = predictor.precision if predictor.precision == "fp32" else f"{predictor.precision} (uploads: close calls rechecked in fp32)"
+    crop = " · **hand crop:** on" if predictor.hand_crop else ""
     return (f"**Model:** `{predictor.model_id}` ({source}) · **precision:** {precision} · "
-            f"**input:** {predictor.spec.size}px\n\n**Signs ({len(predictor.labels)}):** {labels}")
+            f"**input:** {predictor.spec.size}px{crop}\n\n**Signs ({len(predictor.labels)}):** {labels}")
 
 
 def build_demo(predictor: Predictor, config: AppConfig, snapshot_predictor: Predictor | None = None,
@@ -103,11 +130,16 @@ def build_demo(predictor: Predictor, config: AppConfig, snapshot_predictor: Pred
     with gr.Blocks(title="SignSpace — live sign recognition") as demo:
         gr.Markdown("# SignSpace — live sign recognition")
         gr.Markdown(model_info(predictor))
-        session = gr.State(None)
+        # One per visitor; its hand tracker is closed when the visitor leaves (tab closed or idle for an hour).
+        session = gr.State(None, time_to_live=3600, delete_callback=lambda state: state and state.close())
         with gr.Tab("Live webcam"):
             with gr.Row():
                 camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam",
                                   webcam_options=gr.WebcamOptions(mirror=True))
+                with gr.Column(visible=predictor.hand_crop, scale=0, min_width=180):
+                    overlay = gr.Image(label="Tracked hands", interactive=False, height=160, elem_id="signspace-overlay")
+                    crop_view = gr.Image(label="What the model sees", interactive=False, height=120,
+                                         elem_id="signspace-crop")
                 with gr.Column():
                     live_label = gr.Label(num_top_classes=3, label="Now")
                     threshold = gr.Slider(0.0, 1.0, value=config.threshold, step=0.05, label="Confidence needed to type")
@@ -118,7 +150,7 @@ def build_demo(predictor: Predictor, config: AppConfig, snapshot_predictor: Pred
                         clear_btn = gr.Button("Clear")
             camera.stream(
                 lambda frame, state, t: live_step(predictor, frame, state, t, hold_seconds=config.hold_seconds),
-                inputs=[camera, session, threshold], outputs=[live_label, text, session],
+                inputs=[camera, session, threshold], outputs=[live_label, text, session, overlay, crop_view],
                 stream_every=config.stream_every, time_limit=config.time_limit,
                 concurrency_limit=config.concurrency, show_progress="hidden", api_name=False,
             )
@@ -150,6 +182,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[AppConfig, str, int]:
     parser.add_argument("--model", default=os.environ.get("MODEL_ID", DEFAULT_MODEL), help="Hub id or local folder")
     parser.add_argument("--revision", default=os.environ.get("MODEL_REVISION"), help="Hub revision (branch, tag, commit)")
     parser.add_argument("--precision", default=os.environ.get("SIGNSPACE_PRECISION", "auto"), choices=PRECISIONS)
+    parser.add_argument("--hand_crop", "--hand-crop", default=os.environ.get("SIGNSPACE_HAND_CROP", "auto"),
+                        choices=HAND_CROP_MODES, help="crop frames around the hands (auto: when the model was trained on "
+                        "hand crops, and for RavenOnur/Sign-Language)")
+    parser.add_argument("--hand_model", "--hand-model", default=None,
+                        help="MediaPipe hand_landmarker.task (default: $SIGNSPACE_HAND_MODEL, else downloaded once)")
     parser.add_argument("--no-unmirror", dest="unmirror", action="store_false",
                         help="predict on the mirrored webcam image (if your training frames were recorded mirrored)")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
@@ -157,6 +194,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[AppConfig, str, int]:
     args = parser.parse_args(argv)
     revision = args.revision or (DEFAULT_REVISION if args.model == DEFAULT_MODEL else None)
     config = AppConfig(model=args.model, revision=revision, precision=args.precision, unmirror=args.unmirror,
+                       hand_crop=args.hand_crop, hand_model=args.hand_model,
                        zero_gpu=os.environ.get("SIGNSPACE_HARDWARE") == "zero-gpu")
     return config, args.host, args.port
 
@@ -165,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config, host, port = parse_args(argv)
     predictor = Predictor.from_pretrained(config.model, config.revision, precision=config.precision,
-                                          unmirror=config.unmirror, device="cpu" if config.zero_gpu else None)
+                                          unmirror=config.unmirror, device="cpu" if config.zero_gpu else None,
+                                          hand_crop=config.hand_crop, hand_model=config.hand_model)
     snapshot, gpu = None, (lambda fn: fn)
     if config.zero_gpu:  # ZeroGPU: module-level .to("cuda") is allowed; GPU time only inside spaces.GPU calls
         import copy
@@ -173,11 +212,17 @@ def main(argv: list[str] | None = None) -> int:
         import spaces
 
         snapshot = Predictor(copy.deepcopy(predictor.model), predictor.processor, precision="fp32", device="cuda",
-                             model_id=config.model, revision=config.revision)
+                             model_id=config.model, revision=config.revision, hand_crop=config.hand_crop,
+                             hand_model=predictor.hand_model)
         gpu = spaces.GPU(duration=20)
     demo = build_demo(predictor, config, snapshot, gpu)
-    demo.launch(server_name=host, server_port=port, max_file_size=config.max_file_size, theme=gr.themes.Soft(),
-                show_error=True)
+    try:
+        demo.launch(server_name=host, server_port=port, max_file_size=config.max_file_size, theme=gr.themes.Soft(),
+                    show_error=True)
+    finally:
+        for each in (predictor, snapshot):
+            if each is not None:
+                each.close()
     return 0
 
 

@@ -19,7 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The modules app.py imports, directly or not (a test runs the staged Space to prove it is enough).
-APP_MODULES = ("__init__", "atomic", "checkpoints", "errors", "hub", "imaging", "inference", "modeling", "scan", "transforms")
+APP_MODULES = ("__init__", "atomic", "checkpoints", "errors", "hands", "hub", "imaging", "inference", "modeling", "scan",
+               "transforms")
+HAND_MODEL_FILE = "hand_landmarker.task"  # shipped with the app: no download when the Space starts
 # Versions both hardware kinds support (ZeroGPU: PyTorch 2.8-2.11 and Python 3.10.13 / 3.12.12, Hub docs 2026-08).
 TORCH_VERSION, TORCHVISION_VERSION = "2.9.1", "0.24.1"
 PYTHON_VERSION = "3.12.12"
@@ -38,7 +40,7 @@ def requirements_txt(hardware: str) -> str:
     if hardware == "cpu-basic":
         lines.append("--extra-index-url https://download.pytorch.org/whl/cpu")  # CPU wheels: a smaller, faster build
     lines += [f"torch=={TORCH_VERSION}", f"torchvision=={TORCHVISION_VERSION}"]
-    for package in ("transformers", "huggingface_hub", "numpy", "onnx", "onnxruntime", "timm"):
+    for package in ("transformers", "huggingface_hub", "numpy", "onnx", "onnxruntime", "timm", "mediapipe"):
         lines.append(f"{package}=={version(package)}")
     lines.append("pillow<13")
     if hardware == "zero-gpu":
@@ -69,8 +71,11 @@ def render_card(space_id: str, model_id: str, revision: str | None, hardware: st
     ))
 
 
-def stage_space(folder: Path, space_id: str, model_id: str, revision: str | None, hardware: str, title: str, license: str) -> Path:
-    """Fill ``folder`` with exactly the files the Space needs."""
+def stage_space(folder: Path, space_id: str, model_id: str, revision: str | None, hardware: str, title: str, license: str,
+                hand_model: Path | None = None) -> Path:
+    """Fill ``folder`` with exactly the files the Space needs (``hand_model``: the MediaPipe task file to ship)."""
+    if hand_model is not None:
+        shutil.copy2(hand_model, folder / HAND_MODEL_FILE)
     shutil.copy2(ROOT / "space" / "app.py", folder / "app.py")
     (folder / "signspace").mkdir()
     for module in APP_MODULES:
@@ -90,6 +95,9 @@ def parse_args(argv):
     parser.add_argument("--private", action="store_true", help="create the Space as private")
     parser.add_argument("--title", default=None, help="title on the Space card")
     parser.add_argument("--license", default="apache-2.0")
+    parser.add_argument("--hand_model", "--hand-model", default=None,
+                        help="MediaPipe hand_landmarker.task to ship with the app (default: $SIGNSPACE_HAND_MODEL or the "
+                             "cached download)")
     return parser.parse_args(argv)
 
 
@@ -103,13 +111,18 @@ def main(argv: list[str] | None = None) -> int:
     hub.check_repo_id(args.space_id, "--space_id")
     hub.check_repo_id(args.model_id, "--model_id")
     token = hub.require_token()
+    from signspace.hands import HAND_MODEL_ENV, resolve_hand_model
+
+    hand_model = resolve_hand_model(args.hand_model)  # before any upload: the Space must not download it at start
     title = args.title or args.space_id.split("/")[-1].replace("-", " ").title()
     with tempfile.TemporaryDirectory(prefix="signspace-space-") as staging:
-        stage_space(Path(staging), args.space_id, args.model_id, args.revision, args.hardware, title, args.license)
+        stage_space(Path(staging), args.space_id, args.model_id, args.revision, args.hardware, title, args.license,
+                    hand_model)
         url = hub.push_folder(Path(staging), args.space_id, repo_type="space", space_sdk="gradio", token=token,
                               private=args.private, commit_message=f"Deploy SignSpace app for {args.model_id}")
     api = HfApi(token=token)
-    variables = {"MODEL_ID": args.model_id, "MODEL_REVISION": args.revision or "", "SIGNSPACE_HARDWARE": args.hardware}
+    variables = {"MODEL_ID": args.model_id, "MODEL_REVISION": args.revision or "", "SIGNSPACE_HARDWARE": args.hardware,
+                 HAND_MODEL_ENV: HAND_MODEL_FILE}
     for key, value in variables.items():
         api.add_space_variable(args.space_id, key, value)
     try:

@@ -14,6 +14,12 @@ os.environ["HF_TOKEN"] = "hf_testTOKENdoNotLeak0123456789"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ["HF_HOME"] = str(Path(os.environ.get("PYTEST_HF_HOME", "/tmp")) / f"signspace-test-hf-{os.getpid()}")
+# Tests never download the hand model: they use the offline copy in ../shared (tests needing it skip without it),
+# and their own cache folder, never the user's.
+os.environ["SIGNSPACE_CACHE"] = str(Path(os.environ["HF_HOME"]) / "signspace-cache")
+_SHARED_HAND_MODEL = Path(__file__).resolve().parents[2] / "shared" / "models" / "mediapipe-hand-landmarker" / "hand_landmarker.task"
+if _SHARED_HAND_MODEL.is_file():
+    os.environ["SIGNSPACE_HAND_MODEL"] = str(_SHARED_HAND_MODEL)
 
 import pytest  # noqa: E402
 from factories import make_colour_dataset, make_tiny_vit  # noqa: E402

@@ -104,3 +104,14 @@ def make_colour_dataset(root: Path, signs=("left", "right", "up"), per_sign: int
             noise = rng.normal(0, 25, (size[1], size[0], 3))
             Image.fromarray(np.clip(base + noise, 0, 255).astype(np.uint8)).save(folder / f"{sign}_{n:03d}.png")
     return root
+
+
+def fake_task_bundle(path: Path) -> Path:
+    """A zip laid out like hand_landmarker.task (passes the bundle check; MediaPipe could not run it)."""
+    import zipfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as bundle:
+        bundle.writestr("hand_detector.tflite", b"detector")
+        bundle.writestr("hand_landmarks_detector.tflite", b"landmarks")
+    return path

@@ -117,6 +117,7 @@ def publish(config: BuildConfig, dataset_dict, report: dict, token: str) -> str:
             dataset.to_parquet(str(staging / "data" / f"{split}-00000-of-00001.parquet"))
         card = render_dataset_card(report, config.hub_dataset_id, config.license, config.source_description)
         (staging / "README.md").write_text(card, encoding="utf-8")
+        write_json_atomic(staging / "build_report.json", report)  # finetune.py reads its preprocessing
         return hub.push_folder(
             staging, config.hub_dataset_id, repo_type="dataset", token=token,
             private=config.hub_private_repo, commit_message="Upload sign dataset built with SignSpace",

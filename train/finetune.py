@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     where = data_args.dataset_dir or data_args.dataset_name
     dataset = training.load_sign_dataset(data_args.dataset_dir, data_args.dataset_name, data_args.dataset_revision)
     label_names = training.check_dataset(dataset, where)
+    preprocessing = training.dataset_preprocessing(data_args.dataset_dir, data_args.dataset_name, data_args.dataset_revision)
     if data_args.max_train_samples:
         dataset["train"] = dataset["train"].shuffle(seed=args.seed).select(range(min(data_args.max_train_samples, len(dataset["train"]))))
 
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         model_args.model_name_or_path, model_args.model_revision, num_labels=len(label_names), id2label=dict(enumerate(label_names)),
         label2id={name: i for i, name in enumerate(label_names)}, ignore_mismatched_sizes=True,
     )  # a new head for our labels (num_labels too: timm configs ignore id2label's length); on resume SignTrainer restores the checkpoint's weights over it
+    model.config.signspace = preprocessing  # config.json tells the app to crop hands like the builder did
     spec = InputSpec.from_processor(processor)
     # On a GPU, rotation and colour jitter run on the batch: in CPU loader workers they starved the GPU.
     on_device = data_args.augment_on == "device" or (data_args.augment_on == "auto" and args.device.type != "cpu")
@@ -149,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             metrics=final, eval_split=eval_split, eval_count=len(dataset[eval_split]),
             split_counts={s: len(d) for s, d in dataset.items()}, dataset_description=training.describe_dataset(where, data_args),
             dataset_id=data_args.dataset_name, training_args=args, hflip=data_args.hflip, input_size=spec.size, license=model_args.license,
+            preprocessing=preprocessing,
         )
         training.write_final_outputs(output_dir, model=trainer.model, processor=processor, label_names=label_names,
                                      metrics=metrics, config=config, card=card)

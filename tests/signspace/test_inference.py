@@ -107,9 +107,9 @@ def test_bad_frames_give_neutral_output_and_the_session_continues(fp32, frame):
     import app
 
     session = LiveSession()
-    top, text, session = app.live_step(fp32, frame, session, 0.5, now=0.0)
+    top, text, session, _, _ = app.live_step(fp32, frame, session, 0.5, now=0.0)
     assert top == {} and text == ""
-    top, _, _ = app.live_step(fp32, np.zeros((20, 20, 3), np.uint8), session, 0.5, now=0.1)
+    top, *_ = app.live_step(fp32, np.zeros((20, 20, 3), np.uint8), session, 0.5, now=0.1)
     assert len(top) == 3  # still serving
 
 
@@ -198,12 +198,77 @@ def test_default_model_loads_its_safetensors_revision_only(fresh_hub, tmp_path, 
     pickle_only["pytorch_model.bin"] = buffer.getvalue()
     fresh_hub.add_repo("RavenOnur/Sign-Language", pickle_only)  # main: pickle weights only, like the real repo
     fresh_hub.add_repo("RavenOnur/Sign-Language", files, branch="refs/pr/1")
-    predictor = Predictor.from_pretrained("RavenOnur/Sign-Language", "refs/pr/1", precision="fp32")
+    predictor = Predictor.from_pretrained("RavenOnur/Sign-Language", "refs/pr/1", precision="fp32", hand_crop="off")
     assert predictor.labels == ["A", "B", "C"]
     with pytest.raises(UnsafeModelError, match="has no safetensors weights"):
-        Predictor.from_pretrained("RavenOnur/Sign-Language", "main", precision="fp32")
+        Predictor.from_pretrained("RavenOnur/Sign-Language", "main", precision="fp32", hand_crop="off")
 
 
 def test_wrong_model_id_is_a_clear_error(fresh_hub):
     with pytest.raises(HubError, match=r"could not load 'nobody/no-such-model'"):
         Predictor.from_pretrained("nobody/no-such-model", precision="fp32")
+
+
+# --- hand crops ---------------------------------------------------------------------------------------------
+
+from factories import ASL_DIR, HAND_MODEL  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from signspace.errors import HandModelError  # noqa: E402
+from signspace.inference import LiveSession, wants_hand_crop  # noqa: E402
+
+needs_hands = pytest.mark.skipif(not (HAND_MODEL.is_file() and ASL_DIR.is_dir()), reason="../shared hand model or photos absent")
+
+
+def test_hand_crop_mode_follows_the_model_unless_told():
+    class Config:
+        signspace = {"input": "hand_crop", "crop_margin": 0.25}
+
+    class Plain:
+        pass
+
+    assert wants_hand_crop("auto", Config(), "me/model") is True
+    assert wants_hand_crop("auto", Plain(), "me/model") is False
+    assert wants_hand_crop("auto", Plain(), "RavenOnur/Sign-Language") is True  # close-up photos, not recorded
+    assert wants_hand_crop("off", Config(), "me/model") is False
+    assert wants_hand_crop("on", Plain(), "me/model") is True
+    with pytest.raises(ValueError, match="--hand_crop 'sometimes': use on, off or auto"):
+        wants_hand_crop("sometimes", Plain(), "me/model")
+
+
+def test_a_broken_hand_model_fails_when_the_app_loads_not_on_the_first_frame(model_dir, tmp_path):
+    bad = tmp_path / "hand.task"
+    bad.write_bytes(b"nope")
+    with pytest.raises(HandModelError, match=r"hand\.task is not a MediaPipe task bundle"):
+        Predictor.from_pretrained(str(model_dir), precision="fp32", hand_crop="on", hand_model=str(bad))
+
+
+@needs_hands
+def test_the_app_classifies_exactly_the_crop_the_builder_would_store(model_dir):
+    from signspace.hands import HandTracker, hand_crop
+    from signspace.imaging import decode_image
+
+    photo = sorted((ASL_DIR / "B").glob("*.jpg"))[0]
+    scene = Image.new("RGB", (640, 480), (40, 120, 60))
+    scene.paste(Image.open(photo).convert("RGB").resize((240, 240)), (320, 200))
+    frame = np.asarray(scene)
+    plain = Predictor.from_pretrained(str(model_dir), precision="fp32", hand_crop="off")
+    with Predictor.from_pretrained(str(model_dir), precision="fp32", hand_crop="on", hand_model=str(HAND_MODEL)) as cropping:
+        prediction = cropping.predict(frame, unmirror=False)
+    with HandTracker(HAND_MODEL) as tracker:
+        expected_crop = hand_crop(decode_image(frame), tracker.detect(frame))  # the builder's code path
+    assert expected_crop is not None and prediction.crop.size == expected_crop.size
+    np.testing.assert_array_equal(np.asarray(prediction.crop), np.asarray(expected_crop))
+    np.testing.assert_allclose(prediction.probabilities, plain.predict(expected_crop).probabilities, atol=1e-6)
+    assert len(prediction.hands) == 1 and max(prediction.crop.size) < 300  # the hand, not the 640x480 frame
+
+
+@needs_hands
+def test_a_frame_without_a_hand_says_so_instead_of_guessing(model_dir):
+    with Predictor.from_pretrained(str(model_dir), precision="fp32", hand_crop="on", hand_model=str(HAND_MODEL)) as cropping:
+        prediction = cropping.predict(np.full((480, 640, 3), 90, np.uint8))
+    assert prediction.no_hand and prediction.top(3) == {} and prediction.best == (None, 0.0)
+    session = LiveSession()
+    session.smoother.update(np.array([0.9, 0.05, 0.05]))
+    assert session.step(prediction, 0.5, now=1.0) == ({}, None)
+    assert not session.smoother.history  # the hand left: the next sign starts fresh

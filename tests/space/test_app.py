@@ -162,3 +162,80 @@ def test_unreachable_hub_exits_fast_with_how_to_run_locally(tmp_path):
     assert "cannot reach the Hugging Face Hub" in result.stderr and "RavenOnur/Sign-Language" in result.stderr
     assert "--model ./my-model" in result.stderr
     assert seconds < 30  # not huggingface_hub's retry loop per file
+
+
+# --- hand crops in the live stream and uploads ----------------------------------------------------------------
+
+from factories import ASL_DIR, HAND_MODEL  # noqa: E402
+from PIL import Image  # noqa: E402
+
+needs_hands = pytest.mark.skipif(not (HAND_MODEL.is_file() and ASL_DIR.is_dir()), reason="../shared hand model or photos absent")
+
+
+@pytest.fixture(scope="module")
+def cropping(tmp_path_factory):
+    if not HAND_MODEL.is_file():
+        pytest.skip("../shared hand model absent")
+    folder = make_tiny_vit(tmp_path_factory.mktemp("crop-model"), labels=("A", "B", "C"))
+    with Predictor.from_pretrained(str(folder), precision="fp32", hand_crop="on", hand_model=str(HAND_MODEL)) as predictor:
+        yield predictor
+
+
+def hand_scene() -> np.ndarray:
+    scene = Image.new("RGB", (640, 480), (40, 120, 60))
+    photo = Image.open(sorted((ASL_DIR / "B").glob("*.jpg"))[0]).convert("RGB").resize((240, 240))
+    scene.paste(photo, (200, 200))
+    return np.asarray(scene)[:, ::-1].copy()  # the browser sends the mirrored preview
+
+
+@needs_hands
+def test_live_frames_show_the_overlay_and_the_crop_and_keep_one_tracker_per_visitor(cropping):
+    label, text, session, overlay, crop = app.live_step(cropping, hand_scene(), None, 0.5, now=1.0)
+    assert isinstance(label, dict) and set(label) <= {"A", "B", "C"} and len(label) == 3
+    assert overlay.size[0] <= 320 and crop is not None and crop.size[0] == crop.size[1]
+    tracker = session.tracker
+    label, _, session, overlay, crop = app.live_step(cropping, np.full((480, 640, 3), 90, np.uint8), session, 0.5, now=1.1)
+    assert label == app.NO_HAND and crop is None and overlay is not None
+    assert session.tracker is tracker  # the visitor's VIDEO-mode tracker is reused, not rebuilt per frame
+    _, _, other, _, _ = app.live_step(cropping, hand_scene(), None, 0.5, now=1.0)
+    assert other.tracker is not tracker  # another visitor has their own
+    session.close()
+    other.close()
+    assert tracker.closed and session.tracker is None
+
+
+@needs_hands
+def test_a_tracker_failure_is_a_no_hand_frame_not_a_broken_stream(cropping, monkeypatch):
+    _, _, session, _, _ = app.live_step(cropping, hand_scene(), None, 0.5, now=1.0)
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("mediapipe graph error")
+
+    monkeypatch.setattr(session.tracker, "track", explode)
+    label, _, session, _, crop = app.live_step(cropping, hand_scene(), session, 0.5, now=1.2)
+    assert label == app.NO_HAND and crop is None
+    session.close()
+
+
+@needs_hands
+def test_an_upload_without_a_hand_is_told_so(cropping, tmp_path):
+    path = tmp_path / "wall.png"
+    Image.fromarray(np.full((300, 300, 3), 200, np.uint8)).save(path)
+    with pytest.raises(app.gr.Error, match="No hand found in that photo"):
+        app.classify_file(cropping, str(path))
+    photo = tmp_path / "hand.png"
+    Image.fromarray(hand_scene()[:, ::-1]).save(photo)
+    assert set(app.classify_file(cropping, str(photo))) == {"A", "B", "C"}
+
+
+@needs_hands
+def test_the_page_shows_the_hand_previews_only_for_crop_models(cropping, predictor):
+    config = app.AppConfig(model="local")
+    with_crop = app.build_demo(cropping, config).config
+    without = app.build_demo(predictor, config).config
+    ids = lambda cfg: {c.get("props", {}).get("elem_id") for c in cfg["components"]}  # noqa: E731
+    visible = lambda cfg, elem: next(c for c in cfg["components"] if c.get("props", {}).get("elem_id") == elem)  # noqa: E731
+    assert "signspace-crop" in ids(with_crop)
+    assert "hand crop:** on" in app.model_info(cropping) and "hand crop" not in app.model_info(predictor)
+    assert visible(with_crop, "signspace-crop")["props"].get("visible", True) is not False
+    assert "signspace-crop" in ids(without)

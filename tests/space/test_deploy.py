@@ -5,6 +5,7 @@ import sys
 import gradio
 import pytest
 import yaml
+from factories import fake_task_bundle
 from hub_server import TOKEN
 
 import deploy
@@ -18,10 +19,18 @@ def front_matter(card: str) -> dict:
 
 @pytest.mark.parametrize("hardware", ["cpu-basic", "zero-gpu"])
 def test_staged_space_holds_exactly_what_the_app_needs(tmp_path, hardware):
-    deploy.stage_space(tmp_path, "me/demo", "me/model", "v1", hardware, "Demo", "apache-2.0")
-    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
-    expected = ["README.md", "app.py", "requirements.txt"] + [f"signspace/{m}.py" for m in deploy.APP_MODULES]
+    task = tmp_path / "src" / "hand.task"
+    task.parent.mkdir()
+    task.write_bytes(b"task bundle bytes")
+    space = tmp_path / "space"
+    space.mkdir()
+    deploy.stage_space(space, "me/demo", "me/model", "v1", hardware, "Demo", "apache-2.0", hand_model=task)
+    files = sorted(p.relative_to(space).as_posix() for p in space.rglob("*") if p.is_file())
+    expected = ["README.md", "app.py", "hand_landmarker.task", "requirements.txt"]
+    expected += [f"signspace/{m}.py" for m in deploy.APP_MODULES]
     assert files == sorted(expected)
+    assert (space / "hand_landmarker.task").read_bytes() == b"task bundle bytes"
+    tmp_path = space
     meta = front_matter((tmp_path / "README.md").read_text())
     assert meta["sdk"] == "gradio" and meta["sdk_version"] == gradio.__version__
     assert meta["app_file"] == "app.py" and meta["python_version"] == deploy.PYTHON_VERSION
@@ -30,6 +39,7 @@ def test_staged_space_holds_exactly_what_the_app_needs(tmp_path, hardware):
     requirements = (tmp_path / "requirements.txt").read_text()
     assert "torch==2.9.1" in requirements and "gradio" not in requirements  # gradio comes from sdk_version
     assert ("spaces==" in requirements) == (hardware == "zero-gpu")
+    assert "mediapipe==" in requirements  # the hand tracker, on both hardware kinds
     assert ("download.pytorch.org/whl/cpu" in requirements) == (hardware == "cpu-basic")
 
 
@@ -48,12 +58,15 @@ def test_staged_app_imports_from_its_own_files(tmp_path):
     assert loaded <= set(deploy.APP_MODULES)
 
 
-def test_deploy_creates_the_space_sets_variables_and_hardware(fresh_hub, capsys):
+def test_deploy_creates_the_space_sets_variables_and_hardware(fresh_hub, capsys, tmp_path):
+    task = fake_task_bundle(tmp_path / "hand_landmarker.task")
     assert deploy.main(["--space_id", "tester/sign-demo", "--model_id", "tester/signs", "--revision", "v2",
-                        "--hardware", "zero-gpu"]) == 0
+                        "--hardware", "zero-gpu", "--hand_model", str(task)]) == 0
     space = fresh_hub.repo("tester/sign-demo", repo_type="space")
     assert space.sdk == "gradio"
-    assert space.variables == {"MODEL_ID": "tester/signs", "MODEL_REVISION": "v2", "SIGNSPACE_HARDWARE": "zero-gpu"}
+    assert space.variables == {"MODEL_ID": "tester/signs", "MODEL_REVISION": "v2", "SIGNSPACE_HARDWARE": "zero-gpu",
+                               "SIGNSPACE_HAND_MODEL": "hand_landmarker.task"}
+    assert fresh_hub.files("tester/sign-demo", repo_type="space")["hand_landmarker.task"] == task.read_bytes()
     assert space.hardware == "zero-a10g"
     files = fresh_hub.files("tester/sign-demo", repo_type="space")
     assert {"app.py", "requirements.txt", "README.md", "signspace/inference.py"} <= set(files)
@@ -62,9 +75,11 @@ def test_deploy_creates_the_space_sets_variables_and_hardware(fresh_hub, capsys)
     assert "tester/signs @ v2" in out.out and TOKEN not in out.out + out.err
 
 
-def test_deploy_again_updates_the_same_space(fresh_hub):
+def test_deploy_again_updates_the_same_space(fresh_hub, tmp_path):
+    task = fake_task_bundle(tmp_path / "hand_landmarker.task")
     for model in ("tester/first", "tester/second"):
-        assert deploy.main(["--space_id", "tester/again", "--model_id", model, "--hardware", "cpu-basic"]) == 0
+        assert deploy.main(["--space_id", "tester/again", "--model_id", model, "--hardware", "cpu-basic",
+                            "--hand_model", str(task)]) == 0
     assert fresh_hub.repo("tester/again", repo_type="space").variables["MODEL_ID"] == "tester/second"
 
 
@@ -79,3 +94,13 @@ def test_deploy_without_token_fails_before_uploading(fresh_hub, monkeypatch, tmp
 def test_bad_ids_are_refused():
     with pytest.raises(ValueError, match="--space_id='just-a-name' is not a Hub repo id"):
         deploy.main(["--space_id", "just-a-name", "--model_id", "tester/signs"])
+
+
+def test_deploy_with_a_broken_hand_model_fails_before_uploading(fresh_hub, tmp_path):
+    from signspace.errors import HandModelError
+
+    bad = tmp_path / "hand.task"
+    bad.write_bytes(b"<html>")
+    with pytest.raises(HandModelError, match=r"hand\.task is not a MediaPipe task bundle"):
+        deploy.main(["--space_id", "tester/broken", "--model_id", "tester/signs", "--hand_model", str(bad)])
+    assert ("space", "tester/broken") not in fresh_hub.repos
