@@ -37,11 +37,13 @@ def _background(rng: random.Random, other: Image.Image) -> Image.Image:
     return Image.fromarray(np.broadcast_to(a + (b - a) * t, (height, width, 3)).astype(np.uint8).copy())
 
 
-def hand_region(photo: Image.Image, tracker) -> tuple[float, float, float, float]:
+def hand_region(photo: Image.Image, tracker, hands=None) -> tuple[float, float, float, float]:
+    """The padded hand box of a close-up (from ``hands`` if given, else the tracker's whole-photo pass)."""
     from signspace.hands import hands_box
 
     width, height = photo.size
-    hands = tracker.detect(np.asarray(photo)) if tracker is not None else []
+    if hands is None:
+        hands = tracker.detect(np.asarray(photo)) if tracker is not None else []
     box = hands_box(hands, width, height) if hands else None
     if box and box[3] - box[1] >= 0.2 * height:  # a close-up's hand is large; a tiny box is a false find
         x0, y0, x1, y1 = box

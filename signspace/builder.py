@@ -54,6 +54,28 @@ class DecodedRow:
     hands: list[dict] | None = None  # Hand.to_record() per hand; None when the tracker did not run
 
 
+@dataclass(frozen=True)
+class SequenceSettings:
+    max_frames: int = 64  # frames tracked per video or clip folder, spread uniformly over it
+    keypoints_fps: float = 30.0  # frame rate assumed for clip folders and saved .npy keypoints (they carry no times)
+    hand_model: str | None = None
+
+    @property
+    def tracking(self) -> bool:
+        return True
+
+
+@dataclass
+class SequenceRow:
+    landmarks: np.ndarray  # frames x 258 (Holistic layout)
+    times: np.ndarray  # seconds from the clip's start
+    label: str
+    group: str
+    source: str
+    digest: str
+    hand_frames: int
+
+
 @dataclass
 class BuildResult:
     labels: list[str]
@@ -173,6 +195,85 @@ def decode_item(item: WorkItem, settings: DecodeSettings) -> ItemResult:
 
 
 _in_progress = None  # shared with forked decoding processes: 1 while an item is being decoded, 2 when done
+
+
+def _video_frames(item: WorkItem, max_frames: int) -> tuple[list[np.ndarray], list[float]]:
+    """Up to ``max_frames`` RGB frames spread over the video's real decoded length, with their times."""
+    def frames(container):
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        yield from container.decode(stream)
+
+    with av.open(str(item.path)) as container:
+        if not container.streams.video:
+            raise ImageDecodeError(f"{item.source}: no video stream")
+        rate = float(container.streams.video[0].average_rate or 30)
+        n_frames = sum(1 for _ in frames(container))
+    if n_frames == 0:
+        raise ImageDecodeError(f"{item.source}: the video opens but yields no frames")
+    keep = set(sample_indices(n_frames, max_frames))
+    images, times = [], []
+    with av.open(str(item.path)) as container:
+        for index, frame in enumerate(frames(container)):
+            if index in keep:
+                images.append(np.asarray(decode_image(_upright(frame), name=item.source)))
+                times.append(float(frame.time) if frame.time is not None else index / rate)
+    return images, times
+
+
+def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
+    """One clip -> one row of landmark frames; a clip without a hand in any frame is skipped with that reason."""
+    from .landmarks import KeypointError, frame_from_hands, load_npy, load_npy_frames, track_clip
+
+    try:
+        if item.kind in ("npy", "npy-frames"):
+            files = [p for p in item.path.iterdir() if p.suffix.lower() == ".npy"] if item.kind == "npy-frames" else None
+            landmarks = load_npy_frames(files, item.source) if files is not None else load_npy(item.path, item.source)
+            times = np.arange(len(landmarks)) / settings.keypoints_fps
+        elif item.kind == "image":
+            image = np.asarray(decode_image(item.path, name=item.source))
+            landmarks, times = frame_from_hands(process_tracker(settings).detect(image))[None, :], np.zeros(1)
+        else:
+            if item.kind == "video":
+                images, times = _video_frames(item, settings.max_frames)
+            else:  # a clip folder of frames
+                from .imaging import IMAGE_EXTENSIONS
+
+                paths = sorted(p for p in item.path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
+                paths = [paths[i] for i in sample_indices(len(paths), settings.max_frames)]
+                images = [np.asarray(decode_image(p, name=f"{item.source}/{p.name}")) for p in paths]
+                times = [i / settings.keypoints_fps for i in range(len(images))]
+            landmarks = track_clip(process_tracker(settings), images, times)
+    except (ImageDecodeError, KeypointError) as exc:
+        return ItemResult(skip={"source": item.source, "reason": str(exc).removeprefix(f"{item.source}: ")})
+    except av.error.FFmpegError as exc:
+        return ItemResult(skip={"source": item.source, "reason": f"unreadable video ({type(exc).__name__}: {exc.strerror or exc})"})
+    from .landmarks import hands_present
+
+    hand_frames = int(hands_present(landmarks).any(axis=1).sum())
+    if hand_frames == 0:
+        return ItemResult(skip={"source": item.source, "reason": f"no hand in any of its {len(landmarks)} frame(s)"})
+    landmarks = np.asarray(landmarks, np.float32)
+    digest = hashlib.blake2b(landmarks.tobytes(), digest_size=16).hexdigest()
+    row = SequenceRow(landmarks, np.asarray(times, np.float32), item.label, item.group, item.source, digest, hand_frames)
+    return ItemResult([row])
+
+
+def build_sequences(scan: ScanResult, settings: SequenceSettings, val_size: float, test_size: float, seed: int,
+                    num_proc: int) -> BuildResult:
+    results = run_parallel(functools.partial(decode_sequence, settings=settings), scan.items, num_proc, "Extracting")
+    rows = [row for result in results for row in result.rows]
+    skipped = [result.skip for result in results if result.skip]
+    for entry in skipped:
+        logger.warning("skipped %s: %s", entry["source"], entry["reason"])
+    rows_by_split, duplicates, warnings = split_rows(scan.labels, rows, val_size, test_size, seed)
+    frames = {label: {"clips": 0, "frames": 0, "frames_without_hand": 0} for label in scan.labels}
+    for row in rows:
+        frames[row.label]["clips"] += 1
+        frames[row.label]["frames"] += len(row.landmarks)
+        frames[row.label]["frames_without_hand"] += len(row.landmarks) - row.hand_frames
+    hands = {"per_sign": frames, "no_hand_clips": sorted(s["source"] for s in skipped if s["reason"].startswith("no hand"))}
+    return BuildResult(scan.labels, rows_by_split, scan.skipped + skipped, duplicates, warnings, hands)
 
 
 def _decode_chunk(work, items: list, start: int) -> list:
@@ -316,6 +417,9 @@ def _hands_feature():
 def to_dataset_dict(result: BuildResult, include_test: bool):
     import datasets
 
+    if any(isinstance(row, SequenceRow) for rows in result.rows_by_split.values() for row in rows):
+        return _sequence_dataset_dict(result, include_test)
+
     columns = {
         "image": datasets.Image(),
         "label": datasets.ClassLabel(names=result.labels),
@@ -347,6 +451,29 @@ def to_dataset_dict(result: BuildResult, include_test: bool):
             features=features,
             split=split,
         )
+    return datasets.DatasetDict(splits)
+
+
+def _sequence_dataset_dict(result: BuildResult, include_test: bool):
+    import datasets
+
+    features = datasets.Features({
+        "landmarks": datasets.List(datasets.List(datasets.Value("float32"), length=258)),
+        "times": datasets.List(datasets.Value("float32")),
+        "label": datasets.ClassLabel(names=result.labels),
+        "group": datasets.Value("string"),
+        "source": datasets.Value("string"),
+    })
+    label_ids = {name: index for index, name in enumerate(result.labels)}
+    splits = {}
+    for split in SPLITS:
+        rows = result.rows_by_split[split]
+        if (split == "test" and not include_test) or (split != "train" and not rows):
+            continue
+        splits[split] = datasets.Dataset.from_dict({
+            "landmarks": [r.landmarks for r in rows], "times": [r.times for r in rows],
+            "label": [label_ids[r.label] for r in rows], "group": [r.group for r in rows], "source": [r.source for r in rows],
+        }, features=features, split=split)
     return datasets.DatasetDict(splits)
 
 

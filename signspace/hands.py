@@ -257,6 +257,13 @@ class HandTracker:
                     landmarker.close()
             self._image = self._video = None
 
+    def reset(self) -> None:
+        """Forget the stream: the next ``track`` starts a new one (a new clip, a visitor's new recording)."""
+        with self._lock:
+            if self._video is not None:
+                self._video.close()
+            self._video, self._follow, self._next_tile, self._last_ms = None, None, 0, -1
+
     @property
     def closed(self) -> bool:
         return self._image is None

@@ -100,12 +100,34 @@ def check_hub_repo(repo_id: str, revision: str | None, weights: bool) -> None:
         )
 
 
-def load_classifier(name_or_path: str, revision: str | None = None, flag: str = "--model_name_or_path", **kwargs):
-    from transformers import AutoModelForImageClassification
+# Keys SignSpace's sequence models always write; a config.json without them was not made by finetune.py.
+SEQUENCE_CONFIG_KEYS = ("sequence_length", "hidden_size", "feature_groups", "window_seconds", "id2label")
 
+
+def load_classifier(name_or_path: str, revision: str | None = None, flag: str = "--model_name_or_path", **kwargs):
+    """An image classifier, or one of our landmark sequence models (dispatched on config.json's model_type)."""
+    from transformers import AutoConfig, AutoModelForImageClassification
+
+    from .sequence_model import MODEL_TYPE, SignSequenceModel
+
+    config = _from_hub_or_folder(AutoConfig, name_or_path, revision, flag)
+    if config.model_type == MODEL_TYPE:
+        missing = [key for key in SEQUENCE_CONFIG_KEYS if key not in config.to_dict()]
+        if missing:
+            raise UnsafeModelError(
+                f"{name_or_path}: its config.json says {MODEL_TYPE} but lacks {', '.join(missing)}; it was not written "
+                "by SignSpace's train/finetune.py. Retrain it with finetune.py on a landmark dataset"
+            )
+        return _from_hub_or_folder(SignSequenceModel, name_or_path, revision, flag, use_safetensors=True, **kwargs)
     return _from_hub_or_folder(
         AutoModelForImageClassification, name_or_path, revision, flag, use_safetensors=True, **kwargs
     )
+
+
+def is_sequence_model(model) -> bool:
+    from .sequence_model import MODEL_TYPE
+
+    return getattr(model.config, "model_type", None) == MODEL_TYPE
 
 
 def load_processor(name_or_path: str, revision: str | None = None, flag: str = "--model_name_or_path"):

@@ -4,6 +4,11 @@ Layouts, mixed freely inside ``DATA/<sign>/``:
 - ``*.jpg|png|…``  single frames; each is its own group unless ``group_pattern`` extracts a shared id;
 - ``<clip>/*.jpg`` frames of one recording; the clip folder is the group;
 - ``*.mp4|mov|…``  videos; the video is the group.
+
+With ``features="landmarks"`` every clip becomes one work item (a sequence), and saved keypoints are read too:
+- ``<clip>.npy``          frames x 258 (or x 1662) MediaPipe Holistic values;
+- ``<clip>/<frame>.npy``  the tutorial layout, one vector per frame;
+- ``<clip>/*.jpg``        a clip folder of frames; a video; a single photo (a one-frame clip).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ class WorkItem:
     path: Path  # absolute
     source: str  # path relative to the data folder, POSIX separators
     group: str
-    kind: str  # "image" or "video"
+    kind: str  # "image", "video"; landmarks also "frames" (clip folder), "npy", "npy-frames"
 
 
 @dataclass
@@ -56,7 +61,17 @@ def _visible_children(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if not is_junk(p)), key=lambda p: p.name)
 
 
-def scan_data_dir(data_dir: Path, group_pattern: str | None = None) -> ScanResult:
+def _landmark_clip_folder(entry: Path, label: str, relative: str, result: ScanResult) -> None:
+    children = [c for c in _visible_children(entry) if c.is_file()]
+    if any(c.suffix.lower() == ".npy" for c in children):
+        result.items.append(WorkItem(label, entry, relative, f"{label}/{entry.name}", "npy-frames"))
+    elif any(c.suffix.lower() in IMAGE_EXTENSIONS for c in children):
+        result.items.append(WorkItem(label, entry, relative, f"{label}/{entry.name}", "frames"))
+    else:
+        result.skipped.append({"source": relative, "reason": "clip folder without images or .npy frames"})
+
+
+def scan_data_dir(data_dir: Path, group_pattern: str | None = None, features: str = "images") -> ScanResult:
     data_dir = Path(data_dir).resolve()
     if not data_dir.is_dir():
         raise DataFolderError(f"data folder {data_dir} does not exist or is not a folder")
@@ -95,7 +110,11 @@ def scan_data_dir(data_dir: Path, group_pattern: str | None = None) -> ScanResul
         for entry in _visible_children(folder):
             relative = entry.relative_to(data_dir).as_posix()
             suffix = entry.suffix.lower()
-            if entry.is_dir():
+            if features == "landmarks" and entry.is_dir():
+                _landmark_clip_folder(entry, label, relative, result)
+            elif features == "landmarks" and suffix == ".npy":
+                result.items.append(WorkItem(label, entry, relative, f"{label}/{entry.name}", "npy"))
+            elif entry.is_dir():
                 for frame in _visible_children(entry):
                     frame_rel = frame.relative_to(data_dir).as_posix()
                     if frame.is_file() and frame.suffix.lower() in IMAGE_EXTENSIONS:
@@ -119,7 +138,8 @@ def scan_data_dir(data_dir: Path, group_pattern: str | None = None) -> ScanResul
                 result.skipped.append({"source": relative, "reason": f"unsupported file type '{suffix or entry.name}'"})
         if len(result.items) == before:
             raise DataFolderError(
-                f"sign folder {folder} holds no images or videos; add some or remove the folder"
+                f"sign folder {folder} holds no images or videos{' or .npy keypoints' if features == 'landmarks' else ''}; "
+                "add some or remove the folder"
             )
     result.labels = sorted(folders)
     return result

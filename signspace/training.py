@@ -42,6 +42,22 @@ TRAINING_DEFAULTS = dict(
     report_to="none",
 )
 
+# Landmark sequence models are small and start from scratch: a higher rate, more (fast) epochs, more patience.
+SEQUENCE_DEFAULTS = dict(
+    learning_rate=1e-3,
+    num_train_epochs=60,
+    per_device_train_batch_size=32,
+    weight_decay=0.05,
+    dataloader_num_workers=0,  # a worker process costs more than the numpy augmentation it would run
+    dataloader_persistent_workers=False,
+    save_total_limit=1,
+    # Macro-F1 reaches 1.0 within a few epochs on a signer's own clips and then cannot tell models apart; the
+    # loss keeps rewarding confident answers, which the live confidence threshold needs.
+    metric_for_best_model="loss",
+    greater_is_better=False,
+)
+SEQUENCE_PATIENCE = 10
+
 # Files this script writes at the top of --output_dir (checkpoints live beside them).
 OUTPUT_FILES = (
     "config.json", "model.safetensors", "preprocessor_config.json", "labels.json", "metrics.json",
@@ -93,6 +109,12 @@ def dataset_preprocessing(dataset_dir: str | None, dataset_name: str | None, rev
     return (report or {}).get("preprocessing") or {"input": "image"}
 
 
+def dataset_kind(dataset_dict) -> str:
+    """'landmarks' for a sequence dataset (build_dataset.py --features landmarks), else 'images'."""
+    split = dataset_dict["train"] if "train" in dataset_dict else next(iter(dataset_dict.values()), None)
+    return "landmarks" if split is not None and "landmarks" in split.features else "images"
+
+
 def check_dataset(dataset_dict, where: str) -> list[str]:
     """Validate splits and columns; returns the label names (from the ClassLabel, never LABEL_0…)."""
     import datasets
@@ -100,7 +122,7 @@ def check_dataset(dataset_dict, where: str) -> list[str]:
     if "train" not in dataset_dict:
         raise DatasetFormatError(f"{where} has no 'train' split (found: {', '.join(dataset_dict) or 'none'}); build it with train/build_dataset.py")
     features = dataset_dict["train"].features
-    for column in ("image", "label"):
+    for column in (("landmarks", "times") if dataset_kind(dataset_dict) == "landmarks" else ("image",)) + ("label",):
         if column not in features:
             raise DatasetFormatError(f"{where} has no '{column}' column (columns: {', '.join(features)}); build it with train/build_dataset.py")
     if not isinstance(features["label"], datasets.ClassLabel):
@@ -116,6 +138,34 @@ def check_dataset(dataset_dict, where: str) -> list[str]:
     return names
 
 
+def sequence_transform(length: int, train: bool, hflip: bool = False, seed: int = 0):
+    """A `datasets.with_transform` function for landmark clips: augmented views for training, the whole clip
+    resampled to ``length`` frames for evaluation (exactly what the app does with a finished sign)."""
+    from .landmarks import augment, resample
+
+    rng = np.random.default_rng(seed)
+
+    def transform(batch: dict) -> dict:
+        values = []
+        for landmarks, times in zip(batch["landmarks"], batch["times"]):
+            sequence, times = np.asarray(landmarks, np.float32), np.asarray(times, np.float64)
+            values.append(augment(sequence, times, rng, length, hflip) if train else resample(sequence, times, length))
+        return {"input_values": [torch.from_numpy(np.ascontiguousarray(v)) for v in values], "labels": batch["label"]}
+
+    return transform
+
+
+def collate_sequences(examples: list[dict]) -> dict:
+    return {"input_values": torch.stack([e["input_values"] for e in examples]),
+            "labels": torch.tensor([e["labels"] for e in examples], dtype=torch.long)}
+
+
+def typical_clip_seconds(dataset) -> float:
+    """Median clip duration: the app's live window for a sequence model trained on these clips."""
+    durations = [float(times[-1] - times[0]) if len(times) > 1 else 0.0 for times in dataset["times"]]
+    return round(float(np.median(durations)) if durations else 1.0, 3) or 1.0
+
+
 class SignTrainer(Trainer):
     """The HF Trainer with two changes.
 
@@ -126,7 +176,7 @@ class SignTrainer(Trainer):
       and silently keeps the current weights (upstream #43701/#48822).
     """
 
-    def __init__(self, *args, input_spec: InputSpec, augment_on_device: bool = False, **kwargs):
+    def __init__(self, *args, input_spec: InputSpec | None = None, augment_on_device: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.input_spec = input_spec
         self.augment_on_device = augment_on_device
@@ -236,25 +286,26 @@ def plot_misclassified(dataset, predictions: np.ndarray, label_names: list[str],
 
 def render_model_card(*, repo_id: str, base_model: str, label_names, metrics: dict, eval_split: str, eval_count: int,
                       split_counts: dict, dataset_description: str, dataset_id: str | None, training_args, hflip: bool,
-                      input_size: int, license: str, preprocessing: dict | None = None) -> str:
+                      input_size: int, license: str, preprocessing: dict | None = None, parameters: int | None = None) -> str:
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     from .cards import template_path
     from .modeling import is_local
 
-    base_is_hub = not is_local(base_model)
+    sequence = (preprocessing or {}).get("input") == "landmarks"
+    base_is_hub = bool(base_model) and not is_local(base_model)
     card_data = ModelCardData(
         model_name=repo_id.split("/")[-1],
         base_model=base_model if base_is_hub else None,
         library_name="transformers",
-        pipeline_tag="image-classification",
+        pipeline_tag=None if sequence else "image-classification",
         license=license,
-        tags=["sign-language", "signspace", "image-classification", "vision"]
+        tags=["sign-language", "signspace"] + (["landmarks", "mediapipe"] if sequence else ["image-classification", "vision"])
         + (["hand-crop"] if (preprocessing or {}).get("input") == "hand_crop" else []),
         datasets=[dataset_id] if dataset_id else None,
         metrics=["accuracy", "f1"],
         eval_results=[
-            EvalResult(task_type="image-classification", dataset_type=dataset_id or "imagefolder",
+            EvalResult(task_type="video-classification" if sequence else "image-classification", dataset_type=dataset_id or "imagefolder",
                        dataset_name=dataset_id or "local sign dataset", dataset_split=eval_split,
                        metric_type=name, metric_name=name, metric_value=round(metrics[key], 4))
             for name, key in (("accuracy", "accuracy"), ("f1", "f1_macro"))
@@ -266,7 +317,9 @@ def render_model_card(*, repo_id: str, base_model: str, label_names, metrics: di
         repo_id=repo_id,
         model_name=repo_id.split("/")[-1],
         base_model_link=base_model if base_is_hub else None,
-        base_model_path=Path(base_model).name,
+        base_model_path=Path(base_model).name if base_model else None,
+        sequence=sequence,
+        parameters=f"{parameters / 1e6:.2f} M" if parameters else None,
         labels=list(label_names),
         metrics=metrics,
         eval_split=eval_split,
@@ -289,7 +342,8 @@ def write_final_outputs(output_dir: Path, *, model, processor, label_names, metr
     """Everything a user (and the Hub) needs, each file written atomically."""
     output_dir = Path(output_dir)
     model.save_pretrained(str(output_dir))  # config.json with id2label + model.safetensors
-    processor.save_pretrained(str(output_dir))
+    if processor is not None:  # sequence models take landmarks: no image processor
+        processor.save_pretrained(str(output_dir))
     write_json_atomic(output_dir / "labels.json", {str(i): name for i, name in enumerate(label_names)})
     write_json_atomic(output_dir / "metrics.json", metrics)
     write_json_atomic(output_dir / "training_config.json", config)

@@ -15,6 +15,7 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from transformers import HfArgumentParser
 
@@ -40,6 +41,13 @@ class BuildConfig:
         default=None,
         metadata={"help": r"Regex whose first group is the group id in a file name, e.g. '^(.+?)_jpg\.rf\.'."},
     )
+    features: Literal["images", "landmarks"] = field(default="images", metadata={"help": "images: an image dataset "
+                                                       "(frames); landmarks: one hand-landmark sequence per clip, for "
+                                                       "motion signs (also reads saved .npy keypoints)."})
+    max_frames: int = field(default=64, metadata={"help": "landmarks: frames tracked per video or clip folder, spread "
+                                                  "uniformly over it."})
+    keypoints_fps: float = field(default=30.0, metadata={"help": "landmarks: frame rate of clip folders and saved .npy "
+                                                         "keypoints, which carry no times."})
     hand_crop: bool = field(default=False, metadata={"help": "Store hand-centred crops instead of whole frames (frames "
                             "without a hand are left out and listed). Implies --track_hands."})
     track_hands: bool = field(default=False, metadata={"help": "Run the MediaPipe hand tracker and store each image's "
@@ -67,6 +75,13 @@ class BuildConfig:
             raise ValueError(f"--image_size={self.image_size} is too small; use at least the model input (e.g. 224 or 256)")
         if self.frames_per_video < 1:
             raise ValueError(f"--frames_per_video={self.frames_per_video} must be at least 1")
+        if self.max_frames < 1:
+            raise ValueError(f"--max_frames={self.max_frames} must be at least 1")
+        if self.keypoints_fps <= 0:
+            raise ValueError(f"--keypoints_fps={self.keypoints_fps} must be above 0, e.g. 30")
+        if self.features == "landmarks" and self.hand_crop:
+            raise ValueError("--hand_crop makes image datasets; leave it out with --features landmarks (the landmarks "
+                             "are the hands already)")
         if self.num_proc < 1:
             raise ValueError(f"--num_proc={self.num_proc} must be at least 1")
         if self.group_pattern:
@@ -103,6 +118,8 @@ def make_report(config: BuildConfig, result: builder.BuildResult) -> dict:
 
 
 def preprocessing(config: BuildConfig) -> dict:
+    if config.features == "landmarks":
+        return {"input": "landmarks", "layout": "mediapipe-holistic-258", "keypoints_fps": config.keypoints_fps}
     if not config.hand_crop:
         return {"input": "image"}
     return {"input": "hand_crop", "crop_margin": CROP_MARGIN, "hand_detection_confidence": DETECTION_CONFIDENCE}
@@ -129,10 +146,16 @@ def main(argv: list[str] | None = None) -> int:
     (config,) = HfArgumentParser(BuildConfig).parse_args_into_dataclasses(args=argv)
     token = hub.require_token() if config.push_to_hub else None  # fail before hours of decoding
     check_output_dir(Path(config.output_dir), config.overwrite)
-    scan = scan_data_dir(Path(config.data_dir), config.group_pattern)
-    settings = builder.DecodeSettings(config.image_size, config.frames_per_video, config.track_hands, config.hand_crop,
-                                      config.hand_model)
-    result = builder.build(scan, settings, config.val_size, config.test_size, config.seed, config.num_proc)
+    scan = scan_data_dir(Path(config.data_dir), config.group_pattern, config.features)
+    if config.features == "landmarks":
+        if not config.hand_model and any(item.kind not in ("npy", "npy-frames") for item in scan.items):
+            config.hand_model = str(resolve_hand_model(None))  # needed for videos and photos: fail before extracting
+        settings = builder.SequenceSettings(config.max_frames, config.keypoints_fps, config.hand_model)
+        result = builder.build_sequences(scan, settings, config.val_size, config.test_size, config.seed, config.num_proc)
+    else:
+        settings = builder.DecodeSettings(config.image_size, config.frames_per_video, config.track_hands,
+                                          config.hand_crop, config.hand_model)
+        result = builder.build(scan, settings, config.val_size, config.test_size, config.seed, config.num_proc)
     dataset_dict = builder.to_dataset_dict(result, include_test=config.test_size > 0)
     report = make_report(config, result)
     with atomic_directory(Path(config.output_dir), config.overwrite) as partial:

@@ -26,6 +26,7 @@ from signspace.modeling import load_classifier, load_processor
 from signspace.transforms import InputSpec, batch_transform, collate
 
 logger = logging.getLogger("finetune")
+DEFAULT_IMAGE_MODEL = "google/vit-base-patch16-224-in21k"
 
 
 @dataclass
@@ -37,10 +38,14 @@ class DataArguments:
     hflip: bool = field(default=False, metadata={"help": "Random horizontal flips. Off by default: a flip swaps the signing hand."})
     augment_on: str = field(default="auto", metadata={"help": "Where rotation and colour jitter run: 'device' (on the batch, "
                             "per image), 'loader' (in the data-loader workers) or 'auto' (device on a GPU, else loader)."})
+    sequence_length: int = field(default=32, metadata={"help": "Landmark datasets: frames per clip the sequence model sees "
+                                 "(each clip is resampled in time to this many)."})
 
     def __post_init__(self):
         if self.max_train_samples is not None and self.max_train_samples < 1:
             raise ValueError(f"--max_train_samples={self.max_train_samples} must be 1 or more (leave it out to use every image)")
+        if self.sequence_length < 2:
+            raise ValueError(f"--sequence_length={self.sequence_length} must be at least 2, e.g. 32")
         if self.augment_on not in ("auto", "device", "loader"):
             raise ValueError(f"--augment_on {self.augment_on!r}: use auto, device or loader")
         if bool(self.dataset_dir) == bool(self.dataset_name):
@@ -51,9 +56,13 @@ class DataArguments:
 
 @dataclass
 class ModelArguments:
-    model_name_or_path: str = field(default="google/vit-base-patch16-224-in21k", metadata={"help": "Any AutoModelForImageClassification checkpoint (Hub id or folder)."})
+    model_name_or_path: str | None = field(default=None, metadata={"help": "Image datasets: any AutoModelForImageClassification "
+                                           f"checkpoint (Hub id or folder; default {DEFAULT_IMAGE_MODEL}). Landmark datasets: "
+                                           "a SignSpace sequence model to continue from (default: a new one)."})
+    hidden_size: int = field(default=128, metadata={"help": "Landmark datasets: width of a new sequence model."})
     model_revision: str | None = field(default=None, metadata={"help": "Pin the base model to a Hub revision."})
-    early_stopping_patience: int | None = field(default=3, metadata={"help": "Stop after this many evaluations without improvement (0: never)."})
+    early_stopping_patience: int | None = field(default=None, metadata={"help": "Stop after this many evaluations without "
+                                                "improvement (0: never; default 3 for images, 10 for landmark sequences)."})
     overwrite_output_dir: bool = field(default=False, metadata={"help": "Replace training outputs and checkpoints in --output_dir."})
     license: str = field(default="other", metadata={"help": "License of the published model (card metadata)."})
 
@@ -62,21 +71,35 @@ class ModelArguments:
             raise ValueError(f"--early_stopping_patience={self.early_stopping_patience} must be 0 (off) or more")
 
 
-def parse(argv: list[str]):
+def parse(argv: list[str], kind: str = "images"):
+    """All options, with the task defaults for the dataset ``kind`` under every flag the user gives."""
     parser = HfArgumentParser((DataArguments, ModelArguments, TrainingArguments))
     defaults = dict(training.TRAINING_DEFAULTS, bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
                     dataloader_num_workers=min(8, os.cpu_count() or 1))
     defaults["dataloader_persistent_workers"] = defaults["dataloader_num_workers"] > 0
     defaults["dataloader_pin_memory"] = torch.cuda.is_available()
+    if kind == "landmarks":
+        defaults.update(training.SEQUENCE_DEFAULTS)
     if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
         return parser.parse_dict({**defaults, **yaml.safe_load(Path(argv[0]).read_text())})
     parser.set_defaults(**defaults)
     return parser.parse_args_into_dataclasses(args=argv)
 
 
+def peek_data_args(argv: list[str]) -> DataArguments:
+    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
+        values = yaml.safe_load(Path(argv[0]).read_text())
+        return HfArgumentParser(DataArguments).parse_dict(values, allow_extra_keys=True)[0]
+    return HfArgumentParser(DataArguments).parse_args_into_dataclasses(args=argv, return_remaining_strings=True)[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    data_args, model_args, args = parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    peek = peek_data_args(argv)  # the dataset decides the defaults (an image model, or a landmark sequence model)
+    dataset = training.load_sign_dataset(peek.dataset_dir, peek.dataset_name, peek.dataset_revision)
+    kind = training.dataset_kind(dataset)
+    data_args, model_args, args = parse(argv, kind)
     if args.dataloader_num_workers == 0:
         args.dataloader_persistent_workers = False
     if not args.output_dir:
@@ -95,35 +118,41 @@ def main(argv: list[str] | None = None) -> int:
         logger.warning(note)
 
     where = data_args.dataset_dir or data_args.dataset_name
-    dataset = training.load_sign_dataset(data_args.dataset_dir, data_args.dataset_name, data_args.dataset_revision)
     label_names = training.check_dataset(dataset, where)
     preprocessing = training.dataset_preprocessing(data_args.dataset_dir, data_args.dataset_name, data_args.dataset_revision)
     if data_args.max_train_samples:
         dataset["train"] = dataset["train"].shuffle(seed=args.seed).select(range(min(data_args.max_train_samples, len(dataset["train"]))))
 
-    processor = load_processor(model_args.model_name_or_path, model_args.model_revision)
-    model = load_classifier(
-        model_args.model_name_or_path, model_args.model_revision, num_labels=len(label_names), id2label=dict(enumerate(label_names)),
-        label2id={name: i for i, name in enumerate(label_names)}, ignore_mismatched_sizes=True,
-    )  # a new head for our labels (num_labels too: timm configs ignore id2label's length); on resume SignTrainer restores the checkpoint's weights over it
-    model.config.signspace = preprocessing  # config.json tells the app to crop hands like the builder did
-    spec = InputSpec.from_processor(processor)
-    # On a GPU, rotation and colour jitter run on the batch: in CPU loader workers they starved the GPU.
-    on_device = data_args.augment_on == "device" or (data_args.augment_on == "auto" and args.device.type != "cpu")
-    dataset["train"].set_transform(batch_transform(spec, train=True, hflip=data_args.hflip, rotate_and_jitter=not on_device))
-    for split in ("validation", "test"):
-        if split in dataset:
-            dataset[split].set_transform(batch_transform(spec, train=False))
+    labels = dict(num_labels=len(label_names), id2label=dict(enumerate(label_names)), label2id={n: i for i, n in enumerate(label_names)})
+    if kind == "landmarks":
+        model, processor, spec, on_device, collator = sequence_setup(dataset, data_args, model_args, args, labels)
+    else:
+        model_args.model_name_or_path = model_args.model_name_or_path or DEFAULT_IMAGE_MODEL
+        processor = load_processor(model_args.model_name_or_path, model_args.model_revision)
+        # a new head for our labels (num_labels too: timm configs ignore id2label's length); on resume SignTrainer
+        # restores the checkpoint's weights over it
+        model = load_classifier(model_args.model_name_or_path, model_args.model_revision, ignore_mismatched_sizes=True, **labels)
+        spec, collator = InputSpec.from_processor(processor), collate
+        # On a GPU, rotation and colour jitter run on the batch: in CPU loader workers they starved the GPU.
+        on_device = data_args.augment_on == "device" or (data_args.augment_on == "auto" and args.device.type != "cpu")
+        dataset["train"].set_transform(batch_transform(spec, train=True, hflip=data_args.hflip, rotate_and_jitter=not on_device))
+        for split in ("validation", "test"):
+            if split in dataset:
+                dataset[split].set_transform(batch_transform(spec, train=False))
+    model.config.signspace = preprocessing  # config.json tells the app what the builder did (hand crops, landmarks)
 
     has_validation = "validation" in dataset and len(dataset["validation"]) > 0
     callbacks = []
     if not has_validation:
         logger.warning("%s has no validation split: training without evaluation or best-model selection", where)
         args.eval_strategy, args.load_best_model_at_end = IntervalStrategy.NO, False
-    elif model_args.early_stopping_patience and args.load_best_model_at_end:
-        callbacks.append(EarlyStoppingCallback(model_args.early_stopping_patience))
+    else:
+        patience = model_args.early_stopping_patience
+        patience = (training.SEQUENCE_PATIENCE if kind == "landmarks" else 3) if patience is None else patience
+        if patience and args.load_best_model_at_end:
+            callbacks.append(EarlyStoppingCallback(patience))
     trainer = training.SignTrainer(
-        model=model, args=args, data_collator=collate, train_dataset=dataset["train"],
+        model=model, args=args, data_collator=collator, train_dataset=dataset["train"],
         eval_dataset=dataset["validation"] if has_validation else None, processing_class=processor,
         compute_metrics=training.metrics_fn(label_names), callbacks=callbacks, input_spec=spec, augment_on_device=on_device,
     )
@@ -133,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
 
     eval_split = "test" if "test" in dataset and len(dataset["test"]) else ("validation" if has_validation else "train")
     if eval_split == "train":
-        dataset["train"].set_transform(batch_transform(spec, train=False))
+        dataset["train"].set_transform(training.sequence_transform(data_args.sequence_length, train=False) if kind == "landmarks"
+                                       else batch_transform(spec, train=False))
     prediction = trainer.predict(dataset[eval_split], metric_key_prefix=eval_split)
     final = classification_metrics(prediction.predictions, prediction.label_ids, label_names)
     metrics = {"eval_split": eval_split, eval_split: final, "train": train_result.metrics,
@@ -144,14 +174,19 @@ def main(argv: list[str] | None = None) -> int:
     if trainer.is_world_process_zero():
         raw = dataset[eval_split].with_format(None)
         training.plot_confusion_matrix(final["confusion_matrix"], label_names, output_dir / "confusion_matrix.png", f"{eval_split} split")
-        training.plot_misclassified(raw, prediction.predictions.argmax(-1), label_names, output_dir / "misclassified.png")
+        if kind == "images":
+            training.plot_misclassified(raw, prediction.predictions.argmax(-1), label_names, output_dir / "misclassified.png")
+        else:
+            metrics["misclassified"] = [{"source": raw[int(i)]["source"], "predicted": label_names[int(p)]} for i, p in
+                                        enumerate(prediction.predictions.argmax(-1)) if p != prediction.label_ids[i]]
         config = hub.redact_config({"data": asdict(data_args), "model": asdict(model_args), "training": args.to_dict(), "push_to_hub": push}, token)
         card = training.render_model_card(
             repo_id=args.hub_model_id or str(output_dir), base_model=model_args.model_name_or_path, label_names=label_names,
             metrics=final, eval_split=eval_split, eval_count=len(dataset[eval_split]),
             split_counts={s: len(d) for s, d in dataset.items()}, dataset_description=training.describe_dataset(where, data_args),
-            dataset_id=data_args.dataset_name, training_args=args, hflip=data_args.hflip, input_size=spec.size, license=model_args.license,
-            preprocessing=preprocessing,
+            dataset_id=data_args.dataset_name, training_args=args, hflip=data_args.hflip,
+            input_size=spec.size if spec else data_args.sequence_length, license=model_args.license,
+            preprocessing=preprocessing, parameters=sum(p.numel() for p in trainer.model.parameters()),
         )
         training.write_final_outputs(output_dir, model=trainer.model, processor=processor, label_names=label_names,
                                      metrics=metrics, config=config, card=card)
@@ -162,6 +197,28 @@ def main(argv: list[str] | None = None) -> int:
                                   ignore_patterns=["checkpoint-*", "checkpoint-*/**", ".*"])
             print(f"published to {url}")
     return 0
+
+
+def sequence_setup(dataset, data_args, model_args, args, labels):
+    """A landmark sequence model (new, or continued from --model_name_or_path) and its clip transforms."""
+    from signspace.sequence_model import SignSequenceConfig, SignSequenceModel
+
+    if model_args.model_name_or_path:
+        model = load_classifier(model_args.model_name_or_path, model_args.model_revision, ignore_mismatched_sizes=True, **labels)
+        if not isinstance(model, SignSequenceModel):
+            raise training.DatasetFormatError(
+                f"{model_args.model_name_or_path} is an image model but the dataset holds landmark sequences; leave out "
+                "--model_name_or_path for a new sequence model, or build an image dataset (without --features landmarks)")
+        data_args.sequence_length = model.config.sequence_length
+    else:
+        torch.manual_seed(args.seed)
+        model = SignSequenceModel(SignSequenceConfig(sequence_length=data_args.sequence_length, hidden_size=model_args.hidden_size,
+                                                     window_seconds=training.typical_clip_seconds(dataset["train"]), **labels))
+    dataset["train"].set_transform(training.sequence_transform(data_args.sequence_length, True, data_args.hflip, args.seed))
+    for split in ("validation", "test"):
+        if split in dataset:
+            dataset[split].set_transform(training.sequence_transform(data_args.sequence_length, train=False))
+    return model, None, None, False, training.collate_sequences
 
 
 if __name__ == "__main__":
