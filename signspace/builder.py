@@ -20,6 +20,7 @@ from .errors import SignSpaceError
 from .imaging import ImageDecodeError, decode_image, encode_jpeg, shrink_to_shorter_side
 from .scan import DataFolderError, ScanResult, WorkItem
 from .splits import SPLITS, UnionFind, plan_splits
+from .video import read_frames, sample_indices
 
 logger = logging.getLogger(__name__)
 
@@ -127,45 +128,13 @@ def _row(image, item: WorkItem, source: str, settings: DecodeSettings) -> Decode
     return DecodedRow(encode_jpeg(image), item.label, item.group, source, _pixel_digest(image), hands)
 
 
-def _upright(frame) -> np.ndarray:
-    """A video frame as RGB, turned the way the phone that shot it meant (display-matrix rotation)."""
-    array = frame.to_ndarray(format="rgb24")
-    quarter_turns = round((getattr(frame, "rotation", 0) or 0) / 90) % 4
-    return np.ascontiguousarray(np.rot90(array, k=quarter_turns)) if quarter_turns else array
-
-
-def sample_indices(n_frames: int, wanted: int) -> list[int]:
-    """``wanted`` frame indices spread uniformly over ``n_frames`` real frames (fewer if the video is short)."""
-    if n_frames <= 0:
-        return []
-    if n_frames <= wanted:
-        return list(range(n_frames))
-    return sorted({int(round(x)) for x in np.linspace(0, n_frames - 1, wanted)})
-
-
 def decode_video(item: WorkItem, settings: DecodeSettings) -> list[tuple[str, DecodedRow | None]]:
-    def frames(container):
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        yield from container.decode(stream)
-
-    with av.open(str(item.path)) as container:
-        if not container.streams.video:
-            raise ImageDecodeError(f"{item.source}: no video stream")
-        # Count by decoding: container metadata (stream.frames, duration) is often wrong or missing.
-        n_frames = sum(1 for _ in frames(container))
-    if n_frames == 0:
-        raise ImageDecodeError(f"{item.source}: the video opens but yields no frames")
-    keep = set(sample_indices(n_frames, settings.frames_per_video))
+    # Full size when tracking: a small hand needs every pixel; _row shrinks what it stores.
+    shorter = None if settings.tracking else settings.image_size
     rows = []
-    with av.open(str(item.path)) as container:
-        for index, frame in enumerate(frames(container)):
-            if index in keep:
-                # Full size when tracking: a small hand needs every pixel; _row shrinks what it stores.
-                shorter = None if settings.tracking else settings.image_size
-                image = decode_image(_upright(frame), shorter_side=shorter, name=item.source)
-                source = f"{item.source}#frame={index}"
-                rows.append((source, _row(image, item, source, settings)))
+    for index, image, _ in read_frames(item.path, settings.frames_per_video, item.source, shorter):
+        source = f"{item.source}#frame={index}"
+        rows.append((source, _row(image, item, source, settings)))
     return rows
 
 
@@ -197,30 +166,6 @@ def decode_item(item: WorkItem, settings: DecodeSettings) -> ItemResult:
 _in_progress = None  # shared with forked decoding processes: 1 while an item is being decoded, 2 when done
 
 
-def _video_frames(item: WorkItem, max_frames: int) -> tuple[list[np.ndarray], list[float]]:
-    """Up to ``max_frames`` RGB frames spread over the video's real decoded length, with their times."""
-    def frames(container):
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        yield from container.decode(stream)
-
-    with av.open(str(item.path)) as container:
-        if not container.streams.video:
-            raise ImageDecodeError(f"{item.source}: no video stream")
-        rate = float(container.streams.video[0].average_rate or 30)
-        n_frames = sum(1 for _ in frames(container))
-    if n_frames == 0:
-        raise ImageDecodeError(f"{item.source}: the video opens but yields no frames")
-    keep = set(sample_indices(n_frames, max_frames))
-    images, times = [], []
-    with av.open(str(item.path)) as container:
-        for index, frame in enumerate(frames(container)):
-            if index in keep:
-                images.append(np.asarray(decode_image(_upright(frame), name=item.source)))
-                times.append(float(frame.time) if frame.time is not None else index / rate)
-    return images, times
-
-
 def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
     """One clip -> one row of landmark frames; a clip without a hand in any frame is skipped with that reason."""
     from .landmarks import KeypointError, frame_from_hands, load_npy, load_npy_frames, track_clip
@@ -235,7 +180,8 @@ def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
             landmarks, times = frame_from_hands(process_tracker(settings).detect(image))[None, :], np.zeros(1)
         else:
             if item.kind == "video":
-                images, times = _video_frames(item, settings.max_frames)
+                picked = read_frames(item.path, settings.max_frames, item.source)
+                images, times = [np.asarray(image) for _, image, _ in picked], [t for *_, t in picked]
             else:  # a clip folder of frames
                 from .imaging import IMAGE_EXTENSIONS
 

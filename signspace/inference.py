@@ -214,9 +214,17 @@ class Predictor:
             # OpenMP threads keep spinning afterwards and stole up to 35 ms per frame from ORT (measured).
             torch.set_num_threads(1)
 
+    kind = "images"
+
     @classmethod
-    def from_pretrained(cls, model_id: str, revision: str | None = None, **kwargs) -> "Predictor":
+    def from_pretrained(cls, model_id: str, revision: str | None = None, **kwargs):
+        """The right predictor for the model: this class for image models, SequencePredictor for landmark ones."""
+        from .modeling import is_sequence_model
+
         model = load_classifier(model_id, revision, flag="--model")
+        if is_sequence_model(model):
+            return SequencePredictor(model, model_id=model_id, revision=revision, hand_model=kwargs.get("hand_model"),
+                                     unmirror=kwargs.get("unmirror", False), threads=kwargs.get("threads"))
         processor = load_processor(model_id, revision, flag="--model")
         return cls(model, processor, model_id=model_id, revision=revision, **kwargs)
 
@@ -407,3 +415,78 @@ class LiveSession:
         label, confidence = smoothed.best
         committed = self.builder.update(label if confidence >= threshold else None, now)
         return smoothed.top(3), committed
+
+
+class SequencePredictor:
+    """A landmark sequence model: frames -> hand landmarks (the shared tracker) -> a resampled window -> signs.
+
+    ``predict_landmarks`` classifies landmark frames with their times (a finished sign, a live window);
+    ``predict_clip`` a video or photo file; ``predict`` a single photo (a one-frame clip, for the /predict API)."""
+
+    kind = "landmarks"
+    hand_crop = False
+    precision = "fp32"  # ~2 ms per window on a CPU: nothing to gain from int8
+
+    def __init__(self, model, model_id: str = "", revision: str | None = None, hand_model: str | None = None,
+                 unmirror: bool = False, threads: int | None = None):
+        from .hands import HandTracker, resolve_hand_model
+
+        self.model = model.eval().cpu()
+        self.model_id, self.revision, self.unmirror = model_id, revision, unmirror
+        self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        self.length = int(model.config.sequence_length)
+        self.window_seconds = float(model.config.window_seconds)
+        self.hand_model = resolve_hand_model(hand_model)  # fails now, clearly, not on the first frame
+        self.still_tracker = HandTracker(self.hand_model)
+        self._trackers = weakref.WeakSet()
+        self.threads = threads or min(4, os.cpu_count() or 1)
+
+    new_tracker = Predictor.new_tracker
+    close = Predictor.close
+    __enter__ = Predictor.__enter__
+    __exit__ = Predictor.__exit__
+
+    def logits(self, sequence: np.ndarray, times: np.ndarray, start: float | None = None, end: float | None = None) -> np.ndarray:
+        from .landmarks import resample
+
+        window = resample(sequence, times, self.length, start, end)
+        with torch.inference_mode():
+            return self.model(input_values=torch.from_numpy(np.ascontiguousarray(window, np.float32))[None]).logits[0].numpy()
+
+    def predict_landmarks(self, sequence: np.ndarray, times, start: float | None = None, end: float | None = None) -> Prediction:
+        """Landmark frames (frames x 258, Holistic layout) and their times; no hand in any frame -> ``no_hand``."""
+        from .landmarks import hands_present
+
+        started = time.perf_counter()
+        sequence, times = np.asarray(sequence, np.float32), np.asarray(times, np.float64)
+        if len(sequence) == 0 or not hands_present(sequence).any():
+            return Prediction(None, self.labels, time.perf_counter() - started, self.precision, [])
+        probabilities = _softmax(self.logits(sequence, times, start, end).astype(np.float64))
+        return Prediction(probabilities, self.labels, time.perf_counter() - started, self.precision)
+
+    def predict_clip(self, path, max_frames: int = 64) -> Prediction:
+        """A video file (tracked in VIDEO mode, as the builder does) or a photo (a one-frame clip)."""
+        from .imaging import IMAGE_EXTENSIONS
+        from .landmarks import track_clip
+        from .video import read_frames
+
+        name = Path(path).name
+        if Path(path).suffix.lower() in IMAGE_EXTENSIONS:
+            return self.predict(str(path), unmirror=False)
+        picked = read_frames(Path(path), max_frames, name)
+        frames = [np.asarray(image) for _, image, _ in picked]
+        times = [seconds for *_, seconds in picked]
+        with self.new_tracker() as tracker:
+            sequence = track_clip(tracker, frames, times)
+        return self.predict_landmarks(sequence, times)
+
+    def predict(self, source: ImageSource, unmirror: bool | None = None, recheck: bool = False,
+                tracker=None, timestamp_ms: int | None = None) -> Prediction:
+        """One photo as a one-frame clip (static signs; the /predict API)."""
+        from .landmarks import frame_from_hands
+
+        image = decode_image(source, mirror=self.unmirror if unmirror is None else unmirror)
+        hands = self.still_tracker.detect(np.asarray(image))
+        prediction = self.predict_landmarks(frame_from_hands(hands)[None], [0.0])
+        prediction.hands = hands
+        return prediction

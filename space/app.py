@@ -15,9 +15,11 @@ import time
 from dataclasses import dataclass
 
 import gradio as gr
+import numpy as np
 from PIL import UnidentifiedImageError
 
 from signspace.imaging import ImageDecodeError
+from signspace.video import VIDEO_ERRORS
 from signspace.inference import HAND_CROP_MODES, PRECISIONS, LiveSession, Prediction, Predictor, TextBuilder
 
 DEFAULT_MODEL = "RavenOnur/Sign-Language"
@@ -95,6 +97,46 @@ def live_step(predictor: Predictor, frame, session: LiveSession | None, threshol
     return label, session.builder.text, session, overlay, crop
 
 
+def live_sequence_step(predictor, frame, session, threshold: float, now: float | None = None):
+    """One streamed frame for a landmark sequence model -> (running guess or "no hand", text, session, overlay, None).
+    A word is committed when a sign ends (hands leave or stop moving)."""
+    from signspace.hands import draw_hands
+    from signspace.imaging import decode_image
+    from signspace.live import LiveSequenceSession
+
+    session = session or LiveSequenceSession(window_seconds=predictor.window_seconds)
+    now = time.monotonic() if now is None else now
+    try:
+        image = None if frame is None else decode_image(frame, mirror=predictor.unmirror)
+        prediction, _ = session.step(predictor, None if image is None else np.asarray(image), now, threshold)
+    except ImageDecodeError:
+        return {}, session.text, session, None, None
+    except Exception:  # a tracker failure on one frame: reported as "no hand", the stream goes on
+        logging.getLogger("app").exception("hand tracking failed on a frame")
+        return NO_HAND, session.text, session, None, None
+    overlay = None
+    if image is not None:
+        image.thumbnail((320, 320))
+        overlay = draw_hands(image, prediction.hands, mirror=predictor.unmirror)
+    label = NO_HAND if prediction.no_hand else prediction.top(3)
+    return label, session.text, session, overlay, None
+
+
+def classify_clip(predictor, path: str | None) -> dict[str, float]:
+    """A short video of one sign (or a photo) -> top-5, for landmark sequence models (also the /predict_clip API)."""
+    if not path:
+        raise gr.Error("No clip received: upload a short video of one sign first.")
+    try:
+        prediction = predictor.predict_clip(path)
+    except ImageDecodeError:
+        raise gr.Error("That file is not a video or image SignSpace can read (use MP4, WebM, MOV, JPEG or PNG).") from None
+    except VIDEO_ERRORS:
+        raise gr.Error("That video cannot be decoded (damaged, or a codec FFmpeg does not know).") from None
+    if prediction.no_hand:
+        raise gr.Error("No hand found in that clip: film the signing hands in view.")
+    return prediction.top(5)
+
+
 def classify_file(predictor: Predictor, path: str | None) -> dict[str, float]:
     """The non-streaming endpoint (gradio_client cannot call .stream()): one image file -> top-5."""
     if not path:
@@ -117,6 +159,10 @@ def model_info(predictor: Predictor) -> str:
     labels = ", ".join(predictor.labels)
     precision = predictor.precision if predictor.precision == "fp32" else f"{predictor.precision} (uploads: close calls rechecked in fp32)"
     crop = " · **hand crop:** on" if predictor.hand_crop else ""
+    if predictor.kind == "landmarks":
+        crop = f" · **input:** hand landmarks, {predictor.length} frames over {predictor.window_seconds:.1f} s (motion signs)"
+        return (f"**Model:** `{predictor.model_id}` ({source}){crop}\n\n"
+                f"**Signs ({len(predictor.labels)}):** {', '.join(predictor.labels)}")
     return (f"**Model:** `{predictor.model_id}` ({source}) · **precision:** {precision} · "
             f"**input:** {predictor.spec.size}px{crop}\n\n**Signs ({len(predictor.labels)}):** {labels}")
 
@@ -136,10 +182,10 @@ def build_demo(predictor: Predictor, config: AppConfig, snapshot_predictor: Pred
             with gr.Row():
                 camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam",
                                   webcam_options=gr.WebcamOptions(mirror=True))
-                with gr.Column(visible=predictor.hand_crop, scale=0, min_width=180):
+                with gr.Column(visible=predictor.hand_crop or predictor.kind == "landmarks", scale=0, min_width=180):
                     overlay = gr.Image(label="Tracked hands", interactive=False, height=160, elem_id="signspace-overlay")
                     crop_view = gr.Image(label="What the model sees", interactive=False, height=120,
-                                         elem_id="signspace-crop")
+                                         elem_id="signspace-crop", visible=predictor.hand_crop)
                 with gr.Column():
                     live_label = gr.Label(num_top_classes=3, label="Now")
                     threshold = gr.Slider(0.0, 1.0, value=config.threshold, step=0.05, label="Confidence needed to type")
@@ -148,10 +194,13 @@ def build_demo(predictor: Predictor, config: AppConfig, snapshot_predictor: Pred
                         space_btn = gr.Button("Space")
                         back_btn = gr.Button("Backspace")
                         clear_btn = gr.Button("Clear")
+            sequence = predictor.kind == "landmarks"
+            step = ((lambda frame, state, t: live_sequence_step(predictor, frame, state, t)) if sequence else
+                    (lambda frame, state, t: live_step(predictor, frame, state, t, hold_seconds=config.hold_seconds)))
             camera.stream(
-                lambda frame, state, t: live_step(predictor, frame, state, t, hold_seconds=config.hold_seconds),
-                inputs=[camera, session, threshold], outputs=[live_label, text, session, overlay, crop_view],
-                stream_every=config.stream_every, time_limit=config.time_limit,
+                step, inputs=[camera, session, threshold], outputs=[live_label, text, session, overlay, crop_view],
+                # motion needs frames close together: ~12 per second for sequence models
+                stream_every=min(config.stream_every, 0.08) if sequence else config.stream_every, time_limit=config.time_limit,
                 concurrency_limit=config.concurrency, show_progress="hidden", api_name=False,
             )
             for button, action in ((space_btn, "space"), (back_btn, "backspace"), (clear_btn, "clear")):
@@ -166,15 +215,25 @@ def build_demo(predictor: Predictor, config: AppConfig, snapshot_predictor: Pred
                 classify, inputs=[still], outputs=[still_label],
                 api_name="predict", concurrency_limit=config.concurrency,
             )
+        if predictor.kind == "landmarks":
+            with gr.Tab("Upload a clip"):
+                with gr.Row():
+                    clip = gr.Video(sources=["upload", "webcam"], label="A short video of one sign")
+                    clip_label = gr.Label(num_top_classes=5, label="Prediction")
+                gr.Button("Recognise clip", variant="primary").click(
+                    lambda path: classify_clip(predictor, path), inputs=[clip], outputs=[clip_label],
+                    api_name="predict_clip", concurrency_limit=config.concurrency,
+                )
         gr.Markdown(HOW_TO)
     demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
     return demo
 
 
-def _edit_text(session: LiveSession | None, action: str):
+def _edit_text(session, action: str):
     session = session or LiveSession()
-    getattr(session.builder, action)()
-    return session.builder.text, session
+    target = session.builder if isinstance(session, LiveSession) else session  # sequence sessions edit words
+    getattr(target, action)()
+    return target.text, session
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[AppConfig, str, int]:
@@ -206,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                                           unmirror=config.unmirror, device="cpu" if config.zero_gpu else None,
                                           hand_crop=config.hand_crop, hand_model=config.hand_model)
     snapshot, gpu = None, (lambda fn: fn)
-    if config.zero_gpu:  # ZeroGPU: module-level .to("cuda") is allowed; GPU time only inside spaces.GPU calls
+    if config.zero_gpu and predictor.kind == "images":  # ZeroGPU (sequence models need no GPU): module-level .to("cuda") is allowed; GPU time only inside spaces.GPU calls
         import copy
 
         import spaces
