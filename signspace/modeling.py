@@ -112,7 +112,8 @@ def load_classifier(name_or_path: str, revision: str | None = None, flag: str = 
 
     config = _from_hub_or_folder(AutoConfig, name_or_path, revision, flag)
     if config.model_type == MODEL_TYPE:
-        missing = [key for key in SEQUENCE_CONFIG_KEYS if key not in config.to_dict()]
+        raw, _ = type(config).get_config_dict(name_or_path, revision=revision, local_files_only=True)  # cached above
+        missing = [key for key in SEQUENCE_CONFIG_KEYS if key not in raw]
         if missing:
             raise UnsafeModelError(
                 f"{name_or_path}: its config.json says {MODEL_TYPE} but lacks {', '.join(missing)}; it was not written "

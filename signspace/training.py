@@ -115,6 +115,19 @@ def dataset_kind(dataset_dict) -> str:
     return "landmarks" if split is not None and "landmarks" in split.features else "images"
 
 
+def refuse_sequence_model(name_or_path: str, revision: str | None) -> None:
+    """An image dataset needs an image model: say so plainly instead of failing deep in the processor."""
+    from .modeling import is_local
+    from .sequence_model import MODEL_TYPE
+
+    config = read_json(Path(name_or_path) / "config.json") if is_local(name_or_path) else None
+    if config and config.get("model_type") == MODEL_TYPE:
+        raise DatasetFormatError(
+            f"{name_or_path} is a landmark sequence model but the dataset holds images; pass an image model (or leave "
+            "--model_name_or_path out), or build the dataset with --features landmarks"
+        )
+
+
 def check_dataset(dataset_dict, where: str) -> list[str]:
     """Validate splits and columns; returns the label names (from the ClassLabel, never LABEL_0…)."""
     import datasets

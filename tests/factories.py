@@ -115,3 +115,56 @@ def fake_task_bundle(path: Path) -> Path:
         bundle.writestr("hand_detector.tflite", b"detector")
         bundle.writestr("hand_landmarks_detector.tflite", b"landmarks")
     return path
+
+
+# A resting hand, 21 (x, y, z) points in frame fractions, roughly MediaPipe's layout (wrist first).
+_HAND = np.array([[0.0, 0.0, 0.0]] + [[0.02 * f - 0.04 + 0.01 * j * (f - 2) / 4, -0.03 - 0.025 * j, -0.01 * j]
+                                       for f in range(5) for j in range(4)], np.float32)
+MOTIONS = {
+    "circle": lambda t: (0.5 + 0.15 * np.cos(2 * np.pi * t), 0.5 + 0.15 * np.sin(2 * np.pi * t)),
+    "swipe": lambda t: (0.3 + 0.4 * t, 0.5 + 0.0 * t),
+    "rise": lambda t: (0.5 + 0.0 * t, 0.75 - 0.4 * t),
+}
+
+
+def landmark_clip(motion: str, frames: int = 30, seed: int = 0, hand: str = "Right", missing: float = 0.0) -> np.ndarray:
+    """frames x 258 Holistic values: one hand moving along ``motion``, with jitter and some frames missing."""
+    rng = np.random.RandomState(seed)
+    out = np.zeros((frames, 258), np.float32)
+    size = rng.uniform(0.8, 1.2)
+    slot = slice(195, 258) if hand == "Right" else slice(132, 195)
+    for i, t in enumerate(np.linspace(0, 1, frames)):
+        if rng.rand() < missing:
+            continue
+        x, y = MOTIONS[motion](t)
+        points = _HAND * size + np.array([x, y, 0.0], np.float32) + rng.normal(0, 0.003, (21, 3)).astype(np.float32)
+        out[i, slot] = points.reshape(-1)
+    return out
+
+
+def make_landmark_folders(root: Path, per_sign: int = 8, motions=("circle", "swipe", "rise")) -> Path:
+    """root/<motion>/clip_NNN.npy, the seed guide's step-4 layout."""
+    for m, motion in enumerate(motions):
+        (root / motion).mkdir(parents=True, exist_ok=True)
+        for n in range(per_sign):
+            np.save(root / motion / f"clip_{n:03d}.npy", landmark_clip(motion, frames=24 + n % 9, seed=100 * m + n))
+    return root
+
+
+def photo_video(path: Path, photos: list, size: int = 256, repeat: int = 1, rate: int = 10) -> Path:
+    """An MP4 whose frames are real photos (so the tracker runs on real hands), each shown ``repeat`` times."""
+    import av
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=rate)
+        stream.width = stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for photo in photos:
+            image = photo if isinstance(photo, Image.Image) else Image.open(photo)
+            frame = np.asarray(image.convert("RGB").resize((size, size)))
+            for _ in range(repeat):
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return path

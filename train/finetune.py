@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         model, processor, spec, on_device, collator = sequence_setup(dataset, data_args, model_args, args, labels)
     else:
         model_args.model_name_or_path = model_args.model_name_or_path or DEFAULT_IMAGE_MODEL
+        training.refuse_sequence_model(model_args.model_name_or_path, model_args.model_revision)
         processor = load_processor(model_args.model_name_or_path, model_args.model_revision)
         # a new head for our labels (num_labels too: timm configs ignore id2label's length); on resume SignTrainer
         # restores the checkpoint's weights over it

@@ -239,3 +239,67 @@ def test_the_page_shows_the_hand_previews_only_for_crop_models(cropping, predict
     assert "hand crop:** on" in app.model_info(cropping) and "hand crop" not in app.model_info(predictor)
     assert visible(with_crop, "signspace-crop")["props"].get("visible", True) is not False
     assert "signspace-crop" in ids(without)
+
+
+# --- landmark sequence models ---------------------------------------------------------------------------------
+
+from factories import photo_video  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def sequence_predictor(tmp_path_factory):
+    if not HAND_MODEL.is_file():
+        pytest.skip("../shared hand model absent")
+    from signspace.sequence_model import SignSequenceConfig, SignSequenceModel
+
+    folder = tmp_path_factory.mktemp("seq-app")
+    torch.manual_seed(0)
+    labels = ("B", "L")
+    SignSequenceModel(SignSequenceConfig(sequence_length=8, hidden_size=16, num_labels=2, id2label=dict(enumerate(labels)),
+                                         label2id={n: i for i, n in enumerate(labels)}, window_seconds=0.5)).save_pretrained(folder)
+    with Predictor.from_pretrained(str(folder), hand_model=str(HAND_MODEL)) as predictor:
+        yield predictor
+
+
+@needs_hands
+def test_a_sequence_model_gets_the_landmark_stream_and_a_clip_upload(sequence_predictor, tmp_path):
+    assert sequence_predictor.kind == "landmarks"
+    info = app.model_info(sequence_predictor)
+    assert "hand landmarks, 8 frames over 0.5 s" in info
+    config = app.build_demo(sequence_predictor, app.AppConfig(model="local")).config
+    apis = {d.get("api_name") for d in config["dependencies"]}
+    assert {"predict", "predict_clip"} <= apis
+    frame = hand_scene()
+    label, text, session, overlay, crop = app.live_sequence_step(sequence_predictor, frame, None, 0.5, now=1.0)
+    assert isinstance(label, dict) and set(label) == {"B", "L"} and overlay is not None and crop is None
+    label, *_ = app.live_sequence_step(sequence_predictor, np.full((480, 640, 3), 90, np.uint8), session, 0.5, now=1.05)
+    assert isinstance(label, dict)  # the hand was in the window a moment ago: still a guess
+    for step in range(12):
+        label, text, session, *_ = app.live_sequence_step(sequence_predictor, np.full((480, 640, 3), 90, np.uint8), session,
+                                                          0.0, now=1.1 + step * 0.1)
+    assert label == app.NO_HAND  # the window is empty now
+    tracker = session.tracker
+    session.close()
+    assert tracker.closed
+
+
+@needs_hands
+def test_a_clip_upload_is_tracked_and_classified_like_a_training_clip(sequence_predictor, tmp_path):
+    from signspace.landmarks import track_clip
+    from signspace.video import read_frames
+
+    photos = sorted((ASL_DIR / "B").glob("*.jpg"))[:4]
+    video = photo_video(tmp_path / "sign.mp4", photos, repeat=2)
+    top = app.classify_clip(sequence_predictor, str(video))
+    picked = read_frames(video, 64, "sign.mp4")
+    with sequence_predictor.new_tracker() as tracker:
+        sequence = track_clip(tracker, [np.asarray(i) for _, i, _ in picked], [t for *_, t in picked])
+    expected = sequence_predictor.predict_landmarks(sequence, [t for *_, t in picked]).top(5)
+    assert top == pytest.approx(expected)
+    empty = photo_video(tmp_path / "wall.mp4", [Image.new("RGB", (64, 64), (200, 200, 200))] * 3)
+    with pytest.raises(app.gr.Error, match="No hand found in that clip"):
+        app.classify_clip(sequence_predictor, str(empty))
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video at all")
+    with pytest.raises(app.gr.Error, match="cannot be decoded|not a video or image"):
+        app.classify_clip(sequence_predictor, str(junk))

@@ -413,3 +413,80 @@ sys.exit(build_dataset.cli())
     assert "fewer --num_proc (it was 2)" in done.stderr
     assert "Traceback" not in done.stderr
     assert not out.exists() and not list(tmp_path.glob(".out.partial-*"))
+
+
+# --- landmark sequences ---------------------------------------------------------------------------------------
+
+from factories import KEYPOINTS_DIR, landmark_clip, make_landmark_folders, photo_video  # noqa: E402
+
+
+def test_saved_npy_keypoints_become_a_grouped_sequence_dataset(tmp_path, build):
+    data = make_landmark_folders(tmp_path / "data", per_sign=8)
+    np.save(data / "circle" / "empty.npy", np.zeros((20, 258), np.float32))  # a clip with no hand in any frame
+    np.save(data / "swipe" / "wrong.npy", np.zeros((20, 99), np.float32))
+    dataset, report = build(data, "--features", "landmarks", "--val_size", "0.25", "--test_size", "0.25")
+    assert set(dataset["train"].features) == {"landmarks", "times", "label", "group", "source"}
+    rows = [row for split in dataset.values() for row in split]
+    assert len(rows) == 24
+    row = next(r for r in rows if r["source"] == "rise/clip_003.npy")
+    np.testing.assert_allclose(np.asarray(row["landmarks"]), landmark_clip("rise", frames=27, seed=203), atol=1e-6)
+    np.testing.assert_allclose(row["times"], np.arange(27) / 30.0, atol=1e-6)  # --keypoints_fps 30
+    groups = {split: set(part["group"]) for split, part in dataset.items()}
+    assert not (groups["train"] & groups["validation"]) and not (groups["train"] & groups["test"])
+    reasons = {entry["source"]: entry["reason"] for entry in report["skipped"]}
+    assert reasons["circle/empty.npy"] == "no hand in any of its 20 frame(s)"
+    assert "shape (20, 99)" in reasons["swipe/wrong.npy"]
+    assert report["hands"]["no_hand_clips"] == ["circle/empty.npy"]
+    assert report["preprocessing"]["input"] == "landmarks"
+
+
+@pytest.mark.skipif(not KEYPOINTS_DIR.is_dir(), reason="../shared sign keypoints absent")
+def test_the_real_tutorial_layout_builds_with_names_that_have_spaces(tmp_path, build):
+    dataset, report = build(KEYPOINTS_DIR / "asl-3-signs", "--features", "landmarks", out=tmp_path / "asl3")
+    assert dataset["train"].features["label"].names == ["house", "no", "yes"]
+    total = sum(len(part) for part in dataset.values())
+    assert total == 90 - len(report["hands"]["no_hand_clips"]) and len(report["hands"]["no_hand_clips"]) == 7
+    assert np.asarray(dataset["train"][0]["landmarks"]).shape == (30, 258)
+
+
+@needs_hands
+def test_videos_and_photos_are_tracked_into_sequences(tmp_path, build):
+    data = tmp_path / "data"
+    b_photos = sorted((ASL_DIR / "B").glob("*.jpg"))[:4]
+    l_photos = sorted((ASL_DIR / "L").glob("*.jpg"))[:4]
+    photo_video(data / "B" / "take1.mp4", b_photos, repeat=2)
+    photo_video(data / "L" / "take1.mp4", l_photos, repeat=2)
+    photo_video(data / "L" / "one_frame.mp4", l_photos[:1])  # a 1-frame video
+    (data / "B" / "still.jpg").write_bytes(b_photos[0].read_bytes())  # a photo is a one-frame clip
+    dataset, report = build(data, "--features", "landmarks", "--val_size", "0", "--test_size", "0",
+                            "--hand_model", HAND_MODEL)
+    by_source = {row["source"]: row for row in dataset["train"]}
+    assert set(by_source) == {"B/take1.mp4", "L/take1.mp4", "L/one_frame.mp4", "B/still.jpg"}
+    take = np.asarray(by_source["B/take1.mp4"]["landmarks"])
+    assert take.shape == (8, 258) and (np.abs(take[:, 132:]).sum(1) > 0).sum() >= 6  # hands in most frames
+    assert len(by_source["L/one_frame.mp4"]["times"]) == 1 and len(by_source["B/still.jpg"]["times"]) == 1
+    times = by_source["B/take1.mp4"]["times"]
+    assert times == sorted(times) and times[1] - times[0] == pytest.approx(0.1, abs=1e-3)  # 10 fps
+
+
+@needs_hands
+def test_a_video_with_a_broken_frame_in_the_middle_keeps_what_decodes(tmp_path, build):
+    data = tmp_path / "data"
+    photos = sorted((ASL_DIR / "B").glob("*.jpg"))[:6]
+    video = photo_video(data / "B" / "take.mp4", photos, repeat=2)
+    raw = bytearray(video.read_bytes())
+    middle = len(raw) // 2
+    raw[middle:middle + 400] = bytes(400)  # damage the middle of the stream
+    video.write_bytes(bytes(raw))
+    photo_video(data / "L" / "take.mp4", sorted((ASL_DIR / "L").glob("*.jpg"))[:3])
+    dataset, report = build(data, "--features", "landmarks", "--val_size", "0", "--test_size", "0", "--hand_model", HAND_MODEL)
+    sources = set(dataset["train"]["source"])
+    skipped = {entry["source"] for entry in report["skipped"]}
+    assert "L/take.mp4" in sources
+    assert ("B/take.mp4" in sources) != ("B/take.mp4" in skipped)  # kept with what decodes, or skipped with a reason
+
+
+def test_landmarks_and_hand_crop_together_is_a_clear_error(tmp_path):
+    data = make_landmark_folders(tmp_path / "data", per_sign=2)
+    with pytest.raises(ValueError, match="--hand_crop makes image datasets"):
+        build_dataset.main(["--data_dir", str(data), "--output_dir", str(tmp_path / "o"), "--features", "landmarks", "--hand_crop"])

@@ -400,3 +400,70 @@ def test_hub_dataset_problems_fail_clearly(tmp_path, hub_dataset, tiny_vit, monk
     with pytest.raises(HubError, match=r"cannot reach the Hugging Face Hub .*'tester/colour-data'.*HF_HUB_OFFLINE=1.*--dataset_dir"):
         train_on("--dataset_name", repo_id)
     assert not list((tmp_path / "model").glob("*"))  # nothing written for a run that never started
+
+
+# --- landmark sequence datasets ---------------------------------------------------------------------------------
+
+from factories import make_landmark_folders  # noqa: E402
+
+SEQ_FAST = ["--use_cpu", "--per_device_train_batch_size", "8", "--logging_steps", "1", "--disable_tqdm", "true"]
+
+
+@pytest.fixture(scope="module")
+def landmark_dataset(tmp_path_factory):
+    import build_dataset
+
+    root = tmp_path_factory.mktemp("seq")
+    data = make_landmark_folders(root / "data", per_sign=10)
+    out = root / "dataset"
+    assert build_dataset.main(["--data_dir", str(data), "--output_dir", str(out), "--features", "landmarks",
+                               "--num_proc", "1", "--val_size", "0.2", "--test_size", "0.2"]) == 0
+    return out
+
+
+def run_seq(dataset, out, *extra):
+    return finetune.main(["--dataset_dir", str(dataset), "--output_dir", str(out), *SEQ_FAST, *map(str, extra)])
+
+
+@pytest.mark.slow
+def test_a_landmark_dataset_trains_a_sequence_model_with_the_same_outputs(tmp_path, landmark_dataset):
+    out = tmp_path / "seq-model"
+    assert run_seq(landmark_dataset, out, "--num_train_epochs", 12, "--sequence_length", 16, "--hidden_size", 32) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_type"] == "signspace-sequence" and config["sequence_length"] == 16
+    assert config["id2label"] == {"0": "circle", "1": "rise", "2": "swipe"}
+    assert config["signspace"]["input"] == "landmarks" and 0.7 < config["window_seconds"] < 1.2  # 24-32 frames at 30 fps
+    assert not (out / "preprocessor_config.json").exists() and not (out / "misclassified.png").exists()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["eval_split"] == "test" and metrics["test"]["accuracy"] >= 0.8  # three clearly different motions
+    assert isinstance(metrics["misclassified"], list)
+    card = (out / "README.md").read_text()
+    assert "landmarks" in card and "signs that **move**" in card and "pipeline_tag" not in card
+    assert (out / "confusion_matrix.png").stat().st_size > 0
+    from signspace.modeling import load_classifier
+    from signspace.sequence_model import SignSequenceModel
+
+    assert isinstance(load_classifier(str(out)), SignSequenceModel)
+
+
+@pytest.mark.slow
+def test_a_sequence_run_resumes_from_its_checkpoint(tmp_path, landmark_dataset):
+    out = tmp_path / "seq-resume"
+    base = ["--sequence_length", 8, "--hidden_size", 16, "--early_stopping_patience", 0, "--save_total_limit", 3]
+    assert run_seq(landmark_dataset, out, "--num_train_epochs", 1, *base) == 0
+    assert run_seq(landmark_dataset, out, "--num_train_epochs", 2, *base) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["resumed_from"] and metrics["resumed_from"].endswith("checkpoint-3")
+
+
+def test_a_landmark_dataset_with_an_image_model_is_a_clear_error(tmp_path, landmark_dataset, tiny_vit):
+    with pytest.raises(training.DatasetFormatError, match="is an image model but the dataset holds landmark sequences"):
+        run_seq(landmark_dataset, tmp_path / "o", "--model_name_or_path", tiny_vit)
+
+
+def test_an_image_dataset_with_a_sequence_model_is_a_clear_error(tmp_path, colour_dataset):
+    from signspace.sequence_model import SignSequenceConfig, SignSequenceModel
+
+    SignSequenceModel(SignSequenceConfig(num_labels=3)).save_pretrained(tmp_path / "seq")
+    with pytest.raises(training.DatasetFormatError, match="is a landmark sequence model but the dataset holds images"):
+        run(colour_dataset, tmp_path / "o", tmp_path / "seq")
