@@ -61,7 +61,7 @@ SEQUENCE_PATIENCE = 10
 # Files this script writes at the top of --output_dir (checkpoints live beside them).
 OUTPUT_FILES = (
     "config.json", "model.safetensors", "preprocessor_config.json", "labels.json", "metrics.json",
-    "confusion_matrix.png", "misclassified.png", "training_config.json", "README.md",
+    "confusion_matrix.png", "misclassified.png", "training_config.json", "README.md", "hp_search_trials.csv",
 )
 
 
@@ -384,3 +384,46 @@ def read_json(path: Path) -> dict | None:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return None
+
+
+def hp_space(kind: str):
+    """Seed guide step 6.4: learning rate, batch size, weight decay (and width for sequence models)."""
+    def space(trial) -> dict:
+        low, high = (3e-4, 3e-3) if kind == "landmarks" else (1e-5, 5e-4)
+        params = {
+            "learning_rate": trial.suggest_float("learning_rate", low, high, log=True),
+            "per_device_train_batch_size": trial.suggest_categorical("per_device_train_batch_size", [16, 32, 64]),
+            "weight_decay": trial.suggest_float("weight_decay", 0.0, 0.1),
+        }
+        if kind == "landmarks":
+            params["hidden_size"] = trial.suggest_categorical("hidden_size", [64, 128, 192])
+        return params
+
+    return space
+
+
+def hyperparameter_search(*, model_init, args, trainer_kwargs: dict, n_trials: int, kind: str, output_dir: Path) -> dict:
+    """``n_trials`` Optuna trials through ``Trainer.hyperparameter_search``, scored by the validation metric the
+    final run selects on; writes hp_search_trials.csv and returns the best trial's parameters."""
+    import dataclasses
+
+    import optuna
+
+    search_args = dataclasses.replace(args, save_strategy="no", load_best_model_at_end=False, report_to="none")
+    trainer = SignTrainer(model_init=model_init, args=search_args, **trainer_kwargs)
+    metric = f"eval_{args.metric_for_best_model}" if not args.metric_for_best_model.startswith("eval_") else args.metric_for_best_model
+    storage = optuna.storages.InMemoryStorage()
+    best = trainer.hyperparameter_search(
+        hp_space=hp_space(kind), n_trials=n_trials, backend="optuna", compute_objective=lambda m: m[metric],
+        direction="maximize" if args.greater_is_better else "minimize", storage=storage, study_name="signspace",
+        sampler=optuna.samplers.TPESampler(seed=args.seed),
+    )
+    trials = optuna.load_study(study_name="signspace", storage=storage).trials_dataframe()
+    trials = trials.rename(columns={"value": metric})
+    from .atomic import write_text_atomic
+
+    write_text_atomic(Path(output_dir) / "hp_search_trials.csv", trials.to_csv(index=False))
+    for leftover in Path(output_dir).glob("run-*"):  # per-trial folders the Trainer may create
+        shutil.rmtree(leftover, ignore_errors=True)
+    logger.info("best of %d trials: %s = %s with %s", n_trials, metric, best.objective, best.hyperparameters)
+    return dict(best.hyperparameters)

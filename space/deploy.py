@@ -19,8 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The modules app.py imports, directly or not (a test runs the staged Space to prove it is enough).
-APP_MODULES = ("__init__", "atomic", "checkpoints", "errors", "hands", "hub", "imaging", "inference", "modeling", "scan",
-               "transforms")
+APP_MODULES = ("__init__", "atomic", "checkpoints", "errors", "hands", "hub", "imaging", "inference", "landmarks", "live",
+               "modeling", "scan", "sequence_model", "transforms", "video")
 HAND_MODEL_FILE = "hand_landmarker.task"  # shipped with the app: no download when the Space starts
 # Versions both hardware kinds support (ZeroGPU: PyTorch 2.8-2.11 and Python 3.10.13 / 3.12.12, Hub docs 2026-08).
 TORCH_VERSION, TORCHVISION_VERSION = "2.9.1", "0.24.1"

@@ -65,8 +65,12 @@ class ModelArguments:
                                                 "improvement (0: never; default 3 for images, 10 for landmark sequences)."})
     overwrite_output_dir: bool = field(default=False, metadata={"help": "Replace training outputs and checkpoints in --output_dir."})
     license: str = field(default="other", metadata={"help": "License of the published model (card metadata)."})
+    hp_search: int | None = field(default=None, metadata={"help": "Run this many Optuna trials over learning rate, batch "
+                                  "size, weight decay (and width for sequence models), then train with the best."})
 
     def __post_init__(self):
+        if self.hp_search is not None and self.hp_search < 1:
+            raise ValueError(f"--hp_search={self.hp_search} must be 1 or more trials (leave it out for no search)")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 0:
             raise ValueError(f"--early_stopping_patience={self.early_stopping_patience} must be 0 (off) or more")
 
@@ -125,14 +129,17 @@ def main(argv: list[str] | None = None) -> int:
 
     labels = dict(num_labels=len(label_names), id2label=dict(enumerate(label_names)), label2id={n: i for i, n in enumerate(label_names)})
     if kind == "landmarks":
-        model, processor, spec, on_device, collator = sequence_setup(dataset, data_args, model_args, args, labels)
+        model, processor, spec, on_device, collator, make_model = sequence_setup(dataset, data_args, model_args, args, labels)
     else:
         model_args.model_name_or_path = model_args.model_name_or_path or DEFAULT_IMAGE_MODEL
         training.refuse_sequence_model(model_args.model_name_or_path, model_args.model_revision)
         processor = load_processor(model_args.model_name_or_path, model_args.model_revision)
         # a new head for our labels (num_labels too: timm configs ignore id2label's length); on resume SignTrainer
         # restores the checkpoint's weights over it
-        model = load_classifier(model_args.model_name_or_path, model_args.model_revision, ignore_mismatched_sizes=True, **labels)
+        def make_model(trial=None):
+            return load_classifier(model_args.model_name_or_path, model_args.model_revision, ignore_mismatched_sizes=True, **labels)
+
+        model = make_model()
         spec, collator = InputSpec.from_processor(processor), collate
         # On a GPU, rotation and colour jitter run on the batch: in CPU loader workers they starved the GPU.
         on_device = data_args.augment_on == "device" or (data_args.augment_on == "auto" and args.device.type != "cpu")
@@ -152,11 +159,18 @@ def main(argv: list[str] | None = None) -> int:
         patience = (training.SEQUENCE_PATIENCE if kind == "landmarks" else 3) if patience is None else patience
         if patience and args.load_best_model_at_end:
             callbacks.append(EarlyStoppingCallback(patience))
-    trainer = training.SignTrainer(
-        model=model, args=args, data_collator=collator, train_dataset=dataset["train"],
-        eval_dataset=dataset["validation"] if has_validation else None, processing_class=processor,
-        compute_metrics=training.metrics_fn(label_names), callbacks=callbacks, input_spec=spec, augment_on_device=on_device,
-    )
+    common = dict(data_collator=collator, train_dataset=dataset["train"], eval_dataset=dataset["validation"] if has_validation else None,
+                  processing_class=processor, compute_metrics=training.metrics_fn(label_names), input_spec=spec,
+                  augment_on_device=on_device)
+    if model_args.hp_search:
+        if not has_validation:
+            raise training.DatasetFormatError(f"--hp_search needs a validation split to compare trials; {where} has none")
+        best = training.hyperparameter_search(model_init=make_model, args=args, trainer_kwargs=common,
+                                              n_trials=model_args.hp_search, kind=kind, output_dir=output_dir)
+        for key in ("learning_rate", "per_device_train_batch_size", "weight_decay"):
+            setattr(args, key, best[key])
+        model = make_model(best)  # the final run: fresh weights with the best trial's settings
+    trainer = training.SignTrainer(model=model, args=args, callbacks=callbacks, **common)
     if resume:
         logger.info("resuming from %s", resume)
     train_result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
@@ -211,15 +225,23 @@ def sequence_setup(dataset, data_args, model_args, args, labels):
                 f"{model_args.model_name_or_path} is an image model but the dataset holds landmark sequences; leave out "
                 "--model_name_or_path for a new sequence model, or build an image dataset (without --features landmarks)")
         data_args.sequence_length = model.config.sequence_length
-    else:
+    window = training.typical_clip_seconds(dataset["train"])
+
+    def make_model(trial=None):
+        if model_args.model_name_or_path:
+            return load_classifier(model_args.model_name_or_path, model_args.model_revision, ignore_mismatched_sizes=True, **labels)
+        params = trial if isinstance(trial, dict) else (getattr(trial, "params", None) or {})
         torch.manual_seed(args.seed)
-        model = SignSequenceModel(SignSequenceConfig(sequence_length=data_args.sequence_length, hidden_size=model_args.hidden_size,
-                                                     window_seconds=training.typical_clip_seconds(dataset["train"]), **labels))
+        return SignSequenceModel(SignSequenceConfig(sequence_length=data_args.sequence_length, window_seconds=window,
+                                                    hidden_size=params.get("hidden_size", model_args.hidden_size), **labels))
+
+    if not model_args.model_name_or_path:
+        model = make_model()
     dataset["train"].set_transform(training.sequence_transform(data_args.sequence_length, True, data_args.hflip, args.seed))
     for split in ("validation", "test"):
         if split in dataset:
             dataset[split].set_transform(training.sequence_transform(data_args.sequence_length, train=False))
-    return model, None, None, False, training.collate_sequences
+    return model, None, None, False, training.collate_sequences, make_model
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def test_staged_app_imports_from_its_own_files(tmp_path):
     """The uploaded module list is enough: the app starts its imports using only the staged copy."""
     deploy.stage_space(tmp_path, "me/demo", "me/model", None, "cpu-basic", "Demo", "mit")
     probe = (
-        "import sys, app, signspace; import signspace.inference, signspace.modeling;"
+        "import sys, app, signspace; import signspace.inference, signspace.modeling, signspace.live, signspace.hands;"
         "assert signspace.__file__.startswith(sys.argv[1]), signspace.__file__;"
         "print(sorted(m for m in sys.modules if m.startswith('signspace')))"
     )

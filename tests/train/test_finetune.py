@@ -467,3 +467,39 @@ def test_an_image_dataset_with_a_sequence_model_is_a_clear_error(tmp_path, colou
     SignSequenceModel(SignSequenceConfig(num_labels=3)).save_pretrained(tmp_path / "seq")
     with pytest.raises(training.DatasetFormatError, match="is a landmark sequence model but the dataset holds images"):
         run(colour_dataset, tmp_path / "o", tmp_path / "seq")
+
+
+@pytest.mark.parametrize("trials", [0, -2])
+def test_hp_search_needs_at_least_one_trial(tmp_path, landmark_dataset, trials):
+    with pytest.raises(ValueError, match=rf"--hp_search={trials} must be 1 or more trials"):
+        run_seq(landmark_dataset, tmp_path / "o", "--hp_search", trials)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_hp_search_on_a_sequence_model_writes_the_trials_and_trains_the_best(tmp_path, landmark_dataset):
+    import csv
+
+    out = tmp_path / "hp"
+    assert run_seq(landmark_dataset, out, "--hp_search", 3, "--num_train_epochs", 2, "--sequence_length", 8) == 0
+    rows = list(csv.DictReader((out / "hp_search_trials.csv").open()))
+    assert len(rows) == 3 and all(r["state"] == "COMPLETE" for r in rows)
+    assert {"params_learning_rate", "params_per_device_train_batch_size", "params_weight_decay", "params_hidden_size",
+            "eval_loss"} <= set(rows[0])
+    best = min(rows, key=lambda r: float(r["eval_loss"]))
+    config = json.loads((out / "config.json").read_text())
+    assert config["hidden_size"] == int(best["params_hidden_size"])
+    training_config = json.loads((out / "training_config.json").read_text())["training"]
+    assert training_config["learning_rate"] == pytest.approx(float(best["params_learning_rate"]))
+    assert not list(out.glob("run-*"))
+
+
+@pytest.mark.slow
+def test_hp_search_works_for_image_models_too(tmp_path, colour_dataset, tiny_vit):
+    import csv
+
+    out = tmp_path / "hp-img"
+    assert run(colour_dataset, out, tiny_vit, "--hp_search", 2, "--num_train_epochs", 1) == 0
+    rows = list(csv.DictReader((out / "hp_search_trials.csv").open()))
+    assert len(rows) == 2 and "eval_f1_macro" in rows[0] and "params_hidden_size" not in rows[0]
+    assert (out / "model.safetensors").is_file()
