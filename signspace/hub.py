@@ -111,8 +111,12 @@ def push_folder(
     max_attempts: int = 4,
     base_delay: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    remedy: str | None = None,
 ) -> str:
     """Create the repo if needed and upload ``folder`` as one commit; returns the commit URL.
+
+    ``remedy`` says, on failure, what the user still has and how to publish again (the default speaks of
+    ``folder``; a caller that uploads a temporary staging folder must say something true instead).
 
     huggingface_hub already retries single requests (preupload, commit) a few times; this outer loop
     retries the whole publish, with exponential backoff, when a transient failure (connection, 5xx,
@@ -146,13 +150,13 @@ def push_folder(
             message = redact(f"{type(exc).__name__}: {first_line}", token)
             if not is_retryable(exc):
                 raise HubError(
-                    f"uploading {folder} to {repo_type} repo {repo_id} failed: {message}. The local copy in "
-                    f"{folder} is complete; fix the cause (token rights, repo id) and publish again"
+                    f"uploading to {repo_type} repo {repo_id} failed: {message}. Fix the cause (token rights, repo id); "
+                    f"{remedy or f'the local copy in {folder} is complete: publish it again'}"
                 ) from None
             if number == max_attempts:
                 raise HubError(
-                    f"uploading {folder} to {repo_id} still failed after {max_attempts} attempts: {message}. "
-                    f"The local copy in {folder} is complete; publish again later"
+                    f"uploading to {repo_id} still failed after {max_attempts} attempts: {message}. "
+                    f"{remedy or f'The local copy in {folder} is complete: publish it again later'}"
                 ) from None
             delay = base_delay * 2 ** (number - 1)
             logger.warning("upload attempt %d/%d failed (%s); retrying in %.0f s", number, max_attempts, message, delay)

@@ -58,7 +58,17 @@ def normalise_label(folder_name: str) -> str:
 
 
 def _visible_children(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir() if not is_junk(p)), key=lambda p: p.name)
+    try:
+        return sorted((p for p in folder.iterdir() if not is_junk(p)), key=lambda p: p.name)
+    except PermissionError:
+        raise DataFolderError(
+            f"cannot read folder {folder} (permission denied); give yourself read access (chmod -R u+rX) or move it "
+            "out of the data folder"
+        ) from None
+
+
+def _broken_link(path: Path) -> bool:
+    return path.is_symlink() and not path.exists()
 
 
 def _landmark_clip_folder(entry: Path, label: str, relative: str, result: ScanResult) -> None:
@@ -110,14 +120,18 @@ def scan_data_dir(data_dir: Path, group_pattern: str | None = None, features: st
         for entry in _visible_children(folder):
             relative = entry.relative_to(data_dir).as_posix()
             suffix = entry.suffix.lower()
-            if features == "landmarks" and entry.is_dir():
+            if _broken_link(entry):
+                result.skipped.append({"source": relative, "reason": "a symbolic link to a file that does not exist"})
+            elif features == "landmarks" and entry.is_dir():
                 _landmark_clip_folder(entry, label, relative, result)
             elif features == "landmarks" and suffix == ".npy":
                 result.items.append(WorkItem(label, entry, relative, f"{label}/{entry.name}", "npy"))
             elif entry.is_dir():
                 for frame in _visible_children(entry):
                     frame_rel = frame.relative_to(data_dir).as_posix()
-                    if frame.is_file() and frame.suffix.lower() in IMAGE_EXTENSIONS:
+                    if _broken_link(frame):
+                        result.skipped.append({"source": frame_rel, "reason": "a symbolic link to a file that does not exist"})
+                    elif frame.is_file() and frame.suffix.lower() in IMAGE_EXTENSIONS:
                         result.items.append(WorkItem(label, frame, frame_rel, f"{label}/{entry.name}", "image"))
                     else:
                         result.skipped.append(

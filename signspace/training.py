@@ -62,7 +62,27 @@ SEQUENCE_PATIENCE = 10
 OUTPUT_FILES = (
     "config.json", "model.safetensors", "preprocessor_config.json", "labels.json", "metrics.json",
     "confusion_matrix.png", "misclassified.png", "training_config.json", "README.md", "hp_search_trials.csv",
+    ".signspace-run.json",
 )
+RUN_FILE = ".signspace-run.json"  # what a run in this folder trains: a resume must be the same run
+
+
+def check_same_run(output_dir: Path, identity: dict, resuming: bool) -> None:
+    """Refuse to resume another run's checkpoint (other signs, base model or dataset); record this run's identity."""
+    from .checkpoints import CheckpointError
+
+    path = Path(output_dir) / RUN_FILE
+    earlier = read_json(path) if resuming else None
+    if earlier is not None:
+        different = [key for key in identity if earlier.get(key) != identity[key]]
+        if different:
+            shown = "; ".join(f"{key}: {earlier.get(key)!r} there, {identity[key]!r} now" for key in different)
+            raise CheckpointError(
+                f"{output_dir} holds checkpoints of a different run ({shown}); resuming would relabel them. Choose "
+                "another --output_dir, or pass --overwrite_output_dir to start this run there from scratch"
+            )
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, identity)
 
 
 class DatasetFormatError(SignSpaceError, ValueError):
@@ -75,7 +95,14 @@ def load_sign_dataset(dataset_dir: str | None, dataset_name: str | None, revisio
     from huggingface_hub import constants
 
     if dataset_dir:
-        return datasets.load_from_disk(dataset_dir)
+        loaded = datasets.load_from_disk(dataset_dir)
+        if not isinstance(loaded, datasets.DatasetDict):  # e.g. my-signs/train: one split, not the dataset
+            parent = Path(dataset_dir).resolve().parent
+            raise DatasetFormatError(
+                f"--dataset_dir {dataset_dir} is a single split, not a dataset folder from train/build_dataset.py; pass "
+                f"the folder that holds train/validation/test (probably {parent})"
+            )
+        return loaded
     if not constants.HF_HUB_OFFLINE:  # offline mode reads the cache and needs no network
         require_reachable(
             f"load the dataset {dataset_name!r}",

@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         stage_space(Path(staging), args.space_id, args.model_id, args.revision, args.hardware, title, args.license,
                     hand_model)
         url = hub.push_folder(Path(staging), args.space_id, repo_type="space", space_sdk="gradio", token=token,
-                              private=args.private, commit_message=f"Deploy SignSpace app for {args.model_id}")
+                              private=args.private, commit_message=f"Deploy SignSpace app for {args.model_id}",
+                              remedy="nothing was changed on the Space; run the same space/deploy.py command again")
     api = HfApi(token=token)
     variables = {"MODEL_ID": args.model_id, "MODEL_REVISION": args.revision or "", "SIGNSPACE_HARDWARE": args.hardware,
                  HAND_MODEL_ENV: HAND_MODEL_FILE}

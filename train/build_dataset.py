@@ -138,6 +138,8 @@ def publish(config: BuildConfig, dataset_dict, report: dict, token: str) -> str:
         return hub.push_folder(
             staging, config.hub_dataset_id, repo_type="dataset", token=token,
             private=config.hub_private_repo, commit_message="Upload sign dataset built with SignSpace",
+            remedy=f"the dataset itself is saved in {Path(config.output_dir).resolve()}; to publish it, run the same "
+                   "command again with --overwrite",
         )
 
 

@@ -90,6 +90,12 @@ def parse(argv: list[str], kind: str = "images"):
     return parser.parse_args_into_dataclasses(args=argv)
 
 
+def output_dir_given(argv: list[str]) -> bool:
+    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
+        return bool((yaml.safe_load(Path(argv[0]).read_text()) or {}).get("output_dir"))
+    return any(a.split("=")[0] in ("--output_dir", "--output-dir") for a in argv)
+
+
 def peek_data_args(argv: list[str]) -> DataArguments:
     if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
         values = yaml.safe_load(Path(argv[0]).read_text())
@@ -106,13 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     data_args, model_args, args = parse(argv, kind)
     if args.dataloader_num_workers == 0:
         args.dataloader_persistent_workers = False
-    if not args.output_dir:
+    if not output_dir_given(argv):  # TrainingArguments fills in ./trainer_output, where unrelated runs would mix
         raise ValueError("--output_dir is required: the folder that receives the model, metrics and card")
     push, args.push_to_hub = args.push_to_hub, False  # we publish once, at the end, from the saved folder
     token = None
     if push:
         hub.check_repo_id(args.hub_model_id, "--hub_model_id")
         token = args.hub_token or hub.require_token()  # before any training
+    # The Trainer pickles its arguments into every checkpoint (training_args.bin): keep the token out of them.
+    args.hub_token = None
     output_dir = Path(args.output_dir)
     with args.main_process_first(desc="output folder check"):  # under DDP: rank 0 cleans, then all look
         if args.process_index == 0:
@@ -123,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
     where = data_args.dataset_dir or data_args.dataset_name
     label_names = training.check_dataset(dataset, where)
+    fingerprint = getattr(dataset["train"], "_fingerprint", None)  # before transforms, which change it
     preprocessing = training.dataset_preprocessing(data_args.dataset_dir, data_args.dataset_name, data_args.dataset_revision)
     if data_args.max_train_samples:
         dataset["train"] = dataset["train"].shuffle(seed=args.seed).select(range(min(data_args.max_train_samples, len(dataset["train"]))))
@@ -148,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
             if split in dataset:
                 dataset[split].set_transform(batch_transform(spec, train=False))
     model.config.signspace = preprocessing  # config.json tells the app what the builder did (hand crops, landmarks)
+    if args.process_index == 0:
+        identity = {"labels": label_names, "base_model": model_args.model_name_or_path or "new sequence model",
+                    "dataset": fingerprint if data_args.dataset_dir else f"{where}@{data_args.dataset_revision or 'main'}"}
+        training.check_same_run(output_dir, identity, resuming=resume is not None)
 
     has_validation = "validation" in dataset and len(dataset["validation"]) > 0
     callbacks = []
@@ -209,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
         if push:
             url = hub.push_folder(output_dir, args.hub_model_id, token=token, private=bool(args.hub_private_repo),
                                   revision=args.hub_revision, commit_message="Upload sign recognizer trained with SignSpace",
-                                  ignore_patterns=["checkpoint-*", "checkpoint-*/**", ".*"])
+                                  ignore_patterns=["checkpoint-*", "checkpoint-*/**", ".*"],
+                                  remedy=f"the model in {output_dir.resolve()} is complete; publish it with: hf upload "
+                                         f"{args.hub_model_id} {output_dir.resolve()} --exclude 'checkpoint-*'")
             print(f"published to {url}")
     return 0
 

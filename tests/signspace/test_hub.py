@@ -87,3 +87,10 @@ def test_unreachable_hub_is_detected_quickly(monkeypatch):
 @pytest.mark.parametrize("repo_id", ["user/name", "org-1/my.model_v2"])
 def test_good_repo_ids(repo_id):
     assert hub.check_repo_id(repo_id, "--x") == repo_id
+
+
+def test_cards_link_only_to_what_exists():
+    from pathlib import Path
+
+    for template in (Path(__file__).resolve().parents[2] / "hub_cards").glob("*.md"):
+        assert "github.com/signspace" not in template.read_text(), template.name

@@ -80,3 +80,40 @@ def test_unsupported_files_are_reported(tmp_path):
     (tmp_path / "a" / "notes.txt").write_text("hi")
     result = scan_data_dir(tmp_path)
     assert result.skipped == [{"source": "a/notes.txt", "reason": "unsupported file type '.txt'"}]
+
+
+def test_a_dangling_symlink_is_skipped_and_listed_not_fatal(tmp_path):
+    from factories import make_sign_folders
+
+    from signspace.scan import scan_data_dir
+
+    data = make_sign_folders(tmp_path / "data", {"a": 2, "b": 2})
+    (data / "a" / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (data / "b" / "clip").mkdir()
+    (data / "b" / "clip" / "0001.png").symlink_to(tmp_path / "missing.png")
+    result = scan_data_dir(data)
+    reasons = {entry["source"]: entry["reason"] for entry in result.skipped}
+    assert reasons["a/gone.jpg"] == reasons["b/clip/0001.png"] == "a symbolic link to a file that does not exist"
+    assert all("gone" not in item.source and "0001" not in item.source for item in result.items)
+
+
+def test_an_unreadable_clip_folder_is_one_clear_line(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from factories import make_sign_folders
+
+    from signspace.scan import DataFolderError, scan_data_dir
+
+    data = make_sign_folders(tmp_path / "data", {"a": 2, "b": 2})
+    locked = data / "b" / "clip"
+    locked.mkdir()
+    real_iterdir = Path.iterdir
+
+    def iterdir(self):  # tests run as root, which chmod cannot lock out: fake what a normal user gets
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    with pytest.raises(DataFolderError, match=r"cannot read folder .*b/clip \(permission denied\); give yourself read access"):
+        scan_data_dir(data)

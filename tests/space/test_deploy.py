@@ -104,3 +104,12 @@ def test_deploy_with_a_broken_hand_model_fails_before_uploading(fresh_hub, tmp_p
     with pytest.raises(HandModelError, match=r"hand\.task is not a MediaPipe task bundle"):
         deploy.main(["--space_id", "tester/broken", "--model_id", "tester/signs", "--hand_model", str(bad)])
     assert ("space", "tester/broken") not in fresh_hub.repos
+
+
+def test_a_failed_deploy_says_nothing_changed_and_names_no_temporary_folder(fresh_hub, tmp_path):
+    task = fake_task_bundle(tmp_path / "hand_landmarker.task")
+    fresh_hub.fail(r"/api/repos/create", 403, times=10)
+    with pytest.raises(HubError) as caught:
+        deploy.main(["--space_id", "tester/denied", "--model_id", "tester/signs", "--hand_model", str(task)])
+    assert "nothing was changed on the Space; run the same space/deploy.py command again" in str(caught.value)
+    assert "signspace-space-" not in str(caught.value)

@@ -490,3 +490,16 @@ def test_landmarks_and_hand_crop_together_is_a_clear_error(tmp_path):
     data = make_landmark_folders(tmp_path / "data", per_sign=2)
     with pytest.raises(ValueError, match="--hand_crop makes image datasets"):
         build_dataset.main(["--data_dir", str(data), "--output_dir", str(tmp_path / "o"), "--features", "landmarks", "--hand_crop"])
+
+
+def test_a_failed_publish_points_at_the_saved_dataset_and_how_to_publish_again(tmp_path, fresh_hub, capsys):
+    data = make_sign_folders(tmp_path / "data", {"a": 4, "b": 4})
+    out = tmp_path / "out"
+    fresh_hub.fail(r"/api/repos/create", 403, times=10)
+    code = build_dataset.cli_main(["--data_dir", str(data), "--output_dir", str(out), "--num_proc", "1",
+                                   "--push_to_hub", "--hub_dataset_id", "tester/signs"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"the dataset itself is saved in {out.resolve()}" in err and "again with --overwrite" in err
+    assert "signspace-dataset-" not in err  # no deleted temporary folder
+    assert (out / "dataset_dict.json").is_file()

@@ -503,3 +503,35 @@ def test_hp_search_works_for_image_models_too(tmp_path, colour_dataset, tiny_vit
     rows = list(csv.DictReader((out / "hp_search_trials.csv").open()))
     assert len(rows) == 2 and "eval_f1_macro" in rows[0] and "params_hidden_size" not in rows[0]
     assert (out / "model.safetensors").is_file()
+
+
+# --- issue 11: runs never mix, tokens stay out of checkpoints, a split folder is a clear error ----------------------
+
+def test_output_dir_is_required(tmp_path, colour_dataset, tiny_vit, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="--output_dir is required"):
+        finetune.main(["--dataset_dir", str(colour_dataset), "--model_name_or_path", str(tiny_vit), *FAST])
+    assert not (tmp_path / "trainer_output").exists()
+
+
+def test_resuming_another_runs_checkpoint_is_refused(tmp_path, colour_dataset, landmark_dataset, tiny_vit):
+    out = tmp_path / "shared-out"
+    assert run_seq(landmark_dataset, out, "--num_train_epochs", 1, "--sequence_length", 8, "--hidden_size", 16) == 0
+    with pytest.raises(CheckpointError, match=r"holds checkpoints of a different run \(labels: \['circle', 'rise', 'swipe'\] there"):
+        run(colour_dataset, out, tiny_vit, "--num_train_epochs", 1)
+    assert json.loads((out / "config.json").read_text())["id2label"]["0"] == "circle"  # untouched
+    assert run(colour_dataset, out, tiny_vit, "--num_train_epochs", 1, "--overwrite_output_dir") == 0
+
+
+def test_a_single_split_folder_is_a_clear_error(tmp_path, colour_dataset, tiny_vit):
+    with pytest.raises(training.DatasetFormatError, match=r"train is a single split, not a dataset folder .*probably .*dataset"):
+        run(colour_dataset / "train", tmp_path / "o", tiny_vit)
+
+
+def test_a_hub_token_never_reaches_the_checkpoints(tmp_path, colour_dataset, tiny_vit):
+    out = tmp_path / "tok"
+    assert run(colour_dataset, out, tiny_vit, "--num_train_epochs", 1, "--hub_token", TOKEN) == 0
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert any(p.name == "training_args.bin" for p in written)
+    for path in written:
+        assert TOKEN.encode() not in path.read_bytes(), path
