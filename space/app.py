@@ -8,6 +8,9 @@ On a Hugging Face Space the model comes from the MODEL_ID / MODEL_REVISION varia
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
+import io
 import logging
 import os
 import sys
@@ -16,9 +19,10 @@ from dataclasses import dataclass
 
 import gradio as gr
 import numpy as np
-from PIL import UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from signspace.imaging import ImageDecodeError
+from signspace.limits import RequestSizeLimit, parse_size
 from signspace.video import VIDEO_ERRORS
 from signspace.inference import HAND_CROP_MODES, PRECISIONS, LiveSession, Prediction, Predictor, TextBuilder
 
@@ -48,22 +52,65 @@ class AppConfig:
     threshold: float = 0.6
     unmirror: bool = True  # the preview is mirrored; the model sees the camera's own view, like training photos
     max_file_size: str = "10mb"
+    delete_cache: tuple[int, int] = (1800, 3600)  # every 30 min, delete cached uploads older than an hour
     zero_gpu: bool = False  # set on Spaces by deploy.py (SIGNSPACE_HARDWARE=zero-gpu)
 
 
 NOT_AN_IMAGE = "That file is not an image SignSpace can read (use JPEG, PNG, WebP or BMP)."
+MAX_UPLOAD_PIXELS = 40_000_000  # a 7,000 x 5,700 photo; far below Pillow's bomb limit (~89 MP, ~1 GB decoded)
+
+
+def too_large(detail: str) -> gr.Error:
+    return gr.Error(f"That image is too large ({detail}); send a photo of at most "
+                    f"{MAX_UPLOAD_PIXELS // 1_000_000} megapixels and {AppConfig.max_file_size}.")
 
 
 class PhotoInput(gr.Image):
-    """gr.Image whose upload check answers a non-image with a friendly message, not a server error."""
+    """gr.Image whose upload check answers a non-image, an oversized file or a decompression bomb with a friendly
+    message (never the server's paths), before anything is decoded."""
 
     is_template = True  # rendered by the ordinary Image front end
+    max_bytes: int = 10_000_000
 
     def preprocess(self, payload):
+        path, url = getattr(payload, "path", None), getattr(payload, "url", None) or ""
+        if path and os.path.isfile(path):
+            source, size = path, os.path.getsize(path)
+        elif url.startswith("data:"):  # inline base64 images skip the upload route and its size check
+            try:
+                source = io.BytesIO(base64.b64decode(url.partition(",")[2], validate=True))
+            except binascii.Error:
+                raise gr.Error(NOT_AN_IMAGE) from None
+            size = source.getbuffer().nbytes
+        else:
+            source = None
+        if source is not None:
+            if size > self.max_bytes:
+                raise too_large(f"{size / 1e6:.1f} MB")
+            check_pixels(source)
         try:
             return super().preprocess(payload)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise too_large("too many pixels") from None
         except (UnidentifiedImageError, OSError, SyntaxError):  # what Pillow raises for non-images
             raise gr.Error(NOT_AN_IMAGE) from None
+
+
+def check_pixels(path) -> None:
+    """Refuse from the header alone: a 23 KB 1-bit PNG can claim 9,400 x 9,400 pixels (~1 GB once decoded)."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_large("too many pixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise gr.Error(NOT_AN_IMAGE) from None
+    if width * height > MAX_UPLOAD_PIXELS:
+        raise too_large(f"{width} x {height} pixels")
 
 
 def live_step(predictor: Predictor, frame, session: LiveSession | None, threshold: float, now: float | None = None,
@@ -173,7 +220,7 @@ def build_demo(predictor: Predictor, config: AppConfig, snapshot_predictor: Pred
     endpoint borrow a ZeroGPU device (``spaces.GPU``) without every frame queuing for it."""
     snapshot_predictor = snapshot_predictor or predictor
     classify = gpu(lambda path: classify_file(snapshot_predictor, path))
-    with gr.Blocks(title="SignSpace — live sign recognition") as demo:
+    with gr.Blocks(title="SignSpace — live sign recognition", delete_cache=config.delete_cache) as demo:
         gr.Markdown("# SignSpace — live sign recognition")
         gr.Markdown(model_info(predictor))
         # One per visitor; its hand tracker is closed when the visitor leaves (tab closed or idle for an hour).
@@ -210,6 +257,7 @@ def build_demo(predictor: Predictor, config: AppConfig, snapshot_predictor: Pred
                 # image_mode=None: the file goes to our shared decode untouched (EXIF, CMYK, 16-bit…).
                 still = PhotoInput(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None,
                                    label="Photo", webcam_options=gr.WebcamOptions(mirror=False))
+                still.max_bytes = parse_size(config.max_file_size)
                 still_label = gr.Label(num_top_classes=5, label="Prediction")
             gr.Button("Recognise", variant="primary").click(
                 classify, inputs=[still], outputs=[still_label],
@@ -227,6 +275,16 @@ def build_demo(predictor: Predictor, config: AppConfig, snapshot_predictor: Pred
         gr.Markdown(HOW_TO)
     demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
     return demo
+
+
+def launch_kwargs(config: AppConfig) -> dict:
+    """Limits for every route: Gradio's max_file_size for its upload route, and a request-body cap for the rest
+    (an inline base64 image is 4/3 of the file, plus JSON)."""
+    from starlette.middleware import Middleware
+
+    body_limit = parse_size(config.max_file_size) * 4 // 3 + 64_000
+    return {"max_file_size": config.max_file_size,
+            "app_kwargs": {"middleware": [Middleware(RequestSizeLimit, max_bytes=body_limit)]}}
 
 
 def _edit_text(session, action: str):
@@ -276,8 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         gpu = spaces.GPU(duration=20)
     demo = build_demo(predictor, config, snapshot, gpu)
     try:
-        demo.launch(server_name=host, server_port=port, max_file_size=config.max_file_size, theme=gr.themes.Soft(),
-                    show_error=True)
+        demo.launch(server_name=host, server_port=port, theme=gr.themes.Soft(), show_error=True, **launch_kwargs(config))
     finally:
         for each in (predictor, snapshot):
             if each is not None:

@@ -29,7 +29,7 @@ def served(predictor):
     config = app.AppConfig(model="local", queue_size=2, concurrency=1, max_file_size="1mb")
     demo = app.build_demo(predictor, config)
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, max_file_size=config.max_file_size, quiet=True)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs(config))
     yield f"http://127.0.0.1:{port}/", demo
     demo.close()
 
@@ -303,3 +303,93 @@ def test_a_clip_upload_is_tracked_and_classified_like_a_training_clip(sequence_p
     junk.write_bytes(b"not a video at all")
     with pytest.raises(app.gr.Error, match="cannot be decoded|not a video or image"):
         app.classify_clip(sequence_predictor, str(junk))
+
+
+# --- issue 11: limits on every path, friendly refusals, a cache that is cleaned -----------------------------------
+
+import base64  # noqa: E402
+import io  # noqa: E402
+
+from factories import bomb_png_bytes  # noqa: E402
+
+
+def _png_of_size(n_bytes: int) -> bytes:
+    """A valid PNG padded with random pixels to about ``n_bytes``."""
+    side = int((n_bytes / 3) ** 0.5) + 1
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.RandomState(0).randint(0, 256, (side, side, 3), dtype=np.uint8)).save(buffer, "PNG", compress_level=0)
+    return buffer.getvalue()
+
+
+def _call_predict(base: str, payload: dict, **kwargs) -> httpx.Response:
+    return httpx.post(f"{base}gradio_api/call/predict", json=payload, timeout=30, **kwargs)
+
+
+def _inline(data: bytes) -> dict:
+    url = "data:image/png;base64," + base64.b64encode(data).decode()
+    return {"data": [{"url": url, "meta": {"_type": "gradio.FileData"}}]}
+
+
+def _result_text(base: str, response: httpx.Response) -> str:
+    event = response.json()["event_id"]
+    return httpx.get(f"{base}gradio_api/call/predict/{event}", timeout=30).text
+
+
+def test_an_inline_data_url_over_the_limit_is_refused_like_an_upload(served):
+    base = served[0]
+    response = _call_predict(base, _inline(_png_of_size(1_500_000)))  # the app's limit is 1 MB
+    assert response.status_code == 413 and "request too large" in response.text
+
+
+def test_a_file_just_over_the_limit_inside_a_small_enough_request_is_refused_by_size(served):
+    base = served[0]
+    data = _png_of_size(1_010_000)  # base64 of it fits the request cap; the decoded file does not fit 1 MB
+    assert len(data) > 1_000_000
+    response = _call_predict(base, _inline(data))
+    assert response.status_code == 200
+    text = _result_text(base, response)
+    assert "That image is too large" in text and "/tmp" not in text and "gradio" not in text.lower().replace("gradio_api", "")
+
+
+def test_a_streamed_body_without_a_length_is_cut_off_at_the_limit(served):
+    base = served[0]
+
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 100_000
+
+    response = httpx.post(f"{base}gradio_api/call/predict", content=chunks(), headers={"content-type": "application/json"},
+                          timeout=30)
+    assert response.status_code == 413
+
+
+def test_a_decompression_bomb_is_refused_in_our_words_without_server_paths(client, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    path = tmp_path / "bomb.png"
+    path.write_bytes(bomb_png_bytes(9400, 9400))  # 1-bit, ~1 GB once decoded
+    with pytest.raises(AppError) as caught:
+        client.predict(handle_file(str(path)), api_name="/predict")
+    message = str(caught.value)
+    assert "That image is too large (9400 x 9400 pixels)" in message
+    assert "/tmp" not in message and "preprocess" not in message
+
+
+def test_uploads_are_deleted_from_the_cache(predictor, tmp_path):
+    config = app.AppConfig(model="local", delete_cache=(1, 1))
+    demo = app.build_demo(predictor, config)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs(config))
+    try:
+        photo = tmp_path / "p.png"
+        pattern_image(4, (64, 48)).save(photo)
+        with photo.open("rb") as handle:
+            uploaded = httpx.post(f"http://127.0.0.1:{port}/gradio_api/upload", files={"files": handle}, timeout=30).json()[0]
+        assert os.path.isfile(uploaded)
+        deadline = time.monotonic() + 15
+        while os.path.isfile(uploaded) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not os.path.isfile(uploaded)
+    finally:
+        demo.close()
