@@ -70,12 +70,19 @@ class OnnxInt8Runner:
     def __init__(self, model, spec: InputSpec, threads: int, cache_dir: Path | None = None):
         import onnxruntime as ort
 
-        self.path = self._build(model, spec, Path(cache_dir or CACHE_DIR))
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self.path = self._build(model, spec, Path(cache_dir or CACHE_DIR))
+        try:
+            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's own error types (InvalidProtobuf, Fail) share no public base
+            # A cached file damaged on disk (or cut short by a full disk) would fail every start: rebuild it once.
+            logger.warning("cached int8 model %s is unusable (%s); rebuilding it", self.path, str(exc).splitlines()[0])
+            self.path.unlink(missing_ok=True)
+            self.path = self._build(model, spec, Path(cache_dir or CACHE_DIR))
+            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
 
     @staticmethod
     def _build(model, spec: InputSpec, cache_dir: Path) -> Path:

@@ -30,7 +30,10 @@ def check_local_model_dir(path: Path) -> None:
     config_path = path / "config.json"
     if not config_path.is_file():
         raise FileNotFoundError(f"model folder {path} has no config.json; is it the output folder of train/finetune.py?")
-    config = json.loads(config_path.read_text())
+    try:
+        config = json.loads(config_path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UnsafeModelError(f"{config_path} is not valid JSON ({exc}); copy the model folder again or retrain it") from None
     if config.get("auto_map"):
         raise UnsafeModelError(
             f"model folder {path} asks to run custom code (auto_map in config.json); SignSpace never enables "
@@ -44,6 +47,21 @@ def check_local_model_dir(path: Path) -> None:
             "loaded, so SignSpace loads safetensors only: convert with "
             "`model = AutoModelForImageClassification.from_pretrained(folder); model.save_pretrained(folder)` "
             "in a trusted environment"
+        )
+    from .checkpoints import safetensors_complete
+
+    for weights in path.glob("*.safetensors"):
+        if not safetensors_complete(weights):
+            raise UnsafeModelError(
+                f"{weights} is empty, truncated or corrupt ({weights.stat().st_size} bytes); copy the model folder again "
+                "or retrain it"
+            )
+    image_model = config.get("model_type") != "signspace-sequence"
+    has_processor = (path / "preprocessor_config.json").is_file() or "pretrained_cfg" in config  # timm keeps it in config
+    if image_model and not has_processor:
+        raise UnsafeModelError(
+            f"model folder {path} has no preprocessor_config.json, so its input size and normalisation are unknown; "
+            "copy it from the base model's folder (train/finetune.py writes it)"
         )
 
 

@@ -21,6 +21,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from signspace.errors import SignSpaceError
 from signspace.imaging import ImageDecodeError
 from signspace.limits import RequestSizeLimit, parse_size
 from signspace.video import VIDEO_ERRORS
@@ -335,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
     demo = build_demo(predictor, config, snapshot, gpu)
     try:
         demo.launch(server_name=host, server_port=port, theme=gr.themes.Soft(), show_error=True, **launch_kwargs(config))
+    except OSError as exc:
+        if "port" not in str(exc).lower():
+            raise
+        raise SignSpaceError(f"port {port} on {host} is in use (another app, or this one already running); pass "
+                             "--port with a free port, e.g. --port 7861") from None
     finally:
         for each in (predictor, snapshot):
             if each is not None:

@@ -393,3 +393,47 @@ def test_uploads_are_deleted_from_the_cache(predictor, tmp_path):
         assert not os.path.isfile(uploaded)
     finally:
         demo.close()
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("empty-weights", r"model\.safetensors is empty, truncated or corrupt \(0 bytes\)"),
+    ("no-processor", r"has no preprocessor_config\.json, so its input size and normalisation are unknown"),
+    ("broken-config", r"config\.json is not valid JSON"),
+])
+def test_a_damaged_model_folder_is_one_clear_line_naming_the_file(tmp_path, damage, message):
+    from signspace.modeling import UnsafeModelError
+
+    folder = make_tiny_vit(tmp_path / "model")
+    if damage == "empty-weights":
+        (folder / "model.safetensors").write_bytes(b"")
+    elif damage == "no-processor":
+        (folder / "preprocessor_config.json").unlink()
+    else:
+        (folder / "config.json").write_text('{"model_type": "vit", ')
+    with pytest.raises(UnsafeModelError, match=message):
+        Predictor.from_pretrained(str(folder), precision="fp32")
+
+
+def test_a_corrupt_cached_int8_model_is_rebuilt_not_fatal(tmp_path, monkeypatch):
+    monkeypatch.setattr("signspace.inference.CACHE_DIR", tmp_path / "cache")
+    folder = make_tiny_vit(tmp_path / "m", labels=("A", "B", "C"))
+    first = Predictor.from_pretrained(str(folder), precision="int8")
+    cached = first._run.path
+    cached.write_bytes(b"\x00" * 100)  # damaged on disk
+    again = Predictor.from_pretrained(str(folder), precision="int8")
+    assert again.precision == "int8" and again._run.path == cached and cached.stat().st_size > 1000
+    frame = np.asarray(pattern_image(1, (64, 64)))
+    np.testing.assert_allclose(again.predict(frame).probabilities, first.predict(frame).probabilities, atol=1e-5)
+
+
+def test_a_port_in_use_is_one_clear_line(tmp_path):
+    import socket
+
+    folder = make_tiny_vit(tmp_path / "m")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result, _ = _run_app("--model", str(folder), "--port", str(port), "--precision", "fp32")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr and "--port" in result.stderr
