@@ -71,11 +71,11 @@ def hub_endpoint() -> str:
 
 def hub_reachable(timeout: float = 3.0) -> bool:
     """One quick request instead of huggingface_hub's ~23 s of retries when the network is down."""
-    import httpx2
+    from huggingface_hub.utils import httpx  # the client huggingface_hub itself uses (httpx2 in 2.x)
 
     try:
-        httpx2.head(hub_endpoint(), timeout=timeout, follow_redirects=False)
-    except httpx2.TransportError:
+        httpx.head(hub_endpoint(), timeout=timeout, follow_redirects=False)
+    except httpx.TransportError:
         return False
     return True
 
@@ -88,13 +88,13 @@ def require_reachable(purpose: str, remedy: str) -> None:
 
 def is_retryable(exc: BaseException) -> bool:
     """Transient failures only: connection trouble, 5xx and 429 — never 401/403/404 or bad requests."""
-    import httpx2
+    from huggingface_hub.utils import httpx  # the client huggingface_hub itself uses (httpx2 in 2.x)
     from huggingface_hub.errors import HfHubHTTPError
 
     if isinstance(exc, HfHubHTTPError):
         status = exc.response.status_code if exc.response is not None else None
         return status in RETRY_STATUS
-    return isinstance(exc, httpx2.TransportError)
+    return isinstance(exc, httpx.TransportError)
 
 
 def push_folder(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import os
 import time
 import warnings
@@ -215,6 +216,9 @@ class Predictor:
         self._run = self._make_runner(precision)
         self.recheck_margin = recheck_margin
         self._calibration_left = RECHECK_CALIBRATION_CALLS
+        # Gradio runs requests on several threads: the calibration state and PyTorch's process-wide thread count
+        # are changed under one lock (rechecks are rare; live frames never take it).
+        self._recheck_lock = threading.Lock()
         self._run_fp32 = self._torch_runner(self.model, torch.device(self.device), autocast=False)
         if self.precision == "int8" and self.device == "cpu":
             # ONNX Runtime owns the cores now. PyTorch only does ~1 ms of preprocessing per frame, but its
@@ -314,12 +318,14 @@ class Predictor:
             image = crop
         pixels = self._pixels(image)
         logits, precision = self._run(pixels)[0], self.precision
-        if recheck and precision != "fp32" and (self._calibration_left > 0 or _top_gap(logits) < self.recheck_margin):
-            with _torch_threads(self.threads):
-                exact = self._run_fp32(pixels)[0]
-            self._calibration_left -= 1
-            self.recheck_margin = max(self.recheck_margin, 2 * float(np.ptp(exact - logits)))
-            logits, precision = exact, "fp32"
+        if recheck and precision != "fp32":
+            with self._recheck_lock:
+                if self._calibration_left > 0 or _top_gap(logits) < self.recheck_margin:
+                    with _torch_threads(self.threads):
+                        exact = self._run_fp32(pixels)[0]
+                    self._calibration_left = max(0, self._calibration_left - 1)
+                    self.recheck_margin = max(self.recheck_margin, 2 * float(np.ptp(exact - logits)))
+                    logits, precision = exact, "fp32"
         return Prediction(_softmax(logits.astype(np.float64)), self.labels, time.perf_counter() - started, precision,
                           hands, crop)
 

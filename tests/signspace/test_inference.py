@@ -272,3 +272,31 @@ def test_a_frame_without_a_hand_says_so_instead_of_guessing(model_dir):
     session.smoother.update(np.array([0.9, 0.05, 0.05]))
     assert session.step(prediction, 0.5, now=1.0) == ({}, None)
     assert not session.smoother.history  # the hand left: the next sign starts fresh
+
+
+def test_concurrent_one_off_answers_keep_the_calibration_consistent(model_dir, tmp_path, monkeypatch):
+    import threading
+
+    import torch
+
+    monkeypatch.setattr("signspace.inference.CACHE_DIR", tmp_path / "cache")
+    fast = Predictor.from_pretrained(str(model_dir), precision="int8", recheck_margin=0.0)
+    exact = Predictor.from_pretrained(str(model_dir), precision="fp32", unmirror=False)
+    threads_before = torch.get_num_threads()
+    frames = [np.asarray(pattern_image(seed, (48, 48))) for seed in range(16)]
+    answers = {}
+
+    def worker(index):
+        answers[index] = fast.predict(frames[index], unmirror=False, recheck=True)
+
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert fast._calibration_left == 0  # 8 calibration calls counted exactly once each, never below zero
+    rechecked = [i for i, a in answers.items() if a.precision == "fp32"]
+    assert len(rechecked) >= 8
+    for i in rechecked:
+        np.testing.assert_allclose(answers[i].probabilities, exact.predict(frames[i]).probabilities, atol=1e-6)
+    assert torch.get_num_threads() == threads_before
