@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .errors import ModelFolderError
+
 CARDS_DIR = Path(__file__).resolve().parent.parent / "hub_cards"
 
 
 def template_path(name: str) -> Path:
     path = CARDS_DIR / name
     if not path.is_file():
-        raise FileNotFoundError(f"card template {path} is missing; reinstall SignSpace from a full checkout")
+        raise ModelFolderError(f"card template {path} is missing; reinstall SignSpace from a full checkout")
     return path
 
 
@@ -52,3 +54,73 @@ def render_dataset_card(report: dict, repo_id: str, license: str, source_descrip
         source_description=source_description,
     )
     return str(card)
+
+
+def render_model_card(*, repo_id: str, base_model: str, label_names, metrics: dict, eval_split: str, eval_count: int,
+                      split_counts: dict, dataset_description: str, dataset_id: str | None, training_args, hflip: bool,
+                      input_size: int, license: str, preprocessing: dict | None = None, parameters: int | None = None) -> str:
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    from .modeling import is_local
+
+    sequence = (preprocessing or {}).get("input") == "landmarks"
+    base_is_hub = bool(base_model) and not is_local(base_model)
+    card_data = ModelCardData(
+        model_name=repo_id.split("/")[-1],
+        base_model=base_model if base_is_hub else None,
+        library_name="transformers",
+        pipeline_tag=None if sequence else "image-classification",
+        license=license,
+        tags=["sign-language", "signspace"] + (["landmarks", "mediapipe"] if sequence else ["image-classification", "vision"])
+        + (["hand-crop"] if (preprocessing or {}).get("input") == "hand_crop" else []),
+        datasets=[dataset_id] if dataset_id else None,
+        metrics=["accuracy", "f1"],
+        eval_results=[
+            EvalResult(task_type="video-classification" if sequence else "image-classification", dataset_type=dataset_id or "imagefolder",
+                       dataset_name=dataset_id or "local sign dataset", dataset_split=eval_split,
+                       metric_type=name, metric_name=name, metric_value=round(metrics[key], 4))
+            for name, key in (("accuracy", "accuracy"), ("f1", "f1_macro"))
+        ],
+    )
+    card = ModelCard.from_template(
+        card_data,
+        template_path=str(template_path("model_card.md")),
+        repo_id=repo_id,
+        model_name=repo_id.split("/")[-1],
+        base_model_link=base_model if base_is_hub else None,
+        base_model_path=Path(base_model).name if base_model else None,
+        sequence=sequence,
+        parameters=f"{parameters / 1e6:.2f} M" if parameters else None,
+        labels=list(label_names),
+        metrics=metrics,
+        eval_split=eval_split,
+        eval_count=eval_count,
+        split_counts=split_counts,
+        dataset_description=dataset_description,
+        hflip=hflip,
+        epochs=training_args.num_train_epochs,
+        learning_rate=training_args.learning_rate,
+        batch_size=training_args.per_device_train_batch_size,
+        best_metric=training_args.metric_for_best_model,
+        input_size=input_size,
+        hand_crop=preprocessing if (preprocessing or {}).get("input") == "hand_crop" else None,
+        space_hint=f"you/{repo_id.rstrip('/').split('/')[-1]}-demo",
+    )
+    return str(card)
+
+
+def render_space_card(space_id: str, model_id: str, revision: str | None, hardware: str, title: str, license: str,
+                      python_version: str, suggested_hardware: str, hardware_note: str) -> str:
+    import gradio
+    from huggingface_hub import SpaceCard, SpaceCardData
+
+    card_data = SpaceCardData(
+        title=title, sdk="gradio", sdk_version=gradio.__version__, app_file="app.py", python_version=python_version,
+        models=[model_id], license=license, emoji="🤟", colorFrom="indigo", colorTo="pink", pinned=False,
+        short_description=f"Live webcam sign recognition with {model_id.split('/')[-1]}"[:60],
+        suggested_hardware=suggested_hardware, tags=["sign-language", "signspace", "webcam"],
+    )
+    return str(SpaceCard.from_template(
+        card_data, template_path=str(template_path("space_card.md")), title=title, space_id=space_id,
+        model_id=model_id, revision=revision, hardware=hardware, hardware_note=hardware_note,
+    ))

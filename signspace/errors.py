@@ -14,12 +14,16 @@ class SignSpaceError(Exception):
     """A problem the user can fix; the message names the file or value and says what to do."""
 
 
+class ConfigError(SignSpaceError, ValueError):
+    """An option or setting with a value that cannot work; the message names it and gives a working example."""
+
+
+class ModelFolderError(SignSpaceError, FileNotFoundError):
+    """A model folder that is missing or incomplete."""
+
+
 class HandModelError(SignSpaceError, FileNotFoundError):
     """The MediaPipe hand model file is missing, unreadable or not a hand-landmarker task bundle."""
-
-
-# Built-in types that our older modules and config validation still raise with complete messages.
-_LEGACY_USER_ERRORS = (FileNotFoundError, FileExistsError, ValueError)
 
 
 def run_cli(main: Callable[[], int]) -> int:
@@ -28,7 +32,7 @@ def run_cli(main: Callable[[], int]) -> int:
 
     try:
         return main()
-    except (SignSpaceError, *_LEGACY_USER_ERRORS) as exc:
+    except SignSpaceError as exc:  # anything else is a bug and keeps its traceback
         if os.environ.get("SIGNSPACE_DEBUG"):
             raise
         print(f"error: {redact(str(exc))}", file=sys.stderr)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .errors import SignSpaceError
+from .errors import ConfigError, SignSpaceError
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def redact_config(value, token: str | None = None):
 
 def check_repo_id(repo_id: str | None, flag: str) -> str:
     if not repo_id or not REPO_ID_PATTERN.match(repo_id):
-        raise ValueError(
+        raise ConfigError(
             f"{flag}={repo_id!r} is not a Hub repo id; use the form 'user/name' (or 'org/name'), "
             "letters, digits, '-', '_' and '.' only"
         )
@@ -88,8 +88,8 @@ def require_reachable(purpose: str, remedy: str) -> None:
 
 def is_retryable(exc: BaseException) -> bool:
     """Transient failures only: connection trouble, 5xx and 429 — never 401/403/404 or bad requests."""
-    from huggingface_hub.utils import httpx  # the client huggingface_hub itself uses (httpx2 in 2.x)
     from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.utils import httpx  # the client huggingface_hub itself uses (httpx2 in 2.x)
 
     if isinstance(exc, HfHubHTTPError):
         status = exc.response.status_code if exc.response is not None else None

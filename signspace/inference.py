@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import os
+import threading
 import time
 import warnings
 import weakref
@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import ConfigError
 from .imaging import ImageSource, decode_image
 from .modeling import load_classifier, load_processor
 from .transforms import InputSpec, eval_pixels, normalize
@@ -174,7 +175,7 @@ class Prediction:
 def wants_hand_crop(mode: str, config, model_id: str) -> bool:
     """``auto``: crop for models whose config.json records hand crops, and for known close-up models."""
     if mode not in HAND_CROP_MODES:
-        raise ValueError(f"--hand_crop {mode!r}: use on, off or auto")
+        raise ConfigError(f"--hand_crop {mode!r}: use on, off or auto")
     if mode != "auto":
         return mode == "on"
     recorded = (getattr(config, "signspace", None) or {}).get("input") == "hand_crop"
@@ -188,10 +189,10 @@ class Predictor:
                  unmirror: bool = False, model_id: str = "", revision: str | None = None, device: str | None = None,
                  recheck_margin: float = RECHECK_MARGIN, hand_crop: str = "auto", hand_model: str | None = None):
         if precision not in PRECISIONS:
-            raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+            raise ConfigError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         if self.device != "cpu" and precision.startswith("int8"):
-            raise ValueError(f"precision {precision!r} runs on the CPU only; use fp32 or bf16 on {self.device}")
+            raise ConfigError(f"precision {precision!r} runs on the CPU only; use fp32 or bf16 on {self.device}")
         self.processor = processor
         if precision == "auto":  # int8 only where the work is in Linear layers (ViT), not convolutions
             precision = "int8" if self.device == "cpu" and linear_share(model) > 0.5 else "fp32"

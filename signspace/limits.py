@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from .errors import ConfigError
+
 _UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
 
 
@@ -13,7 +15,7 @@ def parse_size(text: str | int) -> int:
         return text
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", str(text).lower())
     if not match or match.group(2) not in _UNITS:
-        raise ValueError(f"size {text!r} is not understood; write e.g. 10mb or 500kb")
+        raise ConfigError(f"size {text!r} is not understood; write e.g. 10mb or 500kb")
     return int(float(match.group(1)) * _UNITS[match.group(2)])
 
 

@@ -6,7 +6,7 @@ import json
 import logging
 from pathlib import Path
 
-from .errors import SignSpaceError
+from .errors import ModelFolderError, SignSpaceError
 from .hub import HubError, check_repo_id, require_reachable
 
 logger = logging.getLogger(__name__)
@@ -26,10 +26,10 @@ def check_local_model_dir(path: Path) -> None:
     """A local model folder must hold config.json and safetensors weights, and ask for no custom code."""
     path = Path(path).expanduser()
     if not path.is_dir():
-        raise FileNotFoundError(f"model folder {path} does not exist; pass a folder made by train/finetune.py or a Hub id 'user/name'")
+        raise ModelFolderError(f"model folder {path} does not exist; pass a folder made by train/finetune.py or a Hub id 'user/name'")
     config_path = path / "config.json"
     if not config_path.is_file():
-        raise FileNotFoundError(f"model folder {path} has no config.json; is it the output folder of train/finetune.py?")
+        raise ModelFolderError(f"model folder {path} has no config.json; is it the output folder of train/finetune.py?")
     try:
         config = json.loads(config_path.read_text())
     except (ValueError, UnicodeDecodeError) as exc:

@@ -95,6 +95,11 @@ def load_sign_dataset(dataset_dir: str | None, dataset_name: str | None, revisio
     from huggingface_hub import constants
 
     if dataset_dir:
+        if not (Path(dataset_dir) / "dataset_dict.json").is_file() and not (Path(dataset_dir) / "state.json").is_file():
+            raise DatasetFormatError(
+                f"--dataset_dir {dataset_dir} is not a dataset folder (no dataset_dict.json); build one with "
+                "python train/build_dataset.py --data_dir DATA --output_dir FOLDER"
+            )
         loaded = datasets.load_from_disk(dataset_dir)
         if not isinstance(loaded, datasets.DatasetDict):  # e.g. my-signs/train: one split, not the dataset
             parent = Path(dataset_dir).resolve().parent
@@ -266,7 +271,9 @@ def prepare_output_dir(output_dir: Path, overwrite: bool) -> None:
         return
     has_contents = any(not p.name.startswith(".") for p in output_dir.iterdir())
     if has_contents and not list_checkpoints(output_dir):
-        raise FileExistsError(
+        from .atomic import OutputExistsError
+
+        raise OutputExistsError(
             f"output folder {output_dir} is not empty and holds no checkpoint to resume from; choose another "
             "--output_dir or pass --overwrite_output_dir to replace its training outputs"
         )
@@ -322,60 +329,6 @@ def plot_misclassified(dataset, predictions: np.ndarray, label_names: list[str],
     replace_when_done(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
     plt.close(fig)
     return int(len(np.flatnonzero(predictions != labels)))
-
-
-def render_model_card(*, repo_id: str, base_model: str, label_names, metrics: dict, eval_split: str, eval_count: int,
-                      split_counts: dict, dataset_description: str, dataset_id: str | None, training_args, hflip: bool,
-                      input_size: int, license: str, preprocessing: dict | None = None, parameters: int | None = None) -> str:
-    from huggingface_hub import EvalResult, ModelCard, ModelCardData
-
-    from .cards import template_path
-    from .modeling import is_local
-
-    sequence = (preprocessing or {}).get("input") == "landmarks"
-    base_is_hub = bool(base_model) and not is_local(base_model)
-    card_data = ModelCardData(
-        model_name=repo_id.split("/")[-1],
-        base_model=base_model if base_is_hub else None,
-        library_name="transformers",
-        pipeline_tag=None if sequence else "image-classification",
-        license=license,
-        tags=["sign-language", "signspace"] + (["landmarks", "mediapipe"] if sequence else ["image-classification", "vision"])
-        + (["hand-crop"] if (preprocessing or {}).get("input") == "hand_crop" else []),
-        datasets=[dataset_id] if dataset_id else None,
-        metrics=["accuracy", "f1"],
-        eval_results=[
-            EvalResult(task_type="video-classification" if sequence else "image-classification", dataset_type=dataset_id or "imagefolder",
-                       dataset_name=dataset_id or "local sign dataset", dataset_split=eval_split,
-                       metric_type=name, metric_name=name, metric_value=round(metrics[key], 4))
-            for name, key in (("accuracy", "accuracy"), ("f1", "f1_macro"))
-        ],
-    )
-    card = ModelCard.from_template(
-        card_data,
-        template_path=str(template_path("model_card.md")),
-        repo_id=repo_id,
-        model_name=repo_id.split("/")[-1],
-        base_model_link=base_model if base_is_hub else None,
-        base_model_path=Path(base_model).name if base_model else None,
-        sequence=sequence,
-        parameters=f"{parameters / 1e6:.2f} M" if parameters else None,
-        labels=list(label_names),
-        metrics=metrics,
-        eval_split=eval_split,
-        eval_count=eval_count,
-        split_counts=split_counts,
-        dataset_description=dataset_description,
-        hflip=hflip,
-        epochs=training_args.num_train_epochs,
-        learning_rate=training_args.learning_rate,
-        batch_size=training_args.per_device_train_batch_size,
-        best_metric=training_args.metric_for_best_model,
-        input_size=input_size,
-        hand_crop=preprocessing if (preprocessing or {}).get("input") == "hand_crop" else None,
-        space_hint=f"you/{repo_id.rstrip('/').split('/')[-1]}-demo",
-    )
-    return str(card)
 
 
 def write_final_outputs(output_dir: Path, *, model, processor, label_names, metrics: dict, config: dict, card: str) -> None:

@@ -23,9 +23,9 @@ from PIL import Image, UnidentifiedImageError
 
 from signspace.errors import SignSpaceError
 from signspace.imaging import ImageDecodeError
+from signspace.inference import HAND_CROP_MODES, PRECISIONS, LiveSession, Prediction, Predictor, TextBuilder
 from signspace.limits import RequestSizeLimit, parse_size
 from signspace.video import VIDEO_ERRORS
-from signspace.inference import HAND_CROP_MODES, PRECISIONS, LiveSession, Prediction, Predictor, TextBuilder
 
 DEFAULT_MODEL = "RavenOnur/Sign-Language"
 DEFAULT_REVISION = "refs/pr/1"  # the safetensors conversion of its main branch's pickle weights

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # The modules app.py imports, directly or not (a test runs the staged Space to prove it is enough).
 APP_MODULES = ("__init__", "atomic", "checkpoints", "errors", "hands", "hub", "imaging", "inference", "landmarks", "live",
-               "modeling", "scan", "sequence_model", "transforms", "video")
+               "limits", "modeling", "sequence_model", "transforms", "video")
 HAND_MODEL_FILE = "hand_landmarker.task"  # shipped with the app: no download when the Space starts
 # Versions both hardware kinds support (ZeroGPU: PyTorch 2.8-2.11 and Python 3.10.13 / 3.12.12, Hub docs 2026-08).
 TORCH_VERSION, TORCHVISION_VERSION = "2.9.1", "0.24.1"
@@ -55,22 +55,6 @@ def _spaces_version() -> str:
         return "0.51.3"
 
 
-def render_card(space_id: str, model_id: str, revision: str | None, hardware: str, title: str, license: str) -> str:
-    import gradio
-    from huggingface_hub import SpaceCard, SpaceCardData
-
-    card_data = SpaceCardData(
-        title=title, sdk="gradio", sdk_version=gradio.__version__, app_file="app.py", python_version=PYTHON_VERSION,
-        models=[model_id], license=license, emoji="🤟", colorFrom="indigo", colorTo="pink", pinned=False,
-        short_description=f"Live webcam sign recognition with {model_id.split('/')[-1]}"[:60],
-        suggested_hardware=HARDWARE_FLAVOR[hardware], tags=["sign-language", "signspace", "webcam"],
-    )
-    return str(SpaceCard.from_template(
-        card_data, template_path=str(ROOT / "hub_cards" / "space_card.md"), title=title, space_id=space_id,
-        model_id=model_id, revision=revision, hardware=hardware, hardware_note=HARDWARE_NOTE[hardware],
-    ))
-
-
 def stage_space(folder: Path, space_id: str, model_id: str, revision: str | None, hardware: str, title: str, license: str,
                 hand_model: Path | None = None) -> Path:
     """Fill ``folder`` with exactly the files the Space needs (``hand_model``: the MediaPipe task file to ship)."""
@@ -81,7 +65,11 @@ def stage_space(folder: Path, space_id: str, model_id: str, revision: str | None
     for module in APP_MODULES:
         shutil.copy2(ROOT / "signspace" / f"{module}.py", folder / "signspace" / f"{module}.py")
     (folder / "requirements.txt").write_text(requirements_txt(hardware))
-    (folder / "README.md").write_text(render_card(space_id, model_id, revision, hardware, title, license), encoding="utf-8")
+    from signspace.cards import render_space_card
+
+    card = render_space_card(space_id, model_id, revision, hardware, title, license, PYTHON_VERSION,
+                             HARDWARE_FLAVOR[hardware], HARDWARE_NOTE[hardware])
+    (folder / "README.md").write_text(card, encoding="utf-8")
     return folder
 
 

@@ -22,6 +22,7 @@ from transformers import HfArgumentParser
 from signspace import builder, hub
 from signspace.atomic import atomic_directory, check_output_dir, write_json_atomic
 from signspace.cards import render_dataset_card
+from signspace.errors import ConfigError
 from signspace.hands import CROP_MARGIN, DETECTION_CONFIDENCE, resolve_hand_model
 from signspace.scan import scan_data_dir
 
@@ -68,29 +69,29 @@ class BuildConfig:
         for name in ("val_size", "test_size"):
             value = getattr(self, name)
             if not 0 <= value < 1:
-                raise ValueError(f"--{name}={value} must be in [0, 1), e.g. 0.15")
+                raise ConfigError(f"--{name}={value} must be in [0, 1), e.g. 0.15")
         if self.val_size + self.test_size >= 0.9:
-            raise ValueError(f"--val_size + --test_size = {self.val_size + self.test_size:.2f} leaves too little to train on; keep it below 0.9")
+            raise ConfigError(f"--val_size + --test_size = {self.val_size + self.test_size:.2f} leaves too little to train on; keep it below 0.9")
         if self.image_size < 16:
-            raise ValueError(f"--image_size={self.image_size} is too small; use at least the model input (e.g. 224 or 256)")
+            raise ConfigError(f"--image_size={self.image_size} is too small; use at least the model input (e.g. 224 or 256)")
         if self.frames_per_video < 1:
-            raise ValueError(f"--frames_per_video={self.frames_per_video} must be at least 1")
+            raise ConfigError(f"--frames_per_video={self.frames_per_video} must be at least 1")
         if self.max_frames < 1:
-            raise ValueError(f"--max_frames={self.max_frames} must be at least 1")
+            raise ConfigError(f"--max_frames={self.max_frames} must be at least 1")
         if self.keypoints_fps <= 0:
-            raise ValueError(f"--keypoints_fps={self.keypoints_fps} must be above 0, e.g. 30")
+            raise ConfigError(f"--keypoints_fps={self.keypoints_fps} must be above 0, e.g. 30")
         if self.features == "landmarks" and self.hand_crop:
-            raise ValueError("--hand_crop makes image datasets; leave it out with --features landmarks (the landmarks "
+            raise ConfigError("--hand_crop makes image datasets; leave it out with --features landmarks (the landmarks "
                              "are the hands already)")
         if self.num_proc < 1:
-            raise ValueError(f"--num_proc={self.num_proc} must be at least 1")
+            raise ConfigError(f"--num_proc={self.num_proc} must be at least 1")
         if self.group_pattern:
             try:
                 compiled = re.compile(self.group_pattern)
             except re.error as exc:
-                raise ValueError(f"--group_pattern {self.group_pattern!r} is not a valid regex: {exc}") from None
+                raise ConfigError(f"--group_pattern {self.group_pattern!r} is not a valid regex: {exc}") from None
             if compiled.groups < 1:
-                raise ValueError(f"--group_pattern {self.group_pattern!r} needs a capture group, e.g. '^(.+?)_jpg'")
+                raise ConfigError(f"--group_pattern {self.group_pattern!r} needs a capture group, e.g. '^(.+?)_jpg'")
         if self.push_to_hub:
             hub.check_repo_id(self.hub_dataset_id, "--hub_dataset_id")
         if self.hand_crop or self.track_hands:

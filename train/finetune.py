@@ -13,14 +13,16 @@ import os
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import torch
 import yaml
 from transformers import EarlyStoppingCallback, HfArgumentParser, TrainingArguments
-from transformers.trainer_utils import IntervalStrategy
 
 from signspace import hub, training
+from signspace.cards import render_model_card
 from signspace.checkpoints import find_resume_checkpoint
+from signspace.errors import ConfigError
 from signspace.metrics import classification_metrics
 from signspace.modeling import load_classifier, load_processor
 from signspace.transforms import InputSpec, batch_transform, collate
@@ -36,20 +38,18 @@ class DataArguments:
     dataset_revision: str | None = field(default=None, metadata={"help": "Pin the Hub dataset to a revision."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only this many training images (quick runs)."})
     hflip: bool = field(default=False, metadata={"help": "Random horizontal flips. Off by default: a flip swaps the signing hand."})
-    augment_on: str = field(default="auto", metadata={"help": "Where rotation and colour jitter run: 'device' (on the batch, "
+    augment_on: Literal["auto", "device", "loader"] = field(default="auto", metadata={"help": "Where rotation and colour jitter run: 'device' (on the batch, "
                             "per image), 'loader' (in the data-loader workers) or 'auto' (device on a GPU, else loader)."})
     sequence_length: int = field(default=32, metadata={"help": "Landmark datasets: frames per clip the sequence model sees "
                                  "(each clip is resampled in time to this many)."})
 
     def __post_init__(self):
         if self.max_train_samples is not None and self.max_train_samples < 1:
-            raise ValueError(f"--max_train_samples={self.max_train_samples} must be 1 or more (leave it out to use every image)")
+            raise ConfigError(f"--max_train_samples={self.max_train_samples} must be 1 or more (leave it out to use every image)")
         if self.sequence_length < 2:
-            raise ValueError(f"--sequence_length={self.sequence_length} must be at least 2, e.g. 32")
-        if self.augment_on not in ("auto", "device", "loader"):
-            raise ValueError(f"--augment_on {self.augment_on!r}: use auto, device or loader")
+            raise ConfigError(f"--sequence_length={self.sequence_length} must be at least 2, e.g. 32")
         if bool(self.dataset_dir) == bool(self.dataset_name):
-            raise ValueError("give exactly one of --dataset_dir (a folder from train/build_dataset.py) or --dataset_name (a Hub dataset id)")
+            raise ConfigError("give exactly one of --dataset_dir (a folder from train/build_dataset.py) or --dataset_name (a Hub dataset id)")
         if self.dataset_name:
             hub.check_repo_id(self.dataset_name, "--dataset_name")
 
@@ -70,37 +70,68 @@ class ModelArguments:
 
     def __post_init__(self):
         if self.hp_search is not None and self.hp_search < 1:
-            raise ValueError(f"--hp_search={self.hp_search} must be 1 or more trials (leave it out for no search)")
+            raise ConfigError(f"--hp_search={self.hp_search} must be 1 or more trials (leave it out for no search)")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 0:
-            raise ValueError(f"--early_stopping_patience={self.early_stopping_patience} must be 0 (off) or more")
+            raise ConfigError(f"--early_stopping_patience={self.early_stopping_patience} must be 0 (off) or more")
 
 
-def parse(argv: list[str], kind: str = "images"):
-    """All options, with the task defaults for the dataset ``kind`` under every flag the user gives."""
-    parser = HfArgumentParser((DataArguments, ModelArguments, TrainingArguments))
+CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def split_config(argv: list[str]) -> tuple[dict, list[str]]:
+    """``config.yaml --flag value ...``: the file's options, then command-line flags that override them."""
+    if argv and argv[0].endswith(CONFIG_SUFFIXES):
+        path = Path(argv[0])
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML/JSON: {exc}") from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"config file {path} must hold option: value pairs, not {type(values).__name__}")
+        return values, argv[1:]
+    return {}, argv
+
+
+def task_defaults(kind: str, has_validation: bool) -> dict:
+    """The one place for SignSpace's defaults over TrainingArguments' own (every flag still overrides them)."""
+    workers = 0 if kind == "landmarks" else min(8, os.cpu_count() or 1)
     defaults = dict(training.TRAINING_DEFAULTS, bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
-                    dataloader_num_workers=min(8, os.cpu_count() or 1))
-    defaults["dataloader_persistent_workers"] = defaults["dataloader_num_workers"] > 0
-    defaults["dataloader_pin_memory"] = torch.cuda.is_available()
+                    dataloader_num_workers=workers, dataloader_persistent_workers=workers > 0,
+                    dataloader_pin_memory=torch.cuda.is_available())
     if kind == "landmarks":
         defaults.update(training.SEQUENCE_DEFAULTS)
-    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
-        return parser.parse_dict({**defaults, **yaml.safe_load(Path(argv[0]).read_text())})
-    parser.set_defaults(**defaults)
-    return parser.parse_args_into_dataclasses(args=argv)
+    if not has_validation:  # nothing to evaluate on: no per-epoch evaluation, no best-model selection
+        defaults.update(eval_strategy="no", load_best_model_at_end=False)
+    return defaults
+
+
+def parse(argv: list[str], kind: str = "images", has_validation: bool = True):
+    """All options: task defaults, then a config file's, then command-line flags; TrainingArguments validates them."""
+    parser = HfArgumentParser((DataArguments, ModelArguments, TrainingArguments))
+    from_file, flags = split_config(argv)
+    known = {action.dest for action in parser._actions}
+    unknown = sorted(set(from_file) - known)
+    if unknown:
+        raise ConfigError(f"unknown option(s) in {argv[0]}: {', '.join(unknown)} (see --help for the names)")
+    parser.set_defaults(**{**task_defaults(kind, has_validation), **from_file})
+    data_args, model_args, args = parser.parse_args_into_dataclasses(args=flags)
+    if args.dataloader_num_workers == 0:
+        args.dataloader_persistent_workers = False  # derived: PyTorch refuses persistent workers without workers
+    return data_args, model_args, args
 
 
 def output_dir_given(argv: list[str]) -> bool:
-    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
-        return bool((yaml.safe_load(Path(argv[0]).read_text()) or {}).get("output_dir"))
-    return any(a.split("=")[0] in ("--output_dir", "--output-dir") for a in argv)
+    from_file, flags = split_config(argv)
+    return bool(from_file.get("output_dir")) or any(a.split("=")[0] in ("--output_dir", "--output-dir") for a in flags)
 
 
 def peek_data_args(argv: list[str]) -> DataArguments:
-    if len(argv) == 1 and argv[0].endswith((".json", ".yaml", ".yml")):
-        values = yaml.safe_load(Path(argv[0]).read_text())
-        return HfArgumentParser(DataArguments).parse_dict(values, allow_extra_keys=True)[0]
-    return HfArgumentParser(DataArguments).parse_args_into_dataclasses(args=argv, return_remaining_strings=True)[0]
+    from_file, flags = split_config(argv)
+    parser = HfArgumentParser(DataArguments)
+    parser.set_defaults(**{k: v for k, v in from_file.items() if k in {a.dest for a in parser._actions}})
+    return parser.parse_args_into_dataclasses(args=flags, return_remaining_strings=True)[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,11 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     peek = peek_data_args(argv)  # the dataset decides the defaults (an image model, or a landmark sequence model)
     dataset = training.load_sign_dataset(peek.dataset_dir, peek.dataset_name, peek.dataset_revision)
     kind = training.dataset_kind(dataset)
-    data_args, model_args, args = parse(argv, kind)
-    if args.dataloader_num_workers == 0:
-        args.dataloader_persistent_workers = False
+    has_validation = "validation" in dataset and len(dataset["validation"]) > 0
+    data_args, model_args, args = parse(argv, kind, has_validation)
     if not output_dir_given(argv):  # TrainingArguments fills in ./trainer_output, where unrelated runs would mix
-        raise ValueError("--output_dir is required: the folder that receives the model, metrics and card")
+        raise ConfigError("--output_dir is required: the folder that receives the model, metrics and card")
     push, args.push_to_hub = args.push_to_hub, False  # we publish once, at the end, from the saved folder
     token = None
     if push:
@@ -162,11 +192,9 @@ def main(argv: list[str] | None = None) -> int:
                     "dataset": fingerprint if data_args.dataset_dir else f"{where}@{data_args.dataset_revision or 'main'}"}
         training.check_same_run(output_dir, identity, resuming=resume is not None)
 
-    has_validation = "validation" in dataset and len(dataset["validation"]) > 0
     callbacks = []
     if not has_validation:
         logger.warning("%s has no validation split: training without evaluation or best-model selection", where)
-        args.eval_strategy, args.load_best_model_at_end = IntervalStrategy.NO, False
     else:
         patience = model_args.early_stopping_patience
         patience = (training.SEQUENCE_PATIENCE if kind == "landmarks" else 3) if patience is None else patience
@@ -208,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             metrics["misclassified"] = [{"source": raw[int(i)]["source"], "predicted": label_names[int(p)]} for i, p in
                                         enumerate(prediction.predictions.argmax(-1)) if p != prediction.label_ids[i]]
         config = hub.redact_config({"data": asdict(data_args), "model": asdict(model_args), "training": args.to_dict(), "push_to_hub": push}, token)
-        card = training.render_model_card(
+        card = render_model_card(
             repo_id=args.hub_model_id or str(output_dir), base_model=model_args.model_name_or_path, label_names=label_names,
             metrics=final, eval_split=eval_split, eval_count=len(dataset[eval_split]),
             split_counts={s: len(d) for s, d in dataset.items()}, dataset_description=training.describe_dataset(where, data_args),

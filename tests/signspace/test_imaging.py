@@ -23,6 +23,11 @@ def test_colour_modes_become_rgb(tmp_path, mode):
     source.save(path)
     image = decode_image(path)
     assert image.mode == "RGB" and np.asarray(image).shape == (48, 64, 3)
+    reference = Image.open(path)
+    if mode in ("RGBA", "LA"):  # composited on white, not alpha dropped
+        reference = Image.alpha_composite(Image.new("RGBA", reference.size, "white"), reference.convert("RGBA"))
+    expected = np.asarray(reference.convert("RGB")).astype(int)
+    assert np.abs(np.asarray(image).astype(int) - expected).max() <= (2 if mode == "CMYK" else 0)
 
 
 def test_cmyk_colours_survive(tmp_path):
@@ -118,21 +123,31 @@ def test_moderate_bomb_between_warning_and_error_limits_is_refused(tmp_path):
         decode_image(path)
 
 
+_RAMP = (np.arange(120).reshape(10, 12) * 2).astype(np.uint8)  # 0..238, every pixel different
+
+
+def _alpha_on_white(rgb, alpha):
+    alpha = alpha.astype(np.uint16)[..., None]
+    return ((rgb.astype(np.uint16) * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
+
+
 @pytest.mark.parametrize(
-    "array",
+    "array, expected",
     [
-        np.zeros((10, 12), np.uint8),
-        np.zeros((10, 12, 1), np.uint8),
-        np.zeros((10, 12, 4), np.uint8),
-        np.zeros((10, 12, 3), np.float32),
-        np.full((10, 12, 3), 65535, np.uint16),
-        np.zeros((10, 12, 3), bool),
+        (_RAMP, np.repeat(_RAMP[..., None], 3, 2)),
+        (_RAMP[..., None], np.repeat(_RAMP[..., None], 3, 2)),
+        (np.dstack([_RAMP, _RAMP[::-1], 255 - _RAMP, _RAMP]),
+         _alpha_on_white(np.dstack([_RAMP, _RAMP[::-1], 255 - _RAMP]), _RAMP)),
+        (np.repeat(_RAMP[..., None], 3, 2).astype(np.float32) / 255, np.repeat(_RAMP[..., None], 3, 2)),
+        (np.repeat(_RAMP[..., None], 3, 2).astype(np.uint16) * 257, np.repeat(_RAMP[..., None], 3, 2)),
+        (np.repeat((_RAMP > 100)[..., None], 3, 2), np.repeat(((_RAMP > 100) * 255).astype(np.uint8)[..., None], 3, 2)),
     ],
     ids=["grey", "grey1", "rgba", "float", "uint16", "bool"],
 )
-def test_frames_of_any_common_layout_become_rgb(array):
+def test_frames_of_any_common_layout_become_the_right_rgb_pixels(array, expected):
     out = decode_image(array)
     assert out.mode == "RGB" and out.size == (12, 10)
+    np.testing.assert_array_equal(np.asarray(out), expected)
 
 
 def test_uint16_frame_is_scaled_not_clipped():

@@ -50,7 +50,6 @@ def test_int8_paths_agree_with_fp32(model_dir, fp32, tmp_path, monkeypatch):
         fast = Predictor.from_pretrained(str(model_dir), precision=precision, unmirror=False)
         assert fast.precision == precision
         probs = np.stack([fast.predict(f).probabilities for f in frames])
-        assert np.allclose(probs.sum(axis=1), 1)
         assert np.abs(probs - reference).max() < 0.05, precision
 
 
@@ -122,8 +121,8 @@ GREY = (np.arange(1200).reshape(30, 40) % 256).astype(np.uint8)
     (np.stack([GREY / 255.0] * 3, axis=-1).astype(np.float32), np.stack([GREY] * 3, axis=-1)),  # float in [0, 1]
 ], ids=["grey", "alpha", "float"])
 def test_grey_alpha_and_float_frames_are_handled(fp32, frame, same_as):
-    assert len(fp32.predict(frame).top(3)) == 3
     assert np.allclose(fp32.preprocess(frame), fp32.preprocess(same_as), atol=1e-6)
+    np.testing.assert_allclose(fp32.predict(frame).probabilities, fp32.predict(same_as).probabilities, atol=1e-6)
 
 
 def test_smoother_ignores_one_noisy_frame():
@@ -215,7 +214,7 @@ from factories import ASL_DIR, HAND_MODEL  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from signspace.errors import HandModelError  # noqa: E402
-from signspace.inference import LiveSession, wants_hand_crop  # noqa: E402
+from signspace.inference import wants_hand_crop  # noqa: E402
 
 needs_hands = pytest.mark.skipif(not (HAND_MODEL.is_file() and ASL_DIR.is_dir()), reason="../shared hand model or photos absent")
 

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -49,12 +50,12 @@ def test_staged_app_imports_from_its_own_files(tmp_path):
     probe = (
         "import sys, app, signspace; import signspace.inference, signspace.modeling, signspace.live, signspace.hands;"
         "assert signspace.__file__.startswith(sys.argv[1]), signspace.__file__;"
-        "print(sorted(m for m in sys.modules if m.startswith('signspace')))"
+        "import json; print(json.dumps(sorted(m for m in sys.modules if m.startswith('signspace'))))"
     )
     result = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": ""})
     assert result.returncode == 0, result.stderr[-2000:]
-    loaded = {name.split(".")[-1] for name in eval(result.stdout.strip()) if "." in name}
+    loaded = {name.split(".")[-1] for name in json.loads(result.stdout.strip().splitlines()[-1]) if "." in name}
     assert loaded <= set(deploy.APP_MODULES)
 
 

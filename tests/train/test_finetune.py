@@ -36,6 +36,7 @@ def same_weights(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_outputs_are_complete_and_honest(tmp_path, colour_dataset, tiny_vit):
     out = tmp_path / "model"
     assert run(colour_dataset, out, tiny_vit, "--num_train_epochs", 4, "--license", "mit") == 0
@@ -64,6 +65,7 @@ def test_outputs_are_complete_and_honest(tmp_path, colour_dataset, tiny_vit):
     assert resolved["data"]["hflip"] is False
 
 
+@pytest.mark.slow
 def test_final_weights_are_the_best_checkpoint_not_the_last(tmp_path, colour_dataset, tiny_vit, monkeypatch):
     # Validation macro-F1 per evaluation: the first epoch is the best, later ones worse.
     scores = iter([0.9, 0.2, 0.1, 0.1, 0.1])
@@ -84,6 +86,7 @@ def test_final_weights_are_the_best_checkpoint_not_the_last(tmp_path, colour_dat
     assert same_weights(weights(out), weights(best))  # the saved model IS the best one, encoder included
 
 
+@pytest.mark.slow
 def test_crash_after_checkpoint_resumes_there_with_its_weights(tmp_path, colour_dataset, tiny_vit, monkeypatch):
     out = tmp_path / "model"
     steps = ["--max_steps", 6, "--save_strategy", "steps", "--save_steps", 2, "--eval_strategy", "steps", "--eval_steps", 2,
@@ -122,6 +125,7 @@ def test_crash_after_checkpoint_resumes_there_with_its_weights(tmp_path, colour_
     assert json.loads((out / "metrics.json").read_text())["resumed_from"].endswith("checkpoint-4")
 
 
+@pytest.mark.slow
 def test_incomplete_newest_checkpoint_is_skipped_for_the_last_complete(tmp_path, colour_dataset, tiny_vit, caplog):
     out = tmp_path / "model"
     steps = ["--max_steps", 2, "--save_strategy", "steps", "--save_steps", 2, "--eval_strategy", "no",
@@ -210,6 +214,7 @@ def test_dataset_without_classlabel_or_with_one_label_is_refused(tmp_path, tiny_
         run(_save_dataset(tmp_path / "c", no_label), tmp_path / "m", tiny_vit)
 
 
+@pytest.mark.slow
 def test_augmentation_on_the_batch_device_trains_end_to_end(tmp_path, colour_dataset, tiny_vit, monkeypatch):
     from signspace import transforms
 
@@ -220,10 +225,11 @@ def test_augmentation_on_the_batch_device_trains_end_to_end(tmp_path, colour_dat
     assert run(colour_dataset, out, tiny_vit, "--num_train_epochs", 1, "--augment_on", "device") == 0
     assert calls and sum(calls) == 18  # every training image once (one epoch of 18), no evaluation batch
     assert json.loads((out / "training_config.json").read_text())["data"]["augment_on"] == "device"
-    with pytest.raises(ValueError, match="--augment_on 'gpu': use auto, device or loader"):
+    with pytest.raises(SystemExit):  # a Literal choice: argparse lists the valid ones in --help and the error
         run(colour_dataset, tmp_path / "other", tiny_vit, "--augment_on", "gpu")
 
 
+@pytest.mark.slow
 def test_max_train_samples_limits_the_training_images(tmp_path, colour_dataset, tiny_vit):
     out = tmp_path / "model"
     assert run(colour_dataset, out, tiny_vit, "--max_train_samples", 6, "--num_train_epochs", 1) == 0
@@ -237,6 +243,7 @@ def test_max_train_samples_below_one_is_refused_before_anything_is_written(tmp_p
     assert not (tmp_path / "model").exists()
 
 
+@pytest.mark.slow
 def test_options_from_a_yaml_file(tmp_path, colour_dataset, tiny_vit):
     out = tmp_path / "model"
     config = tmp_path / "train.yaml"
@@ -250,6 +257,7 @@ def test_options_from_a_yaml_file(tmp_path, colour_dataset, tiny_vit):
     assert resolved["training"]["eval_strategy"] == "epoch"  # our task default still applies
 
 
+@pytest.mark.slow
 def test_build_train_push_then_load_from_hub_gives_same_predictions(tmp_path, colour_dataset, tiny_vit, fresh_hub):
     from transformers import AutoModelForImageClassification
 
@@ -302,6 +310,7 @@ def test_small_timm_backbone_trains_and_serves_end_to_end(tmp_path, colour_datas
     assert set(predictor.predict(np.zeros((48, 64, 3), np.uint8)).top(3)) == {"left", "right", "up"}
 
 
+@pytest.mark.slow
 def test_two_process_ddp_runs_unchanged(tmp_path, colour_dataset, tiny_vit):
     """The same script under torchrun (2 CPU ranks, gloo): steps halve, outputs are written once."""
     out = tmp_path / "ddp"
@@ -318,6 +327,7 @@ def test_two_process_ddp_runs_unchanged(tmp_path, colour_dataset, tiny_vit):
     assert result.stdout.count("test accuracy") == 1  # only rank 0 reports and writes
 
 
+@pytest.mark.slow
 def test_overwrite_output_dir_starts_over_and_keeps_the_users_own_files(tmp_path, colour_dataset, tiny_vit):
     out = tmp_path / "model"
     steps = ["--max_steps", 2, "--save_strategy", "steps", "--save_steps", 2, "--eval_strategy", "no",
@@ -331,6 +341,7 @@ def test_overwrite_output_dir_starts_over_and_keeps_the_users_own_files(tmp_path
     assert [p.name for p in out.glob("checkpoint-*")] == ["checkpoint-2"]
 
 
+@pytest.mark.slow
 def test_dataset_without_evaluation_splits_trains_and_says_scores_are_on_train(tmp_path, tiny_vit):
     import build_dataset
     from factories import make_colour_dataset
@@ -360,6 +371,7 @@ def hub_dataset(tmp_path, fresh_hub):
     return "tester/colour-data", fresh_hub.repo("tester/colour-data", repo_type="dataset").branches["main"]
 
 
+@pytest.mark.slow
 def test_hub_dataset_trains_like_a_local_folder(tmp_path, hub_dataset, tiny_vit):
     repo_id, commit = hub_dataset
     out = tmp_path / "model"
@@ -372,6 +384,7 @@ def test_hub_dataset_trains_like_a_local_folder(tmp_path, hub_dataset, tiny_vit)
     assert f"https://huggingface.co/datasets/{repo_id}" in (out / "README.md").read_text()
 
 
+@pytest.mark.slow
 def test_hub_dataset_is_reused_from_the_cache_when_offline(tmp_path, hub_dataset, tiny_vit):
     repo_id, _ = hub_dataset
     training.load_sign_dataset(None, repo_id)  # first load fills the cache
@@ -514,6 +527,7 @@ def test_output_dir_is_required(tmp_path, colour_dataset, tiny_vit, monkeypatch)
     assert not (tmp_path / "trainer_output").exists()
 
 
+@pytest.mark.slow
 def test_resuming_another_runs_checkpoint_is_refused(tmp_path, colour_dataset, landmark_dataset, tiny_vit):
     out = tmp_path / "shared-out"
     assert run_seq(landmark_dataset, out, "--num_train_epochs", 1, "--sequence_length", 8, "--hidden_size", 16) == 0
@@ -528,6 +542,7 @@ def test_a_single_split_folder_is_a_clear_error(tmp_path, colour_dataset, tiny_v
         run(colour_dataset / "train", tmp_path / "o", tiny_vit)
 
 
+@pytest.mark.slow
 def test_a_hub_token_never_reaches_the_checkpoints(tmp_path, colour_dataset, tiny_vit):
     out = tmp_path / "tok"
     assert run(colour_dataset, out, tiny_vit, "--num_train_epochs", 1, "--hub_token", TOKEN) == 0
@@ -535,3 +550,25 @@ def test_a_hub_token_never_reaches_the_checkpoints(tmp_path, colour_dataset, tin
     assert any(p.name == "training_args.bin" for p in written)
     for path in written:
         assert TOKEN.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.slow
+def test_a_config_file_with_command_line_overrides(tmp_path, colour_dataset, tiny_vit):
+    config = tmp_path / "run.yaml"
+    out = tmp_path / "from-file"
+    config.write_text(f"dataset_dir: {colour_dataset}\noutput_dir: {out}\nmodel_name_or_path: {tiny_vit}\n"
+                      "num_train_epochs: 3\nlearning_rate: 0.001\nuse_cpu: true\ndataloader_num_workers: 0\n"
+                      "per_device_train_batch_size: 6\n")
+    assert finetune.main([str(config), "--num_train_epochs", "1", "--disable_tqdm", "true"]) == 0
+    resolved = json.loads((out / "training_config.json").read_text())["training"]
+    assert resolved["num_train_epochs"] == 1  # the flag wins over the file
+    assert resolved["learning_rate"] == 0.001 and resolved["eval_strategy"] == "epoch"  # the file wins over defaults
+
+
+def test_a_config_file_with_an_unknown_option_names_it(tmp_path, colour_dataset):
+    from signspace.errors import ConfigError
+
+    config = tmp_path / "run.yaml"
+    config.write_text(f"dataset_dir: {colour_dataset}\noutput_dir: {tmp_path / 'o'}\nnum_epochs: 3\n")
+    with pytest.raises(ConfigError, match="unknown option\\(s\\) in .*run.yaml: num_epochs"):
+        finetune.main([str(config)])
