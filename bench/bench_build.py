@@ -53,10 +53,16 @@ def main() -> None:
     two_s = best(lambda: decode_all(items, settings, num_proc=2))
     n = len(items)
     emit(
-        "build_dataset_validate", n / one_s, "images/s/core (1 process)", n / base_s,
-        "naive PIL full decode + resize, 1 process", True,
-        images=n, two_process_images_per_s=round(n / two_s, 1),
-        two_process_per_core=round(n / two_s / 2, 1), scaling_1_to_2=round(one_s / two_s, 2),
+        "build_dataset_validate",
+        n / one_s,
+        "images/s/core (1 process)",
+        n / base_s,
+        "naive PIL full decode + resize, 1 process",
+        True,
+        images=n,
+        two_process_images_per_s=round(n / two_s, 1),
+        two_process_per_core=round(n / two_s / 2, 1),
+        scaling_1_to_2=round(one_s / two_s, 2),
     )
 
 

@@ -45,11 +45,16 @@ def crop_dataset(tracked: Path, out: Path) -> None:
         cut = hand_crop(image, [Hand.from_record(h) for h in row["hands"]])
         return {"image": {"bytes": encode_jpeg(cut) if cut else b"", "path": None}, "keep": cut is not None}
 
-    cropped = datasets.DatasetDict({
-        split: part.cast_column("image", datasets.Image(decode=False)).map(crop).filter(lambda r: r["keep"])
-        .remove_columns("keep").cast_column("image", datasets.Image())
-        for split, part in data.items()
-    })
+    cropped = datasets.DatasetDict(
+        {
+            split: part.cast_column("image", datasets.Image(decode=False))
+            .map(crop)
+            .filter(lambda r: r["keep"])
+            .remove_columns("keep")
+            .cast_column("image", datasets.Image())
+            for split, part in data.items()
+        }
+    )
     cropped.save_to_disk(str(out))
     (out / "build_report.json").write_text(json.dumps({"preprocessing": {"input": "hand_crop", "crop_margin": 0.25}}))
 
@@ -80,8 +85,21 @@ def main() -> None:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="signspace-crop-"))
     tracked, cropped = work / "asl-tracked", work / "asl-crops"
     if not tracked.exists():
-        build_dataset.main(["--data_dir", str(ASL_DIR), "--output_dir", str(tracked), "--group_pattern", ASL_GROUP_PATTERN,
-                            "--track_hands", "--hand_model", str(HAND_MODEL), "--num_proc", "2"])
+        build_dataset.main(
+            [
+                "--data_dir",
+                str(ASL_DIR),
+                "--output_dir",
+                str(tracked),
+                "--group_pattern",
+                ASL_GROUP_PATTERN,
+                "--track_hands",
+                "--hand_model",
+                str(HAND_MODEL),
+                "--num_proc",
+                "2",
+            ]
+        )
     if not cropped.exists():
         crop_dataset(tracked, cropped)
     minutes = {}
@@ -89,8 +107,21 @@ def main() -> None:
         out = work / f"model-{name}"
         if not (out / "metrics.json").exists():
             start = time.perf_counter()
-            finetune.main(["--dataset_dir", str(dataset), "--output_dir", str(out), "--model_name_or_path", str(EFFNET),
-                           "--num_train_epochs", str(args.epochs), "--overwrite_output_dir", "--disable_tqdm", "true"])
+            finetune.main(
+                [
+                    "--dataset_dir",
+                    str(dataset),
+                    "--output_dir",
+                    str(out),
+                    "--model_name_or_path",
+                    str(EFFNET),
+                    "--num_train_epochs",
+                    str(args.epochs),
+                    "--overwrite_output_dir",
+                    "--disable_tqdm",
+                    "true",
+                ]
+            )
             minutes[name] = round((time.perf_counter() - start) / 60, 1)
 
     test = datasets.load_from_disk(str(tracked))["test"]
@@ -100,25 +131,41 @@ def main() -> None:
     from signspace.hands import Hand
 
     regions = [hand_region(row["image"], None, [Hand.from_record(h) for h in row["hands"]]) for row in test]
-    scenes = [np.asarray(webcam_scene(image, other, seed=i, region=region))
-              for i, (image, other, region) in enumerate(zip(test["image"], others, regions))]
+    scenes = [
+        np.asarray(webcam_scene(image, other, seed=i, region=region))
+        for i, (image, other, region) in enumerate(zip(test["image"], others, regions))
+    ]
     results = {}
     kw = dict(precision="fp32", hand_model=str(HAND_MODEL))
-    with Predictor.from_pretrained(str(work / "model-whole"), hand_crop="off", **kw) as whole, \
-            Predictor.from_pretrained(str(work / "model-whole"), hand_crop="on", **kw) as whole_cropped, \
-            Predictor.from_pretrained(str(work / "model-crop"), **kw) as crop_model:
+    with (
+        Predictor.from_pretrained(str(work / "model-whole"), hand_crop="off", **kw) as whole,
+        Predictor.from_pretrained(str(work / "model-whole"), hand_crop="on", **kw) as whole_cropped,
+        Predictor.from_pretrained(str(work / "model-crop"), **kw) as crop_model,
+    ):
         assert crop_model.hand_crop  # recorded in its config.json
-        for name, predictor in (("whole_model_whole_input", whole), ("whole_model_crop_input", whole_cropped),
-                                ("crop_model_crop_input", crop_model)):
+        for name, predictor in (
+            ("whole_model_whole_input", whole),
+            ("whole_model_crop_input", whole_cropped),
+            ("crop_model_crop_input", crop_model),
+        ):
             for kind, frames in (("closeup", photos), ("scene", scenes)):
                 accuracy, misses = score(predictor, frames, labels)
                 results[f"{name}_{kind}"] = round(accuracy, 4)
                 results[f"{name}_{kind}_no_hand"] = misses
     (work / "hand_crop_results.json").write_text(json.dumps(results, indent=2))
-    emit("webcam_scene_accuracy_with_hand_crop", results["whole_model_crop_input_scene"],
-         "top-1 on webcam-like scenes (hand crop, model trained on whole close-ups)",
-         results["whole_model_whole_input_scene"], "same model, whole 640x480 frame", True,
-         epochs=args.epochs, test_photos=len(photos), train_minutes=minutes, **results, outputs=str(work))
+    emit(
+        "webcam_scene_accuracy_with_hand_crop",
+        results["whole_model_crop_input_scene"],
+        "top-1 on webcam-like scenes (hand crop, model trained on whole close-ups)",
+        results["whole_model_whole_input_scene"],
+        "same model, whole 640x480 frame",
+        True,
+        epochs=args.epochs,
+        test_photos=len(photos),
+        train_minutes=minutes,
+        **results,
+        outputs=str(work),
+    )
 
 
 if __name__ == "__main__":

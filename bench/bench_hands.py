@@ -42,8 +42,14 @@ def make_scenes(count: int = 72) -> list[np.ndarray]:
     picks = sample_photos(count)
     others = sample_photos(count, seed=1)
     with HandTracker(HAND_MODEL, search_tiles=False) as tracker:
-        return [np.asarray(webcam_scene(Image.open(p), Image.open(o), seed=i, region=hand_region(Image.open(p).convert("RGB"), tracker)))
-                for i, (p, o) in enumerate(zip(picks, others))]
+        return [
+            np.asarray(
+                webcam_scene(
+                    Image.open(p), Image.open(o), seed=i, region=hand_region(Image.open(p).convert("RGB"), tracker)
+                )
+            )
+            for i, (p, o) in enumerate(zip(picks, others))
+        ]
 
 
 def bench_found(args) -> None:
@@ -53,8 +59,10 @@ def bench_found(args) -> None:
     photos = [np.asarray(Image.open(p).convert("RGB")) for p in sample_photos(args.photos, seed=2)]
     rates = {}
     for confidence in (0.3, 0.5):
-        with HandTracker(HAND_MODEL, min_confidence=confidence, search_tiles=False) as whole, \
-                HandTracker(HAND_MODEL, min_confidence=confidence) as tiled:
+        with (
+            HandTracker(HAND_MODEL, min_confidence=confidence, search_tiles=False) as whole,
+            HandTracker(HAND_MODEL, min_confidence=confidence) as tiled,
+        ):
             rates[confidence] = {
                 "closeups_whole_frame": sum(bool(whole.detect(p)) for p in photos),
                 "scenes_whole_frame": sum(bool(whole.detect(s)) for s in scenes),
@@ -68,9 +76,17 @@ def bench_found(args) -> None:
                 followed += found[-1]
             rates[confidence]["scenes_video_mode_after_10_frames"] = followed
     best = rates[0.3]
-    emit("hand_found_webcam_scenes", best["scenes_with_tiles"] / len(scenes), "share of webcam-like scenes with a hand found "
-         "(IMAGE mode, tiles, confidence 0.3)", best["scenes_whole_frame"] / len(scenes), "whole frame only", True,
-         scenes=len(scenes), closeup_photos=len(photos), by_confidence=rates)
+    emit(
+        "hand_found_webcam_scenes",
+        best["scenes_with_tiles"] / len(scenes),
+        "share of webcam-like scenes with a hand found (IMAGE mode, tiles, confidence 0.3)",
+        best["scenes_whole_frame"] / len(scenes),
+        "whole frame only",
+        True,
+        scenes=len(scenes),
+        closeup_photos=len(photos),
+        by_confidence=rates,
+    )
 
 
 def bench_cost(args) -> None:
@@ -98,10 +114,17 @@ def bench_cost(args) -> None:
             started = time.perf_counter()
             tracker.track(blank, 1_000_000 + t * 83)
             miss_ms.append((time.perf_counter() - started) * 1000)
-    emit("tracker_ms_per_frame_video_mode", float(np.median(video_ms)), "ms per 640x480 webcam-like frame, VIDEO mode, "
-         "hand being followed (median)", float(np.median(image_ms)), "IMAGE mode (whole frame + tiles until found)", False,
-         image_mode_p90=round(float(np.percentile(image_ms, 90)), 1), video_mode_p90=round(float(np.percentile(video_ms, 90)), 1),
-         no_hand_frame_video_mode=round(float(np.median(miss_ms)), 1))
+    emit(
+        "tracker_ms_per_frame_video_mode",
+        float(np.median(video_ms)),
+        "ms per 640x480 webcam-like frame, VIDEO mode, hand being followed (median)",
+        float(np.median(image_ms)),
+        "IMAGE mode (whole frame + tiles until found)",
+        False,
+        image_mode_p90=round(float(np.percentile(image_ms, 90)), 1),
+        video_mode_p90=round(float(np.percentile(video_ms, 90)), 1),
+        no_hand_frame_video_mode=round(float(np.median(miss_ms)), 1),
+    )
 
 
 def bench_latency(args) -> None:
@@ -114,13 +137,16 @@ def bench_latency(args) -> None:
     results = {}
     work = Path(tempfile.mkdtemp(prefix="signspace-lat-"))
     vit = work / "vit-b"
-    config = ViTConfig(num_labels=24, id2label={i: chr(65 + i) for i in range(24)}, label2id={chr(65 + i): i for i in range(24)})
+    config = ViTConfig(
+        num_labels=24, id2label={i: chr(65 + i) for i in range(24)}, label2id={chr(65 + i): i for i in range(24)}
+    )
     ViTForImageClassification(config).save_pretrained(vit)
     ViTImageProcessor().save_pretrained(vit)
     torch.set_num_threads(2)
     for name, folder, precision in (("efficientnet_lite0_fp32", EFFNET, "fp32"), ("vit_b16_int8", vit, "int8")):
-        with Predictor.from_pretrained(str(folder), precision=precision, hand_crop="on", hand_model=str(HAND_MODEL),
-                                       threads=2) as predictor:
+        with Predictor.from_pretrained(
+            str(folder), precision=precision, hand_crop="on", hand_model=str(HAND_MODEL), threads=2
+        ) as predictor:
             tracker = predictor.new_tracker()
             costs = []
             for index, scene in enumerate(scenes):
@@ -131,9 +157,16 @@ def bench_latency(args) -> None:
                     if t >= 2:
                         costs.append((time.perf_counter() - started) * 1000)
             results[name] = round(float(np.median(costs)), 1)
-    emit("app_ms_per_frame_with_hand_crop_efficientnet_lite0", results["efficientnet_lite0_fp32"], "ms per 640x480 frame "
-         "(decode + VIDEO-mode tracker + crop + model), median, 2 threads", 45.0, "the issue's goal (45 ms)", False,
-         vit_b16_int8_ms=results["vit_b16_int8"], vit_goal_ms=100)
+    emit(
+        "app_ms_per_frame_with_hand_crop_efficientnet_lite0",
+        results["efficientnet_lite0_fp32"],
+        "ms per 640x480 frame (decode + VIDEO-mode tracker + crop + model), median, 2 threads",
+        45.0,
+        "the issue's goal (45 ms)",
+        False,
+        vit_b16_int8_ms=results["vit_b16_int8"],
+        vit_goal_ms=100,
+    )
 
 
 def bench_build(args) -> None:
@@ -147,10 +180,18 @@ def bench_build(args) -> None:
     speeds = {}
     for name, extra in (("plain", []), ("track_hands", ["--track_hands", "--hand_model", str(HAND_MODEL)])):
         started = time.perf_counter()
-        build_dataset.main(["--data_dir", str(data), "--output_dir", str(data.parent / name), "--num_proc", "1", *extra])
+        build_dataset.main(
+            ["--data_dir", str(data), "--output_dir", str(data.parent / name), "--num_proc", "1", *extra]
+        )
         speeds[name] = len(photos) / (time.perf_counter() - started)
-    emit("build_images_per_second_per_core_track_hands", speeds["track_hands"], "images/s, 1 process, with the tracker",
-         speeds["plain"], "plain build, same photos", True)
+    emit(
+        "build_images_per_second_per_core_track_hands",
+        speeds["track_hands"],
+        "images/s, 1 process, with the tracker",
+        speeds["plain"],
+        "plain build, same photos",
+        True,
+    )
 
 
 def main() -> None:

@@ -57,7 +57,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         build_asl_dataset(f"{tmp}/ds")
         train = datasets.load_from_disk(f"{tmp}/ds")["train"]
-        gpu_mode = images_per_s(train.with_transform(batch_transform(spec, train=True, rotate_and_jitter=False)), collate, args.images)
+        gpu_mode = images_per_s(
+            train.with_transform(batch_transform(spec, train=True, rotate_and_jitter=False)), collate, args.images
+        )
         cpu_mode = images_per_s(train.with_transform(batch_transform(spec, train=True)), collate, args.images)
     guide = images_per_s(guide_train_dataset(args.size, [0.5] * 3, [0.5] * 3), collate, args.images)
     torch.set_num_threads(min(2, os.cpu_count() or 1))
@@ -66,13 +68,22 @@ def main() -> None:
     start = time.perf_counter()
     device_augmentation()(batch)
     jitter_ms_cpu = (time.perf_counter() - start) / len(batch) * 1000
-    emit("loader_images_per_s_per_worker", gpu_mode, "images/s per loader process (ours, GPU mode)", guide,
-         "HF guide recipe (imagefolder + torchvision transforms), per process", True,
-         ours_cpu_mode=round(cpu_mode, 1), image_size=args.size,
-         workers_for_2500_per_s={"ours_gpu_mode": round(GOAL_IMAGES_PER_S / gpu_mode, 1),
-                                 "ours_cpu_mode": round(GOAL_IMAGES_PER_S / cpu_mode, 1),
-                                 "guide": round(GOAL_IMAGES_PER_S / guide, 1)},
-         device_augmentation_ms_per_image_on_cpu=round(jitter_ms_cpu, 2))
+    emit(
+        "loader_images_per_s_per_worker",
+        gpu_mode,
+        "images/s per loader process (ours, GPU mode)",
+        guide,
+        "HF guide recipe (imagefolder + torchvision transforms), per process",
+        True,
+        ours_cpu_mode=round(cpu_mode, 1),
+        image_size=args.size,
+        workers_for_2500_per_s={
+            "ours_gpu_mode": round(GOAL_IMAGES_PER_S / gpu_mode, 1),
+            "ours_cpu_mode": round(GOAL_IMAGES_PER_S / cpu_mode, 1),
+            "guide": round(GOAL_IMAGES_PER_S / guide, 1),
+        },
+        device_augmentation_ms_per_image_on_cpu=round(jitter_ms_cpu, 2),
+    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     python bench/bench_sequence.py ksl        # KSL keypoints: builder -> finetune defaults vs a plain GRU, same run
     python bench/bench_sequence.py live       # per-frame live cost: tracker (VIDEO mode) + model window
     python bench/bench_sequence.py extract    # extraction throughput from videos of real photos, frames/s per core
-    python bench/bench_sequence.py letters    # static ASL letters as one-frame clips: landmark model on the grouped split
+    python bench/bench_sequence.py letters    # static ASL letters as one-frame clips, grouped split
 
 Real data: ../shared/data/sign-keypoints (one signer per set: same-signer accuracy only) and the ASL photos.
 """
@@ -81,21 +81,50 @@ def bench_ksl(work: Path) -> None:
     import finetune
 
     started = time.perf_counter()
-    build_dataset.main(["--data_dir", str(KSL), "--output_dir", str(work / "ksl"), "--features", "landmarks", "--overwrite",
-                        "--num_proc", "2"])
+    build_dataset.main(
+        [
+            "--data_dir",
+            str(KSL),
+            "--output_dir",
+            str(work / "ksl"),
+            "--features",
+            "landmarks",
+            "--overwrite",
+            "--num_proc",
+            "2",
+        ]
+    )
     build_s = time.perf_counter() - started
     started = time.perf_counter()
-    finetune.main(["--dataset_dir", str(work / "ksl"), "--output_dir", str(work / "ksl-model"), "--overwrite_output_dir",
-                   "--disable_tqdm", "true"])
+    finetune.main(
+        [
+            "--dataset_dir",
+            str(work / "ksl"),
+            "--output_dir",
+            str(work / "ksl-model"),
+            "--overwrite_output_dir",
+            "--disable_tqdm",
+            "true",
+        ]
+    )
     train_s = time.perf_counter() - started
     metrics = json.loads((work / "ksl-model" / "metrics.json").read_text())
     gru_accuracy, gru_s = gru_baseline()
-    emit("ksl_sequence_test_accuracy", metrics["test"]["accuracy"], "test accuracy (grouped 70/15/15, same signer)",
-         gru_accuracy, "plain BiGRU, random 70/30 split, 1 thread", True,
-         ours_f1_macro=round(metrics["test"]["f1_macro"], 4), ours_build_seconds=round(build_s, 1),
-         ours_finetune_seconds=round(train_s, 1), ours_train_runtime=round(metrics["train"]["train_runtime"], 1),
-         train_samples_per_second=round(metrics["train"]["train_samples_per_second"], 1),
-         best_checkpoint=Path(metrics["best_checkpoint"] or "").name, gru_train_seconds=round(gru_s, 1))
+    emit(
+        "ksl_sequence_test_accuracy",
+        metrics["test"]["accuracy"],
+        "test accuracy (grouped 70/15/15, same signer)",
+        gru_accuracy,
+        "plain BiGRU, random 70/30 split, 1 thread",
+        True,
+        ours_f1_macro=round(metrics["test"]["f1_macro"], 4),
+        ours_build_seconds=round(build_s, 1),
+        ours_finetune_seconds=round(train_s, 1),
+        ours_train_runtime=round(metrics["train"]["train_runtime"], 1),
+        train_samples_per_second=round(metrics["train"]["train_samples_per_second"], 1),
+        best_checkpoint=Path(metrics["best_checkpoint"] or "").name,
+        gru_train_seconds=round(gru_s, 1),
+    )
 
 
 def bench_live(work: Path, frames: int = 150) -> None:
@@ -138,10 +167,19 @@ def bench_live(work: Path, frames: int = 150) -> None:
         model_ms = (time.perf_counter() - started) * 10
         session.close()
     median = float(np.median(costs[10:]) * 1000)
-    emit("live_sequence_frame_ms", median, "ms per 640x480 frame (tracker VIDEO mode + window prediction), median",
-         25.0, "the issue's goal", False, p90_ms=round(float(np.percentile(costs[10:], 90)) * 1000, 1),
-         tracker_ms=round(float(np.median(tracker_costs[5:])) * 1000, 1), model_window_ms=round(model_ms, 2),
-         frames_with_hand=f"{found}/{len(scenes)}", threads=2)
+    emit(
+        "live_sequence_frame_ms",
+        median,
+        "ms per 640x480 frame (tracker VIDEO mode + window prediction), median",
+        25.0,
+        "the issue's goal",
+        False,
+        p90_ms=round(float(np.percentile(costs[10:], 90)) * 1000, 1),
+        tracker_ms=round(float(np.median(tracker_costs[5:])) * 1000, 1),
+        model_window_ms=round(model_ms, 2),
+        frames_with_hand=f"{found}/{len(scenes)}",
+        threads=2,
+    )
 
 
 def bench_extract(work: Path) -> None:
@@ -153,16 +191,36 @@ def bench_extract(work: Path) -> None:
         for letter in ("A", "B", "L", "Y"):
             photos = sorted((ASL_DIR / letter).glob("*.jpg"))
             for clip in range(4):
-                photo_video(data / letter / f"take{clip}.mp4", photos[clip * 6:(clip + 1) * 6], size=480, repeat=3)
+                photo_video(data / letter / f"take{clip}.mp4", photos[clip * 6 : (clip + 1) * 6], size=480, repeat=3)
     frames = 16 * 18
     results = {}
     for procs in (1, 2):
         started = time.perf_counter()
-        build_dataset.main(["--data_dir", str(data), "--output_dir", str(work / f"videos-{procs}"), "--features", "landmarks",
-                            "--overwrite", "--num_proc", str(procs), "--hand_model", str(HAND_MODEL)])
+        build_dataset.main(
+            [
+                "--data_dir",
+                str(data),
+                "--output_dir",
+                str(work / f"videos-{procs}"),
+                "--features",
+                "landmarks",
+                "--overwrite",
+                "--num_proc",
+                str(procs),
+                "--hand_model",
+                str(HAND_MODEL),
+            ]
+        )
         results[procs] = frames / (time.perf_counter() - started)
-    emit("landmark_extraction_frames_per_second_per_core", results[1], "frames/s, 1 process (480x480 video frames)",
-         results[2] / 2, "per core with 2 processes", True, two_process_total=round(results[2], 1))
+    emit(
+        "landmark_extraction_frames_per_second_per_core",
+        results[1],
+        "frames/s, 1 process (480x480 video frames)",
+        results[2] / 2,
+        "per core with 2 processes",
+        True,
+        two_process_total=round(results[2], 1),
+    )
 
 
 def bench_letters(work: Path) -> None:
@@ -171,20 +229,55 @@ def bench_letters(work: Path) -> None:
     import finetune
 
     started = time.perf_counter()
-    build_dataset.main(["--data_dir", str(ASL_DIR), "--output_dir", str(work / "letters"), "--features", "landmarks",
-                        "--group_pattern", ASL_GROUP_PATTERN, "--overwrite", "--num_proc", "2", "--hand_model", str(HAND_MODEL)])
+    build_dataset.main(
+        [
+            "--data_dir",
+            str(ASL_DIR),
+            "--output_dir",
+            str(work / "letters"),
+            "--features",
+            "landmarks",
+            "--group_pattern",
+            ASL_GROUP_PATTERN,
+            "--overwrite",
+            "--num_proc",
+            "2",
+            "--hand_model",
+            str(HAND_MODEL),
+        ]
+    )
     build_s = time.perf_counter() - started
     started = time.perf_counter()
-    finetune.main(["--dataset_dir", str(work / "letters"), "--output_dir", str(work / "letters-model"),
-                   "--overwrite_output_dir", "--disable_tqdm", "true", "--sequence_length", "4"])
+    finetune.main(
+        [
+            "--dataset_dir",
+            str(work / "letters"),
+            "--output_dir",
+            str(work / "letters-model"),
+            "--overwrite_output_dir",
+            "--disable_tqdm",
+            "true",
+            "--sequence_length",
+            "4",
+        ]
+    )
     train_s = time.perf_counter() - started
     metrics = json.loads((work / "letters-model" / "metrics.json").read_text())
     report = json.loads((work / "letters" / "build_report.json").read_text())
     no_hand = len(report["hands"]["no_hand_clips"])
-    emit("asl_letters_landmark_test_accuracy", metrics["test"]["accuracy"], "test accuracy of clips with a hand (grouped split)",
-         1.0, "(compare with the image model in docs/benchmarks.md)", True, f1_macro=round(metrics["test"]["f1_macro"], 4),
-         build_seconds=round(build_s, 1), finetune_seconds=round(train_s, 1), photos_without_hand=no_hand,
-         test_clips=int(np.sum(metrics["test"]["confusion_matrix"])))
+    emit(
+        "asl_letters_landmark_test_accuracy",
+        metrics["test"]["accuracy"],
+        "test accuracy of clips with a hand (grouped split)",
+        1.0,
+        "(compare with the image model in docs/benchmarks.md)",
+        True,
+        f1_macro=round(metrics["test"]["f1_macro"], 4),
+        build_seconds=round(build_s, 1),
+        finetune_seconds=round(train_s, 1),
+        photos_without_hand=no_hand,
+        test_clips=int(np.sum(metrics["test"]["confusion_matrix"])),
+    )
 
 
 def main() -> None:

@@ -45,26 +45,48 @@ def hf_guide_recipe(dataset_dir: Path, output_dir: Path, epochs: int) -> dict:
     eval_tf = Compose([Resize(size), CenterCrop(size), ToTensor(), normalize])
 
     def apply(tf):
-        return lambda batch: {"pixel_values": [tf(img.convert("RGB")) for img in batch["image"]], "labels": batch["label"]}
+        return lambda batch: {
+            "pixel_values": [tf(img.convert("RGB")) for img in batch["image"]],
+            "labels": batch["label"],
+        }
 
     data["train"].set_transform(apply(train_tf))
     for split in ("validation", "test"):
         data[split].set_transform(apply(eval_tf))
     model = AutoModelForImageClassification.from_pretrained(
-        str(EFFNET), num_labels=len(names), id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)},
+        str(EFFNET),
+        num_labels=len(names),
+        id2label=dict(enumerate(names)),
+        label2id={n: i for i, n in enumerate(names)},
         ignore_mismatched_sizes=True,
     )
 
     def collate(examples):
-        return {"pixel_values": torch.stack([e["pixel_values"] for e in examples]), "labels": torch.tensor([e["labels"] for e in examples])}
+        return {
+            "pixel_values": torch.stack([e["pixel_values"] for e in examples]),
+            "labels": torch.tensor([e["labels"] for e in examples]),
+        }
 
     args = TrainingArguments(
-        str(output_dir), remove_unused_columns=False, eval_strategy="epoch", save_strategy="no", learning_rate=5e-5,
-        per_device_train_batch_size=16, gradient_accumulation_steps=4, per_device_eval_batch_size=16,
-        num_train_epochs=epochs, warmup_steps=0.1, logging_steps=10, report_to="none", use_cpu=not torch.cuda.is_available(),
-        dataloader_num_workers=0, disable_tqdm=True,
+        str(output_dir),
+        remove_unused_columns=False,
+        eval_strategy="epoch",
+        save_strategy="no",
+        learning_rate=5e-5,
+        per_device_train_batch_size=16,
+        gradient_accumulation_steps=4,
+        per_device_eval_batch_size=16,
+        num_train_epochs=epochs,
+        warmup_steps=0.1,
+        logging_steps=10,
+        report_to="none",
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+        disable_tqdm=True,
     )
-    trainer = Trainer(model=model, args=args, data_collator=collate, train_dataset=data["train"], eval_dataset=data["validation"])
+    trainer = Trainer(
+        model=model, args=args, data_collator=collate, train_dataset=data["train"], eval_dataset=data["validation"]
+    )
     trainer.train()
     prediction = trainer.predict(data["test"])
     return classification_metrics(prediction.predictions, prediction.label_ids, names)
@@ -85,8 +107,21 @@ def main() -> None:
         build_asl_dataset(dataset)
     start = time.perf_counter()
     ours_dir = work / "ours"
-    finetune.main(["--dataset_dir", str(dataset), "--output_dir", str(ours_dir), "--model_name_or_path", str(EFFNET),
-                   "--num_train_epochs", str(args.epochs), "--overwrite_output_dir", "--disable_tqdm", "true"])  # our defaults
+    finetune.main(
+        [
+            "--dataset_dir",
+            str(dataset),
+            "--output_dir",
+            str(ours_dir),
+            "--model_name_or_path",
+            str(EFFNET),
+            "--num_train_epochs",
+            str(args.epochs),
+            "--overwrite_output_dir",
+            "--disable_tqdm",
+            "true",
+        ]
+    )  # our defaults
     ours_s = time.perf_counter() - start
     ours = json.loads((ours_dir / "metrics.json").read_text())["test"]
     start = time.perf_counter()
@@ -94,11 +129,20 @@ def main() -> None:
     guide_s = time.perf_counter() - start
     (work / "guide_metrics.json").write_text(json.dumps(guide, indent=2))
     emit(
-        "finetune_test_accuracy_efficientnet_lite0_asl", ours["accuracy"], "test accuracy (grouped split)", guide["accuracy"],
-        "HF task-guide recipe, same split and epochs", True,
-        epochs=args.epochs, ours_f1_macro=round(ours["f1_macro"], 4), guide_f1_macro=round(guide["f1_macro"], 4),
-        ours_minutes=round(ours_s / 60, 1), guide_minutes=round(guide_s / 60, 1), test_images=int(np.sum(ours["confusion_matrix"])),
-        ours_confusion_matrix=ours["confusion_matrix"], outputs=str(work),
+        "finetune_test_accuracy_efficientnet_lite0_asl",
+        ours["accuracy"],
+        "test accuracy (grouped split)",
+        guide["accuracy"],
+        "HF task-guide recipe, same split and epochs",
+        True,
+        epochs=args.epochs,
+        ours_f1_macro=round(ours["f1_macro"], 4),
+        guide_f1_macro=round(guide["f1_macro"], 4),
+        ours_minutes=round(ours_s / 60, 1),
+        guide_minutes=round(guide_s / 60, 1),
+        test_images=int(np.sum(ours["confusion_matrix"])),
+        ours_confusion_matrix=ours["confusion_matrix"],
+        outputs=str(work),
     )
 
 

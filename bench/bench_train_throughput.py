@@ -29,8 +29,18 @@ def make_model(kind: str, folder: Path) -> Path:
     if kind == "vit-b16":
         config, size = ViTConfig(num_labels=26), 224
     else:
-        config, size = ViTConfig(image_size=64, patch_size=16, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                                 intermediate_size=128, num_labels=26), 64
+        config, size = (
+            ViTConfig(
+                image_size=64,
+                patch_size=16,
+                hidden_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=2,
+                intermediate_size=128,
+                num_labels=26,
+            ),
+            64,
+        )
     ViTForImageClassification(config).save_pretrained(folder)
     ViTImageProcessor(size={"height": size, "width": size}).save_pretrained(folder)
     return folder
@@ -74,9 +84,18 @@ def hf_guide(folder: Path, steps: int, batch: int, bf16: bool, out: Path) -> flo
     processor = AutoImageProcessor.from_pretrained(str(folder))
     data = guide_train_dataset(processor.size["height"], processor.image_mean, processor.image_std)
     model = AutoModelForImageClassification.from_pretrained(str(folder))
-    args = TrainingArguments(str(out), max_steps=steps, per_device_train_batch_size=batch, remove_unused_columns=False,
-                             bf16=bf16, report_to="none", save_strategy="no", logging_steps=50, disable_tqdm=True,
-                             use_cpu=not torch.cuda.is_available())
+    args = TrainingArguments(
+        str(out),
+        max_steps=steps,
+        per_device_train_batch_size=batch,
+        remove_unused_columns=False,
+        bf16=bf16,
+        report_to="none",
+        save_strategy="no",
+        logging_steps=50,
+        disable_tqdm=True,
+        use_cpu=not torch.cuda.is_available(),
+    )
     result = Trainer(model=model, args=args, train_dataset=data, data_collator=collate).train()
     return result.metrics["train_samples_per_second"]
 
@@ -84,10 +103,29 @@ def hf_guide(folder: Path, steps: int, batch: int, bf16: bool, out: Path) -> flo
 def ours(folder: Path, dataset: Path, steps: int, batch: int, out: Path) -> float:
     import finetune
 
-    finetune.main(["--dataset_dir", str(dataset), "--output_dir", str(out), "--model_name_or_path", str(folder),
-                   "--max_steps", str(steps), "--per_device_train_batch_size", str(batch), "--eval_strategy", "no",
-                   "--save_strategy", "no", "--load_best_model_at_end", "false", "--overwrite_output_dir",
-                   "--disable_tqdm", "true"])
+    finetune.main(
+        [
+            "--dataset_dir",
+            str(dataset),
+            "--output_dir",
+            str(out),
+            "--model_name_or_path",
+            str(folder),
+            "--max_steps",
+            str(steps),
+            "--per_device_train_batch_size",
+            str(batch),
+            "--eval_strategy",
+            "no",
+            "--save_strategy",
+            "no",
+            "--load_best_model_at_end",
+            "false",
+            "--overwrite_output_dir",
+            "--disable_tqdm",
+            "true",
+        ]
+    )
     return json.loads((out / "metrics.json").read_text())["train"]["train_samples_per_second"]
 
 
@@ -108,10 +146,20 @@ def main() -> None:
         ceiling = model_only(folder, args.steps, args.batch_size, bf16)
         our_rate = ours(folder, tmp / "ds", args.steps, args.batch_size, tmp / "ours")
         guide_rate = hf_guide(folder, args.steps, args.batch_size, bf16, tmp / "guide")
-    emit("finetune_train_throughput", our_rate, "images/s end to end (finetune.py)", guide_rate,
-         "HF guide recipe (imagefolder + with_transform + Trainer defaults)", True,
-         model=args.model, bf16=bf16, batch_size=args.batch_size, steps=args.steps,
-         model_only_images_per_s=round(ceiling, 1), fraction_of_model_only=round(our_rate / ceiling, 3))
+    emit(
+        "finetune_train_throughput",
+        our_rate,
+        "images/s end to end (finetune.py)",
+        guide_rate,
+        "HF guide recipe (imagefolder + with_transform + Trainer defaults)",
+        True,
+        model=args.model,
+        bf16=bf16,
+        batch_size=args.batch_size,
+        steps=args.steps,
+        model_only_images_per_s=round(ceiling, 1),
+        fraction_of_model_only=round(our_rate / ceiling, 3),
+    )
 
 
 if __name__ == "__main__":

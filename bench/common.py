@@ -12,7 +12,10 @@ from pathlib import Path
 
 # ../shared does not travel to a lent GPU machine: copy the photos into a git-ignored folder of the repo,
 # carry it, and point SIGNSPACE_ASL_DIR at it there.
-ASL_DIR = Path(os.environ.get("SIGNSPACE_ASL_DIR") or Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "asl-letters")
+ASL_DIR = Path(
+    os.environ.get("SIGNSPACE_ASL_DIR")
+    or Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "asl-letters"
+)
 ASL_GROUP_PATTERN = r"^(.+?)_jpg\.rf\."
 
 
@@ -20,8 +23,18 @@ def build_asl_dataset(output_dir: Path) -> Path:
     """The ASL photos through our builder, split by source photo (augmented copies stay together)."""
     import build_dataset  # train/ is on sys.path in every benchmark that builds
 
-    build_dataset.main(["--data_dir", str(ASL_DIR), "--output_dir", str(output_dir), "--group_pattern", ASL_GROUP_PATTERN,
-                        "--num_proc", str(min(8, os.cpu_count() or 1))])
+    build_dataset.main(
+        [
+            "--data_dir",
+            str(ASL_DIR),
+            "--output_dir",
+            str(output_dir),
+            "--group_pattern",
+            ASL_GROUP_PATTERN,
+            "--num_proc",
+            str(min(8, os.cpu_count() or 1)),
+        ]
+    )
     return Path(output_dir)
 
 
@@ -33,7 +46,9 @@ def guide_train_dataset(size: int, mean, std):
 
     transform = Compose([RandomResizedCrop(size), ToTensor(), Normalize(mean, std)])
     data = datasets.load_dataset("imagefolder", data_dir=str(ASL_DIR), split="train")
-    data.set_transform(lambda b: {"pixel_values": [transform(i.convert("RGB")) for i in b["image"]], "labels": b["label"]})
+    data.set_transform(
+        lambda b: {"pixel_values": [transform(i.convert("RGB")) for i in b["image"]], "labels": b["label"]}
+    )
     return data
 
 
@@ -64,11 +79,25 @@ def run_main(main) -> None:
         main()
 
 
-def emit(name: str, figure: float, unit: str, baseline: float, baseline_name: str, higher_is_better: bool, **extra) -> None:
+def emit(
+    name: str, figure: float, unit: str, baseline: float, baseline_name: str, higher_is_better: bool, **extra
+) -> None:
     ratio = figure / baseline if higher_is_better else baseline / figure
-    print(json.dumps({
-        "benchmark": name, "figure": round(figure, 3), "unit": unit,
-        "baseline": round(baseline, 3), "baseline_name": baseline_name,
-        "ratio": round(ratio, 3), "ratio_meaning": "times better than baseline",
-        "machine": machine(), "date": datetime.date.today().isoformat(), **extra,
-    }), file=sys.__stdout__, flush=True)
+    print(
+        json.dumps(
+            {
+                "benchmark": name,
+                "figure": round(figure, 3),
+                "unit": unit,
+                "baseline": round(baseline, 3),
+                "baseline_name": baseline_name,
+                "ratio": round(ratio, 3),
+                "ratio_meaning": "times better than baseline",
+                "machine": machine(),
+                "date": datetime.date.today().isoformat(),
+                **extra,
+            }
+        ),
+        file=sys.__stdout__,
+        flush=True,
+    )

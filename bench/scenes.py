@@ -52,8 +52,14 @@ def hand_region(photo: Image.Image, tracker, hands=None) -> tuple[float, float, 
     return width * 0.15, height * 0.15, width * 0.85, height * 0.85
 
 
-def webcam_scene(photo: Image.Image, other: Image.Image, seed: int, region=None, tracker=None,
-                 height_fraction: tuple[float, float] = (0.15, 0.30)) -> Image.Image:
+def webcam_scene(
+    photo: Image.Image,
+    other: Image.Image,
+    seed: int,
+    region=None,
+    tracker=None,
+    height_fraction: tuple[float, float] = (0.15, 0.30),
+) -> Image.Image:
     """``photo``'s hand small in a 640x480 frame over a background made from ``other``."""
     rng = random.Random(seed)
     photo = photo.convert("RGB")
@@ -61,8 +67,9 @@ def webcam_scene(photo: Image.Image, other: Image.Image, seed: int, region=None,
     target = rng.uniform(*height_fraction) * FRAME[1]
     scale = target / max(1.0, y1 - y0)
     region_image = photo.crop((round(x0), round(y0), round(x1), round(y1)))
-    small = region_image.resize((max(1, round(region_image.width * scale)), max(1, round(region_image.height * scale))),
-                                Image.BILINEAR)
+    small = region_image.resize(
+        (max(1, round(region_image.width * scale)), max(1, round(region_image.height * scale))), Image.BILINEAR
+    )
     scene = _background(rng, other.convert("RGB"))
     cx = rng.uniform(0.2, 0.8) * FRAME[0]
     cy = rng.uniform(0.35, 0.8) * FRAME[1]

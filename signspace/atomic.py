@@ -66,8 +66,7 @@ def check_output_dir(out_dir: Path, overwrite: bool, flag: str = "--overwrite") 
         raise OutputExistsError(f"output path {out_dir} is a file; choose a folder path")
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise OutputExistsError(
-            f"output folder {out_dir} already exists and is not empty; choose another path or pass {flag} "
-            "to replace it"
+            f"output folder {out_dir} already exists and is not empty; choose another path or pass {flag} to replace it"
         )
 
 

@@ -154,8 +154,11 @@ def decode_item(item: WorkItem, settings: DecodeSettings) -> ItemResult:
             shorter = None if settings.tracking else settings.image_size
             image = decode_image(item.path, shorter_side=shorter, name=item.source)
             rows = [(item.source, _row(image, item, item.source, settings))]
-        return ItemResult([row for _, row in rows if row], None,
-                          [{"source": source, "label": item.label} for source, row in rows if row is None])
+        return ItemResult(
+            [row for _, row in rows if row],
+            None,
+            [{"source": source, "label": item.label} for source, row in rows if row is None],
+        )
     except ImageDecodeError as exc:
         reason = str(exc).removeprefix(f"{item.source}: ")
     except av.error.FFmpegError as exc:  # PyAV's base error for unreadable containers/streams
@@ -172,7 +175,9 @@ def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
 
     try:
         if item.kind in ("npy", "npy-frames"):
-            files = [p for p in item.path.iterdir() if p.suffix.lower() == ".npy"] if item.kind == "npy-frames" else None
+            files = (
+                [p for p in item.path.iterdir() if p.suffix.lower() == ".npy"] if item.kind == "npy-frames" else None
+            )
             landmarks = load_npy_frames(files, item.source) if files is not None else load_npy(item.path, item.source)
             times = np.arange(len(landmarks)) / settings.keypoints_fps
         elif item.kind == "image":
@@ -185,7 +190,11 @@ def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
             else:  # a clip folder of frames
                 from .imaging import IMAGE_EXTENSIONS
 
-                paths = sorted(p for p in item.path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
+                paths = sorted(
+                    p
+                    for p in item.path.iterdir()
+                    if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+                )
                 paths = [paths[i] for i in sample_indices(len(paths), settings.max_frames)]
                 images = [np.asarray(decode_image(p, name=f"{item.source}/{p.name}")) for p in paths]
                 times = [i / settings.keypoints_fps for i in range(len(images))]
@@ -193,7 +202,9 @@ def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
     except (ImageDecodeError, KeypointError) as exc:
         return ItemResult(skip={"source": item.source, "reason": str(exc).removeprefix(f"{item.source}: ")})
     except av.error.FFmpegError as exc:
-        return ItemResult(skip={"source": item.source, "reason": f"unreadable video ({type(exc).__name__}: {exc.strerror or exc})"})
+        return ItemResult(
+            skip={"source": item.source, "reason": f"unreadable video ({type(exc).__name__}: {exc.strerror or exc})"}
+        )
     from .landmarks import hands_present
 
     hand_frames = int(hands_present(landmarks).any(axis=1).sum())
@@ -201,12 +212,15 @@ def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
         return ItemResult(skip={"source": item.source, "reason": f"no hand in any of its {len(landmarks)} frame(s)"})
     landmarks = np.asarray(landmarks, np.float32)
     digest = hashlib.blake2b(landmarks.tobytes(), digest_size=16).hexdigest()
-    row = SequenceRow(landmarks, np.asarray(times, np.float32), item.label, item.group, item.source, digest, hand_frames)
+    row = SequenceRow(
+        landmarks, np.asarray(times, np.float32), item.label, item.group, item.source, digest, hand_frames
+    )
     return ItemResult([row])
 
 
-def build_sequences(scan: ScanResult, settings: SequenceSettings, val_size: float, test_size: float, seed: int,
-                    num_proc: int) -> BuildResult:
+def build_sequences(
+    scan: ScanResult, settings: SequenceSettings, val_size: float, test_size: float, seed: int, num_proc: int
+) -> BuildResult:
     results = run_parallel(functools.partial(decode_sequence, settings=settings), scan.items, num_proc, "Extracting")
     rows = [row for result in results for row in result.rows]
     skipped = [result.skip for result in results if result.skip]
@@ -218,7 +232,10 @@ def build_sequences(scan: ScanResult, settings: SequenceSettings, val_size: floa
         frames[row.label]["clips"] += 1
         frames[row.label]["frames"] += len(row.landmarks)
         frames[row.label]["frames_without_hand"] += len(row.landmarks) - row.hand_frames
-    hands = {"per_sign": frames, "no_hand_clips": sorted(s["source"] for s in skipped if s["reason"].startswith("no hand"))}
+    hands = {
+        "per_sign": frames,
+        "no_hand_clips": sorted(s["source"] for s in skipped if s["reason"].startswith("no hand")),
+    }
     return BuildResult(scan.labels, rows_by_split, scan.skipped + skipped, duplicates, warnings, hands)
 
 
@@ -272,7 +289,9 @@ def run_parallel(work, items: list, num_proc: int, desc: str) -> list:
         close_process_tracker()
 
 
-def decode_all(items: list[WorkItem], settings: DecodeSettings, num_proc: int) -> tuple[list[DecodedRow], list[dict], list[dict]]:
+def decode_all(
+    items: list[WorkItem], settings: DecodeSettings, num_proc: int
+) -> tuple[list[DecodedRow], list[dict], list[dict]]:
     results = run_parallel(functools.partial(decode_item, settings=settings), items, num_proc, "Validating")
     rows = [row for result in results for row in result.rows]
     skipped = [result.skip for result in results if result.skip]
@@ -288,7 +307,8 @@ def split_rows(
     missing = [label for label in labels if label not in present]
     if missing:
         raise DataFolderError(
-            "no readable image left for sign(s) " + ", ".join(repr(m) for m in missing)
+            "no readable image left for sign(s) "
+            + ", ".join(repr(m) for m in missing)
             + " (every file was skipped, or had no hand with --hand_crop; see the lists above); fix or remove those "
             "folders"
         )
@@ -298,13 +318,11 @@ def split_rows(
         merged.find(row.group)
         by_digest[row.digest].append(row)
     duplicates = []
-    for digest, same in sorted(by_digest.items()):
+    for _, same in sorted(by_digest.items()):
         if len(same) > 1:
             for other in same[1:]:
                 merged.union(same[0].group, other.group)
-            duplicates.append(
-                {"sources": sorted(r.source for r in same), "labels": sorted({r.label for r in same})}
-            )
+            duplicates.append({"sources": sorted(r.source for r in same), "labels": sorted({r.label for r in same})})
     # A merged group is stratified under its most common label (ties: alphabetical).
     votes: dict[str, Counter] = defaultdict(Counter)
     for row in rows:
@@ -332,11 +350,16 @@ def hand_counts(labels: list[str], rows: list[DecodedRow], no_hand: list[dict], 
     for entry in no_hand:
         counts[entry["label"]]["0"] += 1
     kept = [row.source for row in rows if not row.hands]
-    return {"hand_crop": hand_crop, "per_sign": counts,
-            "no_hand": sorted([entry["source"] for entry in no_hand] + kept)}
+    return {
+        "hand_crop": hand_crop,
+        "per_sign": counts,
+        "no_hand": sorted([entry["source"] for entry in no_hand] + kept),
+    }
 
 
-def build(scan: ScanResult, settings: DecodeSettings, val_size: float, test_size: float, seed: int, num_proc: int) -> BuildResult:
+def build(
+    scan: ScanResult, settings: DecodeSettings, val_size: float, test_size: float, seed: int, num_proc: int
+) -> BuildResult:
     rows, skipped, no_hand = decode_all(scan.items, settings, num_proc)
     for entry in skipped:
         logger.warning("skipped %s: %s", entry["source"], entry["reason"])
@@ -356,8 +379,14 @@ def _hands_feature():
     import datasets
 
     points = datasets.List(datasets.List(datasets.Value("float32"), length=3), length=21)
-    return datasets.List({"landmarks": points, "world": points, "handedness": datasets.Value("string"),
-                          "score": datasets.Value("float32")})
+    return datasets.List(
+        {
+            "landmarks": points,
+            "world": points,
+            "handedness": datasets.Value("string"),
+            "score": datasets.Value("float32"),
+        }
+    )
 
 
 def to_dataset_dict(result: BuildResult, include_test: bool):
@@ -403,23 +432,32 @@ def to_dataset_dict(result: BuildResult, include_test: bool):
 def _sequence_dataset_dict(result: BuildResult, include_test: bool):
     import datasets
 
-    features = datasets.Features({
-        "landmarks": datasets.List(datasets.List(datasets.Value("float32"), length=258)),
-        "times": datasets.List(datasets.Value("float32")),
-        "label": datasets.ClassLabel(names=result.labels),
-        "group": datasets.Value("string"),
-        "source": datasets.Value("string"),
-    })
+    features = datasets.Features(
+        {
+            "landmarks": datasets.List(datasets.List(datasets.Value("float32"), length=258)),
+            "times": datasets.List(datasets.Value("float32")),
+            "label": datasets.ClassLabel(names=result.labels),
+            "group": datasets.Value("string"),
+            "source": datasets.Value("string"),
+        }
+    )
     label_ids = {name: index for index, name in enumerate(result.labels)}
     splits = {}
     for split in SPLITS:
         rows = result.rows_by_split[split]
         if (split == "test" and not include_test) or (split != "train" and not rows):
             continue
-        splits[split] = datasets.Dataset.from_dict({
-            "landmarks": [r.landmarks for r in rows], "times": [r.times for r in rows],
-            "label": [label_ids[r.label] for r in rows], "group": [r.group for r in rows], "source": [r.source for r in rows],
-        }, features=features, split=split)
+        splits[split] = datasets.Dataset.from_dict(
+            {
+                "landmarks": [r.landmarks for r in rows],
+                "times": [r.times for r in rows],
+                "label": [label_ids[r.label] for r in rows],
+                "group": [r.group for r in rows],
+                "source": [r.source for r in rows],
+            },
+            features=features,
+            split=split,
+        )
     return datasets.DatasetDict(splits)
 
 

@@ -26,7 +26,11 @@ def render_dataset_card(report: dict, repo_id: str, license: str, source_descrip
         task_categories=["image-classification"],
         tags=["sign-language", "signspace"],
         pretty_name=f"{repo_id.split('/')[-1]}",
-        size_categories=["n<1K"] if report["total_images"] < 1000 else ["1K<n<10K"] if report["total_images"] < 10_000 else ["10K<n<100K"],
+        size_categories=["n<1K"]
+        if report["total_images"] < 1000
+        else ["1K<n<10K"]
+        if report["total_images"] < 10_000
+        else ["10K<n<100K"],
         configs=[
             {
                 "config_name": "default",
@@ -56,9 +60,24 @@ def render_dataset_card(report: dict, repo_id: str, license: str, source_descrip
     return str(card)
 
 
-def render_model_card(*, repo_id: str, base_model: str, label_names, metrics: dict, eval_split: str, eval_count: int,
-                      split_counts: dict, dataset_description: str, dataset_id: str | None, training_args, hflip: bool,
-                      input_size: int, license: str, preprocessing: dict | None = None, parameters: int | None = None) -> str:
+def render_model_card(
+    *,
+    repo_id: str,
+    base_model: str,
+    label_names,
+    metrics: dict,
+    eval_split: str,
+    eval_count: int,
+    split_counts: dict,
+    dataset_description: str,
+    dataset_id: str | None,
+    training_args,
+    hflip: bool,
+    input_size: int,
+    license: str,
+    preprocessing: dict | None = None,
+    parameters: int | None = None,
+) -> str:
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     from .modeling import is_local
@@ -71,14 +90,21 @@ def render_model_card(*, repo_id: str, base_model: str, label_names, metrics: di
         library_name="transformers",
         pipeline_tag=None if sequence else "image-classification",
         license=license,
-        tags=["sign-language", "signspace"] + (["landmarks", "mediapipe"] if sequence else ["image-classification", "vision"])
+        tags=["sign-language", "signspace"]
+        + (["landmarks", "mediapipe"] if sequence else ["image-classification", "vision"])
         + (["hand-crop"] if (preprocessing or {}).get("input") == "hand_crop" else []),
         datasets=[dataset_id] if dataset_id else None,
         metrics=["accuracy", "f1"],
         eval_results=[
-            EvalResult(task_type="video-classification" if sequence else "image-classification", dataset_type=dataset_id or "imagefolder",
-                       dataset_name=dataset_id or "local sign dataset", dataset_split=eval_split,
-                       metric_type=name, metric_name=name, metric_value=round(metrics[key], 4))
+            EvalResult(
+                task_type="video-classification" if sequence else "image-classification",
+                dataset_type=dataset_id or "imagefolder",
+                dataset_name=dataset_id or "local sign dataset",
+                dataset_split=eval_split,
+                metric_type=name,
+                metric_name=name,
+                metric_value=round(metrics[key], 4),
+            )
             for name, key in (("accuracy", "accuracy"), ("f1", "f1_macro"))
         ],
     )
@@ -109,18 +135,45 @@ def render_model_card(*, repo_id: str, base_model: str, label_names, metrics: di
     return str(card)
 
 
-def render_space_card(space_id: str, model_id: str, revision: str | None, hardware: str, title: str, license: str,
-                      python_version: str, suggested_hardware: str, hardware_note: str) -> str:
+def render_space_card(
+    space_id: str,
+    model_id: str,
+    revision: str | None,
+    hardware: str,
+    title: str,
+    license: str,
+    python_version: str,
+    suggested_hardware: str,
+    hardware_note: str,
+) -> str:
     import gradio
     from huggingface_hub import SpaceCard, SpaceCardData
 
     card_data = SpaceCardData(
-        title=title, sdk="gradio", sdk_version=gradio.__version__, app_file="app.py", python_version=python_version,
-        models=[model_id], license=license, emoji="🤟", colorFrom="indigo", colorTo="pink", pinned=False,
+        title=title,
+        sdk="gradio",
+        sdk_version=gradio.__version__,
+        app_file="app.py",
+        python_version=python_version,
+        models=[model_id],
+        license=license,
+        emoji="🤟",
+        colorFrom="indigo",
+        colorTo="pink",
+        pinned=False,
         short_description=f"Live webcam sign recognition with {model_id.split('/')[-1]}"[:60],
-        suggested_hardware=suggested_hardware, tags=["sign-language", "signspace", "webcam"],
+        suggested_hardware=suggested_hardware,
+        tags=["sign-language", "signspace", "webcam"],
     )
-    return str(SpaceCard.from_template(
-        card_data, template_path=str(template_path("space_card.md")), title=title, space_id=space_id,
-        model_id=model_id, revision=revision, hardware=hardware, hardware_note=hardware_note,
-    ))
+    return str(
+        SpaceCard.from_template(
+            card_data,
+            template_path=str(template_path("space_card.md")),
+            title=title,
+            space_id=space_id,
+            model_id=model_id,
+            revision=revision,
+            hardware=hardware,
+            hardware_note=hardware_note,
+        )
+    )

@@ -59,7 +59,7 @@ def find_resume_checkpoint(output_dir: Path) -> tuple[Path | None, list[str]]:
     """
     notes = []
     checkpoints = list_checkpoints(output_dir)
-    for step, folder in reversed(checkpoints):
+    for _, folder in reversed(checkpoints):
         problem = checkpoint_problem(folder)
         if problem is None:
             return folder, notes

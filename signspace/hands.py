@@ -80,13 +80,19 @@ def check_task_bundle(path: Path) -> Path:
     return path
 
 
-def resolve_hand_model(option: str | os.PathLike | None = None, cache_dir: Path | None = None,
-                       download: bool = True) -> Path:
+def resolve_hand_model(
+    option: str | os.PathLike | None = None, cache_dir: Path | None = None, download: bool = True
+) -> Path:
     """The hand model file: ``option``, else ``$SIGNSPACE_HAND_MODEL``, else the cached download (made once)."""
     chosen = option or os.environ.get(HAND_MODEL_ENV)
     if chosen:
         return check_task_bundle(Path(chosen))
-    target = Path(cache_dir or default_cache_dir()) / "mediapipe" / HAND_MODEL_VERSION.replace("/", "-") / "hand_landmarker.task"
+    target = (
+        Path(cache_dir or default_cache_dir())
+        / "mediapipe"
+        / HAND_MODEL_VERSION.replace("/", "-")
+        / "hand_landmarker.task"
+    )
     if target.is_file():
         return check_task_bundle(target)
     if not download:
@@ -99,13 +105,14 @@ def _download(url: str, target: Path) -> None:
     """Fetch once, check it is a real bundle, then move it into the cache (never a half file there)."""
     from huggingface_hub.utils import httpx
 
-    remedy = (f"download {url} by hand and pass --hand_model PATH (or set {HAND_MODEL_ENV}), or place it at "
-              f"{target}")
+    remedy = f"download {url} by hand and pass --hand_model PATH (or set {HAND_MODEL_ENV}), or place it at {target}"
     try:
         response = httpx.get(url, timeout=httpx.Timeout(30.0, connect=5.0), follow_redirects=True)
         response.raise_for_status()
     except httpx.HTTPError as exc:
-        raise HandModelError(f"could not download the MediaPipe hand model ({type(exc).__name__}: {exc}); {remedy}") from None
+        raise HandModelError(
+            f"could not download the MediaPipe hand model ({type(exc).__name__}: {exc}); {remedy}"
+        ) from None
     staged = target.with_name(f".{target.name}.{os.getpid()}.download")
     staged.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -129,13 +136,21 @@ class Hand:
 
     def to_record(self) -> dict:
         """The stored form (the dataset's ``hands`` column)."""
-        return {"landmarks": self.landmarks.astype(np.float32).tolist(), "world": self.world.astype(np.float32).tolist(),
-                "handedness": self.handedness, "score": float(self.score)}
+        return {
+            "landmarks": self.landmarks.astype(np.float32).tolist(),
+            "world": self.world.astype(np.float32).tolist(),
+            "handedness": self.handedness,
+            "score": float(self.score),
+        }
 
     @classmethod
     def from_record(cls, record: dict) -> "Hand":
-        return cls(np.asarray(record["landmarks"], np.float32), np.asarray(record["world"], np.float32),
-                   record["handedness"], float(record["score"]))
+        return cls(
+            np.asarray(record["landmarks"], np.float32),
+            np.asarray(record["world"], np.float32),
+            record["handedness"],
+            float(record["score"]),
+        )
 
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, x1/y1 exclusive
@@ -148,8 +163,9 @@ def hands_box(hands: list[Hand], width: int, height: int) -> tuple[float, float,
     return float(x0), float(y0), float(x1), float(y1)
 
 
-def square_around(box: tuple[float, float, float, float], scale: float, width: int, height: int,
-                  min_side: float = 1.0) -> Box:
+def square_around(
+    box: tuple[float, float, float, float], scale: float, width: int, height: int, min_side: float = 1.0
+) -> Box:
     """A square ``scale`` times the box's longer side, centred on it, shifted (not cut) to stay in the frame
     where it fits; a square larger than the frame is clipped to it."""
     x0, y0, x1, y1 = box
@@ -168,7 +184,9 @@ def crop_box(hands: list[Hand], width: int, height: int, margin: float = CROP_MA
     return square_around(hands_box(hands, width, height), 1 + 2 * margin, width, height, min_side=8)
 
 
-def hand_crop(image: Image.Image, hands: list[Hand], margin: float = CROP_MARGIN, max_side: int | None = None) -> Image.Image | None:
+def hand_crop(
+    image: Image.Image, hands: list[Hand], margin: float = CROP_MARGIN, max_side: int | None = None
+) -> Image.Image | None:
     """What an image model sees: the crop, shrunk to ``max_side`` if larger, never enlarged (the model's own
     resize does that, exactly as for its training crops). None when there is no hand (the no-hand policy)."""
     box = crop_box(hands, *image.size, margin=margin)
@@ -180,8 +198,9 @@ def hand_crop(image: Image.Image, hands: list[Hand], margin: float = CROP_MARGIN
     return crop
 
 
-def tiles(width: int, height: int, scales=TILE_SCALES, overlap: float = TILE_OVERLAP,
-          likely=LIKELY_HAND_AT) -> list[Box]:
+def tiles(
+    width: int, height: int, scales=TILE_SCALES, overlap: float = TILE_OVERLAP, likely=LIKELY_HAND_AT
+) -> list[Box]:
     """Overlapping square tiles at each scale, larger tiles first, each scale nearest the likely hand spot first."""
     found: list[Box] = []
     for scale in scales:
@@ -190,14 +209,18 @@ def tiles(width: int, height: int, scales=TILE_SCALES, overlap: float = TILE_OVE
             continue
         step = side * (1 - overlap)
 
-        def starts(length: int) -> list[int]:
-            count = max(1, math.ceil((length - side) / step) + 1) if length > side else 1
-            return [int(round(i * (length - side) / (count - 1))) if count > 1 else 0 for i in range(count)]
-
-        level = [(x, y, x + side, y + side) for y in starts(height) for x in starts(width)]
-        level.sort(key=lambda b: math.hypot((b[0] + b[2]) / 2 / width - likely[0], (b[1] + b[3]) / 2 / height - likely[1]))
+        level = [(x, y, x + side, y + side) for y in _starts(height, side, step) for x in _starts(width, side, step)]
+        level.sort(
+            key=lambda b: math.hypot((b[0] + b[2]) / 2 / width - likely[0], (b[1] + b[3]) / 2 / height - likely[1])
+        )
         found += level
     return found
+
+
+def _starts(length: int, side: int, step: float) -> list[int]:
+    """Evenly spread start positions of ``side``-long tiles covering ``length`` with at most ``step`` between them."""
+    count = max(1, math.ceil((length - side) / step) + 1) if length > side else 1
+    return [round(i * (length - side) / (count - 1)) if count > 1 else 0 for i in range(count)]
 
 
 def _as_rgb_array(frame) -> np.ndarray:
@@ -216,8 +239,14 @@ class HandTracker:
     One tracker per visitor in the app (VIDEO mode keeps state between frames); calls are serialised by a lock.
     """
 
-    def __init__(self, model_path: str | os.PathLike | None = None, num_hands: int = 2,
-                 min_confidence: float = DETECTION_CONFIDENCE, search_tiles: bool = True, tiles_per_frame: int = 2):
+    def __init__(
+        self,
+        model_path: str | os.PathLike | None = None,
+        num_hands: int = 2,
+        min_confidence: float = DETECTION_CONFIDENCE,
+        search_tiles: bool = True,
+        tiles_per_frame: int = 2,
+    ):
         from mediapipe.tasks.python import BaseOptions, vision
 
         self.model_path = resolve_hand_model(model_path)
@@ -226,9 +255,12 @@ class HandTracker:
 
         def make(mode):
             options = vision.HandLandmarkerOptions(
-                base_options=BaseOptions(model_asset_path=str(self.model_path)), running_mode=mode,
-                num_hands=num_hands, min_hand_detection_confidence=min_confidence,
-                min_hand_presence_confidence=min_confidence, min_tracking_confidence=min_confidence,
+                base_options=BaseOptions(model_asset_path=str(self.model_path)),
+                running_mode=mode,
+                num_hands=num_hands,
+                min_hand_detection_confidence=min_confidence,
+                min_hand_presence_confidence=min_confidence,
+                min_tracking_confidence=min_confidence,
             )
             try:
                 return vision.HandLandmarker.create_from_options(options)
@@ -282,8 +314,14 @@ class HandTracker:
             xyz[:, 0] = (xyz[:, 0] * width + offset[0]) / full_w
             xyz[:, 1] = (xyz[:, 1] * height + offset[1]) / full_h
             xyz[:, 2] = xyz[:, 2] * width / full_w
-            hands.append(Hand(xyz, np.array([(p.x, p.y, p.z) for p in world], np.float32),
-                              handedness[0].category_name, float(handedness[0].score)))
+            hands.append(
+                Hand(
+                    xyz,
+                    np.array([(p.x, p.y, p.z) for p in world], np.float32),
+                    handedness[0].category_name,
+                    float(handedness[0].score),
+                )
+            )
         return hands
 
     def _in_box(self, array: np.ndarray, box: Box) -> list[Hand]:
@@ -345,16 +383,40 @@ class HandTracker:
 
     @staticmethod
     def _window(hands: list[Hand], width: int, height: int) -> Box:
-        return square_around(hands_box(hands, width, height), FOLLOW_WINDOW, width, height, min_side=0.25 * min(width, height))
+        return square_around(
+            hands_box(hands, width, height), FOLLOW_WINDOW, width, height, min_side=0.25 * min(width, height)
+        )
 
 
 # MediaPipe's 21-landmark hand topology (wrist 0; thumb 1-4; index 5-8; middle 9-12; ring 13-16; pinky 17-20).
-HAND_CONNECTIONS = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11), (11, 12),
-                    (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (0, 17), (17, 18), (18, 19), (19, 20))
+HAND_CONNECTIONS = (
+    (0, 1),
+    (1, 2),
+    (2, 3),
+    (3, 4),
+    (0, 5),
+    (5, 6),
+    (6, 7),
+    (7, 8),
+    (5, 9),
+    (9, 10),
+    (10, 11),
+    (11, 12),
+    (9, 13),
+    (13, 14),
+    (14, 15),
+    (15, 16),
+    (13, 17),
+    (0, 17),
+    (17, 18),
+    (18, 19),
+    (19, 20),
+)
 
 
-def draw_hands(image: Image.Image, hands: list[Hand] | None, max_side: int = 320, mirror: bool = False,
-               margin: float = CROP_MARGIN) -> Image.Image:
+def draw_hands(
+    image: Image.Image, hands: list[Hand] | None, max_side: int = 320, mirror: bool = False, margin: float = CROP_MARGIN
+) -> Image.Image:
     """A small preview: the tracked landmarks and the crop box drawn on the frame (mirrored to match a
     mirrored webcam preview if asked), or a 'no hand' banner."""
     from PIL import ImageDraw, ImageOps
@@ -365,8 +427,11 @@ def draw_hands(image: Image.Image, hands: list[Hand] | None, max_side: int = 320
     draw = ImageDraw.Draw(preview)
     if hands:
         box = crop_box(hands, image.width, image.height, margin)
-        draw.rectangle([box[0] * scale_x, box[1] * scale_y, box[2] * scale_x - 1, box[3] * scale_y - 1],
-                       outline=(255, 200, 0), width=2)
+        draw.rectangle(
+            [box[0] * scale_x, box[1] * scale_y, box[2] * scale_x - 1, box[3] * scale_y - 1],
+            outline=(255, 200, 0),
+            width=2,
+        )
         for hand in hands:
             points = [(x * preview.width, y * preview.height) for x, y in hand.landmarks[:, :2]]
             for a, b in HAND_CONNECTIONS:

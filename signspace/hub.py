@@ -150,7 +150,8 @@ def push_folder(
             message = redact(f"{type(exc).__name__}: {first_line}", token)
             if not is_retryable(exc):
                 raise HubError(
-                    f"uploading to {repo_type} repo {repo_id} failed: {message}. Fix the cause (token rights, repo id); "
+                    f"uploading to {repo_type} repo {repo_id} "
+                    f"failed: {message}. Fix the cause (token rights, repo id); "
                     f"{remedy or f'the local copy in {folder} is complete: publish it again'}"
                 ) from None
             if number == max_attempts:

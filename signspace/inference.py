@@ -102,12 +102,21 @@ class OnnxInt8Runner:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 torch.onnx.export(
-                    _LogitsOnly(model), (torch.zeros(1, 3, spec.size, spec.size),), str(fp32_path),
-                    input_names=["pixel_values"], output_names=["logits"], opset_version=17, dynamo=False,
+                    _LogitsOnly(model),
+                    (torch.zeros(1, 3, spec.size, spec.size),),
+                    str(fp32_path),
+                    input_names=["pixel_values"],
+                    output_names=["logits"],
+                    opset_version=17,
+                    dynamo=False,
                     dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}},
                 )
-                quantize_dynamic(str(fp32_path), str(tmp_path), weight_type=QuantType.QInt8,
-                                 nodes_to_exclude=_activation_matmuls(fp32_path))
+                quantize_dynamic(
+                    str(fp32_path),
+                    str(tmp_path),
+                    weight_type=QuantType.QInt8,
+                    nodes_to_exclude=_activation_matmuls(fp32_path),
+                )
             os.replace(tmp_path, target)  # atomic: a killed build never leaves a half file in the cache
         finally:
             for leftover in (fp32_path, tmp_path):
@@ -185,9 +194,20 @@ def wants_hand_crop(mode: str, config, model_id: str) -> bool:
 class Predictor:
     """Loads a classifier once; ``predict`` takes any frame or file the shared decode accepts."""
 
-    def __init__(self, model, processor, precision: str = "auto", threads: int | None = None,
-                 unmirror: bool = False, model_id: str = "", revision: str | None = None, device: str | None = None,
-                 recheck_margin: float = RECHECK_MARGIN, hand_crop: str = "auto", hand_model: str | None = None):
+    def __init__(
+        self,
+        model,
+        processor,
+        precision: str = "auto",
+        threads: int | None = None,
+        unmirror: bool = False,
+        model_id: str = "",
+        revision: str | None = None,
+        device: str | None = None,
+        recheck_margin: float = RECHECK_MARGIN,
+        hand_crop: str = "auto",
+        hand_model: str | None = None,
+    ):
         if precision not in PRECISIONS:
             raise ConfigError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -235,8 +255,14 @@ class Predictor:
 
         model = load_classifier(model_id, revision, flag="--model")
         if is_sequence_model(model):
-            return SequencePredictor(model, model_id=model_id, revision=revision, hand_model=kwargs.get("hand_model"),
-                                     unmirror=kwargs.get("unmirror", False), threads=kwargs.get("threads"))
+            return SequencePredictor(
+                model,
+                model_id=model_id,
+                revision=revision,
+                hand_model=kwargs.get("hand_model"),
+                unmirror=kwargs.get("unmirror", False),
+                threads=kwargs.get("threads"),
+            )
         processor = load_processor(model_id, revision, flag="--model")
         return cls(model, processor, model_id=model_id, revision=revision, **kwargs)
 
@@ -250,7 +276,9 @@ class Predictor:
         if precision == "int8-torch":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # torch.ao eager quantisation is deprecated but still shipped
-                quantised = torch.ao.quantization.quantize_dynamic(self.model.cpu(), {torch.nn.Linear}, dtype=torch.qint8)
+                quantised = torch.ao.quantization.quantize_dynamic(
+                    self.model.cpu(), {torch.nn.Linear}, dtype=torch.qint8
+                )
             return self._torch_runner(quantised, torch.device("cpu"), autocast=False)
         return self._torch_runner(self.model, torch.device(self.device), autocast=precision == "bf16")
 
@@ -292,8 +320,14 @@ class Predictor:
         pixels = eval_pixels(image, self.spec).unsqueeze(0)
         return normalize(pixels, self.spec).numpy()
 
-    def predict(self, source: ImageSource, unmirror: bool | None = None, recheck: bool = False,
-                tracker=None, timestamp_ms: int | None = None) -> Prediction:
+    def predict(
+        self,
+        source: ImageSource,
+        unmirror: bool | None = None,
+        recheck: bool = False,
+        tracker=None,
+        timestamp_ms: int | None = None,
+    ) -> Prediction:
         """``unmirror`` overrides the default for sources that are not mirrored webcam frames (uploads).
 
         Hand-crop models: the hand tracker runs on the decoded frame (a visitor's own ``tracker`` in VIDEO mode
@@ -327,8 +361,9 @@ class Predictor:
                     self._calibration_left = max(0, self._calibration_left - 1)
                     self.recheck_margin = max(self.recheck_margin, 2 * float(np.ptp(exact - logits)))
                     logits, precision = exact, "fp32"
-        return Prediction(_softmax(logits.astype(np.float64)), self.labels, time.perf_counter() - started, precision,
-                          hands, crop)
+        return Prediction(
+            _softmax(logits.astype(np.float64)), self.labels, time.perf_counter() - started, precision, hands, crop
+        )
 
 
 def _top_gap(logits: np.ndarray) -> float:
@@ -441,8 +476,15 @@ class SequencePredictor:
     hand_crop = False
     precision = "fp32"  # ~2 ms per window on a CPU: nothing to gain from int8
 
-    def __init__(self, model, model_id: str = "", revision: str | None = None, hand_model: str | None = None,
-                 unmirror: bool = False, threads: int | None = None):
+    def __init__(
+        self,
+        model,
+        model_id: str = "",
+        revision: str | None = None,
+        hand_model: str | None = None,
+        unmirror: bool = False,
+        threads: int | None = None,
+    ):
         from .hands import HandTracker, resolve_hand_model
 
         self.model = model.eval().cpu()
@@ -460,14 +502,22 @@ class SequencePredictor:
     __enter__ = Predictor.__enter__
     __exit__ = Predictor.__exit__
 
-    def logits(self, sequence: np.ndarray, times: np.ndarray, start: float | None = None, end: float | None = None) -> np.ndarray:
+    def logits(
+        self, sequence: np.ndarray, times: np.ndarray, start: float | None = None, end: float | None = None
+    ) -> np.ndarray:
         from .landmarks import resample
 
         window = resample(sequence, times, self.length, start, end)
         with torch.inference_mode():
-            return self.model(input_values=torch.from_numpy(np.ascontiguousarray(window, np.float32))[None]).logits[0].numpy()
+            return (
+                self.model(input_values=torch.from_numpy(np.ascontiguousarray(window, np.float32))[None])
+                .logits[0]
+                .numpy()
+            )
 
-    def predict_landmarks(self, sequence: np.ndarray, times, start: float | None = None, end: float | None = None) -> Prediction:
+    def predict_landmarks(
+        self, sequence: np.ndarray, times, start: float | None = None, end: float | None = None
+    ) -> Prediction:
         """Landmark frames (frames x 258, Holistic layout) and their times; no hand in any frame -> ``no_hand``."""
         from .landmarks import hands_present
 
@@ -494,8 +544,14 @@ class SequencePredictor:
             sequence = track_clip(tracker, frames, times)
         return self.predict_landmarks(sequence, times)
 
-    def predict(self, source: ImageSource, unmirror: bool | None = None, recheck: bool = False,
-                tracker=None, timestamp_ms: int | None = None) -> Prediction:
+    def predict(
+        self,
+        source: ImageSource,
+        unmirror: bool | None = None,
+        recheck: bool = False,
+        tracker=None,
+        timestamp_ms: int | None = None,
+    ) -> Prediction:
         """One photo as a one-frame clip (static signs; the /predict API)."""
         from .landmarks import frame_from_hands
 

@@ -61,7 +61,11 @@ def from_saved(array: np.ndarray, name: str) -> np.ndarray:
     array = np.asarray(array)
     if array.ndim == 1:
         array = array[None, :]
-    if array.ndim != 2 or array.shape[1] not in (FRAME_VALUES, WITH_FACE_VALUES) or not np.issubdtype(array.dtype, np.number):
+    if (
+        array.ndim != 2
+        or array.shape[1] not in (FRAME_VALUES, WITH_FACE_VALUES)
+        or not np.issubdtype(array.dtype, np.number)
+    ):
         raise KeypointError(
             f"{name}: holds an array of shape {array.shape} ({array.dtype}); expected frames x {FRAME_VALUES} (pose + "
             f"hands, MediaPipe Holistic order) or frames x {WITH_FACE_VALUES} (with the face)"
@@ -69,7 +73,7 @@ def from_saved(array: np.ndarray, name: str) -> np.ndarray:
     if array.shape[0] == 0:
         raise KeypointError(f"{name}: has no frames")
     if array.shape[1] == WITH_FACE_VALUES:
-        array = np.concatenate([array[:, :POSE_VALUES], array[:, POSE_VALUES + FACE_VALUES:]], axis=1)
+        array = np.concatenate([array[:, :POSE_VALUES], array[:, POSE_VALUES + FACE_VALUES :]], axis=1)
     return np.nan_to_num(array.astype(np.float32))
 
 
@@ -98,8 +102,9 @@ def hands_present(sequence: np.ndarray) -> np.ndarray:
     return np.stack([np.abs(sequence[..., LEFT]).sum(-1) > 0, np.abs(sequence[..., RIGHT]).sum(-1) > 0], axis=-1)
 
 
-def resample(sequence: np.ndarray, times: np.ndarray, length: int, start: float | None = None,
-             end: float | None = None) -> np.ndarray:
+def resample(
+    sequence: np.ndarray, times: np.ndarray, length: int, start: float | None = None, end: float | None = None
+) -> np.ndarray:
     """``length`` frames evenly spaced in time over [start, end] (default: the whole clip), each the nearest
     recorded frame (no blending: a blend of a hand and a zero slot is no hand at all). Works for any frame
     rate, for clips shorter than ``length`` (frames repeat) and for a live window."""
@@ -129,9 +134,20 @@ def mirror(sequence: np.ndarray) -> np.ndarray:
     return out
 
 
-def augment(sequence: np.ndarray, times: np.ndarray, rng: np.random.Generator, length: int, hflip: bool = False,
-            rotate_degrees: float = 10.0, scale: float = 0.1, shift: float = 0.05, frame_dropout: float = 0.1,
-            hand_dropout: float = 0.05, crop: float = 0.8, stretch: float = 0.2) -> np.ndarray:
+def augment(
+    sequence: np.ndarray,
+    times: np.ndarray,
+    rng: np.random.Generator,
+    length: int,
+    hflip: bool = False,
+    rotate_degrees: float = 10.0,
+    scale: float = 0.1,
+    shift: float = 0.05,
+    frame_dropout: float = 0.1,
+    hand_dropout: float = 0.05,
+    crop: float = 0.8,
+    stretch: float = 0.2,
+) -> np.ndarray:
     """A training view of a clip: a random part in time (>= ``crop`` of it) at a random speed, small rotation,
     scale and shift of the hands, dropped frames and dropped hands; a mirror only with ``hflip``."""
     times = np.asarray(times, np.float64)

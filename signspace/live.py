@@ -96,7 +96,9 @@ class LiveSequenceSession:
             self.tracker.close()
             self.tracker = None
 
-    def step(self, predictor, frame: np.ndarray | None, now: float, threshold: float) -> tuple[Prediction | None, str | None]:
+    def step(
+        self, predictor, frame: np.ndarray | None, now: float, threshold: float
+    ) -> tuple[Prediction | None, str | None]:
         """One frame -> (the running guess over the last window, the word committed by this frame, if any)."""
         from .landmarks import frame_from_hands
 

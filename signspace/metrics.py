@@ -11,9 +11,7 @@ def classification_metrics(logits: np.ndarray, labels: np.ndarray, label_names: 
     predictions = np.asarray(logits).argmax(axis=-1)
     labels = np.asarray(labels)
     ids = list(range(len(label_names)))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        labels, predictions, labels=ids, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(labels, predictions, labels=ids, zero_division=0)
     # Macro averages over the signs present in this split: an absent sign has no recall to average.
     present = support > 0
     return {

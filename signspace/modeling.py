@@ -26,14 +26,18 @@ def check_local_model_dir(path: Path) -> None:
     """A local model folder must hold config.json and safetensors weights, and ask for no custom code."""
     path = Path(path).expanduser()
     if not path.is_dir():
-        raise ModelFolderError(f"model folder {path} does not exist; pass a folder made by train/finetune.py or a Hub id 'user/name'")
+        raise ModelFolderError(
+            f"model folder {path} does not exist; pass a folder made by train/finetune.py or a Hub id 'user/name'"
+        )
     config_path = path / "config.json"
     if not config_path.is_file():
         raise ModelFolderError(f"model folder {path} has no config.json; is it the output folder of train/finetune.py?")
     try:
         config = json.loads(config_path.read_text())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise UnsafeModelError(f"{config_path} is not valid JSON ({exc}); copy the model folder again or retrain it") from None
+        raise UnsafeModelError(
+            f"{config_path} is not valid JSON ({exc}); copy the model folder again or retrain it"
+        ) from None
     if config.get("auto_map"):
         raise UnsafeModelError(
             f"model folder {path} asks to run custom code (auto_map in config.json); SignSpace never enables "
@@ -53,11 +57,14 @@ def check_local_model_dir(path: Path) -> None:
     for weights in path.glob("*.safetensors"):
         if not safetensors_complete(weights):
             raise UnsafeModelError(
-                f"{weights} is empty, truncated or corrupt ({weights.stat().st_size} bytes); copy the model folder again "
+                f"{weights} is empty, truncated or "
+                f"corrupt ({weights.stat().st_size} bytes); copy the model folder again "
                 "or retrain it"
             )
     image_model = config.get("model_type") != "signspace-sequence"
-    has_processor = (path / "preprocessor_config.json").is_file() or "pretrained_cfg" in config  # timm keeps it in config
+    has_processor = (
+        path / "preprocessor_config.json"
+    ).is_file() or "pretrained_cfg" in config  # timm keeps it in config
     if image_model and not has_processor:
         raise UnsafeModelError(
             f"model folder {path} has no preprocessor_config.json, so its input size and normalisation are unknown; "

@@ -91,9 +91,7 @@ def scan_data_dir(data_dir: Path, group_pattern: str | None = None, features: st
     seen_casefold: dict[str, Path] = {}
     for entry in _visible_children(data_dir):
         if not entry.is_dir():
-            result.skipped.append(
-                {"source": entry.name, "reason": "not inside a sign folder; ignored"}
-            )
+            result.skipped.append({"source": entry.name, "reason": "not inside a sign folder; ignored"})
             continue
         label = normalise_label(entry.name)
         if not label:
@@ -130,13 +128,13 @@ def scan_data_dir(data_dir: Path, group_pattern: str | None = None, features: st
                 for frame in _visible_children(entry):
                     frame_rel = frame.relative_to(data_dir).as_posix()
                     if _broken_link(frame):
-                        result.skipped.append({"source": frame_rel, "reason": "a symbolic link to a file that does not exist"})
+                        result.skipped.append(
+                            {"source": frame_rel, "reason": "a symbolic link to a file that does not exist"}
+                        )
                     elif frame.is_file() and frame.suffix.lower() in IMAGE_EXTENSIONS:
                         result.items.append(WorkItem(label, frame, frame_rel, f"{label}/{entry.name}", "image"))
                     else:
-                        result.skipped.append(
-                            {"source": frame_rel, "reason": "not an image file inside a clip folder"}
-                        )
+                        result.skipped.append({"source": frame_rel, "reason": "not an image file inside a clip folder"})
             elif suffix in IMAGE_EXTENSIONS:
                 group = entry.name
                 if pattern is not None:
@@ -152,7 +150,8 @@ def scan_data_dir(data_dir: Path, group_pattern: str | None = None, features: st
                 result.skipped.append({"source": relative, "reason": f"unsupported file type '{suffix or entry.name}'"})
         if len(result.items) == before:
             raise DataFolderError(
-                f"sign folder {folder} holds no images or videos{' or .npy keypoints' if features == 'landmarks' else ''}; "
+                f"sign folder {folder} holds no images "
+                f"or videos{' or .npy keypoints' if features == 'landmarks' else ''}; "
                 "add some or remove the folder"
             )
     result.labels = sorted(folders)

@@ -24,9 +24,19 @@ MODEL_TYPE = "signspace-sequence"
 class SignSequenceConfig(PretrainedConfig):
     model_type = MODEL_TYPE
 
-    def __init__(self, sequence_length: int = 32, hidden_size: int = 128, num_conv_blocks: int = 2, conv_kernel: int = 5,
-                 num_layers: int = 2, num_heads: int = 4, dropout: float = 0.1, feature_groups=("hands",),
-                 window_seconds: float = 1.5, **kwargs):
+    def __init__(
+        self,
+        sequence_length: int = 32,
+        hidden_size: int = 128,
+        num_conv_blocks: int = 2,
+        conv_kernel: int = 5,
+        num_layers: int = 2,
+        num_heads: int = 4,
+        dropout: float = 0.1,
+        feature_groups=("hands",),
+        window_seconds: float = 1.5,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.sequence_length = sequence_length
         self.hidden_size = hidden_size
@@ -60,12 +70,16 @@ class SignSequenceModel(PreTrainedModel):
     def __init__(self, config: SignSequenceConfig):
         super().__init__(config)
         width = config.hidden_size
-        self.embed = nn.Sequential(nn.Linear(2 * NORMALISED_PER_HAND, width), nn.LayerNorm(width), nn.GELU(),
-                                   nn.Linear(width, width))
+        self.embed = nn.Sequential(
+            nn.Linear(2 * NORMALISED_PER_HAND, width), nn.LayerNorm(width), nn.GELU(), nn.Linear(width, width)
+        )
         self.positions = nn.Parameter(torch.zeros(1, config.sequence_length, width))
-        self.convs = nn.ModuleList(_ConvBlock(width, config.conv_kernel, config.dropout) for _ in range(config.num_conv_blocks))
-        layer = nn.TransformerEncoderLayer(width, config.num_heads, 2 * width, config.dropout, activation="gelu",
-                                           batch_first=True, norm_first=True)
+        self.convs = nn.ModuleList(
+            _ConvBlock(width, config.conv_kernel, config.dropout) for _ in range(config.num_conv_blocks)
+        )
+        layer = nn.TransformerEncoderLayer(
+            width, config.num_heads, 2 * width, config.dropout, activation="gelu", batch_first=True, norm_first=True
+        )
         self.encoder = nn.TransformerEncoder(layer, config.num_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(width)
         self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(width, config.num_labels))
@@ -77,11 +91,15 @@ class SignSequenceModel(PreTrainedModel):
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
 
-    def forward(self, input_values: torch.Tensor, labels: torch.Tensor | None = None, **kwargs) -> SequenceClassifierOutput:
+    def forward(
+        self, input_values: torch.Tensor, labels: torch.Tensor | None = None, **kwargs
+    ) -> SequenceClassifierOutput:
         """``input_values``: B x T x 258 raw landmark frames (Holistic layout), T = ``sequence_length``."""
         if input_values.shape[-1] != FRAME_VALUES or input_values.shape[1] != self.config.sequence_length:
-            raise ValueError(f"expected B x {self.config.sequence_length} x {FRAME_VALUES} landmark frames, got "
-                             f"{tuple(input_values.shape)}")
+            raise ValueError(
+                f"expected B x {self.config.sequence_length} x {FRAME_VALUES} landmark frames, got "
+                f"{tuple(input_values.shape)}"
+            )
         features = normalise(input_values, self.config.feature_groups)
         seen = (features.abs().sum(-1) > 0).float()  # frames with a hand
         x = self.embed(features) + self.positions

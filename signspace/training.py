@@ -60,8 +60,16 @@ SEQUENCE_PATIENCE = 10
 
 # Files this script writes at the top of --output_dir (checkpoints live beside them).
 OUTPUT_FILES = (
-    "config.json", "model.safetensors", "preprocessor_config.json", "labels.json", "metrics.json",
-    "confusion_matrix.png", "misclassified.png", "training_config.json", "README.md", "hp_search_trials.csv",
+    "config.json",
+    "model.safetensors",
+    "preprocessor_config.json",
+    "labels.json",
+    "metrics.json",
+    "confusion_matrix.png",
+    "misclassified.png",
+    "training_config.json",
+    "README.md",
+    "hp_search_trials.csv",
     ".signspace-run.json",
 )
 RUN_FILE = ".signspace-run.json"  # what a run in this folder trains: a resume must be the same run
@@ -104,7 +112,8 @@ def load_sign_dataset(dataset_dir: str | None, dataset_name: str | None, revisio
         if not isinstance(loaded, datasets.DatasetDict):  # e.g. my-signs/train: one split, not the dataset
             parent = Path(dataset_dir).resolve().parent
             raise DatasetFormatError(
-                f"--dataset_dir {dataset_dir} is a single split, not a dataset folder from train/build_dataset.py; pass "
+                f"--dataset_dir {dataset_dir} is a "
+                "single split, not a dataset folder from train/build_dataset.py; pass "
                 f"the folder that holds train/validation/test (probably {parent})"
             )
         return loaded
@@ -134,8 +143,9 @@ def dataset_preprocessing(dataset_dir: str | None, dataset_name: str | None, rev
         from huggingface_hub.errors import EntryNotFoundError
 
         try:
-            report = read_json(Path(hf_hub_download(dataset_name, "build_report.json", repo_type="dataset",
-                                                    revision=revision)))
+            report = read_json(
+                Path(hf_hub_download(dataset_name, "build_report.json", repo_type="dataset", revision=revision))
+            )
         except EntryNotFoundError:
             report = None  # a dataset not built by SignSpace: plain images
     return (report or {}).get("preprocessing") or {"input": "image"}
@@ -165,11 +175,17 @@ def check_dataset(dataset_dict, where: str) -> list[str]:
     import datasets
 
     if "train" not in dataset_dict:
-        raise DatasetFormatError(f"{where} has no 'train' split (found: {', '.join(dataset_dict) or 'none'}); build it with train/build_dataset.py")
+        raise DatasetFormatError(
+            f"{where} has no 'train' split (found: "
+            f"{', '.join(dataset_dict) or 'none'}); build it with train/build_dataset.py"
+        )
     features = dataset_dict["train"].features
     for column in (("landmarks", "times") if dataset_kind(dataset_dict) == "landmarks" else ("image",)) + ("label",):
         if column not in features:
-            raise DatasetFormatError(f"{where} has no '{column}' column (columns: {', '.join(features)}); build it with train/build_dataset.py")
+            raise DatasetFormatError(
+                f"{where} has no '{column}' column "
+                f"(columns: {', '.join(features)}); build it with train/build_dataset.py"
+            )
     if not isinstance(features["label"], datasets.ClassLabel):
         raise DatasetFormatError(
             f"the 'label' column of {where} is {features['label']}, not a ClassLabel, so sign names are unknown; "
@@ -201,8 +217,10 @@ def sequence_transform(length: int, train: bool, hflip: bool = False, seed: int 
 
 
 def collate_sequences(examples: list[dict]) -> dict:
-    return {"input_values": torch.stack([e["input_values"] for e in examples]),
-            "labels": torch.tensor([e["labels"] for e in examples], dtype=torch.long)}
+    return {
+        "input_values": torch.stack([e["input_values"] for e in examples]),
+        "labels": torch.tensor([e["labels"] for e in examples], dtype=torch.long),
+    }
 
 
 def typical_clip_seconds(dataset) -> float:
@@ -244,8 +262,12 @@ class SignTrainer(Trainer):
         logger.info("restored weights from %s", resume_from_checkpoint)
 
     def _load_best_model(self):
-        logger.info("loading best checkpoint %s (%s = %s)", self.state.best_model_checkpoint,
-                    self.args.metric_for_best_model, self.state.best_metric)
+        logger.info(
+            "loading best checkpoint %s (%s = %s)",
+            self.state.best_model_checkpoint,
+            self.args.metric_for_best_model,
+            self.state.best_metric,
+        )
         self._load_from_checkpoint(self.state.best_model_checkpoint)
 
 
@@ -298,7 +320,15 @@ def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path:
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):
             if value:
-                ax.text(j, i, str(value), ha="center", va="center", fontsize=8, color="white" if value > peak / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(value),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if value > peak / 2 else "black",
+                )
     fig.tight_layout()
     replace_when_done(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     plt.close(fig)
@@ -331,7 +361,9 @@ def plot_misclassified(dataset, predictions: np.ndarray, label_names: list[str],
     return int(len(np.flatnonzero(predictions != labels)))
 
 
-def write_final_outputs(output_dir: Path, *, model, processor, label_names, metrics: dict, config: dict, card: str) -> None:
+def write_final_outputs(
+    output_dir: Path, *, model, processor, label_names, metrics: dict, config: dict, card: str
+) -> None:
     """Everything a user (and the Hub) needs, each file written atomically."""
     output_dir = Path(output_dir)
     model.save_pretrained(str(output_dir))  # config.json with id2label + model.safetensors
@@ -368,6 +400,7 @@ def read_json(path: Path) -> dict | None:
 
 def hp_space(kind: str):
     """Seed guide step 6.4: learning rate, batch size, weight decay (and width for sequence models)."""
+
     def space(trial) -> dict:
         low, high = (3e-4, 3e-3) if kind == "landmarks" else (1e-5, 5e-4)
         params = {
@@ -382,7 +415,9 @@ def hp_space(kind: str):
     return space
 
 
-def hyperparameter_search(*, model_init, args, trainer_kwargs: dict, n_trials: int, kind: str, output_dir: Path) -> dict:
+def hyperparameter_search(
+    *, model_init, args, trainer_kwargs: dict, n_trials: int, kind: str, output_dir: Path
+) -> dict:
     """``n_trials`` Optuna trials through ``Trainer.hyperparameter_search``, scored by the validation metric the
     final run selects on; writes hp_search_trials.csv and returns the best trial's parameters."""
     import dataclasses
@@ -391,11 +426,20 @@ def hyperparameter_search(*, model_init, args, trainer_kwargs: dict, n_trials: i
 
     search_args = dataclasses.replace(args, save_strategy="no", load_best_model_at_end=False, report_to="none")
     trainer = SignTrainer(model_init=model_init, args=search_args, **trainer_kwargs)
-    metric = f"eval_{args.metric_for_best_model}" if not args.metric_for_best_model.startswith("eval_") else args.metric_for_best_model
+    metric = (
+        f"eval_{args.metric_for_best_model}"
+        if not args.metric_for_best_model.startswith("eval_")
+        else args.metric_for_best_model
+    )
     storage = optuna.storages.InMemoryStorage()
     best = trainer.hyperparameter_search(
-        hp_space=hp_space(kind), n_trials=n_trials, backend="optuna", compute_objective=lambda m: m[metric],
-        direction="maximize" if args.greater_is_better else "minimize", storage=storage, study_name="signspace",
+        hp_space=hp_space(kind),
+        n_trials=n_trials,
+        backend="optuna",
+        compute_objective=lambda m: m[metric],
+        direction="maximize" if args.greater_is_better else "minimize",
+        storage=storage,
+        study_name="signspace",
         sampler=optuna.samplers.TPESampler(seed=args.seed),
     )
     trials = optuna.load_study(study_name="signspace", storage=storage).trials_dataframe()

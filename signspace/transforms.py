@@ -33,7 +33,9 @@ class InputSpec:
         data_config = getattr(processor, "data_config", None)
         if data_config:  # timm checkpoints (TimmWrapperImageProcessor)
             size = int(data_config["input_size"][-1])
-            return cls(size, tuple(data_config["mean"]), tuple(data_config["std"]), float(data_config.get("crop_pct", 1.0)))
+            return cls(
+                size, tuple(data_config["mean"]), tuple(data_config["std"]), float(data_config.get("crop_pct", 1.0))
+            )
         size = _edge(processor.size)
         mean, std = tuple(processor.image_mean), tuple(processor.image_std)
         crop = _edge(getattr(processor, "crop_size", None))

@@ -62,8 +62,10 @@ MAX_UPLOAD_PIXELS = 40_000_000  # a 7,000 x 5,700 photo; far below Pillow's bomb
 
 
 def too_large(detail: str) -> gr.Error:
-    return gr.Error(f"That image is too large ({detail}); send a photo of at most "
-                    f"{MAX_UPLOAD_PIXELS // 1_000_000} megapixels and {AppConfig.max_file_size}.")
+    return gr.Error(
+        f"That image is too large ({detail}); send a photo of at most "
+        f"{MAX_UPLOAD_PIXELS // 1_000_000} megapixels and {AppConfig.max_file_size}."
+    )
 
 
 class PhotoInput(gr.Image):
@@ -114,8 +116,14 @@ def check_pixels(path) -> None:
         raise too_large(f"{width} x {height} pixels")
 
 
-def live_step(predictor: Predictor, frame, session: LiveSession | None, threshold: float, now: float | None = None,
-              hold_seconds: float = 1.0):
+def live_step(
+    predictor: Predictor,
+    frame,
+    session: LiveSession | None,
+    threshold: float,
+    now: float | None = None,
+    hold_seconds: float = 1.0,
+):
     """One streamed frame -> (top-3 smoothed or "no hand", text so far, session, overlay, crop).
 
     Bad frames are quietly neutral; nothing about tracking or cropping can stop the stream."""
@@ -177,7 +185,9 @@ def classify_clip(predictor, path: str | None) -> dict[str, float]:
     try:
         prediction = predictor.predict_clip(path)
     except ImageDecodeError:
-        raise gr.Error("That file is not a video or image SignSpace can read (use MP4, WebM, MOV, JPEG or PNG).") from None
+        raise gr.Error(
+            "That file is not a video or image SignSpace can read (use MP4, WebM, MOV, JPEG or PNG)."
+        ) from None
     except VIDEO_ERRORS:
         raise gr.Error("That video cannot be decoded (damaged, or a codec FFmpeg does not know).") from None
     if prediction.no_hand:
@@ -205,18 +215,28 @@ def model_info(predictor: Predictor) -> str:
 
     source = "local folder" if is_local(predictor.model_id) else f"revision `{predictor.revision or 'main'}`"
     labels = ", ".join(predictor.labels)
-    precision = predictor.precision if predictor.precision == "fp32" else f"{predictor.precision} (uploads: close calls rechecked in fp32)"
+    precision = (
+        predictor.precision
+        if predictor.precision == "fp32"
+        else f"{predictor.precision} (uploads: close calls rechecked in fp32)"
+    )
     crop = " · **hand crop:** on" if predictor.hand_crop else ""
     if predictor.kind == "landmarks":
-        crop = f" · **input:** hand landmarks, {predictor.length} frames over {predictor.window_seconds:.1f} s (motion signs)"
-        return (f"**Model:** `{predictor.model_id}` ({source}){crop}\n\n"
-                f"**Signs ({len(predictor.labels)}):** {', '.join(predictor.labels)}")
-    return (f"**Model:** `{predictor.model_id}` ({source}) · **precision:** {precision} · "
-            f"**input:** {predictor.spec.size}px{crop}\n\n**Signs ({len(predictor.labels)}):** {labels}")
+        frames = f"{predictor.length} frames over {predictor.window_seconds:.1f} s"
+        crop = f" · **input:** hand landmarks, {frames} (motion signs)"
+        return (
+            f"**Model:** `{predictor.model_id}` ({source}){crop}\n\n"
+            f"**Signs ({len(predictor.labels)}):** {', '.join(predictor.labels)}"
+        )
+    return (
+        f"**Model:** `{predictor.model_id}` ({source}) · **precision:** {precision} · "
+        f"**input:** {predictor.spec.size}px{crop}\n\n**Signs ({len(predictor.labels)}):** {labels}"
+    )
 
 
-def build_demo(predictor: Predictor, config: AppConfig, snapshot_predictor: Predictor | None = None,
-               gpu=lambda fn: fn) -> gr.Blocks:
+def build_demo(
+    predictor: Predictor, config: AppConfig, snapshot_predictor: Predictor | None = None, gpu=lambda fn: fn
+) -> gr.Blocks:
     """``predictor`` serves the live stream (CPU); ``snapshot_predictor`` and ``gpu`` let the one-off
     endpoint borrow a ZeroGPU device (``spaces.GPU``) without every frame queuing for it."""
     snapshot_predictor = snapshot_predictor or predictor
@@ -228,41 +248,76 @@ def build_demo(predictor: Predictor, config: AppConfig, snapshot_predictor: Pred
         session = gr.State(None, time_to_live=3600, delete_callback=lambda state: state and state.close())
         with gr.Tab("Live webcam"):
             with gr.Row():
-                camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam",
-                                  webcam_options=gr.WebcamOptions(mirror=True))
+                camera = gr.Image(
+                    sources=["webcam"],
+                    streaming=True,
+                    type="numpy",
+                    label="Webcam",
+                    webcam_options=gr.WebcamOptions(mirror=True),
+                )
                 with gr.Column(visible=predictor.hand_crop or predictor.kind == "landmarks", scale=0, min_width=180):
-                    overlay = gr.Image(label="Tracked hands", interactive=False, height=160, elem_id="signspace-overlay")
-                    crop_view = gr.Image(label="What the model sees", interactive=False, height=120,
-                                         elem_id="signspace-crop", visible=predictor.hand_crop)
+                    overlay = gr.Image(
+                        label="Tracked hands", interactive=False, height=160, elem_id="signspace-overlay"
+                    )
+                    crop_view = gr.Image(
+                        label="What the model sees",
+                        interactive=False,
+                        height=120,
+                        elem_id="signspace-crop",
+                        visible=predictor.hand_crop,
+                    )
                 with gr.Column():
                     live_label = gr.Label(num_top_classes=3, label="Now")
-                    threshold = gr.Slider(0.0, 1.0, value=config.threshold, step=0.05, label="Confidence needed to type")
+                    threshold = gr.Slider(
+                        0.0, 1.0, value=config.threshold, step=0.05, label="Confidence needed to type"
+                    )
                     text = gr.Textbox(label="Text", interactive=False, elem_id="signspace-text")
                     with gr.Row():
                         space_btn = gr.Button("Space")
                         back_btn = gr.Button("Backspace")
                         clear_btn = gr.Button("Clear")
             sequence = predictor.kind == "landmarks"
-            step = ((lambda frame, state, t: live_sequence_step(predictor, frame, state, t)) if sequence else
-                    (lambda frame, state, t: live_step(predictor, frame, state, t, hold_seconds=config.hold_seconds)))
+            step = (
+                (lambda frame, state, t: live_sequence_step(predictor, frame, state, t))
+                if sequence
+                else (lambda frame, state, t: live_step(predictor, frame, state, t, hold_seconds=config.hold_seconds))
+            )
             camera.stream(
-                step, inputs=[camera, session, threshold], outputs=[live_label, text, session, overlay, crop_view],
+                step,
+                inputs=[camera, session, threshold],
+                outputs=[live_label, text, session, overlay, crop_view],
                 # motion needs frames close together: ~12 per second for sequence models
-                stream_every=min(config.stream_every, 0.08) if sequence else config.stream_every, time_limit=config.time_limit,
-                concurrency_limit=config.concurrency, show_progress="hidden", api_name=False,
+                stream_every=min(config.stream_every, 0.08) if sequence else config.stream_every,
+                time_limit=config.time_limit,
+                concurrency_limit=config.concurrency,
+                show_progress="hidden",
+                api_name=False,
             )
             for button, action in ((space_btn, "space"), (back_btn, "backspace"), (clear_btn, "clear")):
-                button.click(lambda state, a=action: _edit_text(state, a), inputs=[session], outputs=[text, session], api_name=False)
+                button.click(
+                    lambda state, a=action: _edit_text(state, a),
+                    inputs=[session],
+                    outputs=[text, session],
+                    api_name=False,
+                )
         with gr.Tab("Upload / snapshot"):
             with gr.Row():
                 # image_mode=None: the file goes to our shared decode untouched (EXIF, CMYK, 16-bit…).
-                still = PhotoInput(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None,
-                                   label="Photo", webcam_options=gr.WebcamOptions(mirror=False))
+                still = PhotoInput(
+                    sources=["upload", "webcam", "clipboard"],
+                    type="filepath",
+                    image_mode=None,
+                    label="Photo",
+                    webcam_options=gr.WebcamOptions(mirror=False),
+                )
                 still.max_bytes = parse_size(config.max_file_size)
                 still_label = gr.Label(num_top_classes=5, label="Prediction")
             gr.Button("Recognise", variant="primary").click(
-                classify, inputs=[still], outputs=[still_label],
-                api_name="predict", concurrency_limit=config.concurrency,
+                classify,
+                inputs=[still],
+                outputs=[still_label],
+                api_name="predict",
+                concurrency_limit=config.concurrency,
             )
         if predictor.kind == "landmarks":
             with gr.Tab("Upload a clip"):
@@ -270,8 +325,11 @@ def build_demo(predictor: Predictor, config: AppConfig, snapshot_predictor: Pred
                     clip = gr.Video(sources=["upload", "webcam"], label="A short video of one sign")
                     clip_label = gr.Label(num_top_classes=5, label="Prediction")
                 gr.Button("Recognise clip", variant="primary").click(
-                    lambda path: classify_clip(predictor, path), inputs=[clip], outputs=[clip_label],
-                    api_name="predict_clip", concurrency_limit=config.concurrency,
+                    lambda path: classify_clip(predictor, path),
+                    inputs=[clip],
+                    outputs=[clip_label],
+                    api_name="predict_clip",
+                    concurrency_limit=config.concurrency,
                 )
         gr.Markdown(HOW_TO)
     demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
@@ -284,8 +342,10 @@ def launch_kwargs(config: AppConfig) -> dict:
     from starlette.middleware import Middleware
 
     body_limit = parse_size(config.max_file_size) * 4 // 3 + 64_000
-    return {"max_file_size": config.max_file_size,
-            "app_kwargs": {"middleware": [Middleware(RequestSizeLimit, max_bytes=body_limit)]}}
+    return {
+        "max_file_size": config.max_file_size,
+        "app_kwargs": {"middleware": [Middleware(RequestSizeLimit, max_bytes=body_limit)]},
+    }
 
 
 def _edit_text(session, action: str):
@@ -298,49 +358,89 @@ def _edit_text(session, action: str):
 def parse_args(argv: list[str] | None = None) -> tuple[AppConfig, str, int]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=os.environ.get("MODEL_ID", DEFAULT_MODEL), help="Hub id or local folder")
-    parser.add_argument("--revision", default=os.environ.get("MODEL_REVISION"), help="Hub revision (branch, tag, commit)")
+    parser.add_argument(
+        "--revision", default=os.environ.get("MODEL_REVISION"), help="Hub revision (branch, tag, commit)"
+    )
     parser.add_argument("--precision", default=os.environ.get("SIGNSPACE_PRECISION", "auto"), choices=PRECISIONS)
-    parser.add_argument("--hand_crop", "--hand-crop", default=os.environ.get("SIGNSPACE_HAND_CROP", "auto"),
-                        choices=HAND_CROP_MODES, help="crop frames around the hands (auto: when the model was trained on "
-                        "hand crops, and for RavenOnur/Sign-Language)")
-    parser.add_argument("--hand_model", "--hand-model", default=None,
-                        help="MediaPipe hand_landmarker.task (default: $SIGNSPACE_HAND_MODEL, else downloaded once)")
-    parser.add_argument("--no-unmirror", dest="unmirror", action="store_false",
-                        help="predict on the mirrored webcam image (if your training frames were recorded mirrored)")
+    parser.add_argument(
+        "--hand_crop",
+        "--hand-crop",
+        default=os.environ.get("SIGNSPACE_HAND_CROP", "auto"),
+        choices=HAND_CROP_MODES,
+        help="crop frames around the hands (auto: when the model was trained on "
+        "hand crops, and for RavenOnur/Sign-Language)",
+    )
+    parser.add_argument(
+        "--hand_model",
+        "--hand-model",
+        default=None,
+        help="MediaPipe hand_landmarker.task (default: $SIGNSPACE_HAND_MODEL, else downloaded once)",
+    )
+    parser.add_argument(
+        "--no-unmirror",
+        dest="unmirror",
+        action="store_false",
+        help="predict on the mirrored webcam image (if your training frames were recorded mirrored)",
+    )
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     args = parser.parse_args(argv)
     revision = args.revision or (DEFAULT_REVISION if args.model == DEFAULT_MODEL else None)
-    config = AppConfig(model=args.model, revision=revision, precision=args.precision, unmirror=args.unmirror,
-                       hand_crop=args.hand_crop, hand_model=args.hand_model,
-                       zero_gpu=os.environ.get("SIGNSPACE_HARDWARE") == "zero-gpu")
+    config = AppConfig(
+        model=args.model,
+        revision=revision,
+        precision=args.precision,
+        unmirror=args.unmirror,
+        hand_crop=args.hand_crop,
+        hand_model=args.hand_model,
+        zero_gpu=os.environ.get("SIGNSPACE_HARDWARE") == "zero-gpu",
+    )
     return config, args.host, args.port
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config, host, port = parse_args(argv)
-    predictor = Predictor.from_pretrained(config.model, config.revision, precision=config.precision,
-                                          unmirror=config.unmirror, device="cpu" if config.zero_gpu else None,
-                                          hand_crop=config.hand_crop, hand_model=config.hand_model)
+    predictor = Predictor.from_pretrained(
+        config.model,
+        config.revision,
+        precision=config.precision,
+        unmirror=config.unmirror,
+        device="cpu" if config.zero_gpu else None,
+        hand_crop=config.hand_crop,
+        hand_model=config.hand_model,
+    )
     snapshot, gpu = None, (lambda fn: fn)
-    if config.zero_gpu and predictor.kind == "images":  # ZeroGPU (sequence models need no GPU): module-level .to("cuda") is allowed; GPU time only inside spaces.GPU calls
+    if (
+        config.zero_gpu and predictor.kind == "images"
+    ):  # ZeroGPU (sequence models need none): module-level .to("cuda") is allowed; GPU time only in spaces.GPU calls
         import copy
 
         import spaces
 
-        snapshot = Predictor(copy.deepcopy(predictor.model), predictor.processor, precision="fp32", device="cuda",
-                             model_id=config.model, revision=config.revision, hand_crop=config.hand_crop,
-                             hand_model=predictor.hand_model)
+        snapshot = Predictor(
+            copy.deepcopy(predictor.model),
+            predictor.processor,
+            precision="fp32",
+            device="cuda",
+            model_id=config.model,
+            revision=config.revision,
+            hand_crop=config.hand_crop,
+            hand_model=predictor.hand_model,
+        )
         gpu = spaces.GPU(duration=20)
     demo = build_demo(predictor, config, snapshot, gpu)
     try:
-        demo.launch(server_name=host, server_port=port, theme=gr.themes.Soft(), show_error=True, **launch_kwargs(config))
+        demo.launch(
+            server_name=host, server_port=port, theme=gr.themes.Soft(), show_error=True, **launch_kwargs(config)
+        )
     except OSError as exc:
         if "port" not in str(exc).lower():
             raise
-        raise SignSpaceError(f"port {port} on {host} is in use (another app, or this one already running); pass "
-                             "--port with a free port, e.g. --port 7861") from None
+        raise SignSpaceError(
+            f"port {port} on {host} is in use (another app, or this one already running); pass "
+            "--port with a free port, e.g. --port 7861"
+        ) from None
     finally:
         for each in (predictor, snapshot):
             if each is not None:

@@ -19,8 +19,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The modules app.py imports, directly or not (a test runs the staged Space to prove it is enough).
-APP_MODULES = ("__init__", "atomic", "checkpoints", "errors", "hands", "hub", "imaging", "inference", "landmarks", "live",
-               "limits", "modeling", "sequence_model", "transforms", "video")
+APP_MODULES = (
+    "__init__",
+    "atomic",
+    "checkpoints",
+    "errors",
+    "hands",
+    "hub",
+    "imaging",
+    "inference",
+    "landmarks",
+    "live",
+    "limits",
+    "modeling",
+    "sequence_model",
+    "transforms",
+    "video",
+)
 HAND_MODEL_FILE = "hand_landmarker.task"  # shipped with the app: no download when the Space starts
 # Versions both hardware kinds support (ZeroGPU: PyTorch 2.8-2.11 and Python 3.10.13 / 3.12.12, Hub docs 2026-08).
 TORCH_VERSION, TORCHVISION_VERSION = "2.9.1", "0.24.1"
@@ -29,7 +44,7 @@ HARDWARE_FLAVOR = {"cpu-basic": "cpu-basic", "zero-gpu": "zero-a10g"}
 HARDWARE_NOTE = {
     "cpu-basic": "Frames run on the CPU through an int8 ONNX model (tens of milliseconds each).",
     "zero-gpu": "Live frames run on the Space's CPU through an int8 ONNX model, so they never wait in the GPU "
-                "queue or use your visitors' GPU quota; only the Upload / snapshot tab borrows a GPU, briefly.",
+    "queue or use your visitors' GPU quota; only the Upload / snapshot tab borrows a GPU, briefly.",
 }
 
 logger = logging.getLogger("deploy")
@@ -55,8 +70,16 @@ def _spaces_version() -> str:
         return "0.51.3"
 
 
-def stage_space(folder: Path, space_id: str, model_id: str, revision: str | None, hardware: str, title: str, license: str,
-                hand_model: Path | None = None) -> Path:
+def stage_space(
+    folder: Path,
+    space_id: str,
+    model_id: str,
+    revision: str | None,
+    hardware: str,
+    title: str,
+    license: str,
+    hand_model: Path | None = None,
+) -> Path:
     """Fill ``folder`` with exactly the files the Space needs (``hand_model``: the MediaPipe task file to ship)."""
     if hand_model is not None:
         shutil.copy2(hand_model, folder / HAND_MODEL_FILE)
@@ -67,8 +90,17 @@ def stage_space(folder: Path, space_id: str, model_id: str, revision: str | None
     (folder / "requirements.txt").write_text(requirements_txt(hardware))
     from signspace.cards import render_space_card
 
-    card = render_space_card(space_id, model_id, revision, hardware, title, license, PYTHON_VERSION,
-                             HARDWARE_FLAVOR[hardware], HARDWARE_NOTE[hardware])
+    card = render_space_card(
+        space_id,
+        model_id,
+        revision,
+        hardware,
+        title,
+        license,
+        PYTHON_VERSION,
+        HARDWARE_FLAVOR[hardware],
+        HARDWARE_NOTE[hardware],
+    )
     (folder / "README.md").write_text(card, encoding="utf-8")
     return folder
 
@@ -78,14 +110,22 @@ def parse_args(argv):
     parser.add_argument("--space_id", "--space-id", required=True, help="the Space to create or update, 'user/name'")
     parser.add_argument("--model_id", "--model-id", required=True, help="the model it serves, 'user/name'")
     parser.add_argument("--revision", help="pin the model to a revision (branch, tag or commit)")
-    parser.add_argument("--hardware", choices=sorted(HARDWARE_FLAVOR), default="zero-gpu",
-                        help="zero-gpu: free accounts' Gradio Spaces; cpu-basic: needs a plan that allows CPU Gradio Spaces")
+    parser.add_argument(
+        "--hardware",
+        choices=sorted(HARDWARE_FLAVOR),
+        default="zero-gpu",
+        help="zero-gpu: free accounts' Gradio Spaces; cpu-basic: needs a plan that allows CPU Gradio Spaces",
+    )
     parser.add_argument("--private", action="store_true", help="create the Space as private")
     parser.add_argument("--title", default=None, help="title on the Space card")
     parser.add_argument("--license", default="apache-2.0")
-    parser.add_argument("--hand_model", "--hand-model", default=None,
-                        help="MediaPipe hand_landmarker.task to ship with the app (default: $SIGNSPACE_HAND_MODEL or the "
-                             "cached download)")
+    parser.add_argument(
+        "--hand_model",
+        "--hand-model",
+        default=None,
+        help="MediaPipe hand_landmarker.task to ship with the app (default: $SIGNSPACE_HAND_MODEL or the "
+        "cached download)",
+    )
     return parser.parse_args(argv)
 
 
@@ -104,22 +144,40 @@ def main(argv: list[str] | None = None) -> int:
     hand_model = resolve_hand_model(args.hand_model)  # before any upload: the Space must not download it at start
     title = args.title or args.space_id.split("/")[-1].replace("-", " ").title()
     with tempfile.TemporaryDirectory(prefix="signspace-space-") as staging:
-        stage_space(Path(staging), args.space_id, args.model_id, args.revision, args.hardware, title, args.license,
-                    hand_model)
-        url = hub.push_folder(Path(staging), args.space_id, repo_type="space", space_sdk="gradio", token=token,
-                              private=args.private, commit_message=f"Deploy SignSpace app for {args.model_id}",
-                              remedy="nothing was changed on the Space; run the same space/deploy.py command again")
+        stage_space(
+            Path(staging), args.space_id, args.model_id, args.revision, args.hardware, title, args.license, hand_model
+        )
+        url = hub.push_folder(
+            Path(staging),
+            args.space_id,
+            repo_type="space",
+            space_sdk="gradio",
+            token=token,
+            private=args.private,
+            commit_message=f"Deploy SignSpace app for {args.model_id}",
+            remedy="nothing was changed on the Space; run the same space/deploy.py command again",
+        )
     api = HfApi(token=token)
-    variables = {"MODEL_ID": args.model_id, "MODEL_REVISION": args.revision or "", "SIGNSPACE_HARDWARE": args.hardware,
-                 HAND_MODEL_ENV: HAND_MODEL_FILE}
+    variables = {
+        "MODEL_ID": args.model_id,
+        "MODEL_REVISION": args.revision or "",
+        "SIGNSPACE_HARDWARE": args.hardware,
+        HAND_MODEL_ENV: HAND_MODEL_FILE,
+    }
     for key, value in variables.items():
         api.add_space_variable(args.space_id, key, value)
     try:
         api.request_space_hardware(args.space_id, HARDWARE_FLAVOR[args.hardware])
     except Exception as exc:  # e.g. 402/403 when the account's plan does not include it; the upload stands
-        logger.warning("uploaded, but could not request %s hardware (%s); pick it in the Space settings",
-                       args.hardware, hub.redact(str(exc).splitlines()[0], token))
-    print(f"Space updated: {url}\nIt serves {args.model_id}{' @ ' + args.revision if args.revision else ''} on {args.hardware}.")
+        logger.warning(
+            "uploaded, but could not request %s hardware (%s); pick it in the Space settings",
+            args.hardware,
+            hub.redact(str(exc).splitlines()[0], token),
+        )
+    print(
+        f"Space updated: {url}\nIt serves {args.model_id}{' @ ' + args.revision if args.revision else ''} "
+        f"on {args.hardware}."
+    )
     return 0
 
 

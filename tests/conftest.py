@@ -17,7 +17,9 @@ os.environ["HF_HOME"] = str(Path(os.environ.get("PYTEST_HF_HOME", "/tmp")) / f"s
 # Tests never download the hand model: they use the offline copy in ../shared (tests needing it skip without it),
 # and their own cache folder, never the user's.
 os.environ["SIGNSPACE_CACHE"] = str(Path(os.environ["HF_HOME"]) / "signspace-cache")
-_SHARED_HAND_MODEL = Path(__file__).resolve().parents[2] / "shared" / "models" / "mediapipe-hand-landmarker" / "hand_landmarker.task"
+_SHARED_HAND_MODEL = (
+    Path(__file__).resolve().parents[2] / "shared" / "models" / "mediapipe-hand-landmarker" / "hand_landmarker.task"
+)
 if _SHARED_HAND_MODEL.is_file():
     os.environ["SIGNSPACE_HAND_MODEL"] = str(_SHARED_HAND_MODEL)
 
@@ -58,7 +60,23 @@ def colour_dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("colour")
     data = make_colour_dataset(root / "data")
     out = root / "dataset"
-    assert build_dataset.main(["--data_dir", str(data), "--output_dir", str(out), "--num_proc", "1", "--val_size", "0.2", "--test_size", "0.2"]) == 0
+    assert (
+        build_dataset.main(
+            [
+                "--data_dir",
+                str(data),
+                "--output_dir",
+                str(out),
+                "--num_proc",
+                "1",
+                "--val_size",
+                "0.2",
+                "--test_size",
+                "0.2",
+            ]
+        )
+        == 0
+    )
     return out
 
 

@@ -43,7 +43,12 @@ def bomb_png_bytes(width: int = 40_000, height: int = 40_000) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def write_video(path: Path, n_frames: int = 12, seed: int = 0, size=(64, 48), faststart: bool = False) -> Path:
@@ -80,8 +85,14 @@ def make_tiny_vit(path: Path, labels=("a", "b"), seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     config = ViTConfig(
-        image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, num_labels=len(labels), id2label=dict(enumerate(labels)),
+        image_size=32,
+        patch_size=8,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
         label2id={name: i for i, name in enumerate(labels)},
     )
     ViTForImageClassification(config).save_pretrained(path)
@@ -118,8 +129,11 @@ def fake_task_bundle(path: Path) -> Path:
 
 
 # A resting hand, 21 (x, y, z) points in frame fractions, roughly MediaPipe's layout (wrist first).
-_HAND = np.array([[0.0, 0.0, 0.0]] + [[0.02 * f - 0.04 + 0.01 * j * (f - 2) / 4, -0.03 - 0.025 * j, -0.01 * j]
-                                       for f in range(5) for j in range(4)], np.float32)
+_HAND = np.array(
+    [[0.0, 0.0, 0.0]]
+    + [[0.02 * f - 0.04 + 0.01 * j * (f - 2) / 4, -0.03 - 0.025 * j, -0.01 * j] for f in range(5) for j in range(4)],
+    np.float32,
+)
 MOTIONS = {
     "circle": lambda t: (0.5 + 0.15 * np.cos(2 * np.pi * t), 0.5 + 0.15 * np.sin(2 * np.pi * t)),
     "swipe": lambda t: (0.3 + 0.4 * t, 0.5 + 0.0 * t),
@@ -127,7 +141,9 @@ MOTIONS = {
 }
 
 
-def landmark_clip(motion: str, frames: int = 30, seed: int = 0, hand: str = "Right", missing: float = 0.0) -> np.ndarray:
+def landmark_clip(
+    motion: str, frames: int = 30, seed: int = 0, hand: str = "Right", missing: float = 0.0
+) -> np.ndarray:
     """frames x 258 Holistic values: one hand moving along ``motion``, with jitter and some frames missing."""
     rng = np.random.RandomState(seed)
     out = np.zeros((frames, 258), np.float32)

@@ -1,7 +1,8 @@
 """A small in-memory server speaking the parts of the Hugging Face Hub protocol that SignSpace uses.
 
 Uploads: repo create, validate-yaml, preupload (always "regular": contents inline), NDJSON commit,
-branch create, Space variables. Downloads: repo info by revision, tree listing (what ``load_dataset`` reads), HEAD/GET resolve with X-Repo-Commit
+branch create, Space variables. Downloads: repo info by revision, tree listing (what ``load_dataset`` reads),
+HEAD/GET resolve with X-Repo-Commit
 and ETag, 404 + X-Error-Code for missing entries. Faults can be injected per path (status, count).
 """
 
@@ -33,12 +34,14 @@ def tree_listing(tree: dict[str, bytes], folder: str, recursive: bool) -> list[d
     for path, data in sorted(tree.items()):
         if not path.startswith(prefix):
             continue
-        parts = path[len(prefix):].split("/")
+        parts = path[len(prefix) :].split("/")
         for depth in range(1, len(parts)):  # the folders on the way
             if depth > 1 and not recursive:
                 break
             sub = prefix + "/".join(parts[:depth])
-            entries.setdefault(sub, {"type": "directory", "path": sub, "oid": hashlib.sha1(sub.encode()).hexdigest(), "size": 0})
+            entries.setdefault(
+                sub, {"type": "directory", "path": sub, "oid": hashlib.sha1(sub.encode()).hexdigest(), "size": 0}
+            )
         if recursive or len(parts) == 1:
             entries[path] = {"type": "file", "path": path, "oid": hashlib.sha1(data).hexdigest(), "size": len(data)}
     if folder and not entries:
@@ -184,7 +187,12 @@ class HubServer:
             with self.lock:
                 if key in self.repos:
                     return 409, {"error": "You already created this repo", **answer}, {}
-                repo = Repo(repo_type, repo_id, private=data.get("visibility") == "private" or bool(data.get("private")), sdk=data.get("sdk"))
+                repo = Repo(
+                    repo_type,
+                    repo_id,
+                    private=data.get("visibility") == "private" or bool(data.get("private")),
+                    sdk=data.get("sdk"),
+                )
                 repo.variables.update({v["key"]: v["value"] for v in data.get("variables") or []})
                 self.repos[key] = repo
                 self._commit(repo, "main", {".gitattributes": b"*.safetensors filter=lfs\n"}, "initial commit")
@@ -192,7 +200,7 @@ class HubServer:
         if method == "POST" and path == "/api/validate-yaml":
             return 200, {"errors": [], "warnings": []}, {}
         if path.startswith("/api/"):
-            return self._api(method, path[len("/api/"):], body, headers, query)
+            return self._api(method, path[len("/api/") :], body, headers, query)
         return self._resolve(method, raw_path, headers)
 
     def _api(self, method, rest, body, headers, query):
@@ -206,16 +214,24 @@ class HubServer:
         if method in ("POST", "PUT", "DELETE") and not self._authorized(headers):
             return 401, {"error": "Invalid credentials in Authorization header"}, {}
         if method == "GET" and (tail == "" or tail.startswith("revision/")):
-            revision = tail[len("revision/"):] if tail else "main"
+            revision = tail[len("revision/") :] if tail else "main"
             sha = repo.branches.get(revision) or (revision if revision in repo.trees else None)
             if sha is None:
                 return 404, {"error": f"Invalid rev id: {revision}"}, {"X-Error-Code": "RevisionNotFound"}
-            return 200, {
-                "id": repo_id, "modelId": repo_id, "sha": sha, "private": repo.private, "sdk": repo.sdk,
-                "siblings": [{"rfilename": name} for name in sorted(repo.trees[sha])],
-            }, {}
+            return (
+                200,
+                {
+                    "id": repo_id,
+                    "modelId": repo_id,
+                    "sha": sha,
+                    "private": repo.private,
+                    "sdk": repo.sdk,
+                    "siblings": [{"rfilename": name} for name in sorted(repo.trees[sha])],
+                },
+                {},
+            )
         if method == "GET" and tail.startswith("tree/"):  # what load_dataset lists (HfFileSystem)
-            revision, _, folder = tail[len("tree/"):].partition("/")
+            revision, _, folder = tail[len("tree/") :].partition("/")
             sha = repo.branches.get(revision) or (revision if revision in repo.trees else None)
             if sha is None:
                 return 404, {"error": f"Invalid rev id: {revision}"}, {"X-Error-Code": "RevisionNotFound"}
@@ -223,9 +239,13 @@ class HubServer:
             return 200, tree_listing(repo.trees[sha], folder.strip("/"), recursive), {}
         if method == "POST" and tail.startswith("preupload/"):
             files = json.loads(body)["files"]
-            return 200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]}, {}
+            return (
+                200,
+                {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]},
+                {},
+            )
         if method == "POST" and tail.startswith("commit/"):
-            branch = tail[len("commit/"):]
+            branch = tail[len("commit/") :]
             if branch not in repo.branches:
                 return 404, {"error": f"Invalid rev id: {branch}"}, {"X-Error-Code": "RevisionNotFound"}
             files, deleted, message = {}, [], ""
@@ -244,7 +264,7 @@ class HubServer:
             prefix = "" if repo_type == "model" else f"{repo_type}s/"
             return 200, {"commitOid": sha, "commitUrl": f"{self.endpoint}/{prefix}{repo_id}/commit/{sha}"}, {}
         if method == "POST" and tail.startswith("branch/"):
-            branch = tail[len("branch/"):]
+            branch = tail[len("branch/") :]
             if branch in repo.branches:
                 return 409, {"error": "Reference already exists"}, {}
             repo.branches[branch] = repo.branches["main"]
@@ -255,8 +275,17 @@ class HubServer:
             return 200, {k: {"value": v} for k, v in repo.variables.items()}, {}
         if tail == "hardware" and method == "POST":
             repo.hardware = json.loads(body)["flavor"]
-            return 200, {"stage": "BUILDING", "hardware": {"current": None, "requested": repo.hardware},
-                         "storage": None, "gcTimeout": None, "sdkVersion": None}, {}
+            return (
+                200,
+                {
+                    "stage": "BUILDING",
+                    "hardware": {"current": None, "requested": repo.hardware},
+                    "storage": None,
+                    "gcTimeout": None,
+                    "sdkVersion": None,
+                },
+                {},
+            )
         if tail == "variables" and method == "GET":
             return 200, {k: {"value": v} for k, v in repo.variables.items()}, {}
         raise KeyError(tail)

@@ -42,25 +42,47 @@ class BuildConfig:
         default=None,
         metadata={"help": r"Regex whose first group is the group id in a file name, e.g. '^(.+?)_jpg\.rf\.'."},
     )
-    features: Literal["images", "landmarks"] = field(default="images", metadata={"help": "images: an image dataset "
-                                                       "(frames); landmarks: one hand-landmark sequence per clip, for "
-                                                       "motion signs (also reads saved .npy keypoints)."})
-    max_frames: int = field(default=64, metadata={"help": "landmarks: frames tracked per video or clip folder, spread "
-                                                  "uniformly over it."})
-    keypoints_fps: float = field(default=30.0, metadata={"help": "landmarks: frame rate of clip folders and saved .npy "
-                                                         "keypoints, which carry no times."})
-    hand_crop: bool = field(default=False, metadata={"help": "Store hand-centred crops instead of whole frames (frames "
-                            "without a hand are left out and listed). Implies --track_hands."})
-    track_hands: bool = field(default=False, metadata={"help": "Run the MediaPipe hand tracker and store each image's "
-                              "hand landmarks in a `hands` column."})
-    hand_model: str | None = field(default=None, metadata={"help": "MediaPipe hand_landmarker.task file (default: "
-                                   "$SIGNSPACE_HAND_MODEL, else downloaded once into the cache)."})
+    features: Literal["images", "landmarks"] = field(
+        default="images",
+        metadata={
+            "help": "images: an image dataset "
+            "(frames); landmarks: one hand-landmark sequence per clip, for "
+            "motion signs (also reads saved .npy keypoints)."
+        },
+    )
+    max_frames: int = field(
+        default=64, metadata={"help": "landmarks: frames tracked per video or clip folder, spread uniformly over it."}
+    )
+    keypoints_fps: float = field(
+        default=30.0,
+        metadata={"help": "landmarks: frame rate of clip folders and saved .npy keypoints, which carry no times."},
+    )
+    hand_crop: bool = field(
+        default=False,
+        metadata={
+            "help": "Store hand-centred crops instead of whole frames (frames "
+            "without a hand are left out and listed). Implies --track_hands."
+        },
+    )
+    track_hands: bool = field(
+        default=False,
+        metadata={"help": "Run the MediaPipe hand tracker and store each image's hand landmarks in a `hands` column."},
+    )
+    hand_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "MediaPipe hand_landmarker.task file (default: "
+            "$SIGNSPACE_HAND_MODEL, else downloaded once into the cache)."
+        },
+    )
     num_proc: int = field(default=min(8, os.cpu_count() or 1), metadata={"help": "Decoding processes."})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing output folder."})
     push_to_hub: bool = field(default=False, metadata={"help": "Also publish the dataset to the Hub."})
     hub_dataset_id: str | None = field(default=None, metadata={"help": "Hub dataset repo, 'user/name'."})
     hub_private_repo: bool = field(default=False, metadata={"help": "Create the Hub dataset as private."})
-    license: str = field(default="other", metadata={"help": "License of your recordings (card metadata), e.g. cc-by-4.0."})
+    license: str = field(
+        default="other", metadata={"help": "License of your recordings (card metadata), e.g. cc-by-4.0."}
+    )
     source_description: str = field(
         default="Recorded by the dataset owner.", metadata={"help": "Where the recordings come from (for the card)."}
     )
@@ -71,9 +93,14 @@ class BuildConfig:
             if not 0 <= value < 1:
                 raise ConfigError(f"--{name}={value} must be in [0, 1), e.g. 0.15")
         if self.val_size + self.test_size >= 0.9:
-            raise ConfigError(f"--val_size + --test_size = {self.val_size + self.test_size:.2f} leaves too little to train on; keep it below 0.9")
+            raise ConfigError(
+                f"--val_size + --test_size = {self.val_size + self.test_size:.2f} "
+                "leaves too little to train on; keep it below 0.9"
+            )
         if self.image_size < 16:
-            raise ConfigError(f"--image_size={self.image_size} is too small; use at least the model input (e.g. 224 or 256)")
+            raise ConfigError(
+                f"--image_size={self.image_size} is too small; use at least the model input (e.g. 224 or 256)"
+            )
         if self.frames_per_video < 1:
             raise ConfigError(f"--frames_per_video={self.frames_per_video} must be at least 1")
         if self.max_frames < 1:
@@ -81,8 +108,10 @@ class BuildConfig:
         if self.keypoints_fps <= 0:
             raise ConfigError(f"--keypoints_fps={self.keypoints_fps} must be above 0, e.g. 30")
         if self.features == "landmarks" and self.hand_crop:
-            raise ConfigError("--hand_crop makes image datasets; leave it out with --features landmarks (the landmarks "
-                             "are the hands already)")
+            raise ConfigError(
+                "--hand_crop makes image datasets; leave it out with --features landmarks (the landmarks "
+                "are the hands already)"
+            )
         if self.num_proc < 1:
             raise ConfigError(f"--num_proc={self.num_proc} must be at least 1")
         if self.group_pattern:
@@ -137,10 +166,14 @@ def publish(config: BuildConfig, dataset_dict, report: dict, token: str) -> str:
         (staging / "README.md").write_text(card, encoding="utf-8")
         write_json_atomic(staging / "build_report.json", report)  # finetune.py reads its preprocessing
         return hub.push_folder(
-            staging, config.hub_dataset_id, repo_type="dataset", token=token,
-            private=config.hub_private_repo, commit_message="Upload sign dataset built with SignSpace",
+            staging,
+            config.hub_dataset_id,
+            repo_type="dataset",
+            token=token,
+            private=config.hub_private_repo,
+            commit_message="Upload sign dataset built with SignSpace",
             remedy=f"the dataset itself is saved in {Path(config.output_dir).resolve()}; to publish it, run the same "
-                   "command again with --overwrite",
+            "command again with --overwrite",
         )
 
 
@@ -154,10 +187,13 @@ def main(argv: list[str] | None = None) -> int:
         if not config.hand_model and any(item.kind not in ("npy", "npy-frames") for item in scan.items):
             config.hand_model = str(resolve_hand_model(None))  # needed for videos and photos: fail before extracting
         settings = builder.SequenceSettings(config.max_frames, config.keypoints_fps, config.hand_model)
-        result = builder.build_sequences(scan, settings, config.val_size, config.test_size, config.seed, config.num_proc)
+        result = builder.build_sequences(
+            scan, settings, config.val_size, config.test_size, config.seed, config.num_proc
+        )
     else:
-        settings = builder.DecodeSettings(config.image_size, config.frames_per_video, config.track_hands,
-                                          config.hand_crop, config.hand_model)
+        settings = builder.DecodeSettings(
+            config.image_size, config.frames_per_video, config.track_hands, config.hand_crop, config.hand_model
+        )
         result = builder.build(scan, settings, config.val_size, config.test_size, config.seed, config.num_proc)
     dataset_dict = builder.to_dataset_dict(result, include_test=config.test_size > 0)
     report = make_report(config, result)
@@ -165,8 +201,10 @@ def main(argv: list[str] | None = None) -> int:
         dataset_dict.save_to_disk(str(partial))
         write_json_atomic(partial / "build_report.json", report)
     print(builder.summary_table(result, include_test=config.test_size > 0))
-    print(f"skipped {len(result.skipped)} file(s), {len(result.duplicates)} set(s) of identical images; "
-          f"details in {Path(config.output_dir) / 'build_report.json'}")
+    print(
+        f"skipped {len(result.skipped)} file(s), {len(result.duplicates)} set(s) of identical images; "
+        f"details in {Path(config.output_dir) / 'build_report.json'}"
+    )
     for warning in result.warnings:
         logger.warning(warning)
     if config.push_to_hub:

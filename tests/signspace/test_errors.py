@@ -48,8 +48,16 @@ def test_every_error_type_of_ours_is_a_signspace_error():
     import signspace.scan
     import signspace.training
 
-    for module in (signspace.atomic, signspace.checkpoints, signspace.hub, signspace.imaging, signspace.landmarks,
-                   signspace.modeling, signspace.scan, signspace.training):
+    for module in (
+        signspace.atomic,
+        signspace.checkpoints,
+        signspace.hub,
+        signspace.imaging,
+        signspace.landmarks,
+        signspace.modeling,
+        signspace.scan,
+        signspace.training,
+    ):
         for name, value in vars(module).items():
             if isinstance(value, type) and issubclass(value, Exception) and value.__module__ == module.__name__:
                 assert issubclass(value, SignSpaceError), f"{module.__name__}.{name}"

@@ -40,6 +40,7 @@ def tracker():
 
 # --- crop geometry (pure) -----------------------------------------------------------------------------------
 
+
 def test_crop_box_is_a_square_around_every_landmark_with_the_margin():
     hand = make_hand([(100, 100), (140, 180)], (640, 480))  # 40 x 80 px of landmarks
     x0, y0, x1, y1 = crop_box([hand], 640, 480, margin=0.25)
@@ -77,7 +78,9 @@ def test_crop_is_never_enlarged_and_is_shrunk_to_max_side():
     big = hand_crop(image, [make_hand([(0, 0), (400, 400)], (640, 480))], margin=0.25, max_side=128)
     assert max(big.size) == 128
     box = crop_box([make_hand([(0, 0), (400, 400)], (640, 480))], 640, 480)
-    np.testing.assert_array_equal(np.asarray(image.crop(box).resize(big.size, Image.BILINEAR)).shape, np.asarray(big).shape)
+    np.testing.assert_array_equal(
+        np.asarray(image.crop(box).resize(big.size, Image.BILINEAR)).shape, np.asarray(big).shape
+    )
 
 
 def test_square_around_respects_the_minimum_side():
@@ -113,12 +116,15 @@ def test_hand_records_round_trip():
 
 # --- the model file -----------------------------------------------------------------------------------------
 
+
 def test_a_missing_model_file_names_it(tmp_path):
     with pytest.raises(HandModelError, match=r"missing\.task does not exist; pass --hand_model"):
         resolve_hand_model(tmp_path / "missing.task")
 
 
-@pytest.mark.parametrize("content", [b"", b"not a zip at all", "zip-without-models"], ids=["empty", "garbage", "wrong-zip"])
+@pytest.mark.parametrize(
+    "content", [b"", b"not a zip at all", "zip-without-models"], ids=["empty", "garbage", "wrong-zip"]
+)
 def test_a_corrupt_or_wrong_model_file_is_refused_and_left_as_it_was(tmp_path, content):
     path = tmp_path / "hand.task"
     if content == "zip-without-models":
@@ -127,7 +133,9 @@ def test_a_corrupt_or_wrong_model_file_is_refused_and_left_as_it_was(tmp_path, c
         content = path.read_bytes()
     else:
         path.write_bytes(content)
-    with pytest.raises(HandModelError, match=r"hand\.task .*(not a MediaPipe task bundle|not a hand-landmarker bundle)"):
+    with pytest.raises(
+        HandModelError, match=r"hand\.task .*(not a MediaPipe task bundle|not a hand-landmarker bundle)"
+    ):
         resolve_hand_model(path)
     assert path.read_bytes() == content  # nothing downloaded over it
 
@@ -186,6 +194,7 @@ def test_a_cached_model_is_used_without_downloading(tmp_path, monkeypatch):
 
 
 # --- the tracker on real hands ------------------------------------------------------------------------------
+
 
 @needs_photos
 def test_a_close_up_photo_gives_21_landmarks_inside_the_frame(tracker):
@@ -247,8 +256,11 @@ def test_grey_and_transparent_images_are_tracked_like_their_rgb_versions(tracker
     for variant in (np.asarray(grey), rgba):
         found = tracker.detect(variant)
         assert len(found) == 1
-        np.testing.assert_allclose(found[0].landmarks[:, :2], tracker.detect(np.asarray(photo))[0].landmarks[:, :2]
-                                   if variant is rgba else expected[0].landmarks[:, :2], atol=1e-4)
+        np.testing.assert_allclose(
+            found[0].landmarks[:, :2],
+            tracker.detect(np.asarray(photo))[0].landmarks[:, :2] if variant is rgba else expected[0].landmarks[:, :2],
+            atol=1e-4,
+        )
 
 
 @needs_photos
@@ -257,8 +269,11 @@ def test_video_mode_follows_a_small_hand_after_acquiring_it():
 
     with HandTracker(HAND_MODEL) as tracker:
         photo = asl_photo("B")
-        scene = np.asarray(webcam_scene(photo, asl_photo("C"), seed=1, region=hand_region(photo, tracker),
-                                        height_fraction=(0.15, 0.16)))
+        scene = np.asarray(
+            webcam_scene(
+                photo, asl_photo("C"), seed=1, region=hand_region(photo, tracker), height_fraction=(0.15, 0.16)
+            )
+        )
         results = [tracker.track(scene, t * 66) for t in range(1, 16)]
     assert results[-1], "never acquired"
     first = next(i for i, r in enumerate(results) if r)

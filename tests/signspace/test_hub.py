@@ -22,8 +22,15 @@ def snapshot(path):
 def test_transient_503s_are_retried_with_backoff(fresh_hub, folder):
     fresh_hub.fail("/api/repos/create", 503, times=2)
     delays = []
-    url = hub.push_folder(folder, "tester/retry", token=TOKEN, commit_message="m", ignore_patterns=["checkpoint-*"],
-                          base_delay=1.0, sleep=delays.append)
+    url = hub.push_folder(
+        folder,
+        "tester/retry",
+        token=TOKEN,
+        commit_message="m",
+        ignore_patterns=["checkpoint-*"],
+        base_delay=1.0,
+        sleep=delays.append,
+    )
     assert delays == [1.0, 2.0]  # exponential
     assert "tester/retry/commit/" in url
     assert set(fresh_hub.files("tester/retry")) == {".gitattributes", "config.json", "README.md"}

@@ -97,7 +97,9 @@ def test_truncated_jpeg_is_refused_and_pillow_setting_untouched(tmp_path):
     assert ImageFile.LOAD_TRUNCATED_IMAGES is before is False
 
 
-@pytest.mark.parametrize("payload", [b"hello, I am text\n" * 10, bytes(np.random.RandomState(0).randint(0, 256, 4096, dtype=np.uint8))])
+@pytest.mark.parametrize(
+    "payload", [b"hello, I am text\n" * 10, bytes(np.random.RandomState(0).randint(0, 256, 4096, dtype=np.uint8))]
+)
 def test_not_an_image_is_refused(tmp_path, payload):
     path = tmp_path / "fake.png"
     path.write_bytes(payload)
@@ -136,8 +138,10 @@ def _alpha_on_white(rgb, alpha):
     [
         (_RAMP, np.repeat(_RAMP[..., None], 3, 2)),
         (_RAMP[..., None], np.repeat(_RAMP[..., None], 3, 2)),
-        (np.dstack([_RAMP, _RAMP[::-1], 255 - _RAMP, _RAMP]),
-         _alpha_on_white(np.dstack([_RAMP, _RAMP[::-1], 255 - _RAMP]), _RAMP)),
+        (
+            np.dstack([_RAMP, _RAMP[::-1], 255 - _RAMP, _RAMP]),
+            _alpha_on_white(np.dstack([_RAMP, _RAMP[::-1], 255 - _RAMP]), _RAMP),
+        ),
         (np.repeat(_RAMP[..., None], 3, 2).astype(np.float32) / 255, np.repeat(_RAMP[..., None], 3, 2)),
         (np.repeat(_RAMP[..., None], 3, 2).astype(np.uint16) * 257, np.repeat(_RAMP[..., None], 3, 2)),
         (np.repeat((_RAMP > 100)[..., None], 3, 2), np.repeat(((_RAMP > 100) * 255).astype(np.uint8)[..., None], 3, 2)),
@@ -155,7 +159,15 @@ def test_uint16_frame_is_scaled_not_clipped():
     assert np.asarray(decode_image(frame))[0, 0, 0] == 128
 
 
-@pytest.mark.parametrize("array", [np.zeros((10,), np.uint8), np.zeros((4, 4, 2), np.uint8), np.zeros((0, 5, 3), np.uint8), np.zeros((3, 3, 3), complex)])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.zeros((10,), np.uint8),
+        np.zeros((4, 4, 2), np.uint8),
+        np.zeros((0, 5, 3), np.uint8),
+        np.zeros((3, 3, 3), complex),
+    ],
+)
 def test_odd_frames_raise_a_decode_error(array):
     with pytest.raises(ImageDecodeError, match="frame has"):
         decode_image(array)
@@ -176,7 +188,9 @@ def test_shrink_keeps_aspect_and_never_enlarges():
 def test_jpeg_draft_decode_matches_full_decode_closely(tmp_path):
     # A smooth photo-like picture (blocky noise would measure resampling, not decoding).
     y, x = np.mgrid[0:768, 0:1024] / 100.0
-    big = Image.fromarray(np.stack([np.sin(x) * 100 + 120, np.cos(y) * 100 + 120, (x + y) * 10 % 255], -1).astype(np.uint8))
+    big = Image.fromarray(
+        np.stack([np.sin(x) * 100 + 120, np.cos(y) * 100 + 120, (x + y) * 10 % 255], -1).astype(np.uint8)
+    )
     path = tmp_path / "big.jpg"
     path.write_bytes(jpeg_bytes(big))
     fast = np.asarray(decode_image(path, shorter_side=192), dtype=np.float32)

@@ -59,12 +59,16 @@ def test_recheck_answers_close_calls_with_fp32_and_leaves_clear_ones(model_dir, 
     monkeypatch.setattr("signspace.inference.RECHECK_CALIBRATION_CALLS", 0)
     frame = np.asarray(pattern_image(4, (320, 240)))
     exact = fp32.predict(frame).probabilities
-    every_call_is_close = Predictor.from_pretrained(str(model_dir), precision=precision, unmirror=False, recheck_margin=float("inf"))
+    every_call_is_close = Predictor.from_pretrained(
+        str(model_dir), precision=precision, unmirror=False, recheck_margin=float("inf")
+    )
     fast = every_call_is_close.predict(frame)
     assert fast.precision == precision and not np.allclose(fast.probabilities, exact, rtol=0, atol=1e-7)
     rechecked = every_call_is_close.predict(frame, recheck=True)
     assert rechecked.precision == "fp32" and np.allclose(rechecked.probabilities, exact, rtol=0, atol=1e-7)
-    no_call_is_close = Predictor.from_pretrained(str(model_dir), precision=precision, unmirror=False, recheck_margin=0.0)
+    no_call_is_close = Predictor.from_pretrained(
+        str(model_dir), precision=precision, unmirror=False, recheck_margin=0.0
+    )
     kept = no_call_is_close.predict(frame, recheck=True)
     assert kept.precision == precision and np.array_equal(kept.probabilities, fast.probabilities)
 
@@ -99,7 +103,13 @@ def test_labels_come_from_the_model_config(fp32):
 
 @pytest.mark.parametrize(
     "frame",
-    [None, np.zeros((5,), np.uint8), np.zeros((4, 4, 2), np.uint8), np.zeros((8, 8, 3), complex), np.zeros((0, 0, 3), np.uint8)],
+    [
+        None,
+        np.zeros((5,), np.uint8),
+        np.zeros((4, 4, 2), np.uint8),
+        np.zeros((8, 8, 3), complex),
+        np.zeros((0, 0, 3), np.uint8),
+    ],
     ids=["none", "1d", "2ch", "complex", "empty"],
 )
 def test_bad_frames_give_neutral_output_and_the_session_continues(fp32, frame):
@@ -115,11 +125,18 @@ def test_bad_frames_give_neutral_output_and_the_session_continues(fp32, frame):
 GREY = (np.arange(1200).reshape(30, 40) % 256).astype(np.uint8)
 
 
-@pytest.mark.parametrize("frame, same_as", [
-    (GREY, np.stack([GREY] * 3, axis=-1)),  # grey: the same level in every channel
-    (np.zeros((30, 40, 4), np.uint8), np.full((30, 40, 3), 255, np.uint8)),  # fully transparent: composited on white
-    (np.stack([GREY / 255.0] * 3, axis=-1).astype(np.float32), np.stack([GREY] * 3, axis=-1)),  # float in [0, 1]
-], ids=["grey", "alpha", "float"])
+@pytest.mark.parametrize(
+    "frame, same_as",
+    [
+        (GREY, np.stack([GREY] * 3, axis=-1)),  # grey: the same level in every channel
+        (
+            np.zeros((30, 40, 4), np.uint8),
+            np.full((30, 40, 3), 255, np.uint8),
+        ),  # fully transparent: composited on white
+        (np.stack([GREY / 255.0] * 3, axis=-1).astype(np.float32), np.stack([GREY] * 3, axis=-1)),  # float in [0, 1]
+    ],
+    ids=["grey", "alpha", "float"],
+)
 def test_grey_alpha_and_float_frames_are_handled(fp32, frame, same_as):
     assert np.allclose(fp32.preprocess(frame), fp32.preprocess(same_as), atol=1e-6)
     np.testing.assert_allclose(fp32.predict(frame).probabilities, fp32.predict(same_as).probabilities, atol=1e-6)
@@ -216,7 +233,9 @@ from PIL import Image  # noqa: E402
 from signspace.errors import HandModelError  # noqa: E402
 from signspace.inference import wants_hand_crop  # noqa: E402
 
-needs_hands = pytest.mark.skipif(not (HAND_MODEL.is_file() and ASL_DIR.is_dir()), reason="../shared hand model or photos absent")
+needs_hands = pytest.mark.skipif(
+    not (HAND_MODEL.is_file() and ASL_DIR.is_dir()), reason="../shared hand model or photos absent"
+)
 
 
 def test_hand_crop_mode_follows_the_model_unless_told():
@@ -252,7 +271,9 @@ def test_the_app_classifies_exactly_the_crop_the_builder_would_store(model_dir):
     scene.paste(Image.open(photo).convert("RGB").resize((240, 240)), (320, 200))
     frame = np.asarray(scene)
     plain = Predictor.from_pretrained(str(model_dir), precision="fp32", hand_crop="off")
-    with Predictor.from_pretrained(str(model_dir), precision="fp32", hand_crop="on", hand_model=str(HAND_MODEL)) as cropping:
+    with Predictor.from_pretrained(
+        str(model_dir), precision="fp32", hand_crop="on", hand_model=str(HAND_MODEL)
+    ) as cropping:
         prediction = cropping.predict(frame, unmirror=False)
     with HandTracker(HAND_MODEL) as tracker:
         expected_crop = hand_crop(decode_image(frame), tracker.detect(frame))  # the builder's code path
@@ -264,7 +285,9 @@ def test_the_app_classifies_exactly_the_crop_the_builder_would_store(model_dir):
 
 @needs_hands
 def test_a_frame_without_a_hand_says_so_instead_of_guessing(model_dir):
-    with Predictor.from_pretrained(str(model_dir), precision="fp32", hand_crop="on", hand_model=str(HAND_MODEL)) as cropping:
+    with Predictor.from_pretrained(
+        str(model_dir), precision="fp32", hand_crop="on", hand_model=str(HAND_MODEL)
+    ) as cropping:
         prediction = cropping.predict(np.full((480, 640, 3), 90, np.uint8))
     assert prediction.no_hand and prediction.top(3) == {} and prediction.best == (None, 0.0)
     session = LiveSession()

@@ -31,10 +31,15 @@ def test_saved_arrays_with_the_face_drop_it_and_keep_pose_and_hands():
     np.testing.assert_array_equal(out[0, 132:], np.arange(132 + 1404, 1662))
 
 
-@pytest.mark.parametrize("array, found", [
-    (np.zeros((30, 100)), r"shape \(30, 100\)"), (np.zeros((2, 3, 258)), r"shape \(2, 3, 258\)"),
-    (np.zeros((0, 258)), "has no frames"), (np.array([["a"] * 258]), "expected frames x 258"),
-])
+@pytest.mark.parametrize(
+    "array, found",
+    [
+        (np.zeros((30, 100)), r"shape \(30, 100\)"),
+        (np.zeros((2, 3, 258)), r"shape \(2, 3, 258\)"),
+        (np.zeros((0, 258)), "has no frames"),
+        (np.array([["a"] * 258]), "expected frames x 258"),
+    ],
+)
 def test_saved_arrays_of_another_layout_are_refused_by_name(array, found):
     with pytest.raises(KeypointError, match=rf"clip\.npy: .*{found}"):
         from_saved(array, "clip.npy")
@@ -92,7 +97,9 @@ def test_mirror_swaps_the_hands_and_flips_x_and_is_its_own_inverse():
     clip = landmark_clip("swipe", seed=1, hand="Right")
     flipped = mirror(clip)
     assert hands_present(flipped)[:, 0].all() and not hands_present(flipped)[:, 1].any()
-    np.testing.assert_allclose(flipped[:, LEFT].reshape(-1, 21, 3)[..., 0], 1 - clip[:, RIGHT].reshape(-1, 21, 3)[..., 0])
+    np.testing.assert_allclose(
+        flipped[:, LEFT].reshape(-1, 21, 3)[..., 0], 1 - clip[:, RIGHT].reshape(-1, 21, 3)[..., 0]
+    )
     np.testing.assert_allclose(mirror(flipped), clip, atol=1e-6)
 
 
@@ -103,7 +110,9 @@ def test_augment_keeps_the_layout_and_absent_hands_absent_and_follows_the_seed()
     assert one.shape == (32, FRAME_VALUES)
     assert not hands_present(one)[:, 0].any()  # no left hand appears from nowhere
     assert hands_present(one)[:, 1].all()
-    np.testing.assert_array_equal(one, augment(clip, times, np.random.default_rng(5), 32, frame_dropout=0, hand_dropout=0))
+    np.testing.assert_array_equal(
+        one, augment(clip, times, np.random.default_rng(5), 32, frame_dropout=0, hand_dropout=0)
+    )
     assert not np.array_equal(one, augment(clip, times, np.random.default_rng(6), 32, frame_dropout=0, hand_dropout=0))
     flipped = [augment(clip, times, np.random.default_rng(s), 8, hflip=True) for s in range(20)]
     assert any(hands_present(f)[:, 0].any() for f in flipped)  # --hflip mirrors some views

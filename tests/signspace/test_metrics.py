@@ -10,7 +10,12 @@ def test_metrics_match_hand_computed_values():
     logits = np.eye(3)[predicted]
     m = classification_metrics(logits, labels, ["a", "b", "c"])
     assert m["accuracy"] == pytest.approx(4 / 6)
-    assert m["per_class"]["b"] == {"precision": pytest.approx(2 / 3), "recall": 1.0, "f1": pytest.approx(0.8), "support": 2}
+    assert m["per_class"]["b"] == {
+        "precision": pytest.approx(2 / 3),
+        "recall": 1.0,
+        "f1": pytest.approx(0.8),
+        "support": 2,
+    }
     assert m["confusion_matrix"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
     assert m["recall_macro"] == pytest.approx((0.5 + 1 + 0.5) / 3)
     assert set(scalar_metrics(m)) == {"accuracy", "precision_macro", "recall_macro", "f1_macro"}

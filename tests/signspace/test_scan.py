@@ -115,5 +115,7 @@ def test_an_unreadable_clip_folder_is_one_clear_line(tmp_path, monkeypatch):
         return real_iterdir(self)
 
     monkeypatch.setattr(Path, "iterdir", iterdir)
-    with pytest.raises(DataFolderError, match=r"cannot read folder .*b/clip \(permission denied\); give yourself read access"):
+    with pytest.raises(
+        DataFolderError, match=r"cannot read folder .*b/clip \(permission denied\); give yourself read access"
+    ):
         scan_data_dir(data)

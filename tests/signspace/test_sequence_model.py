@@ -9,8 +9,14 @@ from signspace.sequence_model import SignSequenceConfig, SignSequenceModel
 
 def make_model(path, labels=("circle", "rise", "swipe")):
     torch.manual_seed(0)
-    config = SignSequenceConfig(sequence_length=16, hidden_size=32, num_labels=len(labels), id2label=dict(enumerate(labels)),
-                                label2id={n: i for i, n in enumerate(labels)}, window_seconds=1.2)
+    config = SignSequenceConfig(
+        sequence_length=16,
+        hidden_size=32,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={n: i for i, n in enumerate(labels)},
+        window_seconds=1.2,
+    )
     model = SignSequenceModel(config)
     model.save_pretrained(path)
     return model
@@ -47,7 +53,9 @@ def test_a_sequence_config_lacking_our_keys_is_refused_clearly(tmp_path):
     config = json.loads((tmp_path / "config.json").read_text())
     del config["sequence_length"], config["window_seconds"]
     (tmp_path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(UnsafeModelError, match="lacks sequence_length, window_seconds; it was not written by SignSpace"):
+    with pytest.raises(
+        UnsafeModelError, match="lacks sequence_length, window_seconds; it was not written by SignSpace"
+    ):
         load_classifier(str(tmp_path))
 
 

@@ -11,7 +11,9 @@ SPEC = InputSpec(32, (0.5,) * 3, (0.5,) * 3)
 def loader_output(rotate_and_jitter: bool, seed: int = 0):
     torch.manual_seed(seed)
     image = pattern_image(3, (64, 48))
-    return batch_transform(SPEC, train=True, rotate_and_jitter=rotate_and_jitter)({"image": [image] * 3, "label": [0, 1, 2]})
+    return batch_transform(SPEC, train=True, rotate_and_jitter=rotate_and_jitter)(
+        {"image": [image] * 3, "label": [0, 1, 2]}
+    )
 
 
 def test_loader_gives_uint8_at_model_size_with_or_without_rotation_and_jitter():

@@ -4,6 +4,7 @@ import sys
 import time
 from pathlib import Path
 
+import app
 import httpx
 import numpy as np
 import pytest
@@ -11,7 +12,6 @@ import torch
 from factories import make_tiny_vit, pattern_image
 from hub_server import free_port
 
-import app
 from signspace.inference import Predictor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,9 @@ def served(predictor):
     config = app.AppConfig(model="local", queue_size=2, concurrency=1, max_file_size="1mb")
     demo = app.build_demo(predictor, config)
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs(config))
+    demo.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs(config)
+    )
     yield f"http://127.0.0.1:{port}/", demo
     demo.close()
 
@@ -72,7 +74,10 @@ def test_one_off_answers_recheck_close_calls_in_fp32_while_the_stream_stays_fast
     "name, payload",
     [
         ("noise.png", bytes(np.random.RandomState(0).randint(0, 256, 5000, dtype=np.uint8))),
-        ("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'),
+        (
+            "drawing.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
+        ),
         ("page.jpg", b"<html><body>not a picture</body></html>"),
     ],
     ids=["random-bytes", "svg", "html"],
@@ -94,8 +99,14 @@ def test_upload_over_the_size_limit_is_refused_with_413(served):
 
 @pytest.mark.parametrize(
     "path",
-    ["/etc/passwd", "../../../../etc/passwd", "/ETC/PASSWD", "..%2F..%2F..%2Fetc%2Fpasswd", str(ROOT / "space" / "app.py"),
-     str(ROOT / "README.md")],
+    [
+        "/etc/passwd",
+        "../../../../etc/passwd",
+        "/ETC/PASSWD",
+        "..%2F..%2F..%2Fetc%2Fpasswd",
+        str(ROOT / "space" / "app.py"),
+        str(ROOT / "README.md"),
+    ],
 )
 def test_files_outside_the_apps_temp_files_are_refused(served, path):
     response = httpx.get(served[0] + f"gradio_api/file={path}", timeout=10)
@@ -145,7 +156,9 @@ def test_stream_is_wired_with_rate_time_limit_and_concurrency(served):
 def _run_app(*args, env_extra=None):
     env = {**os.environ, **(env_extra or {})}
     start = time.monotonic()
-    result = subprocess.run([sys.executable, str(ROOT / "space" / "app.py"), *args], capture_output=True, text=True, timeout=60, env=env)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "space" / "app.py"), *args], capture_output=True, text=True, timeout=60, env=env
+    )
     return result, time.monotonic() - start
 
 
@@ -170,7 +183,9 @@ def test_unreachable_hub_exits_fast_with_how_to_run_locally(tmp_path):
 from factories import ASL_DIR, HAND_MODEL  # noqa: E402
 from PIL import Image  # noqa: E402
 
-needs_hands = pytest.mark.skipif(not (HAND_MODEL.is_file() and ASL_DIR.is_dir()), reason="../shared hand model or photos absent")
+needs_hands = pytest.mark.skipif(
+    not (HAND_MODEL.is_file() and ASL_DIR.is_dir()), reason="../shared hand model or photos absent"
+)
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +193,9 @@ def cropping(tmp_path_factory):
     if not HAND_MODEL.is_file():
         pytest.skip("../shared hand model absent")
     folder = make_tiny_vit(tmp_path_factory.mktemp("crop-model"), labels=("A", "B", "C"))
-    with Predictor.from_pretrained(str(folder), precision="fp32", hand_crop="on", hand_model=str(HAND_MODEL)) as predictor:
+    with Predictor.from_pretrained(
+        str(folder), precision="fp32", hand_crop="on", hand_model=str(HAND_MODEL)
+    ) as predictor:
         yield predictor
 
 
@@ -195,7 +212,9 @@ def test_live_frames_show_the_overlay_and_the_crop_and_keep_one_tracker_per_visi
     assert isinstance(label, dict) and set(label) <= {"A", "B", "C"} and len(label) == 3
     assert overlay.size[0] <= 320 and crop is not None and crop.size[0] == crop.size[1]
     tracker = session.tracker
-    label, _, session, overlay, crop = app.live_step(cropping, np.full((480, 640, 3), 90, np.uint8), session, 0.5, now=1.1)
+    label, _, session, overlay, crop = app.live_step(
+        cropping, np.full((480, 640, 3), 90, np.uint8), session, 0.5, now=1.1
+    )
     assert label == app.NO_HAND and crop is None and overlay is not None
     assert session.tracker is tracker  # the visitor's VIDEO-mode tracker is reused, not rebuilt per frame
     _, _, other, _, _ = app.live_step(cropping, hand_scene(), None, 0.5, now=1.0)
@@ -256,8 +275,16 @@ def sequence_predictor(tmp_path_factory):
     folder = tmp_path_factory.mktemp("seq-app")
     torch.manual_seed(0)
     labels = ("B", "L")
-    SignSequenceModel(SignSequenceConfig(sequence_length=8, hidden_size=16, num_labels=2, id2label=dict(enumerate(labels)),
-                                         label2id={n: i for i, n in enumerate(labels)}, window_seconds=0.5)).save_pretrained(folder)
+    SignSequenceModel(
+        SignSequenceConfig(
+            sequence_length=8,
+            hidden_size=16,
+            num_labels=2,
+            id2label=dict(enumerate(labels)),
+            label2id={n: i for i, n in enumerate(labels)},
+            window_seconds=0.5,
+        )
+    ).save_pretrained(folder)
     with Predictor.from_pretrained(str(folder), hand_model=str(HAND_MODEL)) as predictor:
         yield predictor
 
@@ -276,8 +303,9 @@ def test_a_sequence_model_gets_the_landmark_stream_and_a_clip_upload(sequence_pr
     label, *_ = app.live_sequence_step(sequence_predictor, np.full((480, 640, 3), 90, np.uint8), session, 0.5, now=1.05)
     assert isinstance(label, dict)  # the hand was in the window a moment ago: still a guess
     for step in range(12):
-        label, text, session, *_ = app.live_sequence_step(sequence_predictor, np.full((480, 640, 3), 90, np.uint8), session,
-                                                          0.0, now=1.1 + step * 0.1)
+        label, text, session, *_ = app.live_sequence_step(
+            sequence_predictor, np.full((480, 640, 3), 90, np.uint8), session, 0.0, now=1.1 + step * 0.1
+        )
     assert label == app.NO_HAND  # the window is empty now
     tracker = session.tracker
     session.close()
@@ -318,7 +346,9 @@ def _png_of_size(n_bytes: int) -> bytes:
     """A valid PNG padded with random pixels to about ``n_bytes``."""
     side = int((n_bytes / 3) ** 0.5) + 1
     buffer = io.BytesIO()
-    Image.fromarray(np.random.RandomState(0).randint(0, 256, (side, side, 3), dtype=np.uint8)).save(buffer, "PNG", compress_level=0)
+    Image.fromarray(np.random.RandomState(0).randint(0, 256, (side, side, 3), dtype=np.uint8)).save(
+        buffer, "PNG", compress_level=0
+    )
     return buffer.getvalue()
 
 
@@ -349,7 +379,11 @@ def test_a_file_just_over_the_limit_inside_a_small_enough_request_is_refused_by_
     response = _call_predict(base, _inline(data))
     assert response.status_code == 200
     text = _result_text(base, response)
-    assert "That image is too large" in text and "/tmp" not in text and "gradio" not in text.lower().replace("gradio_api", "")
+    assert (
+        "That image is too large" in text
+        and "/tmp" not in text
+        and "gradio" not in text.lower().replace("gradio_api", "")
+    )
 
 
 def test_a_streamed_body_without_a_length_is_cut_off_at_the_limit(served):
@@ -359,8 +393,9 @@ def test_a_streamed_body_without_a_length_is_cut_off_at_the_limit(served):
         for _ in range(40):
             yield b"x" * 100_000
 
-    response = httpx.post(f"{base}gradio_api/call/predict", content=chunks(), headers={"content-type": "application/json"},
-                          timeout=30)
+    response = httpx.post(
+        f"{base}gradio_api/call/predict", content=chunks(), headers={"content-type": "application/json"}, timeout=30
+    )
     assert response.status_code == 413
 
 
@@ -381,12 +416,16 @@ def test_uploads_are_deleted_from_the_cache(predictor, tmp_path):
     config = app.AppConfig(model="local", delete_cache=(1, 1))
     demo = app.build_demo(predictor, config)
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs(config))
+    demo.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs(config)
+    )
     try:
         photo = tmp_path / "p.png"
         pattern_image(4, (64, 48)).save(photo)
         with photo.open("rb") as handle:
-            uploaded = httpx.post(f"http://127.0.0.1:{port}/gradio_api/upload", files={"files": handle}, timeout=30).json()[0]
+            uploaded = httpx.post(
+                f"http://127.0.0.1:{port}/gradio_api/upload", files={"files": handle}, timeout=30
+            ).json()[0]
         assert os.path.isfile(uploaded)
         deadline = time.monotonic() + 15
         while os.path.isfile(uploaded) and time.monotonic() < deadline:
@@ -396,11 +435,14 @@ def test_uploads_are_deleted_from_the_cache(predictor, tmp_path):
         demo.close()
 
 
-@pytest.mark.parametrize("damage, message", [
-    ("empty-weights", r"model\.safetensors is empty, truncated or corrupt \(0 bytes\)"),
-    ("no-processor", r"has no preprocessor_config\.json, so its input size and normalisation are unknown"),
-    ("broken-config", r"config\.json is not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("empty-weights", r"model\.safetensors is empty, truncated or corrupt \(0 bytes\)"),
+        ("no-processor", r"has no preprocessor_config\.json, so its input size and normalisation are unknown"),
+        ("broken-config", r"config\.json is not valid JSON"),
+    ],
+)
 def test_a_damaged_model_folder_is_one_clear_line_naming_the_file(tmp_path, damage, message):
     from signspace.modeling import UnsafeModelError
 

@@ -59,21 +59,42 @@ def tinted_frames(colour, count, seed) -> list[np.ndarray]:
 def colour_model(tmp_path_factory):
     import build_dataset
     import finetune
-
     from factories import make_tiny_vit
 
     root = tmp_path_factory.mktemp("browser")
     data = make_colour_dataset(root / "data", signs=("A", "B", "C"), per_sign=12)
     assert build_dataset.main(["--data_dir", str(data), "--output_dir", str(root / "ds"), "--num_proc", "1"]) == 0
     base = make_tiny_vit(root / "base")
-    assert finetune.main(["--dataset_dir", str(root / "ds"), "--output_dir", str(root / "model"), "--model_name_or_path", str(base),
-                          "--use_cpu", "--dataloader_num_workers", "0", "--num_train_epochs", "10", "--learning_rate", "2e-3",
-                          "--per_device_train_batch_size", "8", "--disable_tqdm", "true"]) == 0
+    assert (
+        finetune.main(
+            [
+                "--dataset_dir",
+                str(root / "ds"),
+                "--output_dir",
+                str(root / "model"),
+                "--model_name_or_path",
+                str(base),
+                "--use_cpu",
+                "--dataloader_num_workers",
+                "0",
+                "--num_train_epochs",
+                "10",
+                "--learning_rate",
+                "2e-3",
+                "--per_device_train_batch_size",
+                "8",
+                "--disable_tqdm",
+                "true",
+            ]
+        )
+        == 0
+    )
     return root / "model"
 
 
 def test_live_stream_in_a_real_browser(colour_model, tmp_path):
     import app
+
     from signspace.inference import Predictor
 
     predictor = Predictor.from_pretrained(str(colour_model), precision="fp32", unmirror=True)
@@ -89,10 +110,19 @@ def test_live_stream_in_a_real_browser(colour_model, tmp_path):
     try:
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(
-                executable_path=CHROMIUM, headless=True,
-                args=["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                      f"--use-file-for-fake-video-capture={video}", "--disable-background-networking",
-                      "--disable-component-update", "--no-first-run", "--disable-sync"],
+                executable_path=CHROMIUM,
+                headless=True,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--use-fake-ui-for-media-stream",
+                    "--use-fake-device-for-media-stream",
+                    f"--use-file-for-fake-video-capture={video}",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--no-first-run",
+                    "--disable-sync",
+                ],
             )
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"http://127.0.0.1:{port}/", wait_until="load")

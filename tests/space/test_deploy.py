@@ -3,13 +3,13 @@ import os
 import subprocess
 import sys
 
+import deploy
 import gradio
 import pytest
 import yaml
 from factories import fake_task_bundle
 from hub_server import TOKEN
 
-import deploy
 from signspace.hub import HubError
 
 
@@ -52,8 +52,13 @@ def test_staged_app_imports_from_its_own_files(tmp_path):
         "assert signspace.__file__.startswith(sys.argv[1]), signspace.__file__;"
         "import json; print(json.dumps(sorted(m for m in sys.modules if m.startswith('signspace'))))"
     )
-    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": ""})
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     loaded = {name.split(".")[-1] for name in json.loads(result.stdout.strip().splitlines()[-1]) if "." in name}
     assert loaded <= set(deploy.APP_MODULES)
@@ -61,12 +66,31 @@ def test_staged_app_imports_from_its_own_files(tmp_path):
 
 def test_deploy_creates_the_space_sets_variables_and_hardware(fresh_hub, capsys, tmp_path):
     task = fake_task_bundle(tmp_path / "hand_landmarker.task")
-    assert deploy.main(["--space_id", "tester/sign-demo", "--model_id", "tester/signs", "--revision", "v2",
-                        "--hardware", "zero-gpu", "--hand_model", str(task)]) == 0
+    assert (
+        deploy.main(
+            [
+                "--space_id",
+                "tester/sign-demo",
+                "--model_id",
+                "tester/signs",
+                "--revision",
+                "v2",
+                "--hardware",
+                "zero-gpu",
+                "--hand_model",
+                str(task),
+            ]
+        )
+        == 0
+    )
     space = fresh_hub.repo("tester/sign-demo", repo_type="space")
     assert space.sdk == "gradio"
-    assert space.variables == {"MODEL_ID": "tester/signs", "MODEL_REVISION": "v2", "SIGNSPACE_HARDWARE": "zero-gpu",
-                               "SIGNSPACE_HAND_MODEL": "hand_landmarker.task"}
+    assert space.variables == {
+        "MODEL_ID": "tester/signs",
+        "MODEL_REVISION": "v2",
+        "SIGNSPACE_HARDWARE": "zero-gpu",
+        "SIGNSPACE_HAND_MODEL": "hand_landmarker.task",
+    }
     assert fresh_hub.files("tester/sign-demo", repo_type="space")["hand_landmarker.task"] == task.read_bytes()
     assert space.hardware == "zero-a10g"
     files = fresh_hub.files("tester/sign-demo", repo_type="space")
@@ -79,8 +103,21 @@ def test_deploy_creates_the_space_sets_variables_and_hardware(fresh_hub, capsys,
 def test_deploy_again_updates_the_same_space(fresh_hub, tmp_path):
     task = fake_task_bundle(tmp_path / "hand_landmarker.task")
     for model in ("tester/first", "tester/second"):
-        assert deploy.main(["--space_id", "tester/again", "--model_id", model, "--hardware", "cpu-basic",
-                            "--hand_model", str(task)]) == 0
+        assert (
+            deploy.main(
+                [
+                    "--space_id",
+                    "tester/again",
+                    "--model_id",
+                    model,
+                    "--hardware",
+                    "cpu-basic",
+                    "--hand_model",
+                    str(task),
+                ]
+            )
+            == 0
+        )
     assert fresh_hub.repo("tester/again", repo_type="space").variables["MODEL_ID"] == "tester/second"
 
 

@@ -1,6 +1,6 @@
 import hashlib
-import os
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -189,7 +189,7 @@ def test_killed_build_leaves_no_output_and_rerun_works(tmp_path):
 import os, signal, sys
 from pathlib import Path
 import datasets
-sys.path.insert(0, {str(ROOT / 'train')!r})
+sys.path.insert(0, {str(ROOT / "train")!r})
 import build_dataset
 def die(self, path, *a, **k):
     Path(path, 'half.arrow').write_bytes(b'x')
@@ -203,8 +203,18 @@ build_dataset.main(['--data_dir', {str(data)!r}, '--output_dir', {str(out)!r}, '
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.partial")]
     assert len(leftovers) == 1  # what the killed run was writing, off to the side
     rerun = subprocess.run(
-        [sys.executable, str(ROOT / "train" / "build_dataset.py"), "--data-dir", str(data), "--output-dir", str(out), "--num-proc", "2"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            str(ROOT / "train" / "build_dataset.py"),
+            "--data-dir",
+            str(data),
+            "--output-dir",
+            str(out),
+            "--num-proc",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert rerun.returncode == 0, rerun.stderr
     assert (out / "build_report.json").exists()
@@ -224,8 +234,17 @@ build_dataset.main(['--data_dir', {str(data)!r}, '--output_dir', {str(out)!r}, '
 def test_bad_options_fail_clearly(tmp_path, args, message):
     data = make_sign_folders(tmp_path / "data", {"a": 1, "b": 1})
     result = subprocess.run(
-        [sys.executable, str(ROOT / "train" / "build_dataset.py"), "--data_dir", str(data), "--output_dir", str(tmp_path / "o"), *args],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            str(ROOT / "train" / "build_dataset.py"),
+            "--data_dir",
+            str(data),
+            "--output_dir",
+            str(tmp_path / "o"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -238,8 +257,16 @@ def test_bad_options_fail_clearly(tmp_path, args, message):
 def test_case_collision_fails_from_the_command_line(tmp_path):
     data = make_sign_folders(tmp_path / "data", {"A": 1, "a": 1})
     result = subprocess.run(
-        [sys.executable, str(ROOT / "train" / "build_dataset.py"), "--data_dir", str(data), "--output_dir", str(tmp_path / "o")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            str(ROOT / "train" / "build_dataset.py"),
+            "--data_dir",
+            str(data),
+            "--output_dir",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2 and "differ only in letter case" in result.stderr and "Traceback" not in result.stderr
 
@@ -309,7 +336,9 @@ def test_same_image_under_two_signs_is_kept_together_and_flagged(tmp_path, build
 
 from factories import HAND_MODEL  # noqa: E402
 
-needs_hands = pytest.mark.skipif(not (HAND_MODEL.is_file() and ASL_DIR.is_dir()), reason="../shared hand model or photos absent")
+needs_hands = pytest.mark.skipif(
+    not (HAND_MODEL.is_file() and ASL_DIR.is_dir()), reason="../shared hand model or photos absent"
+)
 
 
 def copy_photos(root: Path, letters=("A", "B"), per_letter=4) -> Path:
@@ -364,7 +393,9 @@ def test_hand_crop_on_a_video_names_each_frame_without_a_hand(tmp_path, build):
 
     data = copy_photos(tmp_path / "data", letters=("A",), per_letter=2)
     copy_photos(tmp_path / "data", letters=("B",), per_letter=2)
-    frames = [np.asarray(Image.open(p).convert("RGB").resize((256, 256))) for p in sorted((ASL_DIR / "B").glob("*.jpg"))[:3]]
+    frames = [
+        np.asarray(Image.open(p).convert("RGB").resize((256, 256))) for p in sorted((ASL_DIR / "B").glob("*.jpg"))[:3]
+    ]
     frames.insert(1, np.full((256, 256, 3), 200, np.uint8))  # a frame without a hand
     with av.open(str(data / "B" / "clip.mp4"), "w") as container:
         stream = container.add_stream("mpeg4", rate=5)
@@ -383,8 +414,9 @@ def test_a_bad_hand_model_fails_before_anything_is_written(tmp_path, capsys):
     data = make_sign_folders(tmp_path / "data", {"a": 3, "b": 3})
     bad = tmp_path / "hand.task"
     bad.write_bytes(b"not a bundle")
-    code = build_dataset.cli_main(["--data_dir", str(data), "--output_dir", str(tmp_path / "out"), "--hand_crop",
-                                   "--hand_model", str(bad)])
+    code = build_dataset.cli_main(
+        ["--data_dir", str(data), "--output_dir", str(tmp_path / "out"), "--hand_crop", "--hand_model", str(bad)]
+    )
     assert code == 2
     assert f"hand model {bad} is not a MediaPipe task bundle" in capsys.readouterr().err
     assert not (tmp_path / "out").exists() and bad.read_bytes() == b"not a bundle"
@@ -395,7 +427,7 @@ def test_a_killed_decoding_process_fails_the_build_quickly_and_clearly(tmp_path)
     out = tmp_path / "out"
     script = f"""
 import os, signal, sys
-sys.path.insert(0, {str(ROOT / 'train')!r})
+sys.path.insert(0, {str(ROOT / "train")!r})
 import build_dataset
 from signspace import builder
 real = builder.decode_item
@@ -406,8 +438,12 @@ def dying(item, settings):
 builder.decode_item = dying
 sys.exit(build_dataset.cli())
 """
-    done = subprocess.run([sys.executable, "-c", script, "--data_dir", str(data), "--output_dir", str(out), "--num_proc", "2"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--data_dir", str(data), "--output_dir", str(out), "--num_proc", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2, done.stderr
     assert "a decoding process died" in done.stderr and "while decoding b/img_003.png" in done.stderr
     assert "fewer --num_proc (it was 2)" in done.stderr
@@ -458,8 +494,9 @@ def test_videos_and_photos_are_tracked_into_sequences(tmp_path, build):
     photo_video(data / "L" / "take1.mp4", l_photos, repeat=2)
     photo_video(data / "L" / "one_frame.mp4", l_photos[:1])  # a 1-frame video
     (data / "B" / "still.jpg").write_bytes(b_photos[0].read_bytes())  # a photo is a one-frame clip
-    dataset, report = build(data, "--features", "landmarks", "--val_size", "0", "--test_size", "0",
-                            "--hand_model", HAND_MODEL)
+    dataset, report = build(
+        data, "--features", "landmarks", "--val_size", "0", "--test_size", "0", "--hand_model", HAND_MODEL
+    )
     by_source = {row["source"]: row for row in dataset["train"]}
     assert set(by_source) == {"B/take1.mp4", "L/take1.mp4", "L/one_frame.mp4", "B/still.jpg"}
     take = np.asarray(by_source["B/take1.mp4"]["landmarks"])
@@ -476,10 +513,12 @@ def test_a_video_with_a_broken_frame_in_the_middle_keeps_what_decodes(tmp_path, 
     video = photo_video(data / "B" / "take.mp4", photos, repeat=2)
     raw = bytearray(video.read_bytes())
     middle = len(raw) // 2
-    raw[middle:middle + 400] = bytes(400)  # damage the middle of the stream
+    raw[middle : middle + 400] = bytes(400)  # damage the middle of the stream
     video.write_bytes(bytes(raw))
     photo_video(data / "L" / "take.mp4", sorted((ASL_DIR / "L").glob("*.jpg"))[:3])
-    dataset, report = build(data, "--features", "landmarks", "--val_size", "0", "--test_size", "0", "--hand_model", HAND_MODEL)
+    dataset, report = build(
+        data, "--features", "landmarks", "--val_size", "0", "--test_size", "0", "--hand_model", HAND_MODEL
+    )
     sources = set(dataset["train"]["source"])
     skipped = {entry["source"] for entry in report["skipped"]}
     assert "L/take.mp4" in sources
@@ -489,15 +528,28 @@ def test_a_video_with_a_broken_frame_in_the_middle_keeps_what_decodes(tmp_path, 
 def test_landmarks_and_hand_crop_together_is_a_clear_error(tmp_path):
     data = make_landmark_folders(tmp_path / "data", per_sign=2)
     with pytest.raises(ValueError, match="--hand_crop makes image datasets"):
-        build_dataset.main(["--data_dir", str(data), "--output_dir", str(tmp_path / "o"), "--features", "landmarks", "--hand_crop"])
+        build_dataset.main(
+            ["--data_dir", str(data), "--output_dir", str(tmp_path / "o"), "--features", "landmarks", "--hand_crop"]
+        )
 
 
 def test_a_failed_publish_points_at_the_saved_dataset_and_how_to_publish_again(tmp_path, fresh_hub, capsys):
     data = make_sign_folders(tmp_path / "data", {"a": 4, "b": 4})
     out = tmp_path / "out"
     fresh_hub.fail(r"/api/repos/create", 403, times=10)
-    code = build_dataset.cli_main(["--data_dir", str(data), "--output_dir", str(out), "--num_proc", "1",
-                                   "--push_to_hub", "--hub_dataset_id", "tester/signs"])
+    code = build_dataset.cli_main(
+        [
+            "--data_dir",
+            str(data),
+            "--output_dir",
+            str(out),
+            "--num_proc",
+            "1",
+            "--push_to_hub",
+            "--hub_dataset_id",
+            "tester/signs",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert f"the dataset itself is saved in {out.resolve()}" in err and "again with --overwrite" in err

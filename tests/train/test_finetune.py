@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import datasets
+import finetune
 import numpy as np
 import pytest
 import torch
@@ -12,19 +13,38 @@ from factories import make_tiny_vit
 from hub_server import TOKEN, free_port
 from safetensors.torch import load_file
 
-import finetune
 from signspace import hub, training
 from signspace.checkpoints import CheckpointError
 from signspace.hub import HubError
 from signspace.modeling import UnsafeModelError
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = ["--use_cpu", "--dataloader_num_workers", "0", "--per_device_train_batch_size", "6", "--learning_rate", "1e-3",
-        "--logging_steps", "1", "--disable_tqdm", "true"]
+FAST = [
+    "--use_cpu",
+    "--dataloader_num_workers",
+    "0",
+    "--per_device_train_batch_size",
+    "6",
+    "--learning_rate",
+    "1e-3",
+    "--logging_steps",
+    "1",
+    "--disable_tqdm",
+    "true",
+]
 
 
 def run(dataset, out, model, *extra):
-    argv = ["--dataset_dir", str(dataset), "--output_dir", str(out), "--model_name_or_path", str(model), *FAST, *map(str, extra)]
+    argv = [
+        "--dataset_dir",
+        str(dataset),
+        "--output_dir",
+        str(out),
+        "--model_name_or_path",
+        str(model),
+        *FAST,
+        *map(str, extra),
+    ]
     return finetune.main(argv)
 
 
@@ -43,7 +63,13 @@ def test_outputs_are_complete_and_honest(tmp_path, colour_dataset, tiny_vit):
     config = json.loads((out / "config.json").read_text())
     assert config["id2label"] == {"0": "left", "1": "right", "2": "up"}
     assert json.loads((out / "labels.json").read_text()) == {"0": "left", "1": "right", "2": "up"}
-    for name in ("model.safetensors", "preprocessor_config.json", "confusion_matrix.png", "misclassified.png", "training_config.json"):
+    for name in (
+        "model.safetensors",
+        "preprocessor_config.json",
+        "confusion_matrix.png",
+        "misclassified.png",
+        "training_config.json",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert not list(out.glob("*.bin"))
     metrics = json.loads((out / "metrics.json").read_text())
@@ -56,8 +82,16 @@ def test_outputs_are_complete_and_honest(tmp_path, colour_dataset, tiny_vit):
     card = (out / "README.md").read_text()
     assert "library_name: transformers" in card and "pipeline_tag: image-classification" in card
     assert "license: mit" in card
-    for text in ("left, right, up", "grouped", "confusion_matrix.png", "Static handshapes", "Signer diversity",
-                 "| left |", "python space/app.py --model", "macro F1"):
+    for text in (
+        "left, right, up",
+        "grouped",
+        "confusion_matrix.png",
+        "Static handshapes",
+        "Signer diversity",
+        "| left |",
+        "python space/app.py --model",
+        "macro F1",
+    ):
         assert text in card, text
     assert "More information needed" not in card
     resolved = json.loads((out / "training_config.json").read_text())
@@ -89,8 +123,22 @@ def test_final_weights_are_the_best_checkpoint_not_the_last(tmp_path, colour_dat
 @pytest.mark.slow
 def test_crash_after_checkpoint_resumes_there_with_its_weights(tmp_path, colour_dataset, tiny_vit, monkeypatch):
     out = tmp_path / "model"
-    steps = ["--max_steps", 6, "--save_strategy", "steps", "--save_steps", 2, "--eval_strategy", "steps", "--eval_steps", 2,
-             "--save_total_limit", 5, "--early_stopping_patience", 0]
+    steps = [
+        "--max_steps",
+        6,
+        "--save_strategy",
+        "steps",
+        "--save_steps",
+        2,
+        "--eval_strategy",
+        "steps",
+        "--eval_steps",
+        2,
+        "--save_total_limit",
+        5,
+        "--early_stopping_patience",
+        0,
+    ]
     original_save = training.SignTrainer._save_checkpoint
 
     def save_then_crash(self, *args, **kwargs):
@@ -128,8 +176,18 @@ def test_crash_after_checkpoint_resumes_there_with_its_weights(tmp_path, colour_
 @pytest.mark.slow
 def test_incomplete_newest_checkpoint_is_skipped_for_the_last_complete(tmp_path, colour_dataset, tiny_vit, caplog):
     out = tmp_path / "model"
-    steps = ["--max_steps", 2, "--save_strategy", "steps", "--save_steps", 2, "--eval_strategy", "no",
-             "--load_best_model_at_end", "false"]
+    steps = [
+        "--max_steps",
+        2,
+        "--save_strategy",
+        "steps",
+        "--save_steps",
+        2,
+        "--eval_strategy",
+        "no",
+        "--load_best_model_at_end",
+        "false",
+    ]
     assert run(colour_dataset, out, tiny_vit, *steps) == 0
     broken = out / "checkpoint-8"
     broken.mkdir()
@@ -146,7 +204,10 @@ def test_only_incomplete_checkpoints_fail_clearly(tmp_path, colour_dataset, tiny
     out = tmp_path / "model"
     (out / "checkpoint-3").mkdir(parents=True)
     (out / "checkpoint-3" / "config.json").write_text("{}")
-    with pytest.raises(CheckpointError, match=r"none is complete: skipping incomplete checkpoint-3 \(missing model.safetensors, trainer_state.json\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"none is complete: skipping incomplete checkpoint-3 \(missing model.safetensors, trainer_state.json\)",
+    ):
         run(colour_dataset, out, tiny_vit)
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint-3"]
 
@@ -181,7 +242,9 @@ def test_pickle_only_or_remote_code_model_is_refused(tmp_path, colour_dataset, t
     (pickled / "config.json").write_text((tiny_vit / "config.json").read_text())
     (pickled / "preprocessor_config.json").write_text((tiny_vit / "preprocessor_config.json").read_text())
     torch.save({"x": torch.zeros(1)}, pickled / "pytorch_model.bin")
-    with pytest.raises(UnsafeModelError, match=r"no \.safetensors weights \(found only pickle weights: pytorch_model\.bin\)"):
+    with pytest.raises(
+        UnsafeModelError, match=r"no \.safetensors weights \(found only pickle weights: pytorch_model\.bin\)"
+    ):
         run(colour_dataset, tmp_path / "m1", pickled)
     remote = tmp_path / "remote"
     make_tiny_vit(remote)
@@ -202,12 +265,20 @@ def test_dataset_without_classlabel_or_with_one_label_is_refused(tmp_path, tiny_
     from PIL import Image
 
     images = [Image.new("RGB", (8, 8), (i * 40, 0, 0)) for i in range(4)]
-    plain = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"image": images, "label": [0, 1, 0, 1]}).cast_column("image", datasets.Image())})
+    plain = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict({"image": images, "label": [0, 1, 0, 1]}).cast_column(
+                "image", datasets.Image()
+            )
+        }
+    )
     with pytest.raises(training.DatasetFormatError, match="'label' column .* not a ClassLabel"):
         run(_save_dataset(tmp_path / "a", plain), tmp_path / "m", tiny_vit)
     one = plain.cast_column("label", datasets.ClassLabel(names=["only", "x"])).map(lambda e: {"label": 0})
     one = one.cast_column("label", datasets.ClassLabel(names=["only"]))
-    with pytest.raises(training.DatasetFormatError, match=r"has 1 label\(s\) \(\['only'\]\); a recognizer needs at least 2"):
+    with pytest.raises(
+        training.DatasetFormatError, match=r"has 1 label\(s\) \(\['only'\]\); a recognizer needs at least 2"
+    ):
         run(_save_dataset(tmp_path / "b", one), tmp_path / "m", tiny_vit)
     no_label = datasets.DatasetDict({"train": plain["train"].remove_columns("label")})
     with pytest.raises(training.DatasetFormatError, match="has no 'label' column"):
@@ -233,7 +304,9 @@ def test_augmentation_on_the_batch_device_trains_end_to_end(tmp_path, colour_dat
 def test_max_train_samples_limits_the_training_images(tmp_path, colour_dataset, tiny_vit):
     out = tmp_path / "model"
     assert run(colour_dataset, out, tiny_vit, "--max_train_samples", 6, "--num_train_epochs", 1) == 0
-    assert [p.name for p in out.glob("checkpoint-*")] == ["checkpoint-1"]  # 6 images, batch 6; all 18 would take 3 steps
+    assert [p.name for p in out.glob("checkpoint-*")] == [
+        "checkpoint-1"
+    ]  # 6 images, batch 6; all 18 would take 3 steps
 
 
 @pytest.mark.parametrize("value", ["0", "-5"])
@@ -264,10 +337,25 @@ def test_build_train_push_then_load_from_hub_gives_same_predictions(tmp_path, co
     fresh_hub.fail(r"/commit/", 503, times=2)  # the Hub hiccups twice; the upload is retried
     out = tmp_path / "model"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "train" / "finetune.py"), "--dataset_dir", str(colour_dataset), "--output_dir", str(out),
-         "--model_name_or_path", str(tiny_vit), *FAST, "--num_train_epochs", "2",
-         "--push_to_hub", "--hub_model_id", "tester/colour-signs"],
-        capture_output=True, text=True, env={**os.environ, "SIGNSPACE_UPLOAD_BASE_DELAY": "0"},
+        [
+            sys.executable,
+            str(ROOT / "train" / "finetune.py"),
+            "--dataset_dir",
+            str(colour_dataset),
+            "--output_dir",
+            str(out),
+            "--model_name_or_path",
+            str(tiny_vit),
+            *FAST,
+            "--num_train_epochs",
+            "2",
+            "--push_to_hub",
+            "--hub_model_id",
+            "tester/colour-signs",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SIGNSPACE_UPLOAD_BASE_DELAY": "0"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "published to" in result.stdout
@@ -277,8 +365,15 @@ def test_build_train_push_then_load_from_hub_gives_same_predictions(tmp_path, co
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes(), path
     pushed = fresh_hub.files("tester/colour-signs")
-    assert {"config.json", "model.safetensors", "preprocessor_config.json", "labels.json", "metrics.json",
-            "README.md", "confusion_matrix.png"} <= set(pushed)
+    assert {
+        "config.json",
+        "model.safetensors",
+        "preprocessor_config.json",
+        "labels.json",
+        "metrics.json",
+        "README.md",
+        "confusion_matrix.png",
+    } <= set(pushed)
     assert not [name for name in pushed if name.startswith("checkpoint-")]
     assert len([c for c in fresh_hub.repo("tester/colour-signs").commits if c["message"] != "initial commit"]) == 1
 
@@ -298,8 +393,22 @@ def test_small_timm_backbone_trains_and_serves_end_to_end(tmp_path, colour_datas
     from signspace.inference import Predictor
 
     out = tmp_path / "effnet"
-    assert run(colour_dataset, out, EFFNET, "--max_steps", 3, "--eval_strategy", "no", "--save_strategy", "no",
-               "--load_best_model_at_end", "false") == 0
+    assert (
+        run(
+            colour_dataset,
+            out,
+            EFFNET,
+            "--max_steps",
+            3,
+            "--eval_strategy",
+            "no",
+            "--save_strategy",
+            "no",
+            "--load_best_model_at_end",
+            "false",
+        )
+        == 0
+    )
     config = json.loads((out / "config.json").read_text())
     assert config["architecture"] == "tf_efficientnet_lite0" and config["num_classes"] == 3
     assert config["label_names"] == ["left", "right", "up"]  # timm's form of id2label
@@ -315,10 +424,28 @@ def test_two_process_ddp_runs_unchanged(tmp_path, colour_dataset, tiny_vit):
     """The same script under torchrun (2 CPU ranks, gloo): steps halve, outputs are written once."""
     out = tmp_path / "ddp"
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", str(ROOT / "train" / "finetune.py"),
-         "--dataset_dir", str(colour_dataset), "--output_dir", str(out), "--model_name_or_path", str(tiny_vit),
-         *map(str, FAST), "--num_train_epochs", "1", "--ddp_backend", "gloo"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            str(ROOT / "train" / "finetune.py"),
+            "--dataset_dir",
+            str(colour_dataset),
+            "--output_dir",
+            str(out),
+            "--model_name_or_path",
+            str(tiny_vit),
+            *map(str, FAST),
+            "--num_train_epochs",
+            "1",
+            "--ddp_backend",
+            "gloo",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     # 18 training images, batch 6 per rank, 2 ranks: 2 steps per epoch (1 process would take 3).
@@ -330,8 +457,18 @@ def test_two_process_ddp_runs_unchanged(tmp_path, colour_dataset, tiny_vit):
 @pytest.mark.slow
 def test_overwrite_output_dir_starts_over_and_keeps_the_users_own_files(tmp_path, colour_dataset, tiny_vit):
     out = tmp_path / "model"
-    steps = ["--max_steps", 2, "--save_strategy", "steps", "--save_steps", 2, "--eval_strategy", "no",
-             "--load_best_model_at_end", "false"]
+    steps = [
+        "--max_steps",
+        2,
+        "--save_strategy",
+        "steps",
+        "--save_steps",
+        2,
+        "--eval_strategy",
+        "no",
+        "--load_best_model_at_end",
+        "false",
+    ]
     assert run(colour_dataset, out, tiny_vit, *steps) == 0
     (out / "my-notes.txt").write_text("mine")
     assert run(colour_dataset, out, tiny_vit, *steps, "--overwrite_output_dir") == 0
@@ -348,8 +485,23 @@ def test_dataset_without_evaluation_splits_trains_and_says_scores_are_on_train(t
 
     data = make_colour_dataset(tmp_path / "data", signs=("x", "y"), per_sign=4)
     dataset = tmp_path / "ds"
-    assert build_dataset.main(["--data_dir", str(data), "--output_dir", str(dataset), "--num_proc", "1",
-                               "--val_size", "0", "--test_size", "0"]) == 0
+    assert (
+        build_dataset.main(
+            [
+                "--data_dir",
+                str(data),
+                "--output_dir",
+                str(dataset),
+                "--num_proc",
+                "1",
+                "--val_size",
+                "0",
+                "--test_size",
+                "0",
+            ]
+        )
+        == 0
+    )
     out = tmp_path / "model"
     assert run(dataset, out, tiny_vit, "--num_train_epochs", 1) == 0
     metrics = json.loads((out / "metrics.json").read_text())
@@ -365,8 +517,21 @@ def hub_dataset(tmp_path, fresh_hub):
     from factories import make_colour_dataset
 
     data = make_colour_dataset(tmp_path / "data")
-    argv = ["--data_dir", str(data), "--output_dir", str(tmp_path / "built"), "--num_proc", "1", "--val_size", "0.2",
-            "--test_size", "0.2", "--push_to_hub", "--hub_dataset_id", "tester/colour-data"]
+    argv = [
+        "--data_dir",
+        str(data),
+        "--output_dir",
+        str(tmp_path / "built"),
+        "--num_proc",
+        "1",
+        "--val_size",
+        "0.2",
+        "--test_size",
+        "0.2",
+        "--push_to_hub",
+        "--hub_dataset_id",
+        "tester/colour-data",
+    ]
     assert build_dataset.main(argv) == 0
     return "tester/colour-data", fresh_hub.repo("tester/colour-data", repo_type="dataset").branches["main"]
 
@@ -375,8 +540,19 @@ def hub_dataset(tmp_path, fresh_hub):
 def test_hub_dataset_trains_like_a_local_folder(tmp_path, hub_dataset, tiny_vit):
     repo_id, commit = hub_dataset
     out = tmp_path / "model"
-    argv = ["--dataset_name", repo_id, "--dataset_revision", commit, "--output_dir", str(out),
-            "--model_name_or_path", str(tiny_vit), *FAST, "--num_train_epochs", "1"]
+    argv = [
+        "--dataset_name",
+        repo_id,
+        "--dataset_revision",
+        commit,
+        "--output_dir",
+        str(out),
+        "--model_name_or_path",
+        str(tiny_vit),
+        *FAST,
+        "--num_train_epochs",
+        "1",
+    ]
     assert finetune.main(argv) == 0
     assert json.loads((out / "config.json").read_text())["id2label"] == {"0": "left", "1": "right", "2": "up"}
     metrics = json.loads((out / "metrics.json").read_text())
@@ -390,9 +566,22 @@ def test_hub_dataset_is_reused_from_the_cache_when_offline(tmp_path, hub_dataset
     training.load_sign_dataset(None, repo_id)  # first load fills the cache
     out = tmp_path / "model"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "train" / "finetune.py"), "--dataset_name", repo_id, "--output_dir", str(out),
-         "--model_name_or_path", str(tiny_vit), *FAST, "--max_steps", "1"],
-        capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"},
+        [
+            sys.executable,
+            str(ROOT / "train" / "finetune.py"),
+            "--dataset_name",
+            repo_id,
+            "--output_dir",
+            str(out),
+            "--model_name_or_path",
+            str(tiny_vit),
+            *FAST,
+            "--max_steps",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads((out / "labels.json").read_text()) == {"0": "left", "1": "right", "2": "up"}
@@ -410,7 +599,9 @@ def test_hub_dataset_problems_fail_clearly(tmp_path, hub_dataset, tiny_vit, monk
     with pytest.raises(HubError, match=r"Revision 'v9' doesn't exist.*--dataset_revision"):
         train_on("--dataset_name", repo_id, "--dataset_revision", "v9")
     monkeypatch.setattr(hub, "hub_reachable", lambda: False)
-    with pytest.raises(HubError, match=r"cannot reach the Hugging Face Hub .*'tester/colour-data'.*HF_HUB_OFFLINE=1.*--dataset_dir"):
+    with pytest.raises(
+        HubError, match=r"cannot reach the Hugging Face Hub .*'tester/colour-data'.*HF_HUB_OFFLINE=1.*--dataset_dir"
+    ):
         train_on("--dataset_name", repo_id)
     assert not list((tmp_path / "model").glob("*"))  # nothing written for a run that never started
 
@@ -429,8 +620,25 @@ def landmark_dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("seq")
     data = make_landmark_folders(root / "data", per_sign=10)
     out = root / "dataset"
-    assert build_dataset.main(["--data_dir", str(data), "--output_dir", str(out), "--features", "landmarks",
-                               "--num_proc", "1", "--val_size", "0.2", "--test_size", "0.2"]) == 0
+    assert (
+        build_dataset.main(
+            [
+                "--data_dir",
+                str(data),
+                "--output_dir",
+                str(out),
+                "--features",
+                "landmarks",
+                "--num_proc",
+                "1",
+                "--val_size",
+                "0.2",
+                "--test_size",
+                "0.2",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -445,7 +653,9 @@ def test_a_landmark_dataset_trains_a_sequence_model_with_the_same_outputs(tmp_pa
     config = json.loads((out / "config.json").read_text())
     assert config["model_type"] == "signspace-sequence" and config["sequence_length"] == 16
     assert config["id2label"] == {"0": "circle", "1": "rise", "2": "swipe"}
-    assert config["signspace"]["input"] == "landmarks" and 0.7 < config["window_seconds"] < 1.2  # 24-32 frames at 30 fps
+    assert (
+        config["signspace"]["input"] == "landmarks" and 0.7 < config["window_seconds"] < 1.2
+    )  # 24-32 frames at 30 fps
     assert not (out / "preprocessor_config.json").exists() and not (out / "misclassified.png").exists()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["eval_split"] == "test" and metrics["test"]["accuracy"] >= 0.8  # three clearly different motions
@@ -497,8 +707,13 @@ def test_hp_search_on_a_sequence_model_writes_the_trials_and_trains_the_best(tmp
     assert run_seq(landmark_dataset, out, "--hp_search", 3, "--num_train_epochs", 2, "--sequence_length", 8) == 0
     rows = list(csv.DictReader((out / "hp_search_trials.csv").open()))
     assert len(rows) == 3 and all(r["state"] == "COMPLETE" for r in rows)
-    assert {"params_learning_rate", "params_per_device_train_batch_size", "params_weight_decay", "params_hidden_size",
-            "eval_loss"} <= set(rows[0])
+    assert {
+        "params_learning_rate",
+        "params_per_device_train_batch_size",
+        "params_weight_decay",
+        "params_hidden_size",
+        "eval_loss",
+    } <= set(rows[0])
     best = min(rows, key=lambda r: float(r["eval_loss"]))
     config = json.loads((out / "config.json").read_text())
     assert config["hidden_size"] == int(best["params_hidden_size"])
@@ -520,6 +735,7 @@ def test_hp_search_works_for_image_models_too(tmp_path, colour_dataset, tiny_vit
 
 # --- issue 11: runs never mix, tokens stay out of checkpoints, a split folder is a clear error ----------------------
 
+
 def test_output_dir_is_required(tmp_path, colour_dataset, tiny_vit, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match="--output_dir is required"):
@@ -531,14 +747,18 @@ def test_output_dir_is_required(tmp_path, colour_dataset, tiny_vit, monkeypatch)
 def test_resuming_another_runs_checkpoint_is_refused(tmp_path, colour_dataset, landmark_dataset, tiny_vit):
     out = tmp_path / "shared-out"
     assert run_seq(landmark_dataset, out, "--num_train_epochs", 1, "--sequence_length", 8, "--hidden_size", 16) == 0
-    with pytest.raises(CheckpointError, match=r"holds checkpoints of a different run \(labels: \['circle', 'rise', 'swipe'\] there"):
+    with pytest.raises(
+        CheckpointError, match=r"holds checkpoints of a different run \(labels: \['circle', 'rise', 'swipe'\] there"
+    ):
         run(colour_dataset, out, tiny_vit, "--num_train_epochs", 1)
     assert json.loads((out / "config.json").read_text())["id2label"]["0"] == "circle"  # untouched
     assert run(colour_dataset, out, tiny_vit, "--num_train_epochs", 1, "--overwrite_output_dir") == 0
 
 
 def test_a_single_split_folder_is_a_clear_error(tmp_path, colour_dataset, tiny_vit):
-    with pytest.raises(training.DatasetFormatError, match=r"train is a single split, not a dataset folder .*probably .*dataset"):
+    with pytest.raises(
+        training.DatasetFormatError, match=r"train is a single split, not a dataset folder .*probably .*dataset"
+    ):
         run(colour_dataset / "train", tmp_path / "o", tiny_vit)
 
 
@@ -556,9 +776,11 @@ def test_a_hub_token_never_reaches_the_checkpoints(tmp_path, colour_dataset, tin
 def test_a_config_file_with_command_line_overrides(tmp_path, colour_dataset, tiny_vit):
     config = tmp_path / "run.yaml"
     out = tmp_path / "from-file"
-    config.write_text(f"dataset_dir: {colour_dataset}\noutput_dir: {out}\nmodel_name_or_path: {tiny_vit}\n"
-                      "num_train_epochs: 3\nlearning_rate: 0.001\nuse_cpu: true\ndataloader_num_workers: 0\n"
-                      "per_device_train_batch_size: 6\n")
+    config.write_text(
+        f"dataset_dir: {colour_dataset}\noutput_dir: {out}\nmodel_name_or_path: {tiny_vit}\n"
+        "num_train_epochs: 3\nlearning_rate: 0.001\nuse_cpu: true\ndataloader_num_workers: 0\n"
+        "per_device_train_batch_size: 6\n"
+    )
     assert finetune.main([str(config), "--num_train_epochs", "1", "--disable_tqdm", "true"]) == 0
     resolved = json.loads((out / "training_config.json").read_text())["training"]
     assert resolved["num_train_epochs"] == 1  # the flag wins over the file
