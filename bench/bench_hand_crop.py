@@ -56,7 +56,10 @@ def crop_dataset(tracked: Path, out: Path) -> None:
         }
     )
     cropped.save_to_disk(str(out))
-    (out / "build_report.json").write_text(json.dumps({"preprocessing": {"input": "hand_crop", "crop_margin": 0.25}}))
+    report = json.loads((tracked / "build_report.json").read_text())
+    report["preprocessing"] = {"input": "hand_crop", "crop_margin": 0.25, "hand_detection_confidence": 0.3}
+    report["total_images"] = sum(len(part) for part in cropped.values())
+    (out / "build_report.json").write_text(json.dumps(report))
 
 
 def score(predictor, frames: list, labels: list[int]) -> tuple[float, int]:

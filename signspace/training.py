@@ -380,13 +380,15 @@ def describe_dataset(where: str, data_args) -> str:
     if data_args.dataset_name:
         return f"Trained on the Hub dataset [{where}](https://huggingface.co/datasets/{where})."
     report = read_json(Path(where) / "build_report.json")
-    if not report:
+    needed = ("parameters", "total_images", "labels", "skipped")
+    if not report or not all(key in report for key in needed):  # not written by build_dataset.py (or edited)
         return f"Trained on a local dataset ({Path(where).name})."
     params = report["parameters"]
     grouping = f"file-name group pattern `{params['group_pattern']}`, " if params.get("group_pattern") else ""
+    items = "clips" if params.get("features") == "landmarks" else "validated images"
     return (
-        f"Built with SignSpace's dataset builder from {report['total_images']} validated images of "
-        f"{len(report['labels'])} signs ({grouping}clip folders and videos as groups, seed {params['seed']}); "
+        f"Built with SignSpace's dataset builder from {report['total_images']} {items} of "
+        f"{len(report['labels'])} signs ({grouping}clip folders and videos as groups, seed {params.get('seed')}); "
         f"{len(report['skipped'])} unreadable or unsupported file(s) were skipped."
     )
 
