@@ -31,7 +31,7 @@ KSL = SHARED / "data" / "sign-keypoints" / "ksl-13-signs"
 HAND_MODEL = SHARED / "models" / "mediapipe-hand-landmarker" / "hand_landmarker.task"
 
 
-def gru_baseline(seconds_budget: float | None = None) -> tuple[float, float]:
+def gru_baseline() -> tuple[float, float]:
     """The issue's reference: a plain bidirectional GRU over normalised hand landmarks and their frame deltas,
     random 70/30 split of the KSL clips, one CPU thread. Returns (test accuracy, training seconds)."""
     import torch

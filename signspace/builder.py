@@ -61,10 +61,6 @@ class SequenceSettings:
     keypoints_fps: float = 30.0  # frame rate assumed for clip folders and saved .npy keypoints (they carry no times)
     hand_model: str | None = None
 
-    @property
-    def tracking(self) -> bool:
-        return True
-
 
 @dataclass
 class SequenceRow:

@@ -162,6 +162,7 @@ class Prediction:
     precision: str = "fp32"  # what computed it: a rechecked close call says fp32
     hands: list | None = None  # the tracked hands (hands.Hand); None when the model needs no tracking
     crop: object = None  # the PIL crop the model saw (hand-crop models)
+    frame: object = None  # the decoded (unmirrored) frame the tracker saw (hand-crop models), for the overlay
 
     @property
     def no_hand(self) -> bool:
@@ -340,16 +341,16 @@ class Predictor:
         """
         started = time.perf_counter()
         image = decode_image(source, mirror=self.unmirror if unmirror is None else unmirror)
-        hands = crop = None
+        hands = crop = frame = None
         if self.hand_crop:
             from .hands import hand_crop
 
-            array = np.asarray(image)
+            frame, array = image, np.asarray(image)
             tracker = tracker or self.still_tracker
             hands = tracker.detect(array) if timestamp_ms is None else tracker.track(array, timestamp_ms)
             crop = hand_crop(image, hands, margin=self.crop_margin)
             if crop is None:
-                return Prediction(None, self.labels, time.perf_counter() - started, self.precision, hands, None)
+                return Prediction(None, self.labels, time.perf_counter() - started, self.precision, hands, None, frame)
             image = crop
         pixels = self._pixels(image)
         logits, precision = self._run(pixels)[0], self.precision
@@ -362,7 +363,13 @@ class Predictor:
                     self.recheck_margin = max(self.recheck_margin, 2 * float(np.ptp(exact - logits)))
                     logits, precision = exact, "fp32"
         return Prediction(
-            _softmax(logits.astype(np.float64)), self.labels, time.perf_counter() - started, precision, hands, crop
+            _softmax(logits.astype(np.float64)),
+            self.labels,
+            time.perf_counter() - started,
+            precision,
+            hands,
+            crop,
+            frame,
         )
 
 

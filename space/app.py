@@ -142,12 +142,13 @@ def live_step(
             prediction = Prediction(None, predictor.labels, hands=[])
     top, _ = session.step(prediction, threshold, now)
     overlay = crop = None
-    if predictor.hand_crop and prediction is not None:
+    if predictor.hand_crop and prediction is not None and prediction.frame is not None:
         from signspace.hands import draw_hands
-        from signspace.imaging import decode_image
 
-        image = decode_image(frame, mirror=predictor.unmirror, shorter_side=320)
-        overlay = draw_hands(image, prediction.hands, mirror=predictor.unmirror, margin=predictor.crop_margin)
+        # The frame the tracker saw, decoded once by the Predictor (draw_hands shrinks a copy of it).
+        overlay = draw_hands(
+            prediction.frame, prediction.hands, mirror=predictor.unmirror, margin=predictor.crop_margin
+        )
         crop = prediction.crop
     label = NO_HAND if prediction is not None and prediction.no_hand else top
     return label, session.builder.text, session, overlay, crop

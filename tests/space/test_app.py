@@ -232,8 +232,8 @@ def test_a_tracker_failure_is_a_no_hand_frame_not_a_broken_stream(cropping, monk
         raise RuntimeError("mediapipe graph error")
 
     monkeypatch.setattr(session.tracker, "track", explode)
-    label, _, session, _, crop = app.live_step(cropping, hand_scene(), session, 0.5, now=1.2)
-    assert label == app.NO_HAND and crop is None
+    label, _, session, overlay, crop = app.live_step(cropping, hand_scene(), session, 0.5, now=1.2)
+    assert label == app.NO_HAND and crop is None and overlay is None
     session.close()
 
 
