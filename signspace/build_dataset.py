@@ -1,0 +1,213 @@
+"""Turn folders of sign frames and videos into a validated, leak-free dataset (the work behind
+train/build_dataset.py and the app's Teach tab).
+
+    python train/build_dataset.py --data_dir DATA --output_dir OUT [--group_pattern REGEX] [--push_to_hub ...]
+
+DATA holds one folder per sign. OUT receives a `datasets.DatasetDict` (train / validation / test)
+and `build_report.json`. See README.md for the folder layouts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from transformers import HfArgumentParser
+
+from . import builder, hub
+from .atomic import atomic_directory, check_output_dir, write_json_atomic
+from .cards import render_dataset_card
+from .errors import ConfigError
+from .hands import CROP_MARGIN, DETECTION_CONFIDENCE, resolve_hand_model
+from .scan import scan_data_dir
+
+logger = logging.getLogger("build_dataset")
+
+
+@dataclass
+class BuildConfig:
+    data_dir: str = field(metadata={"help": "Folder with one sub-folder per sign (images, clip folders, videos)."})
+    output_dir: str = field(metadata={"help": "Where the dataset is written (save_to_disk) with build_report.json."})
+    val_size: float = field(default=0.15, metadata={"help": "Fraction of each sign's groups for validation."})
+    test_size: float = field(default=0.15, metadata={"help": "Fraction of each sign's groups for test; 0 for none."})
+    seed: int = field(default=42, metadata={"help": "Seed of the grouped split (same seed + same input = same split)."})
+    image_size: int = field(default=256, metadata={"help": "Shorter side of stored images in pixels (never enlarged)."})
+    frames_per_video: int = field(default=16, metadata={"help": "Frames sampled uniformly from each video."})
+    group_pattern: str | None = field(
+        default=None,
+        metadata={"help": r"Regex whose first group is the group id in a file name, e.g. '^(.+?)_jpg\.rf\.'."},
+    )
+    features: Literal["images", "landmarks"] = field(
+        default="images",
+        metadata={
+            "help": "images: an image dataset "
+            "(frames); landmarks: one hand-landmark sequence per clip, for "
+            "motion signs (also reads saved .npy keypoints)."
+        },
+    )
+    max_frames: int = field(
+        default=64, metadata={"help": "landmarks: frames tracked per video or clip folder, spread uniformly over it."}
+    )
+    keypoints_fps: float = field(
+        default=30.0,
+        metadata={"help": "landmarks: frame rate of clip folders and saved .npy keypoints, which carry no times."},
+    )
+    hand_crop: bool = field(
+        default=False,
+        metadata={
+            "help": "Store hand-centred crops instead of whole frames (frames "
+            "without a hand are left out and listed). Implies --track_hands."
+        },
+    )
+    track_hands: bool = field(
+        default=False,
+        metadata={"help": "Run the MediaPipe hand tracker and store each image's hand landmarks in a `hands` column."},
+    )
+    hand_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "MediaPipe hand_landmarker.task file (default: "
+            "$SIGNSPACE_HAND_MODEL, else downloaded once into the cache)."
+        },
+    )
+    num_proc: int = field(default=min(8, os.cpu_count() or 1), metadata={"help": "Decoding processes."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing output folder."})
+    push_to_hub: bool = field(default=False, metadata={"help": "Also publish the dataset to the Hub."})
+    hub_dataset_id: str | None = field(default=None, metadata={"help": "Hub dataset repo, 'user/name'."})
+    hub_private_repo: bool = field(default=False, metadata={"help": "Create the Hub dataset as private."})
+    license: str = field(
+        default="other", metadata={"help": "License of your recordings (card metadata), e.g. cc-by-4.0."}
+    )
+    source_description: str = field(
+        default="Recorded by the dataset owner.", metadata={"help": "Where the recordings come from (for the card)."}
+    )
+
+    def __post_init__(self):
+        for name in ("val_size", "test_size"):
+            value = getattr(self, name)
+            if not 0 <= value < 1:
+                raise ConfigError(f"--{name}={value} must be in [0, 1), e.g. 0.15")
+        if self.val_size + self.test_size >= 0.9:
+            raise ConfigError(
+                f"--val_size + --test_size = {self.val_size + self.test_size:.2f} "
+                "leaves too little to train on; keep it below 0.9"
+            )
+        if self.image_size < 16:
+            raise ConfigError(
+                f"--image_size={self.image_size} is too small; use at least the model input (e.g. 224 or 256)"
+            )
+        if self.frames_per_video < 1:
+            raise ConfigError(f"--frames_per_video={self.frames_per_video} must be at least 1")
+        if self.max_frames < 1:
+            raise ConfigError(f"--max_frames={self.max_frames} must be at least 1")
+        if self.keypoints_fps <= 0:
+            raise ConfigError(f"--keypoints_fps={self.keypoints_fps} must be above 0, e.g. 30")
+        if self.features == "landmarks" and self.hand_crop:
+            raise ConfigError(
+                "--hand_crop makes image datasets; leave it out with --features landmarks (the landmarks "
+                "are the hands already)"
+            )
+        if self.num_proc < 1:
+            raise ConfigError(f"--num_proc={self.num_proc} must be at least 1")
+        if self.group_pattern:
+            try:
+                compiled = re.compile(self.group_pattern)
+            except re.error as exc:
+                raise ConfigError(f"--group_pattern {self.group_pattern!r} is not a valid regex: {exc}") from None
+            if compiled.groups < 1:
+                raise ConfigError(f"--group_pattern {self.group_pattern!r} needs a capture group, e.g. '^(.+?)_jpg'")
+        if self.push_to_hub:
+            hub.check_repo_id(self.hub_dataset_id, "--hub_dataset_id")
+        if self.hand_crop or self.track_hands:
+            self.hand_model = str(resolve_hand_model(self.hand_model))  # a missing model fails before any decoding
+
+
+def make_report(config: BuildConfig, result: builder.BuildResult) -> dict:
+    include_test = config.test_size > 0
+    counts = builder.counts_per_split(result)
+    if not include_test:
+        counts.pop("test")
+    return {
+        "parameters": {k: v for k, v in asdict(config).items() if k != "overwrite"},
+        "labels": result.labels,
+        "total_images": sum(sum(c.values()) for c in counts.values()),
+        "counts": counts,
+        "groups": {split: len({r.group for r in result.rows_by_split[split]}) for split in counts},
+        "skipped": result.skipped,
+        "duplicates": result.duplicates,
+        "warnings": result.warnings,
+        "hands": result.hands,
+        # What a model trained on this dataset must do to its inputs (finetune.py writes it into config.json).
+        "preprocessing": preprocessing(config),
+    }
+
+
+def preprocessing(config: BuildConfig) -> dict:
+    if config.features == "landmarks":
+        return {"input": "landmarks", "layout": "mediapipe-holistic-258", "keypoints_fps": config.keypoints_fps}
+    if not config.hand_crop:
+        return {"input": "image"}
+    return {"input": "hand_crop", "crop_margin": CROP_MARGIN, "hand_detection_confidence": DETECTION_CONFIDENCE}
+
+
+def publish(config: BuildConfig, dataset_dict, report: dict, token: str) -> str:
+    """Parquet per split + rendered card, uploaded as one commit from a staging folder."""
+    with tempfile.TemporaryDirectory(prefix="signspace-dataset-") as staging:
+        staging = Path(staging)
+        (staging / "data").mkdir()
+        for split, dataset in dataset_dict.items():
+            dataset.to_parquet(str(staging / "data" / f"{split}-00000-of-00001.parquet"))
+        card = render_dataset_card(report, config.hub_dataset_id, config.license, config.source_description)
+        (staging / "README.md").write_text(card, encoding="utf-8")
+        write_json_atomic(staging / "build_report.json", report)  # finetune.py reads its preprocessing
+        return hub.push_folder(
+            staging,
+            config.hub_dataset_id,
+            repo_type="dataset",
+            token=token,
+            private=config.hub_private_repo,
+            commit_message="Upload sign dataset built with SignSpace",
+            remedy=f"the dataset itself is saved in {Path(config.output_dir).resolve()}; to publish it, run the same "
+            "command again with --overwrite",
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    (config,) = HfArgumentParser(BuildConfig).parse_args_into_dataclasses(args=argv)
+    token = hub.require_token() if config.push_to_hub else None  # fail before hours of decoding
+    check_output_dir(Path(config.output_dir), config.overwrite)
+    scan = scan_data_dir(Path(config.data_dir), config.group_pattern, config.features)
+    if config.features == "landmarks":
+        if not config.hand_model and any(item.kind not in ("npy", "npy-frames") for item in scan.items):
+            config.hand_model = str(resolve_hand_model(None))  # needed for videos and photos: fail before extracting
+        settings = builder.SequenceSettings(config.max_frames, config.keypoints_fps, config.hand_model)
+        result = builder.build_sequences(
+            scan, settings, config.val_size, config.test_size, config.seed, config.num_proc
+        )
+    else:
+        settings = builder.DecodeSettings(
+            config.image_size, config.frames_per_video, config.track_hands, config.hand_crop, config.hand_model
+        )
+        result = builder.build(scan, settings, config.val_size, config.test_size, config.seed, config.num_proc)
+    dataset_dict = builder.to_dataset_dict(result, include_test=config.test_size > 0)
+    report = make_report(config, result)
+    with atomic_directory(Path(config.output_dir), config.overwrite) as partial:
+        dataset_dict.save_to_disk(str(partial))
+        write_json_atomic(partial / "build_report.json", report)
+    print(builder.summary_table(result, include_test=config.test_size > 0))
+    print(
+        f"skipped {len(result.skipped)} file(s), {len(result.duplicates)} set(s) of identical images; "
+        f"details in {Path(config.output_dir) / 'build_report.json'}"
+    )
+    for warning in result.warnings:
+        logger.warning(warning)
+    if config.push_to_hub:
+        url = publish(config, dataset_dict, report, token)
+        print(f"published to {url}")
+    return 0
