@@ -75,6 +75,13 @@ class BuildConfig:
             "$SIGNSPACE_HAND_MODEL, else downloaded once into the cache)."
         },
     )
+    landmark_cache: str | None = field(
+        default=None,
+        metadata={
+            "help": "landmarks: a folder keeping each tracked clip's landmarks (keyed by its bytes and the "
+            "settings), so a rebuild only tracks new or changed clips."
+        },
+    )
     num_proc: int = field(default=min(8, os.cpu_count() or 1), metadata={"help": "Decoding processes."})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing output folder."})
     push_to_hub: bool = field(default=False, metadata={"help": "Also publish the dataset to the Hub."})
@@ -133,7 +140,7 @@ def make_report(config: BuildConfig, result: builder.BuildResult) -> dict:
     if not include_test:
         counts.pop("test")
     return {
-        "parameters": {k: v for k, v in asdict(config).items() if k != "overwrite"},
+        "parameters": {k: v for k, v in asdict(config).items() if k not in ("overwrite", "landmark_cache")},
         "labels": result.labels,
         "total_images": sum(sum(c.values()) for c in counts.values()),
         "counts": counts,
@@ -155,8 +162,9 @@ def preprocessing(config: BuildConfig) -> dict:
     return {"input": "hand_crop", "crop_margin": CROP_MARGIN, "hand_detection_confidence": DETECTION_CONFIDENCE}
 
 
-def publish(config: BuildConfig, dataset_dict, report: dict, token: str) -> str:
-    """Parquet per split + rendered card, uploaded as one commit from a staging folder."""
+def publish(config: BuildConfig, dataset_dict, report: dict, token: str, add_files=None) -> str:
+    """Parquet per split + rendered card, uploaded as one commit from a staging folder (``add_files(staging)``
+    may add more, e.g. the Teach tab's recordings)."""
     with tempfile.TemporaryDirectory(prefix="signspace-dataset-") as staging:
         staging = Path(staging)
         (staging / "data").mkdir()
@@ -165,6 +173,8 @@ def publish(config: BuildConfig, dataset_dict, report: dict, token: str) -> str:
         card = render_dataset_card(report, config.hub_dataset_id, config.license, config.source_description)
         (staging / "README.md").write_text(card, encoding="utf-8")
         write_json_atomic(staging / "build_report.json", report)  # finetune.py reads its preprocessing
+        if add_files:
+            add_files(staging)
         return hub.push_folder(
             staging,
             config.hub_dataset_id,
@@ -177,7 +187,8 @@ def publish(config: BuildConfig, dataset_dict, report: dict, token: str) -> str:
         )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, progress=None) -> int:
+    """``progress(done, total)``: called as clips are extracted (landmarks); it may raise to stop the build."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     (config,) = HfArgumentParser(BuildConfig).parse_args_into_dataclasses(args=argv)
     token = hub.require_token() if config.push_to_hub else None  # fail before hours of decoding
@@ -186,9 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     if config.features == "landmarks":
         if not config.hand_model and any(item.kind not in ("npy", "npy-frames") for item in scan.items):
             config.hand_model = str(resolve_hand_model(None))  # needed for videos and photos: fail before extracting
-        settings = builder.SequenceSettings(config.max_frames, config.keypoints_fps, config.hand_model)
+        settings = builder.SequenceSettings(
+            config.max_frames, config.keypoints_fps, config.hand_model, config.landmark_cache
+        )
         result = builder.build_sequences(
-            scan, settings, config.val_size, config.test_size, config.seed, config.num_proc
+            scan, settings, config.val_size, config.test_size, config.seed, config.num_proc, progress
         )
     else:
         settings = builder.DecodeSettings(

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import logging
 import multiprocessing
 import multiprocessing.util
+import zipfile
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
 
 import av
 import numpy as np
 from tqdm.auto import tqdm
 
+from .atomic import write_bytes_atomic
 from .errors import SignSpaceError
 from .imaging import ImageDecodeError, decode_image, encode_jpeg, shrink_to_shorter_side
 from .scan import DataFolderError, ScanResult, WorkItem
@@ -60,6 +65,43 @@ class SequenceSettings:
     max_frames: int = 64  # frames tracked per video or clip folder, spread uniformly over it
     keypoints_fps: float = 30.0  # frame rate assumed for clip folders and saved .npy keypoints (they carry no times)
     hand_model: str | None = None
+    cache_dir: str | None = None  # tracked clips' landmarks, keyed by the clip's bytes and these settings
+
+
+def _cache_key(item: WorkItem, settings: SequenceSettings) -> str:
+    """Same bytes, same settings, same hand model -> same landmarks; a changed or new clip gets a new key."""
+    digest = hashlib.blake2b(digest_size=20)
+    model = Path(settings.hand_model) if settings.hand_model else None
+    model_id = f"{model.name}:{model.stat().st_size}" if model and model.is_file() else str(settings.hand_model)
+    digest.update(f"{item.kind}|{settings.max_frames}|{settings.keypoints_fps}|{model_id}".encode())
+    files = sorted(p for p in item.path.iterdir() if p.is_file()) if item.path.is_dir() else [item.path]
+    for path in files:
+        digest.update(path.name.encode() + b"\0" if item.path.is_dir() else b"")
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def cached_landmarks(item: WorkItem, settings: SequenceSettings) -> tuple[np.ndarray, np.ndarray] | None:
+    """The landmarks and times tracked earlier for this exact clip, or None (also for a damaged cache entry)."""
+    if not settings.cache_dir:
+        return None
+    path = Path(settings.cache_dir) / f"{_cache_key(item, settings)}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return stored["landmarks"], stored["times"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def _store_landmarks(item: WorkItem, settings: SequenceSettings, landmarks, times) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, landmarks=np.asarray(landmarks, np.float32), times=np.asarray(times, np.float32))
+    try:
+        write_bytes_atomic(Path(settings.cache_dir) / f"{_cache_key(item, settings)}.npz", buffer.getvalue())
+    except OSError as exc:  # a cache that cannot be written costs time, never the build
+        logger.warning("could not cache the landmarks of %s (%s); it will be tracked again next time", item.source, exc)
 
 
 @dataclass
@@ -179,6 +221,8 @@ def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
         elif item.kind == "image":
             image = np.asarray(decode_image(item.path, name=item.source))
             landmarks, times = frame_from_hands(process_tracker(settings).detect(image))[None, :], np.zeros(1)
+        elif (hit := cached_landmarks(item, settings)) is not None:
+            landmarks, times = hit
         else:
             if item.kind == "video":
                 picked = read_frames(item.path, settings.max_frames, item.source)
@@ -195,6 +239,8 @@ def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
                 images = [np.asarray(decode_image(p, name=f"{item.source}/{p.name}")) for p in paths]
                 times = [i / settings.keypoints_fps for i in range(len(images))]
             landmarks = track_clip(process_tracker(settings), images, times)
+            if settings.cache_dir:
+                _store_landmarks(item, settings, landmarks, times)
     except (ImageDecodeError, KeypointError) as exc:
         return ItemResult(skip={"source": item.source, "reason": str(exc).removeprefix(f"{item.source}: ")})
     except av.error.FFmpegError as exc:
@@ -215,9 +261,16 @@ def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
 
 
 def build_sequences(
-    scan: ScanResult, settings: SequenceSettings, val_size: float, test_size: float, seed: int, num_proc: int
+    scan: ScanResult,
+    settings: SequenceSettings,
+    val_size: float,
+    test_size: float,
+    seed: int,
+    num_proc: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BuildResult:
-    results = run_parallel(functools.partial(decode_sequence, settings=settings), scan.items, num_proc, "Extracting")
+    work = functools.partial(decode_sequence, settings=settings)
+    results = run_parallel(work, scan.items, num_proc, "Extracting", progress)
     rows = [row for result in results for row in result.rows]
     skipped = [result.skip for result in results if result.skip]
     for entry in skipped:
@@ -244,8 +297,11 @@ def _decode_chunk(work, items: list, start: int) -> list:
     return results
 
 
-def run_parallel(work, items: list, num_proc: int, desc: str) -> list:
+def run_parallel(
+    work, items: list, num_proc: int, desc: str, progress_fn: Callable[[int, int], None] | None = None
+) -> list:
     """``work(item)`` for every item, in order, with a progress bar; ``num_proc`` forked processes.
+    ``progress_fn(done, total)`` is called as items finish (it may raise to stop the work).
 
     A process that dies (killed for memory, a native crash) fails the build at once with a clear error,
     instead of the pool waiting for its lost results for ever.
@@ -257,6 +313,8 @@ def run_parallel(work, items: list, num_proc: int, desc: str) -> list:
             for item in items:
                 results.append(work(item))
                 progress.update()
+                if progress_fn:
+                    progress_fn(len(results), len(items))
             return results
         global _in_progress
         context = multiprocessing.get_context("fork")  # workers inherit the imported modules: fast start-up
@@ -277,6 +335,8 @@ def run_parallel(work, items: list, num_proc: int, desc: str) -> list:
                     ) from None
                 results.extend(chunk_results)
                 progress.update(len(chunk_results))
+                if progress_fn:
+                    progress_fn(len(results), len(items))
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         return results

@@ -175,7 +175,8 @@ def peek_data_args(argv: list[str]) -> DataArguments:
     return parser.parse_args_into_dataclasses(args=flags, return_remaining_strings=True)[0]
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
+    """``callbacks``: extra TrainerCallbacks (the Teach tab's progress bar and cancel button)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else argv
     peek = peek_data_args(argv)  # the dataset decides the defaults (an image model, or a landmark sequence model)
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         training.check_same_run(output_dir, identity, resuming=resume is not None)
 
-    callbacks = []
+    callbacks = list(callbacks or [])
     if not has_validation:
         logger.warning("%s has no validation split: training without evaluation or best-model selection", where)
     else:

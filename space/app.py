@@ -55,6 +55,9 @@ class AppConfig:
     max_file_size: str = "10mb"
     delete_cache: tuple[int, int] = (1800, 3600)  # every 30 min, delete cached uploads older than an hour
     zero_gpu: bool = False  # set on Spaces by deploy.py (SIGNSPACE_HARDWARE=zero-gpu)
+    teach: bool = True  # the Teach tab: record your own signs, train, publish
+    data_dir: str = "signspace-signs"  # the Teach tab's folder (DATA/<sign>/<clip>), in the working directory
+    per_visitor: bool = False  # a shared Space: each visitor gets a private folder, removed when they leave
 
 
 NOT_AN_IMAGE = "That file is not an image SignSpace can read (use JPEG, PNG, WebP or BMP)."
@@ -183,6 +186,11 @@ def classify_clip(predictor, path: str | None) -> dict[str, float]:
     """A short video of one sign (or a photo) -> top-5, for landmark sequence models (also the /predict_clip API)."""
     if not path:
         raise gr.Error("No clip received: upload a short video of one sign first.")
+    if predictor.kind != "landmarks":
+        raise gr.Error(
+            "This model recognises still handshapes, not clips: pick a motion-sign model in the Live tab's Model "
+            "list (train one in the Teach tab), or use the Upload / snapshot tab."
+        )
     try:
         prediction = predictor.predict_clip(path)
     except ImageDecodeError:
@@ -235,6 +243,35 @@ def model_info(predictor: Predictor) -> str:
     )
 
 
+def live_any_step(base, frame, state, threshold, teach, config: AppConfig, now: float | None = None):
+    """One streamed frame with the visitor's chosen model (the app's own, or one trained in the Teach tab)."""
+    predictor = teach.shelf.predictor if teach is not None else base
+    key = teach.shelf.current if teach is not None else None
+    if state is not None and getattr(state, "model_key", None) != key:  # the visitor picked another model
+        state.close()
+        state = None
+    if predictor.kind == "landmarks":
+        out = live_sequence_step(predictor, frame, state, threshold, now=now)
+    else:
+        out = live_step(predictor, frame, state, threshold, now=now, hold_seconds=config.hold_seconds)
+    out[2].model_key = key
+    return out
+
+
+def pick_model(base, teach, name: str | None, state):
+    """The Live tab's model list: switch the visitor to ``name`` (their live state starts over)."""
+    if teach is None or not name:
+        return gr.update(), gr.update(), state
+    try:
+        teach.shelf.select(name)
+    except SignSpaceError as exc:
+        raise gr.Error(str(exc)) from None
+    if state is not None:
+        state.close()
+    predictor = teach.shelf.predictor
+    return model_info(predictor), gr.update(visible=predictor.hand_crop), None
+
+
 def build_demo(
     predictor: Predictor, config: AppConfig, snapshot_predictor: Predictor | None = None, gpu=lambda fn: fn
 ) -> gr.Blocks:
@@ -244,10 +281,15 @@ def build_demo(
     classify = gpu(lambda path: classify_file(snapshot_predictor, path))
     with gr.Blocks(title="SignSpace — live sign recognition", delete_cache=config.delete_cache) as demo:
         gr.Markdown("# SignSpace — live sign recognition")
-        gr.Markdown(model_info(predictor))
+        info = gr.Markdown(model_info(predictor))
         # One per visitor; its hand tracker is closed when the visitor leaves (tab closed or idle for an hour).
         session = gr.State(None, time_to_live=3600, delete_callback=lambda state: state and state.close())
-        with gr.Tab("Live webcam"):
+        # The visitor's Teach-tab session (folder, models, training job); made on page load, closed on unload.
+        teach = gr.State(None)
+        with gr.Tab("Live webcam", id="live"):
+            model_picker = gr.Dropdown(
+                label="Model", choices=[config.model], value=config.model, visible=config.teach, elem_id="live-model"
+            )
             with gr.Row():
                 camera = gr.Image(
                     sources=["webcam"],
@@ -256,7 +298,9 @@ def build_demo(
                     label="Webcam",
                     webcam_options=gr.WebcamOptions(mirror=True),
                 )
-                with gr.Column(visible=predictor.hand_crop or predictor.kind == "landmarks", scale=0, min_width=180):
+                with gr.Column(
+                    visible=config.teach or predictor.hand_crop or predictor.kind == "landmarks", scale=0, min_width=180
+                ):
                     overlay = gr.Image(
                         label="Tracked hands", interactive=False, height=160, elem_id="signspace-overlay"
                     )
@@ -277,21 +321,22 @@ def build_demo(
                         space_btn = gr.Button("Space")
                         back_btn = gr.Button("Backspace")
                         clear_btn = gr.Button("Clear")
-            sequence = predictor.kind == "landmarks"
-            step = (
-                (lambda frame, state, t: live_sequence_step(predictor, frame, state, t))
-                if sequence
-                else (lambda frame, state, t: live_step(predictor, frame, state, t, hold_seconds=config.hold_seconds))
-            )
+            sequence = predictor.kind == "landmarks" or config.teach
             camera.stream(
-                step,
-                inputs=[camera, session, threshold],
+                lambda frame, state, t, visitor: live_any_step(predictor, frame, state, t, visitor, config),
+                inputs=[camera, session, threshold, teach],
                 outputs=[live_label, text, session, overlay, crop_view],
                 # motion needs frames close together: ~12 per second for sequence models
                 stream_every=min(config.stream_every, 0.08) if sequence else config.stream_every,
                 time_limit=config.time_limit,
                 concurrency_limit=config.concurrency,
                 show_progress="hidden",
+                api_name=False,
+            )
+            model_picker.change(
+                lambda visitor, name, state: pick_model(predictor, visitor, name, state),
+                inputs=[teach, model_picker, session],
+                outputs=[info, crop_view, session],
                 api_name=False,
             )
             for button, action in ((space_btn, "space"), (back_btn, "backspace"), (clear_btn, "clear")):
@@ -320,18 +365,22 @@ def build_demo(
                 api_name="predict",
                 concurrency_limit=config.concurrency,
             )
-        if predictor.kind == "landmarks":
+        if predictor.kind == "landmarks" or config.teach:
             with gr.Tab("Upload a clip"):
                 with gr.Row():
                     clip = gr.Video(sources=["upload", "webcam"], label="A short video of one sign")
                     clip_label = gr.Label(num_top_classes=5, label="Prediction")
                 gr.Button("Recognise clip", variant="primary").click(
-                    lambda path: classify_clip(predictor, path),
-                    inputs=[clip],
+                    lambda path, visitor: classify_clip(visitor.shelf.predictor if visitor else predictor, path),
+                    inputs=[clip, teach],
                     outputs=[clip_label],
                     api_name="predict_clip",
                     concurrency_limit=config.concurrency,
                 )
+        if config.teach:
+            from teach_tab import build_teach_tab
+
+            build_teach_tab(demo, config, teach, model_picker, predictor, config.model)
         gr.Markdown(HOW_TO)
     demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
     return demo
@@ -383,6 +432,21 @@ def parse_args(argv: list[str] | None = None) -> tuple[AppConfig, str, int]:
         action="store_false",
         help="predict on the mirrored webcam image (if your training frames were recorded mirrored)",
     )
+    parser.add_argument(
+        "--data_dir",
+        "--data-dir",
+        default=os.environ.get("SIGNSPACE_DATA_DIR", AppConfig.data_dir),
+        help="the Teach tab's folder: one sub-folder of clips per sign (created if missing)",
+    )
+    parser.add_argument(
+        "--per_visitor",
+        "--per-visitor",
+        action="store_true",
+        default=bool(os.environ.get("SPACE_ID")),
+        help="shared Space mode: each visitor records into a private folder removed when they leave, publishes "
+        "with their own Hugging Face login, within tighter limits (on by default on a Space)",
+    )
+    parser.add_argument("--no-teach", dest="teach", action="store_false", help="hide the Teach tab")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     args = parser.parse_args(argv)
@@ -395,6 +459,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[AppConfig, str, int]:
         hand_crop=args.hand_crop,
         hand_model=args.hand_model,
         zero_gpu=os.environ.get("SIGNSPACE_HARDWARE") == "zero-gpu",
+        teach=args.teach,
+        data_dir=args.data_dir,
+        per_visitor=args.per_visitor,
     )
     return config, args.host, args.port
 

@@ -145,12 +145,22 @@ def test_overload_is_refused_politely_and_the_app_keeps_serving(served, predicto
 def test_stream_is_wired_with_rate_time_limit_and_concurrency(served):
     demo = served[1]
     streams = [d for d in demo.config["dependencies"] if any(t[1] == "stream" for t in d["targets"])]
-    assert len(streams) == 1
-    stream = streams[0]
-    assert stream["stream_every"] == 0.2 and stream["time_limit"] == 120 and stream["connection"] == "stream"
-    assert demo.fns[stream["id"]].concurrency_limit == 1
+    assert len(streams) == 2  # the Live tab's webcam and the Teach tab's recorder
+    for stream in streams:
+        # ~12 frames a second: motion signs (the Teach tab's models) need frames close together
+        assert stream["stream_every"] == 0.08 and stream["time_limit"] == 120 and stream["connection"] == "stream"
+        assert demo.fns[stream["id"]].concurrency_limit == 1
     public = [d["api_name"] for d in demo.config["dependencies"] if d["api_visibility"] == "public"]
-    assert public == ["predict"]  # the one endpoint API users (and gradio_client) can call
+    assert public == ["predict", "predict_clip"]  # what API users (and gradio_client) can call
+
+
+def test_without_teach_an_image_model_streams_at_its_own_rate(tiny_vit):
+    config = app.AppConfig(model="local", teach=False)
+    demo = app.build_demo(Predictor.from_pretrained(str(tiny_vit), None, precision="fp32"), config)
+    streams = [d for d in demo.config["dependencies"] if any(t[1] == "stream" for t in d["targets"])]
+    assert [s["stream_every"] for s in streams] == [0.2]
+    public = [d["api_name"] for d in demo.config["dependencies"] if d["api_visibility"] == "public"]
+    assert public == ["predict"]
 
 
 def _run_app(*args, env_extra=None):

@@ -1,0 +1,415 @@
+"""The Teach tab: add signs, record clips from the webcam, train, pick the new model in Live, publish.
+
+UI wiring only: the folder, recording, training queue and publishing are in signspace.teach.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from signspace.errors import SignSpaceError
+from signspace.teach import (
+    ModelShelf,
+    TeachError,
+    TeachFolder,
+    TeachLimits,
+    TeachSession,
+    TrainingQueue,
+    publish,
+    publish_token,
+    trained_models,
+)
+
+logger = logging.getLogger("app")
+QUEUE = TrainingQueue()  # one training at a time for the whole app
+SESSIONS: dict[str, TeachSession] = {}  # by Gradio session: closed when the tab is closed
+HAND_LABELS = {"found": "hand found", "none": "NO HAND: left out of training", "unchecked": "not checked yet"}
+
+PRIVACY_SHARED = """**What is stored, and for how long.** Your clips show your face and room. On this Space they are
+kept in a folder of your session only (no other visitor can list or open them) and **deleted when you close this
+tab**, together with the models you train here. Nothing leaves the Space unless you press *Publish*, which uploads
+your clips, their landmarks and your model to *your own* Hugging Face account (private by default)."""
+PRIVACY_LOCAL = """**Where your clips go.** Clips are saved on this computer in `{root}`, one folder per sign, in the
+layout `train/build_dataset.py` reads, so you can train on them later with the scripts. The landmark cache and the
+models you train are in `{work}`. Nothing is uploaded unless you press *Publish*."""
+HOW_TO_TEACH = """**How to teach a sign.** 1 · Add a sign by name. 2 · Start the webcam below (its own record button),
+then press **Record a clip**: after a 3-2-1 countdown, sign it once within 2 seconds. Record 10 or more clips per sign,
+varying position and speed a little. 3 · Add at least one more sign, then press **Train** (about a minute on a
+laptop). 4 · The Live tab switches to your model at once; earlier models stay in its *Model* list."""
+
+
+def new_session(request: gr.Request | None, config, base, base_name: str) -> TeachSession:
+    """The visitor's folder: their own temporary one on a shared Space, else ``--data_dir``."""
+    from signspace.hands import resolve_hand_model
+    from signspace.inference import Predictor
+
+    owner = getattr(request, "session_hash", None) or "local"
+    if config.per_visitor:
+        root = Path(tempfile.gettempdir()) / "signspace-teach" / owner
+        limits = TeachLimits.public()
+    else:
+        root, limits = Path(config.data_dir), TeachLimits()
+    hand_model = getattr(base, "hand_model", None) or config.hand_model
+    try:
+        hand_model = str(resolve_hand_model(hand_model))
+    except SignSpaceError as exc:  # the page says so; recording still works, training will say it again
+        logger.warning("no hand model for the Teach tab: %s", exc)
+        hand_model = None
+
+    def load(path: Path):
+        return Predictor.from_pretrained(str(path), None, unmirror=config.unmirror, hand_model=hand_model)
+
+    folder = TeachFolder(root, limits, hand_model)
+    shelf = ModelShelf(base, base_name, load)
+    if not config.per_visitor:  # models trained in earlier runs stay selectable
+        for path in reversed(trained_models(folder)):
+            shelf.add(path.name, path, select=False)
+    session = TeachSession(folder, shelf, owner, config.per_visitor, QUEUE)
+    previous = SESSIONS.pop(owner, None)
+    if previous is not None and previous is not session:
+        previous.close()
+    SESSIONS[owner] = session
+    return session
+
+
+def end_session(request: gr.Request) -> None:
+    session = SESSIONS.pop(getattr(request, "session_hash", None) or "local", None)
+    if session is not None:
+        session.close()
+
+
+def sign_choices(session: TeachSession) -> list[tuple[str, str]]:
+    clips = session.folder.clips()
+    return [(f"{s} · {sum(c.sign == s for c in clips)} clips", s) for s in session.folder.signs()]
+
+
+def clip_choices(session: TeachSession, sign: str | None) -> list[tuple[str, str]]:
+    if not sign or sign not in session.folder.signs():
+        return []
+    return [(f"{c.name} · {HAND_LABELS[c.hands]}", c.name) for c in session.folder.clips(sign)]
+
+
+def _signs_update(session, value=None):
+    choices = sign_choices(session)
+    names = [v for _, v in choices]
+    return gr.update(choices=choices, value=value if value in names else (names[0] if names else None))
+
+
+def _clips_update(session, sign, value=None):
+    choices = clip_choices(session, sign)
+    return gr.update(choices=choices, value=value)
+
+
+def _guard(fn):
+    """A visitor's mistake (a TeachError, a full disk) is a one-line message on the page, not a traceback."""
+
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SignSpaceError as exc:
+            raise gr.Error(str(exc)) from None
+
+    wrapped.__name__ = fn.__name__
+    return wrapped
+
+
+@_guard
+def add_sign(session: TeachSession, name: str):
+    label = session.folder.add_sign(name)
+    return (
+        _signs_update(session, label),
+        "",
+        _clips_update(session, label),
+        f"Added **{label}**: now record clips of it.",
+    )
+
+
+@_guard
+def rename_sign(session: TeachSession, sign: str | None, new_name: str):
+    label = session.folder.rename_sign(sign, new_name)
+    return _signs_update(session, label), "", _clips_update(session, label), f"Renamed **{sign}** to **{label}**."
+
+
+@_guard
+def delete_sign(session: TeachSession, sign: str | None):
+    session.folder.delete_sign(sign)
+    update = _signs_update(session)
+    return update, _clips_update(session, update["value"]), None, f"Deleted **{sign}** and its clips."
+
+
+def select_sign(session: TeachSession, sign: str | None):
+    return _clips_update(session, sign), None
+
+
+@_guard
+def select_clip(session: TeachSession, sign: str | None, clip: str | None):
+    if not sign or not clip:
+        return None
+    path = session.folder.root / sign / clip
+    return str(path) if path.is_file() else None
+
+
+@_guard
+def delete_clip(session: TeachSession, sign: str | None, clip: str | None):
+    session.folder.delete_clip(sign, clip)
+    return _signs_update(session, sign), _clips_update(session, sign), None, f"Deleted clip {clip}."
+
+
+def feed_frame(session: TeachSession | None, frame, unmirror: bool = True) -> None:
+    """A streamed webcam frame: kept while a recording is running (in the camera's own view, like Live)."""
+    if session is None or frame is None:
+        return
+    now = time.monotonic()
+    if session.recorder.phase(now)[0] != "recording":
+        return
+    from signspace.imaging import ImageDecodeError, decode_image
+
+    try:
+        import numpy as np
+
+        session.recorder.feed(np.asarray(decode_image(frame, mirror=unmirror)), now)
+    except ImageDecodeError:
+        pass  # an odd frame is skipped, as in Live
+
+
+def record(session: TeachSession, sign: str | None, poll: float = 0.1):
+    """Countdown, ~2 s of frames from the stream, then the clip is saved and checked for hands."""
+    try:
+        session.folder._sign_dir(sign)
+    except TeachError as exc:
+        raise gr.Error(str(exc)) from None
+    session.recorder.arm(sign, time.monotonic())
+    while True:
+        phase, left = session.recorder.phase(time.monotonic())
+        if phase == "countdown":
+            yield f"## Get ready… {math.ceil(left)}", gr.update(), gr.update()
+        elif phase == "recording":
+            yield f"## ● Recording **{sign}**… {left:.1f} s", gr.update(), gr.update()
+        else:
+            break
+        time.sleep(poll)
+    sign, frames, times = session.recorder.take()
+    try:
+        clip = session.folder.save_recording(sign, frames, times)
+        hands = session.folder.extract(clip)
+    except SignSpaceError as exc:
+        raise gr.Error(str(exc)) from None
+    note = "" if hands == "found" else " **No hand was found in it**: it is kept, but left out of training."
+    yield (
+        f"Saved {clip.name} ({len(frames)} frames).{note}",
+        _signs_update(session, sign),
+        _clips_update(session, sign, clip.name),
+    )
+
+
+@_guard
+def upload_clips(session: TeachSession, sign: str | None, files: list | None):
+    if not files:
+        raise TeachError("no file received: choose videos or photos of this sign first")
+    added, notes = [], []
+    for file in files:
+        path = Path(getattr(file, "name", file))
+        clip = session.folder.import_file(sign, path)
+        if clip.path.suffix.lower() not in (".jpg", ".png", ".jpeg", ".webp", ".bmp"):
+            if session.folder.extract(clip) == "none":
+                notes.append(f"no hand in {clip.name} (kept, left out of training)")
+        added.append(clip.name)
+    message = f"Added {len(added)} file(s) to **{sign}**." + (" " + "; ".join(notes) + "." if notes else "")
+    return _signs_update(session, sign), _clips_update(session, sign, added[-1]), None, message
+
+
+def train(session: TeachSession, progress=gr.Progress()):  # noqa: B008 (Gradio's way to ask for a progress bar)
+    """Queue the training; show the queue position, then its progress; finally the validation result."""
+    try:
+        job = session.train()
+    except SignSpaceError as exc:
+        raise gr.Error(str(exc)) from None
+    try:
+        while not job.done_event.wait(0.5):
+            ahead = QUEUE.position(job)
+            if job.state == "queued":
+                progress(0, desc=f"waiting: {ahead} training job(s) before yours")
+                yield f"Waiting for the trainer: {ahead} job(s) before yours.", gr.update(), gr.update(), gr.update()
+            else:
+                progress(job.fraction, desc=job.stage)
+                yield f"Training… {job.stage}", gr.update(), gr.update(), gr.update()
+    finally:
+        if not job.finished:  # the visitor left or the event was cancelled: free the trainer for the next one
+            QUEUE.cancel(job)
+    if job.state == "cancelled":
+        yield "Training cancelled; nothing was changed.", gr.update(), gr.update(), gr.update()
+        return
+    if job.state == "failed":
+        error = job.error
+        if isinstance(error, SignSpaceError):
+            raise gr.Error(str(error))
+        raise gr.Error(f"training failed ({type(error).__name__}: {error}); your clips are safe in the folder")
+    result = session.result = job.result
+    session.shelf.add(result.model_dir.name, result.model_dir)
+    yield (
+        result_markdown(result),
+        str(result.confusion_image) if result.confusion_image else None,
+        per_sign_rows(result),
+        gr.update(choices=session.shelf.names(), value=result.model_dir.name),
+    )
+
+
+def result_markdown(result) -> str:
+    if result.accuracy is None:
+        score = "**Score unknown**"
+    else:
+        score = f"**Validation accuracy {result.accuracy:.0%}** on {result.validation_clips} clips kept aside"
+    lines = [
+        f"{score}. Model `{result.model_dir.name}` is now active in the Live tab.",
+        f"Finding hands took {result.extraction_seconds:.0f} s, training {result.training_seconds:.0f} s.",
+    ]
+    lines += [f"- {w}" for w in result.warnings]
+    if result.excluded:
+        lines.append(f"- Left out (no hand found): {', '.join(result.excluded)}")
+    return "\n".join(lines)
+
+
+def per_sign_rows(result) -> list[list]:
+    return [[sign, "unknown" if acc is None else f"{acc:.0%}"] for sign, acc in result.per_sign.items()]
+
+
+def cancel_training(session: TeachSession) -> str:
+    if session.job is None or session.job.finished:
+        return "No training is running."
+    QUEUE.cancel(session.job)
+    return "Cancelling…"
+
+
+def publish_clicked(
+    session: TeachSession, dataset_repo: str, model_repo: str, private: bool, oauth_token: gr.OAuthToken | None
+):
+    try:
+        token = publish_token(getattr(oauth_token, "token", None), session.per_visitor)
+        if session.result is None:
+            models = trained_models(session.folder)
+            if not models:
+                raise TeachError("there is nothing to publish yet: press Train first")
+            model_dir = models[0]
+        else:
+            model_dir = session.result.model_dir
+        urls = publish(session.folder, model_dir, dataset_repo, model_repo, token, private)
+    except SignSpaceError as exc:
+        raise gr.Error(str(exc)) from None
+    return (
+        f"Published the dataset ({urls['dataset']}) and the model ({urls['model']}).\n\n"
+        f"Make a Space that runs it (from a clone of SignSpace, logged in with `hf auth login`):\n\n"
+        f"```\n{urls['deploy']}\n```"
+    )
+
+
+def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, base_name: str) -> None:
+    """The tab's components and events; ``session_state`` holds the visitor's TeachSession (made on page load)."""
+    with gr.Tab("Teach", id="teach"):
+        intro = gr.Markdown()
+        with gr.Row():
+            with gr.Column(scale=1, min_width=240):
+                new_name = gr.Textbox(label="New sign", placeholder="e.g. hello", elem_id="teach-new-sign")
+                add_btn = gr.Button("Add sign", elem_id="teach-add-sign")
+                signs = gr.Radio(label="Signs", choices=[], elem_id="teach-signs")
+                with gr.Accordion("Rename or delete the sign", open=False):
+                    rename_to = gr.Textbox(label="New name")
+                    rename_btn = gr.Button("Rename")
+                    delete_sign_btn = gr.Button("Delete sign and its clips", variant="stop")
+            with gr.Column(scale=2):
+                camera = gr.Image(
+                    sources=["webcam"],
+                    streaming=True,
+                    type="numpy",
+                    label="Webcam (start it, then press Record a clip)",
+                    webcam_options=gr.WebcamOptions(mirror=True),
+                    elem_id="teach-camera",
+                )
+                record_btn = gr.Button("Record a clip (3-2-1, then 2 s)", variant="primary", elem_id="teach-record")
+                status = gr.Markdown(elem_id="teach-status")
+                with gr.Accordion("Upload clips or photos instead", open=False):
+                    files = gr.File(file_count="multiple", file_types=["video", "image"], label="Clips or photos")
+                    upload_btn = gr.Button("Add to the sign")
+            with gr.Column(scale=2):
+                clips = gr.Radio(label="Clips of this sign", choices=[], elem_id="teach-clips")
+                player = gr.Video(label="Replay", interactive=False, height=220)
+                delete_clip_btn = gr.Button("Delete this clip", variant="stop")
+        with gr.Row():
+            train_btn = gr.Button("Train", variant="primary", elem_id="teach-train")
+            cancel_btn = gr.Button("Cancel training")
+        train_status = gr.Markdown(elem_id="teach-train-status")
+        with gr.Row():
+            confusion = gr.Image(label="Validation: confusion matrix", interactive=False, height=320)
+            per_sign = gr.Dataframe(
+                headers=["sign", "validation accuracy"], label="Per sign", interactive=False, elem_id="teach-per-sign"
+            )
+        with gr.Accordion("Publish to the Hugging Face Hub", open=False):
+            if config.per_visitor:
+                gr.LoginButton()
+            with gr.Row():
+                dataset_repo = gr.Textbox(label="Dataset repo", placeholder="your-name/my-signs")
+                model_repo = gr.Textbox(label="Model repo", placeholder="your-name/my-sign-model")
+                private = gr.Checkbox(value=True, label="Private")
+            publish_btn = gr.Button("Publish")
+            publish_result = gr.Markdown()
+        gr.Markdown(HOW_TO_TEACH)
+
+    def on_load(request: gr.Request):
+        session = new_session(request, config, base, base_name)
+        privacy = (
+            PRIVACY_SHARED
+            if config.per_visitor
+            else PRIVACY_LOCAL.format(root=session.folder.root, work=session.folder.work)
+        )
+        if session.folder.hand_model is None:
+            privacy += (
+                "\n\n**No hand model is available**, so clips cannot be checked or trained: start the app "
+                "with --hand_model PATH (MediaPipe's hand_landmarker.task)."
+            )
+        first = _signs_update(session)
+        return (
+            session,
+            privacy,
+            first,
+            _clips_update(session, first["value"]),
+            gr.update(choices=session.shelf.names(), value=session.shelf.current),
+        )
+
+    demo.load(on_load, outputs=[session_state, intro, signs, clips, model_picker], api_name=False)
+    demo.unload(end_session)
+
+    add_btn.click(add_sign, [session_state, new_name], [signs, new_name, clips, status], api_name=False)
+    new_name.submit(add_sign, [session_state, new_name], [signs, new_name, clips, status], api_name=False)
+    rename_btn.click(rename_sign, [session_state, signs, rename_to], [signs, rename_to, clips, status], api_name=False)
+    delete_sign_btn.click(delete_sign, [session_state, signs], [signs, clips, player, status], api_name=False)
+    signs.change(select_sign, [session_state, signs], [clips, player], api_name=False)
+    clips.change(select_clip, [session_state, signs, clips], [player], api_name=False)
+    delete_clip_btn.click(delete_clip, [session_state, signs, clips], [signs, clips, player, status], api_name=False)
+    camera.stream(
+        lambda session, frame: feed_frame(session, frame, config.unmirror),
+        [session_state, camera],
+        [],
+        stream_every=min(config.stream_every, 0.08),  # the Live tab's rate for motion signs: same frames
+        time_limit=config.time_limit,
+        concurrency_limit=config.concurrency,
+        show_progress="hidden",
+        api_name=False,
+    )
+    record_btn.click(record, [session_state, signs], [status, signs, clips], api_name=False, concurrency_limit=None)
+    upload_btn.click(upload_clips, [session_state, signs, files], [signs, clips, files, status], api_name=False)
+    train_btn.click(
+        train,
+        [session_state],
+        [train_status, confusion, per_sign, model_picker],
+        api_name=False,
+        concurrency_limit=None,
+    )
+    cancel_btn.click(cancel_training, [session_state], [train_status], api_name=False)
+    publish_btn.click(
+        publish_clicked, [session_state, dataset_repo, model_repo, private], [publish_result], api_name=False
+    )
