@@ -120,8 +120,8 @@ def bench_ksl(work: Path) -> None:
         ours_f1_macro=round(metrics["test"]["f1_macro"], 4),
         ours_build_seconds=round(build_s, 1),
         ours_finetune_seconds=round(train_s, 1),
-        ours_train_runtime=round(metrics["train"]["train_runtime"], 1),
-        train_samples_per_second=round(metrics["train"]["train_samples_per_second"], 1),
+        ours_train_runtime=round(metrics["training"]["train_runtime"], 1),
+        train_samples_per_second=round(metrics["training"]["train_samples_per_second"], 1),
         best_checkpoint=Path(metrics["best_checkpoint"] or "").name,
         gru_train_seconds=round(gru_s, 1),
     )

@@ -126,7 +126,7 @@ def ours(folder: Path, dataset: Path, steps: int, batch: int, out: Path) -> floa
             "true",
         ]
     )
-    return json.loads((out / "metrics.json").read_text())["train"]["train_samples_per_second"]
+    return json.loads((out / "metrics.json").read_text())["training"]["train_samples_per_second"]
 
 
 def main() -> None:

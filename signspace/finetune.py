@@ -304,7 +304,8 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
     metrics = {
         "eval_split": eval_split,
         eval_split: final,
-        "train": train_result.metrics,
+        # the Trainer's run statistics; named apart from the splits, so an evaluation on "train" is not overwritten
+        "training": train_result.metrics,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "resumed_from": str(resume) if resume else None,
     }

@@ -34,6 +34,7 @@ WORK_FOLDER = ".signspace"  # inside the data folder; the builder skips hidden e
 CLIP_SUFFIX = ".mp4"
 MAX_SIGN_NAME = 64
 RECORD_SHORTER_SIDE = 720  # a 4K webcam frame is stored at 720p: hands stay sharp, clips stay small
+MILLISECONDS = Fraction(1, 1000)
 # Same as the builder's defaults, so the scripts and the page build the same dataset from the same folder.
 VAL_SIZE = 0.2
 MIN_CLIPS_FOR_SCORE = 2  # per sign: one to train on, one to validate with
@@ -327,14 +328,14 @@ def encode_clip(frames: list[np.ndarray], times: list[float], crf: int = 23) -> 
     with av.open(buffer, mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
+        stream.time_base = stream.codec_context.time_base = MILLISECONDS
         stream.options = {"crf": str(crf), "preset": "veryfast"}
         start, last = times[0], -1
         for image, t in zip(images, times):
             pts = max(int(round((t - start) * 1000)), last + 1)
             last = pts
             frame = av.VideoFrame.from_image(image.resize((width, height)) if image.size != (width, height) else image)
-            frame.pts, frame.time_base = pts, stream.time_base
+            frame.pts, frame.time_base = pts, MILLISECONDS  # not stream.time_base: the muxer changes it
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return buffer.getvalue()
@@ -596,10 +597,8 @@ def run_training(
     report = json.loads((dataset_dir / "build_report.json").read_text())
     validation_counts = report["counts"].get("validation", {})
     has_score = metrics["eval_split"] == "validation" and sum(validation_counts.values()) > 0
-    per_class = metrics[metrics["eval_split"]]["per_class"]
-    per_sign = {
-        sign: (per_class[sign]["recall"] if has_score and per_class[sign]["support"] else None) for sign in signs
-    }
+    per_class = metrics["validation"]["per_class"] if has_score else {}
+    per_sign = {sign: (per_class[sign]["recall"] if per_class.get(sign, {}).get("support") else None) for sign in signs}
     warnings = []
     if not has_score:
         warnings.append(

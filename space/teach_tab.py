@@ -109,9 +109,11 @@ def _clips_update(session, sign, value=None):
 def _guard(fn):
     """A visitor's mistake (a TeachError, a full disk) is a one-line message on the page, not a traceback."""
 
-    def wrapped(*args, **kwargs):
+    def wrapped(session, *args, **kwargs):
+        if session is None:
+            raise gr.Error("The page is still loading: try again in a moment.")
         try:
-            return fn(*args, **kwargs)
+            return fn(session, *args, **kwargs)
         except SignSpaceError as exc:
             raise gr.Error(str(exc)) from None
 
@@ -311,7 +313,7 @@ def publish_clicked(
 def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, base_name: str) -> None:
     """The tab's components and events; ``session_state`` holds the visitor's TeachSession (made on page load)."""
     with gr.Tab("Teach", id="teach"):
-        intro = gr.Markdown()
+        intro = gr.Markdown(elem_id="teach-intro")
         with gr.Row():
             with gr.Column(scale=1, min_width=240):
                 new_name = gr.Textbox(label="New sign", placeholder="e.g. hello", elem_id="teach-new-sign")

@@ -146,3 +146,131 @@ def test_live_stream_in_a_real_browser(colour_model, tmp_path):
         demo.close()
     assert set(seen) >= {"A", "B"}, f"labels seen: {seen}"
     assert text and set(text.replace(" ", "")) <= {"A", "B", "C"}, f"text typed: {text!r}"
+
+
+def hand_frames(letter: str, count: int, size=(320, 240)) -> list[np.ndarray]:
+    """Real close-up photos of one ASL letter, centred on a plain webcam-sized frame, a different photo each frame."""
+    photos = sorted((ASL_DIR / letter).glob("*.jpg"))
+    frames = []
+    for index in range(count):
+        canvas = Image.new("RGB", size, (90, 90, 100))
+        photo = Image.open(photos[index % len(photos)]).convert("RGB").resize((size[1], size[1]))
+        canvas.paste(photo, ((size[0] - size[1]) // 2, 0))
+        frames.append(np.asarray(canvas))
+    return frames
+
+
+def open_page(p, video: Path, port: int):
+    browser = p.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+        ],
+    )
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"http://127.0.0.1:{port}/", wait_until="load")
+    return browser, page
+
+
+def open_teach_tab(page) -> None:
+    page.get_by_role("tab", name="Teach").click()
+    page.wait_for_function("() => document.querySelector('#teach-intro')?.innerText.includes('clips')", timeout=20_000)
+
+
+def start_camera(page, container: str | None = None) -> None:
+    camera = page.locator(container) if container else page
+    camera.get_by_text("Click to Access Webcam").first.click()
+    camera.locator('button[aria-label="capture photo"]').first.click(timeout=20_000)  # starts the stream
+
+
+def record_clips(page, sign: str, count: int) -> None:
+    page.locator("#teach-signs label", has_text=f"{sign} ·").first.click()
+    status = page.locator("#teach-status")
+    for n in range(count):
+        page.locator("#teach-record").click()
+        page.wait_for_function(
+            "n => document.querySelector('#teach-status').innerText.includes('Saved')"
+            " && document.querySelectorAll('#teach-clips label').length >= n",
+            arg=n + 1,
+            timeout=30_000,
+        )
+        assert "Saved" in status.inner_text()
+    time.sleep(0.5)
+
+
+@pytest.mark.skipif(not ASL_DIR.is_dir(), reason="../shared photos absent")
+def test_teach_two_signs_record_train_and_recognise_live(tmp_path):
+    """The whole loop in the page: add two signs, record clips of each from the webcam, train, see Live use it.
+    Three browser launches, because Chromium's fake camera plays one file: letter B, then Y, then both."""
+    import app
+    from factories import make_tiny_vit
+
+    from signspace.inference import Predictor
+
+    base = make_tiny_vit(tmp_path / "base")
+    data = tmp_path / "my-signs"
+    config = app.AppConfig(model=str(base), revision=None, data_dir=str(data), threshold=0.3)
+    demo = app.build_demo(Predictor.from_pretrained(str(base), precision="fp32", unmirror=True), config)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    artefacts = ROOT / "artifacts"
+    artefacts.mkdir(exist_ok=True)
+    hello = write_y4m(tmp_path / "hello.y4m", hand_frames("B", 30))
+    yes = write_y4m(tmp_path / "yes.y4m", hand_frames("Y", 30))
+    both = write_y4m(tmp_path / "both.y4m", hand_frames("B", 30) + hand_frames("Y", 30))
+    seen = []
+    try:
+        with playwright.sync_playwright() as p:
+            browser, page = open_page(p, hello, port)
+            open_teach_tab(page)
+            for sign in ("hello", "yes"):
+                page.locator("#teach-new-sign textarea, #teach-new-sign input").first.fill(sign)
+                page.locator("#teach-add-sign").click()
+                page.locator("#teach-signs label", has_text=f"{sign} ·").first.wait_for(timeout=10_000)
+            start_camera(page, "#teach-camera")
+            record_clips(page, "hello", 4)
+            browser.close()
+
+            browser, page = open_page(p, yes, port)  # a new tab: the folder (a local one) is still there
+            open_teach_tab(page)
+            page.locator("#teach-signs label", has_text="hello · 4 clips").first.wait_for(timeout=10_000)
+            start_camera(page, "#teach-camera")
+            record_clips(page, "yes", 4)
+            page.locator("#teach-train").click()
+            page.wait_for_function(
+                "() => document.querySelector('#teach-train-status').innerText.includes('active in the Live tab')",
+                timeout=120_000,
+            )
+            result = page.locator("#teach-train-status").inner_text()
+            page.screenshot(path=str(artefacts / "browser-teach-trained.png"), full_page=True)
+            browser.close()
+
+            browser, page = open_page(p, both, port)
+            page.locator("#live-model input").first.click()
+            page.get_by_role("option", name=result.split("Model ")[1].split(" ")[0].strip("`")).click()
+            start_camera(page)  # the Live tab's webcam (the tab shown first)
+            label_box = page.locator(".output-class").first
+            deadline = time.monotonic() + 40
+            while time.monotonic() < deadline and not {"hello", "yes"} <= set(seen):
+                if label_box.count():
+                    current = label_box.inner_text().strip()
+                    if current and (not seen or seen[-1] != current):
+                        seen.append(current)
+                time.sleep(0.2)
+            page.screenshot(path=str(artefacts / "browser-teach-live.png"), full_page=True)
+            browser.close()
+    finally:
+        demo.close()
+    clips = {sign: sorted(p.name for p in (data / sign).iterdir()) for sign in ("hello", "yes")}
+    assert all(len(names) == 4 and all(n.endswith(".mp4") for n in names) for names in clips.values()), clips
+    assert "Validation accuracy" in result or "Score unknown" in result, result
+    assert {"hello", "yes"} <= set(seen), f"labels seen: {seen}"
