@@ -70,13 +70,19 @@ class SequenceSettings:
 
 def _cache_key(item: WorkItem, settings: SequenceSettings) -> str:
     """Same bytes, same settings, same hand model -> same landmarks; a changed or new clip gets a new key."""
-    digest = hashlib.blake2b(digest_size=20)
     model = Path(settings.hand_model) if settings.hand_model else None
     model_id = f"{model.name}:{model.stat().st_size}" if model and model.is_file() else str(settings.hand_model)
-    digest.update(f"{item.kind}|{settings.max_frames}|{settings.keypoints_fps}|{model_id}".encode())
     files = sorted(p for p in item.path.iterdir() if p.is_file()) if item.path.is_dir() else [item.path]
-    for path in files:
-        digest.update(path.name.encode() + b"\0" if item.path.is_dir() else b"")
+    stats = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    return _content_key(f"{item.kind}|{settings.max_frames}|{settings.keypoints_fps}|{model_id}", stats)
+
+
+@functools.lru_cache(maxsize=4096)
+def _content_key(prefix: str, stats: tuple) -> str:
+    # Memoised by path, size and modification time: listing a folder of clips does not read them all again.
+    digest = hashlib.blake2b(prefix.encode(), digest_size=20)
+    for path, *_ in stats:
+        digest.update(Path(path).name.encode() + b"\0")
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)

@@ -145,7 +145,9 @@ def render_space_card(
     python_version: str,
     suggested_hardware: str,
     hardware_note: str,
+    oauth_scopes: list[str] | None = None,
 ) -> str:
+    """``oauth_scopes``: turn on "Sign in with Hugging Face" (the Teach tab publishes with the visitor's account)."""
     import gradio
     from huggingface_hub import SpaceCard, SpaceCardData
 
@@ -164,6 +166,7 @@ def render_space_card(
         short_description=f"Live webcam sign recognition with {model_id.split('/')[-1]}"[:60],
         suggested_hardware=suggested_hardware,
         tags=["sign-language", "signspace", "webcam"],
+        **({"hf_oauth": True, "hf_oauth_scopes": oauth_scopes} if oauth_scopes else {}),
     )
     return str(
         SpaceCard.from_template(

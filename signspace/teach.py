@@ -177,7 +177,8 @@ class TeachFolder:
             shutil.rmtree(trash, ignore_errors=True)
 
     # -- clips ------------------------------------------------------------------------------------------------
-    def clips(self, sign: str | None = None) -> list[Clip]:
+    def clips(self, sign: str | None = None, hands: bool = True) -> list[Clip]:
+        """The clips of ``sign`` (or all), each with whether a hand was found (``hands=False``: not looked up)."""
         from .imaging import IMAGE_EXTENSIONS
         from .scan import VIDEO_EXTENSIONS
 
@@ -190,14 +191,15 @@ class TeachFolder:
                 if path.name.startswith(".") or not path.is_file():
                     continue
                 if path.suffix.lower() in VIDEO_EXTENSIONS | IMAGE_EXTENSIONS:
-                    found.append(Clip(name, path.name, path, path.stat().st_size, self._hand_status(name, path)))
+                    status = self._hand_status(name, path) if hands else "unchecked"
+                    found.append(Clip(name, path.name, path, path.stat().st_size, status))
         return found
 
     def usage_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file()) if self.root.is_dir() else 0
 
     def _check_room(self, sign: str, adding: int) -> None:
-        count = len(self.clips(sign))
+        count = len(self.clips(sign, hands=False))
         if count >= self.limits.clips_per_sign:
             raise TeachError(f"sign {sign!r} has {count} clips, the most allowed here; delete some before adding more")
         used = self.usage_bytes()
@@ -359,12 +361,15 @@ class Recorder:
 
     countdown: float = 3.0
     seconds: float = 2.0
+    max_frames: int = 120  # 60 frames a second: a client streaming faster cannot fill the server's memory
     sign: str | None = None
     starts_at: float | None = None
     frames: list = field(default_factory=list)
     times: list = field(default_factory=list)
 
     def arm(self, sign: str, now: float) -> None:
+        if self.phase(now)[0] in ("countdown", "recording"):
+            raise TeachError("a recording is running already: wait for it to finish, then record the next clip")
         self.sign, self.starts_at, self.frames, self.times = sign, now + self.countdown, [], []
 
     def phase(self, now: float) -> tuple[str, float]:
@@ -379,7 +384,7 @@ class Recorder:
 
     def feed(self, frame, now: float) -> str:
         phase, _ = self.phase(now)
-        if phase == "recording" and frame is not None:
+        if phase == "recording" and frame is not None and len(self.frames) < self.max_frames:
             self.frames.append(frame)
             self.times.append(now)
         return phase
@@ -568,7 +573,8 @@ def run_training(
 
         on_evaluate = on_step_end  # checked between steps too: a cancel is seen within one step
 
-    name = time.strftime("signs-%Y%m%d-%H%M%S")
+    stamp = time.strftime("signs-%Y%m%d-%H%M%S")
+    name = next(n for n in (f"{stamp}-{i}" if i else stamp for i in itertools.count()) if not (models / n).exists())
     partial = models / f".{name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     argv = [

@@ -18,24 +18,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# The modules app.py imports, directly or not (a test runs the staged Space to prove it is enough).
-APP_MODULES = (
-    "__init__",
-    "atomic",
-    "checkpoints",
-    "errors",
-    "hands",
-    "hub",
-    "imaging",
-    "inference",
-    "landmarks",
-    "live",
-    "limits",
-    "modeling",
-    "sequence_model",
-    "transforms",
-    "video",
-)
+# The whole package: the Teach tab builds datasets and trains on the Space with the scripts' own code (a test runs
+# the staged Space's imports to prove the copy is enough).
+APP_MODULES = tuple(sorted(p.stem for p in (ROOT / "signspace").glob("*.py")))
+APP_FILES = ("app.py", "teach_tab.py")  # from space/
+CARD_TEMPLATES = ("dataset_card.md", "model_card.md")  # the Teach tab writes cards when it trains and publishes
+# Sign in with Hugging Face: visitors publish with their own account (create repos, upload to them).
+OAUTH_SCOPES = ["write-repos", "manage-repos"]
 HAND_MODEL_FILE = "hand_landmarker.task"  # shipped with the app: no download when the Space starts
 # Versions both hardware kinds support (ZeroGPU: PyTorch 2.8-2.11 and Python 3.10.13 / 3.12.12, Hub docs 2026-08).
 TORCH_VERSION, TORCHVISION_VERSION = "2.9.1", "0.24.1"
@@ -55,7 +44,10 @@ def requirements_txt(hardware: str) -> str:
     if hardware == "cpu-basic":
         lines.append("--extra-index-url https://download.pytorch.org/whl/cpu")  # CPU wheels: a smaller, faster build
     lines += [f"torch=={TORCH_VERSION}", f"torchvision=={TORCHVISION_VERSION}"]
-    for package in ("transformers", "huggingface_hub", "numpy", "onnx", "onnxruntime", "timm", "mediapipe"):
+    packages = ["transformers", "huggingface_hub", "numpy", "onnx", "onnxruntime", "timm", "mediapipe", "av"]
+    # the Teach tab: datasets, the Trainer, metrics, plots and options files
+    packages += ["datasets", "accelerate", "scikit-learn", "matplotlib", "pyyaml", "tqdm"]
+    for package in packages:
         lines.append(f"{package}=={version(package)}")
     lines.append("pillow<13")
     if hardware == "zero-gpu":
@@ -83,10 +75,14 @@ def stage_space(
     """Fill ``folder`` with exactly the files the Space needs (``hand_model``: the MediaPipe task file to ship)."""
     if hand_model is not None:
         shutil.copy2(hand_model, folder / HAND_MODEL_FILE)
-    shutil.copy2(ROOT / "space" / "app.py", folder / "app.py")
+    for name in APP_FILES:
+        shutil.copy2(ROOT / "space" / name, folder / name)
     (folder / "signspace").mkdir()
     for module in APP_MODULES:
         shutil.copy2(ROOT / "signspace" / f"{module}.py", folder / "signspace" / f"{module}.py")
+    (folder / "hub_cards").mkdir()
+    for name in CARD_TEMPLATES:
+        shutil.copy2(ROOT / "hub_cards" / name, folder / "hub_cards" / name)
     (folder / "requirements.txt").write_text(requirements_txt(hardware))
     from signspace.cards import render_space_card
 
@@ -100,6 +96,7 @@ def stage_space(
         PYTHON_VERSION,
         HARDWARE_FLAVOR[hardware],
         HARDWARE_NOTE[hardware],
+        OAUTH_SCOPES,
     )
     (folder / "README.md").write_text(card, encoding="utf-8")
     return folder

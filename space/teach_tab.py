@@ -5,6 +5,8 @@ UI wiring only: the folder, recording, training queue and publishing are in sign
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import math
 import tempfile
@@ -29,6 +31,7 @@ from signspace.teach import (
 logger = logging.getLogger("app")
 QUEUE = TrainingQueue()  # one training at a time for the whole app
 SESSIONS: dict[str, TeachSession] = {}  # by Gradio session: closed when the tab is closed
+FOLDERS: dict[Path, TeachFolder] = {}  # local mode: one per data folder, shared by the tabs
 HAND_LABELS = {"found": "hand found", "none": "NO HAND: left out of training", "unchecked": "not checked yet"}
 
 PRIVACY_SHARED = """**What is stored, and for how long.** Your clips show your face and room. On this Space they are
@@ -44,28 +47,35 @@ varying position and speed a little. 3 · Add at least one more sign, then press
 laptop). 4 · The Live tab switches to your model at once; earlier models stay in its *Model* list."""
 
 
+@functools.lru_cache(maxsize=4)
+def _hand_model(option: str | None) -> str | None:
+    """Resolved once per app, not on every page load (a missing model may mean a download attempt)."""
+    from signspace.hands import resolve_hand_model
+
+    try:
+        return str(resolve_hand_model(option))
+    except SignSpaceError as exc:  # the page says so; recording still works, training will say it again
+        logger.warning("no hand model for the Teach tab: %s", exc)
+        return None
+
+
 def new_session(request: gr.Request | None, config, base, base_name: str) -> TeachSession:
     """The visitor's folder: their own temporary one on a shared Space, else ``--data_dir``."""
-    from signspace.hands import resolve_hand_model
     from signspace.inference import Predictor
 
     owner = getattr(request, "session_hash", None) or "local"
+    hand_model = _hand_model(getattr(base, "hand_model", None) or config.hand_model)
     if config.per_visitor:
-        root = Path(tempfile.gettempdir()) / "signspace-teach" / owner
-        limits = TeachLimits.public()
-    else:
-        root, limits = Path(config.data_dir), TeachLimits()
-    hand_model = getattr(base, "hand_model", None) or config.hand_model
-    try:
-        hand_model = str(resolve_hand_model(hand_model))
-    except SignSpaceError as exc:  # the page says so; recording still works, training will say it again
-        logger.warning("no hand model for the Teach tab: %s", exc)
-        hand_model = None
+        # The session id comes from the browser: hashed, it can name no other folder (no "../").
+        private = Path(tempfile.gettempdir()) / "signspace-teach" / hashlib.blake2b(owner.encode()).hexdigest()[:32]
+        folder = TeachFolder(private, TeachLimits.public(), hand_model)
+    else:  # every tab shares one folder object, and so its lock: two tabs never write the same clip name
+        root = Path(config.data_dir).resolve()
+        folder = FOLDERS.setdefault(root, TeachFolder(root, TeachLimits(), hand_model))
 
     def load(path: Path):
         return Predictor.from_pretrained(str(path), None, unmirror=config.unmirror, hand_model=hand_model)
 
-    folder = TeachFolder(root, limits, hand_model)
     shelf = ModelShelf(base, base_name, load)
     if not config.per_visitor:  # models trained in earlier runs stay selectable
         for path in reversed(trained_models(folder)):
@@ -85,7 +95,7 @@ def end_session(request: gr.Request) -> None:
 
 
 def sign_choices(session: TeachSession) -> list[tuple[str, str]]:
-    clips = session.folder.clips()
+    clips = session.folder.clips(hands=False)
     return [(f"{s} · {sum(c.sign == s for c in clips)} clips", s) for s in session.folder.signs()]
 
 
@@ -184,9 +194,9 @@ def record(session: TeachSession, sign: str | None, poll: float = 0.1):
     """Countdown, ~2 s of frames from the stream, then the clip is saved and checked for hands."""
     try:
         session.folder._sign_dir(sign)
+        session.recorder.arm(sign, time.monotonic())
     except TeachError as exc:
         raise gr.Error(str(exc)) from None
-    session.recorder.arm(sign, time.monotonic())
     while True:
         phase, left = session.recorder.phase(time.monotonic())
         if phase == "countdown":

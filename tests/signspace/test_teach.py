@@ -240,6 +240,18 @@ def test_recorder_counts_down_then_keeps_two_seconds_of_frames():
     assert recorder.phase(16.0) == ("idle", 0.0)
 
 
+def test_a_second_record_press_during_a_recording_is_refused_and_frames_are_capped():
+    recorder = Recorder(countdown=0.0, seconds=2.0, max_frames=3)
+    recorder.arm("hello", now=0.0)
+    with pytest.raises(TeachError, match="a recording is running already"):
+        recorder.arm("thanks", now=1.0)
+    for i in range(10):  # a client streaming far faster than the page asks
+        recorder.feed(i, 0.1 * i)
+    assert recorder.frames == [0, 1, 2] and recorder.sign == "hello"
+    recorder.arm("thanks", now=5.0)  # a finished (or abandoned) recording does not block the next
+    assert recorder.sign == "thanks" and recorder.frames == []
+
+
 # -- readiness ---------------------------------------------------------------------------------------------------
 def test_training_needs_two_signs_with_clips(tmp_path):
     folder = TeachFolder(tmp_path)
@@ -438,6 +450,23 @@ def test_a_cancelled_training_leaves_no_model(tmp_path):
         run_training(folder, job, epochs=5, num_proc=1)
     assert trained_models(folder) == [] and not list((folder.work / "models").iterdir())
     assert len(folder.clips()) == 2
+
+
+def test_a_full_disk_while_training_is_a_clear_error_and_leaves_no_model(tmp_path, monkeypatch):
+    from signspace import build_dataset
+
+    folder = TeachFolder(tmp_path / "signs")
+    for sign in ("a", "b"):
+        folder.add_sign(sign)
+        folder.save_recording(sign, frames(), [0.1 * i for i in range(6)])
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(build_dataset, "main", full_disk)
+    with pytest.raises(TeachError, match="cannot write the dataset in .*: the disk is full; free some space"):
+        run_training(folder, Job("k", "me", None), num_proc=1)
+    assert trained_models(folder) == [] and len(folder.clips()) == 2
 
 
 # -- sessions, models, publishing --------------------------------------------------------------------------------

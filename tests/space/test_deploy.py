@@ -27,8 +27,9 @@ def test_staged_space_holds_exactly_what_the_app_needs(tmp_path, hardware):
     space.mkdir()
     deploy.stage_space(space, "me/demo", "me/model", "v1", hardware, "Demo", "apache-2.0", hand_model=task)
     files = sorted(p.relative_to(space).as_posix() for p in space.rglob("*") if p.is_file())
-    expected = ["README.md", "app.py", "hand_landmarker.task", "requirements.txt"]
+    expected = ["README.md", "app.py", "teach_tab.py", "hand_landmarker.task", "requirements.txt"]
     expected += [f"signspace/{m}.py" for m in deploy.APP_MODULES]
+    expected += ["hub_cards/dataset_card.md", "hub_cards/model_card.md"]
     assert files == sorted(expected)
     assert (space / "hand_landmarker.task").read_bytes() == b"task bundle bytes"
     tmp_path = space
@@ -37,10 +38,14 @@ def test_staged_space_holds_exactly_what_the_app_needs(tmp_path, hardware):
     assert meta["app_file"] == "app.py" and meta["python_version"] == deploy.PYTHON_VERSION
     assert meta["models"] == ["me/model"] and meta["license"] == "apache-2.0" and meta["title"] == "Demo"
     assert 0 < len(meta["short_description"]) <= 60
+    # visitors sign in to publish what they taught with their own account (create + write their repos)
+    assert meta["hf_oauth"] is True and meta["hf_oauth_scopes"] == ["write-repos", "manage-repos"]
     requirements = (tmp_path / "requirements.txt").read_text()
     assert "torch==2.9.1" in requirements and "gradio" not in requirements  # gradio comes from sdk_version
     assert ("spaces==" in requirements) == (hardware == "zero-gpu")
     assert "mediapipe==" in requirements  # the hand tracker, on both hardware kinds
+    for package in ("av", "datasets", "accelerate", "scikit-learn", "matplotlib", "pyyaml"):  # videos, Teach tab
+        assert f"\n{package}==" in requirements
     assert ("download.pytorch.org/whl/cpu" in requirements) == (hardware == "cpu-basic")
 
 
@@ -48,7 +53,9 @@ def test_staged_app_imports_from_its_own_files(tmp_path):
     """The uploaded module list is enough: the app starts its imports using only the staged copy."""
     deploy.stage_space(tmp_path, "me/demo", "me/model", None, "cpu-basic", "Demo", "mit")
     probe = (
-        "import sys, app, signspace; import signspace.inference, signspace.modeling, signspace.live, signspace.hands;"
+        "import sys, app, teach_tab, signspace; import signspace.inference, signspace.modeling, signspace.live, "
+        "signspace.hands, signspace.teach, signspace.build_dataset, signspace.finetune, signspace.cards;"
+        "signspace.cards.template_path('model_card.md');"
         "assert signspace.__file__.startswith(sys.argv[1]), signspace.__file__;"
         "import json; print(json.dumps(sorted(m for m in sys.modules if m.startswith('signspace'))))"
     )

@@ -1,0 +1,199 @@
+"""The Teach tab's handlers as the page calls them (no browser): what a visitor sees for each mistake."""
+
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import app
+import gradio as gr
+import numpy as np
+import pytest
+import teach_tab
+from factories import pattern_image
+
+from signspace.teach import Job, ModelShelf, TeachFolder, TeachLimits, TeachSession, TrainingQueue
+
+
+class Base:
+    kind, hand_crop, hand_model, precision = "landmarks", False, None, "fp32"
+
+    def close(self):
+        pass
+
+
+def make_session(root: Path, per_visitor=False, queue=None, owner="tab-1") -> TeachSession:
+    folder = TeachFolder(root)
+    return TeachSession(folder, ModelShelf(Base(), "app-model"), owner, per_visitor, queue or TrainingQueue())
+
+
+def run_record(session, sign, frames_to_feed=0):
+    """Drive the record generator as the page does, feeding stream frames while it records."""
+    session.recorder.countdown, session.recorder.seconds = 0.05, 0.3
+    outputs = []
+    generator = teach_tab.record(session, sign, poll=0.02)
+    fed = 0
+    for out in generator:
+        outputs.append(out)
+        if "Recording" in out[0] and fed < frames_to_feed:
+            teach_tab.feed_frame(session, np.asarray(pattern_image(fed, (64, 48))))
+            fed += 1
+    return outputs
+
+
+def test_sign_name_mistakes_are_one_line_messages(tmp_path):
+    session = make_session(tmp_path / "signs")
+    for bad, message in (("", "needs a name"), ("..", "cannot be a sign name"), ("a/b", "has a slash")):
+        with pytest.raises(gr.Error, match=message):
+            teach_tab.add_sign(session, bad)
+    teach_tab.add_sign(session, "Hello")
+    with pytest.raises(gr.Error, match="only in letter case"):
+        teach_tab.add_sign(session, "HELLO")
+    signs, name_box, clips, status = teach_tab.add_sign(session, "thanks")
+    assert signs["value"] == "thanks" and name_box == "" and "Added **thanks**" in status
+    assert [v for _, v in signs["choices"]] == ["Hello", "thanks"]
+
+
+def test_a_click_before_the_page_has_loaded_says_so():
+    with pytest.raises(gr.Error, match="still loading"):
+        teach_tab.add_sign(None, "hello")
+
+
+def test_recording_with_no_webcam_frames_says_how_to_fix_it(tmp_path):
+    session = make_session(tmp_path / "signs")
+    teach_tab.add_sign(session, "hello")
+    with pytest.raises(gr.Error, match="no webcam frames arrived.*allow the camera"):
+        run_record(session, "hello", frames_to_feed=0)
+    assert session.folder.clips() == []
+
+
+def test_recording_counts_down_then_saves_the_streamed_frames(tmp_path):
+    session = make_session(tmp_path / "signs")
+    teach_tab.add_sign(session, "hello")
+    outputs = run_record(session, "hello", frames_to_feed=3)
+    messages = [o[0] for o in outputs]
+    assert any("Get ready" in m for m in messages) and any("Recording **hello**" in m for m in messages)
+    assert messages[-1].startswith("Saved ") and "frames" in messages[-1]
+    [clip] = session.folder.clips("hello")
+    signs, clips = outputs[-1][1], outputs[-1][2]
+    assert clips["value"] == clip.name and signs["value"] == "hello"
+
+
+def test_recording_needs_a_chosen_sign(tmp_path):
+    session = make_session(tmp_path / "signs")
+    with pytest.raises(gr.Error, match="there is no sign None; add it first"):
+        list(teach_tab.record(session, None))
+
+
+def test_training_with_one_sign_or_an_empty_sign_says_what_to_record(tmp_path):
+    session = make_session(tmp_path / "signs")
+    teach_tab.add_sign(session, "hello")
+    with pytest.raises(gr.Error, match="at least two signs"):
+        next(teach_tab.train(session, progress=lambda *a, **k: None))
+    run_record(session, "hello", frames_to_feed=2)
+    teach_tab.add_sign(session, "thanks")
+    with pytest.raises(gr.Error, match="'thanks' have no clips yet"):
+        next(teach_tab.train(session, progress=lambda *a, **k: None))
+
+
+def test_two_tabs_of_one_visitor_cannot_train_the_same_folder_at_once(tmp_path, monkeypatch):
+    queue = TrainingQueue()
+    first, second = (make_session(tmp_path / "signs", queue=queue, owner=o) for o in ("tab-1", "tab-2"))
+    for sign in ("a", "b"):
+        teach_tab.add_sign(first, sign)
+        run_record(first, sign, frames_to_feed=2)
+    release = threading.Event()
+
+    def slow_training(folder, job, **kwargs):
+        while not release.wait(0.01):
+            job.report(0.5, "training")
+        return None
+
+    monkeypatch.setattr("signspace.teach.run_training", slow_training)
+    monkeypatch.setattr("signspace.teach.check_ready", lambda folder: (folder.signs(), []))  # pattern clips: no hand
+    monkeypatch.setattr(teach_tab, "QUEUE", queue)
+    running = teach_tab.train(first, progress=lambda *a, **k: None)
+    assert next(running)[0].startswith(("Training", "Waiting"))
+    with pytest.raises(gr.Error, match="training already .*another tab"):
+        next(teach_tab.train(second, progress=lambda *a, **k: None))
+    running.close()  # the first tab closes mid-training: its job is cancelled and the trainer freed
+    assert first.job.done_event.wait(5) and first.job.state == "cancelled"
+    release.set()
+
+
+def test_closing_the_tab_cancels_its_training_and_frees_the_queue(tmp_path):
+    queue = TrainingQueue()
+    session = make_session(tmp_path / "signs", per_visitor=True, queue=queue, owner="leaver")
+    started = threading.Event()
+
+    def forever(job: Job):
+        started.set()
+        while True:
+            job.report(0.5, "training")
+            time.sleep(0.01)
+
+    session.job = queue.submit(str(session.folder.root), "leaver", forever)
+    session.folder.add_sign("hello")
+    assert started.wait(5)
+    teach_tab.SESSIONS["leaver"] = session
+    teach_tab.end_session(SimpleNamespace(session_hash="leaver"))
+    assert session.job.state == "cancelled" and not session.folder.root.exists()  # their recordings are gone
+    after = queue.submit("other", "someone", lambda job: "ran")
+    assert after.done_event.wait(5) and after.result == "ran"
+
+
+def test_publishing_without_login_on_a_shared_space_or_with_a_bad_repo_id(tmp_path):
+    shared = make_session(tmp_path / "shared", per_visitor=True)
+    with pytest.raises(gr.Error, match="your own Hugging Face account: press 'Sign in with Hugging Face'"):
+        teach_tab.publish_clicked(shared, "me/signs", "me/model", True, None)
+    token = SimpleNamespace(token="hf_visitor")
+    with pytest.raises(gr.Error, match="nothing to publish yet: press Train first"):
+        teach_tab.publish_clicked(shared, "me/signs", "me/model", True, token)
+    local = make_session(tmp_path / "local")
+    local.result = SimpleNamespace(model_dir=tmp_path)
+    with pytest.raises(gr.Error, match=r"dataset repo='my signs' is not a Hub repo id; use the form 'user/name'"):
+        teach_tab.publish_clicked(local, "my signs", "me/model", True, None)
+    with pytest.raises(gr.Error, match=r"model repo='me' is not a Hub repo id"):
+        teach_tab.publish_clicked(local, "me/signs", "me", True, None)
+
+
+def test_a_shared_space_gives_each_visitor_a_private_folder_with_tighter_limits(tmp_path, monkeypatch):
+    monkeypatch.setattr(teach_tab.tempfile, "gettempdir", lambda: str(tmp_path))
+    config = app.AppConfig(model="m", per_visitor=True)
+    one = teach_tab.new_session(SimpleNamespace(session_hash="visitor-1"), config, Base(), "m")
+    two = teach_tab.new_session(SimpleNamespace(session_hash="visitor-2"), config, Base(), "m")
+    assert one.folder.root != two.folder.root and one.folder.root.parent == two.folder.root.parent
+    assert one.folder.root.parent == tmp_path / "signspace-teach"
+    sneaky = teach_tab.new_session(SimpleNamespace(session_hash="../../escape"), config, Base(), "m")
+    assert sneaky.folder.root.parent == tmp_path / "signspace-teach"  # a browser-chosen id names no other folder
+    assert one.folder.limits == TeachLimits.public() and TeachLimits.public().total_bytes < TeachLimits().total_bytes
+    teach_tab.add_sign(one, "hello")
+    assert two.folder.signs() == []  # never listed to others
+    for session in (one, two, sneaky):
+        teach_tab.end_session(SimpleNamespace(session_hash=session.owner))
+    assert not one.folder.root.exists()
+
+
+def test_the_live_tab_switches_to_a_trained_model_and_back(tmp_path):
+    class Fake(Base):
+        def __init__(self, labels):
+            self.labels, self.model_id, self.revision, self.length, self.window_seconds = labels, "x", None, 32, 1.5
+
+    base, trained = Fake(["a"]), Fake(["hello", "yes"])
+    session = make_session(tmp_path / "signs")
+    session.shelf = ModelShelf(base, "app-model", load=lambda path: trained)
+    session.shelf.add("signs-1", tmp_path / "signs-1")
+
+    class Live:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    live = Live()
+    info, crop, state = app.pick_model(base, session, "app-model", live)
+    assert live.closed and state is None and "Signs (1)" in info
+    info, _, _ = app.pick_model(base, session, "signs-1", None)
+    assert "hello, yes" in info
+    with pytest.raises(gr.Error, match="no model 'gone'"):
+        app.pick_model(base, session, "gone", None)
