@@ -775,6 +775,7 @@ class TeachSession:
     recorder: Recorder = field(default_factory=Recorder)
     job: Job | None = None
     result: TrainResult | None = None
+    pending: tuple | None = None  # a recording the disk refused: kept until it is saved
     closed: bool = False
 
     def close(self) -> None:

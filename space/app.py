@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -392,10 +393,13 @@ def launch_kwargs(config: AppConfig) -> dict:
     from starlette.middleware import Middleware
 
     body_limit = parse_size(config.max_file_size) * 4 // 3 + 64_000
-    return {
+    kwargs = {
         "max_file_size": config.max_file_size,
         "app_kwargs": {"middleware": [Middleware(RequestSizeLimit, max_bytes=body_limit)]},
     }
+    if config.teach and not config.per_visitor:  # replaying clips and showing results from --data_dir, wherever it is
+        kwargs["allowed_paths"] = [str(Path(config.data_dir).resolve())]
+    return kwargs
 
 
 def _edit_text(session, action: str):

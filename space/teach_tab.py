@@ -200,24 +200,53 @@ def record(session: TeachSession, sign: str | None, poll: float = 0.1):
     while True:
         phase, left = session.recorder.phase(time.monotonic())
         if phase == "countdown":
-            yield f"## Get ready… {math.ceil(left)}", gr.update(), gr.update()
+            yield f"## Get ready… {math.ceil(left)}", gr.update(), gr.update(), gr.update()
         elif phase == "recording":
-            yield f"## ● Recording **{sign}**… {left:.1f} s", gr.update(), gr.update()
+            yield f"## ● Recording **{sign}**… {left:.1f} s", gr.update(), gr.update(), gr.update()
         else:
             break
         time.sleep(poll)
     sign, frames, times = session.recorder.take()
+    if not frames:
+        raise gr.Error(
+            "No webcam frames arrived, so nothing was recorded: allow the camera in the browser, start the "
+            "webcam preview in this tab, then press Record again."
+        )
+    session.pending = (sign, frames, times)
+    yield save_pending(session)
+
+
+def save_pending(session: TeachSession):
+    """Save the recording kept in memory; if the disk refuses, it stays kept and the page offers to try again."""
+    sign, frames, times = session.pending
     try:
         clip = session.folder.save_recording(sign, frames, times)
-        hands = session.folder.extract(clip)
     except SignSpaceError as exc:
-        raise gr.Error(str(exc)) from None
-    note = "" if hands == "found" else " **No hand was found in it**: it is kept, but left out of training."
-    yield (
+        return (
+            f"**Could not save the clip:** {exc}. The recording is kept in this page: fix that, then press "
+            "*Save the recording again*.",
+            gr.update(),
+            gr.update(),
+            gr.update(visible=True),
+        )
+    session.pending = None
+    try:
+        hands = session.folder.extract(clip)
+        note = "" if hands == "found" else " **No hand was found in it**: it is kept, but left out of training."
+    except SignSpaceError as exc:  # saved all the same; Train will check it again
+        note = f" It could not be checked for hands yet ({exc})."
+    return (
         f"Saved {clip.name} ({len(frames)} frames).{note}",
         _signs_update(session, sign),
         _clips_update(session, sign, clip.name),
+        gr.update(visible=False),
     )
+
+
+def retry_save(session: TeachSession | None):
+    if session is None or session.pending is None:
+        return "Nothing is waiting to be saved.", gr.update(), gr.update(), gr.update(visible=False)
+    return save_pending(session)
 
 
 @_guard
@@ -229,8 +258,11 @@ def upload_clips(session: TeachSession, sign: str | None, files: list | None):
         path = Path(getattr(file, "name", file))
         clip = session.folder.import_file(sign, path)
         if clip.path.suffix.lower() not in (".jpg", ".png", ".jpeg", ".webp", ".bmp"):
-            if session.folder.extract(clip) == "none":
-                notes.append(f"no hand in {clip.name} (kept, left out of training)")
+            try:
+                if session.folder.extract(clip) == "none":
+                    notes.append(f"no hand in {clip.name} (kept, left out of training)")
+            except SignSpaceError as exc:  # added all the same; Train checks it again
+                notes.append(f"{clip.name} could not be checked for hands yet ({exc})")
         added.append(clip.name)
     message = f"Added {len(added)} file(s) to **{sign}**." + (" " + "; ".join(notes) + "." if notes else "")
     return _signs_update(session, sign), _clips_update(session, sign, added[-1]), None, message
@@ -344,6 +376,7 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, 
                 )
                 record_btn = gr.Button("Record a clip (3-2-1, then 2 s)", variant="primary", elem_id="teach-record")
                 status = gr.Markdown(elem_id="teach-status")
+                retry_btn = gr.Button("Save the recording again", visible=False, elem_id="teach-retry")
                 with gr.Accordion("Upload clips or photos instead", open=False):
                     files = gr.File(file_count="multiple", file_types=["video", "image"], label="Clips or photos")
                     upload_btn = gr.Button("Add to the sign")
@@ -412,7 +445,10 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, 
         show_progress="hidden",
         api_name=False,
     )
-    record_btn.click(record, [session_state, signs], [status, signs, clips], api_name=False, concurrency_limit=None)
+    record_btn.click(
+        record, [session_state, signs], [status, signs, clips, retry_btn], api_name=False, concurrency_limit=None
+    )
+    retry_btn.click(retry_save, [session_state], [status, signs, clips, retry_btn], api_name=False)
     upload_btn.click(upload_clips, [session_state, signs, files], [signs, clips, files, status], api_name=False)
     train_btn.click(
         train,

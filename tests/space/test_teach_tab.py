@@ -62,7 +62,7 @@ def test_a_click_before_the_page_has_loaded_says_so():
 def test_recording_with_no_webcam_frames_says_how_to_fix_it(tmp_path):
     session = make_session(tmp_path / "signs")
     teach_tab.add_sign(session, "hello")
-    with pytest.raises(gr.Error, match="no webcam frames arrived.*allow the camera"):
+    with pytest.raises(gr.Error, match="No webcam frames arrived.*allow the camera"):
         run_record(session, "hello", frames_to_feed=0)
     assert session.folder.clips() == []
 
@@ -77,6 +77,37 @@ def test_recording_counts_down_then_saves_the_streamed_frames(tmp_path):
     [clip] = session.folder.clips("hello")
     signs, clips = outputs[-1][1], outputs[-1][2]
     assert clips["value"] == clip.name and signs["value"] == "hello"
+
+
+def test_a_recording_the_disk_refuses_is_kept_and_saved_on_retry(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    session = make_session(tmp_path / "signs")
+    teach_tab.add_sign(session, "hello")
+    real_replace = os.replace
+
+    def full_disk(src, dst):
+        if str(dst).endswith(".mp4"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    message, _, _, retry = run_record(session, "hello", frames_to_feed=3)[-1]
+    assert "Could not save the clip" in message and "the disk is full" in message and "kept" in message
+    assert retry["visible"] is True and session.folder.clips() == []
+    monkeypatch.setattr(os, "replace", real_replace)  # space freed
+    message, _, clips, retry = teach_tab.retry_save(session)
+    [clip] = session.folder.clips("hello")
+    assert message.startswith(f"Saved {clip.name} (3 frames)") and clips["value"] == clip.name
+    assert retry["visible"] is False and session.pending is None
+    assert teach_tab.retry_save(session)[0] == "Nothing is waiting to be saved."
+
+
+def test_the_local_data_folder_is_served_for_replay_wherever_it_is(tmp_path):
+    local = app.launch_kwargs(app.AppConfig(model="m", data_dir=str(tmp_path / "signs")))
+    assert local["allowed_paths"] == [str((tmp_path / "signs").resolve())]
+    assert "allowed_paths" not in app.launch_kwargs(app.AppConfig(model="m", per_visitor=True))
 
 
 def test_recording_needs_a_chosen_sign(tmp_path):
