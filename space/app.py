@@ -285,8 +285,13 @@ def build_demo(
         info = gr.Markdown(model_info(predictor))
         # One per visitor; its hand tracker is closed when the visitor leaves (tab closed or idle for an hour).
         session = gr.State(None, time_to_live=3600, delete_callback=lambda state: state and state.close())
-        # The visitor's Teach-tab session (folder, models, training job); made on page load, closed on unload.
-        teach = gr.State(None)
+        # The visitor's Teach-tab session (folder, models, training job); made on page load, closed on unload (and
+        # on a shared Space at the latest after some hours, should the browser never say it left).
+        teach = gr.State(
+            None,
+            time_to_live=teach_ttl(config),
+            delete_callback=lambda session: session and _close_teach(session),
+        )
         with gr.Tab("Live webcam", id="live"):
             model_picker = gr.Dropdown(
                 label="Model", choices=[config.model], value=config.model, visible=config.teach, elem_id="live-model"
@@ -385,6 +390,20 @@ def build_demo(
         gr.Markdown(HOW_TO)
     demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
     return demo
+
+
+def teach_ttl(config: AppConfig) -> int | None:
+    if not (config.teach and config.per_visitor):
+        return None  # local: the folder is the user's and stays; the session ends with the tab
+    from teach_tab import SHARED_SESSION_HOURS
+
+    return SHARED_SESSION_HOURS * 3600
+
+
+def _close_teach(session) -> None:
+    from teach_tab import close_session
+
+    close_session(session)
 
 
 def launch_kwargs(config: AppConfig) -> dict:

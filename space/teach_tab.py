@@ -31,13 +31,15 @@ from signspace.teach import (
 logger = logging.getLogger("app")
 QUEUE = TrainingQueue()  # one training at a time for the whole app
 SESSIONS: dict[str, TeachSession] = {}  # by Gradio session: closed when the tab is closed
+SHARED_SESSION_HOURS = 6  # a shared Space's visitor folder is removed after this even if no tab-close arrives
 FOLDERS: dict[Path, TeachFolder] = {}  # local mode: one per data folder, shared by the tabs
 HAND_LABELS = {"found": "hand found", "none": "NO HAND: left out of training", "unchecked": "not checked yet"}
 
 PRIVACY_SHARED = """**What is stored, and for how long.** Your clips show your face and room. On this Space they are
 kept in a folder of your session only (no other visitor can list or open them) and **deleted when you close this
-tab**, together with the models you train here. Nothing leaves the Space unless you press *Publish*, which uploads
-your clips, their landmarks and your model to *your own* Hugging Face account (private by default)."""
+tab** (at the latest 6 hours after you opened the page), together with the models you train here. Nothing leaves
+the Space unless you press *Publish*, which uploads your clips, their landmarks and your model to *your own*
+Hugging Face account (private by default)."""
 PRIVACY_LOCAL = """**Where your clips go.** Clips are saved on this computer in `{root}`, one folder per sign, in the
 layout `train/build_dataset.py` reads, so you can train on them later with the scripts. The landmark cache and the
 models you train are in `{work}`. Nothing is uploaded unless you press *Publish*."""
@@ -89,9 +91,16 @@ def new_session(request: gr.Request | None, config, base, base_name: str) -> Tea
 
 
 def end_session(request: gr.Request) -> None:
-    session = SESSIONS.pop(getattr(request, "session_hash", None) or "local", None)
+    """The visitor closed the tab (Gradio's unload event)."""
+    session = SESSIONS.get(getattr(request, "session_hash", None) or "local")
     if session is not None:
-        session.close()
+        close_session(session)
+
+
+def close_session(session: TeachSession) -> None:
+    if SESSIONS.get(session.owner) is session:
+        del SESSIONS[session.owner]
+    session.close()
 
 
 def sign_choices(session: TeachSession) -> list[tuple[str, str]]:

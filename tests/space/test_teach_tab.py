@@ -104,6 +104,16 @@ def test_a_recording_the_disk_refuses_is_kept_and_saved_on_retry(tmp_path, monke
     assert teach_tab.retry_save(session)[0] == "Nothing is waiting to be saved."
 
 
+def test_a_shared_space_session_expires_even_if_the_browser_never_says_it_left(tmp_path, monkeypatch):
+    monkeypatch.setattr(teach_tab.tempfile, "gettempdir", lambda: str(tmp_path))
+    config = app.AppConfig(model="m", per_visitor=True)
+    assert app.teach_ttl(config) == 6 * 3600 and app.teach_ttl(app.AppConfig(model="m")) is None
+    session = teach_tab.new_session(SimpleNamespace(session_hash="gone"), config, Base(), "m")
+    teach_tab.add_sign(session, "hello")
+    app._close_teach(session)  # what the State's delete_callback runs when its time is up
+    assert not session.folder.root.exists() and "gone" not in teach_tab.SESSIONS
+
+
 def test_the_local_data_folder_is_served_for_replay_wherever_it_is(tmp_path):
     local = app.launch_kwargs(app.AppConfig(model="m", data_dir=str(tmp_path / "signs")))
     assert local["allowed_paths"] == [str((tmp_path / "signs").resolve())]
