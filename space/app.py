@@ -220,6 +220,14 @@ def classify_file(predictor: Predictor, path: str | None) -> dict[str, float]:
     return prediction.top(5)
 
 
+def snapshot_step(classify, path, teach, config: AppConfig):
+    """The Upload / snapshot tab: the visitor's chosen model (a Teach-tab one), else the app's own through
+    ``classify`` (which may borrow a ZeroGPU device)."""
+    if teach is not None and teach.shelf.current != config.model:
+        return classify_file(teach.shelf.predictor, path)
+    return classify(path)
+
+
 def model_info(predictor: Predictor) -> str:
     from signspace.modeling import is_local
 
@@ -365,8 +373,8 @@ def build_demo(
                 still.max_bytes = parse_size(config.max_file_size)
                 still_label = gr.Label(num_top_classes=5, label="Prediction")
             gr.Button("Recognise", variant="primary").click(
-                classify,
-                inputs=[still],
+                lambda path, visitor: snapshot_step(classify, path, visitor, config),
+                inputs=[still, teach],
                 outputs=[still_label],
                 api_name="predict",
                 concurrency_limit=config.concurrency,

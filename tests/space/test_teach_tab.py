@@ -238,3 +238,17 @@ def test_the_live_tab_switches_to_a_trained_model_and_back(tmp_path):
     assert "hello, yes" in info
     with pytest.raises(gr.Error, match="no model 'gone'"):
         app.pick_model(base, session, "gone", None)
+
+
+def test_the_snapshot_tab_answers_with_the_visitors_chosen_model(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(app, "classify_file", lambda predictor, path: calls.append((predictor, path)) or {"x": 1.0})
+    session = make_session(tmp_path / "signs")
+    trained = Base()
+    session.shelf.add("signs-1", trained, select=False)
+    config = app.AppConfig(model="app-model")
+    assert app.snapshot_step(lambda path: {"app": 1.0}, "p.jpg", session, config) == {"app": 1.0}
+    assert app.snapshot_step(lambda path: {"app": 1.0}, "p.jpg", None, config) == {"app": 1.0}
+    session.shelf.select("signs-1")
+    assert app.snapshot_step(lambda path: {"app": 1.0}, "p.jpg", session, config) == {"x": 1.0}
+    assert calls == [(trained, "p.jpg")]
