@@ -8,7 +8,6 @@ folder recorded here trains later with the scripts unchanged. The app's own work
 from __future__ import annotations
 
 import errno
-import io
 import itertools
 import json
 import logging
@@ -20,13 +19,14 @@ import time
 import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from .errors import SignSpaceError
+from .scan import normalise_label
+from .video import encode_clip, video_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ WORK_FOLDER = ".signspace"  # inside the data folder; the builder skips hidden e
 CLIP_SUFFIX = ".mp4"
 MAX_SIGN_NAME = 64
 RECORD_SHORTER_SIDE = 720  # a 4K webcam frame is stored at 720p: hands stay sharp, clips stay small
-MILLISECONDS = Fraction(1, 1000)
 # Same as the builder's defaults, so the scripts and the page build the same dataset from the same folder.
 VAL_SIZE = 0.2
 MIN_CLIPS_FOR_SCORE = 2  # per sign: one to train on, one to validate with
@@ -76,7 +75,7 @@ def _disk_error(exc: OSError, what: str) -> TeachError:
 
 def check_sign_name(name: str | None, existing: list[str]) -> str:
     """The builder's folder-name rules, said before anything is written: a sign name is one folder name."""
-    label = unicodedata.normalize("NFC", name or "").strip()  # the builder's normalise_label
+    label = normalise_label(name or "")  # the builder's: NFC (macOS writes NFD), trimmed
     if not label:
         raise TeachError("a sign needs a name: type the word it means, e.g. hello")
     if label in (".", ".."):
@@ -225,7 +224,7 @@ class TeachFolder:
                 "no webcam frames arrived, so nothing was recorded: allow the camera in the browser, start the "
                 "webcam preview, then press Record again"
             )
-        data = encode_clip(frames, times)
+        data = encode_clip(frames, times, RECORD_SHORTER_SIDE)
         return self._write_clip(folder.name, data, CLIP_SUFFIX)
 
     def import_file(self, sign: str | None, path: str | Path) -> Clip:
@@ -314,44 +313,6 @@ class TeachFolder:
             raise TeachError(f"{clip.key}: {result.skip['reason']}")
         clip.hands = "none" if result.skip else "found"
         return clip.hands
-
-
-def encode_clip(frames: list[np.ndarray], times: list[float], crf: int = 23) -> bytes:
-    """RGB frames with their times (seconds) -> MP4 bytes (H.264, variable frame rate kept in the timestamps)."""
-    import av
-    from PIL import Image
-
-    from .imaging import shrink_to_shorter_side
-
-    images = [shrink_to_shorter_side(Image.fromarray(np.asarray(f, np.uint8)), RECORD_SHORTER_SIDE) for f in frames]
-    width, height = images[0].size
-    width, height = width - width % 2, height - height % 2  # yuv420p needs even sides
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.time_base = stream.codec_context.time_base = MILLISECONDS
-        stream.options = {"crf": str(crf), "preset": "veryfast"}
-        start, last = times[0], -1
-        for image, t in zip(images, times):
-            pts = max(int(round((t - start) * 1000)), last + 1)
-            last = pts
-            frame = av.VideoFrame.from_image(image.resize((width, height)) if image.size != (width, height) else image)
-            frame.pts, frame.time_base = pts, MILLISECONDS  # not stream.time_base: the muxer changes it
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return buffer.getvalue()
-
-
-def video_seconds(path: Path) -> float:
-    """Length from the decoded frames' times (container durations are often missing or wrong)."""
-    import av
-
-    with av.open(str(path)) as container:
-        if not container.streams.video:
-            raise av.error.InvalidDataError(errno.EINVAL, "no video stream")
-        times = [f.time for f in container.decode(container.streams.video[0]) if f.time is not None]
-    return (max(times) - min(times)) if times else 0.0
 
 
 # -- recording ---------------------------------------------------------------------------------------------------

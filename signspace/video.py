@@ -1,16 +1,20 @@
-"""Reading videos for the builder and the app: frames spread over the real decoded length, turned upright."""
+"""Videos for the builder and the app: frames spread over the real decoded length, turned upright; the Teach tab's
+recordings written with their real frame times."""
 
 from __future__ import annotations
 
+import io
+from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 
-from .imaging import ImageDecodeError, decode_image
+from .imaging import ImageDecodeError, decode_image, shrink_to_shorter_side
 
 # PyAV's base error for unreadable containers and streams.
 VIDEO_ERRORS = (av.error.FFmpegError,)
+MILLISECONDS = Fraction(1, 1000)
 
 
 def upright(frame) -> np.ndarray:
@@ -53,3 +57,36 @@ def read_frames(path: Path, wanted: int, name: str, shorter_side: int | None = N
                 seconds = float(frame.time) if frame.time is not None else index / rate
                 picked.append((index, decode_image(upright(frame), shorter_side=shorter_side, name=name), seconds))
     return picked
+
+
+def encode_clip(frames: list[np.ndarray], times: list[float], shorter_side: int = 720, crf: int = 23) -> bytes:
+    """RGB frames with their times (seconds) -> MP4 bytes (H.264, variable frame rate kept in the timestamps)."""
+    from PIL import Image
+
+    images = [shrink_to_shorter_side(Image.fromarray(np.asarray(f, np.uint8)), shorter_side) for f in frames]
+    width, height = images[0].size
+    width, height = width - width % 2, height - height % 2  # yuv420p needs even sides
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.time_base = stream.codec_context.time_base = MILLISECONDS
+        stream.options = {"crf": str(crf), "preset": "veryfast"}
+        start, last = times[0], -1
+        for image, t in zip(images, times):
+            pts = max(int(round((t - start) * 1000)), last + 1)
+            last = pts
+            frame = av.VideoFrame.from_image(image.resize((width, height)) if image.size != (width, height) else image)
+            frame.pts, frame.time_base = pts, MILLISECONDS  # not stream.time_base: the muxer changes it
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def video_seconds(path: Path) -> float:
+    """Length from the decoded frames' times (container durations are often missing or wrong)."""
+    with av.open(str(path)) as container:
+        if not container.streams.video:
+            raise ImageDecodeError(f"{path.name}: no video stream")
+        times = [f.time for f in container.decode(container.streams.video[0]) if f.time is not None]
+    return (max(times) - min(times)) if times else 0.0

@@ -98,7 +98,8 @@ def test_live_stream_in_a_real_browser(colour_model, tmp_path):
     from signspace.inference import Predictor
 
     predictor = Predictor.from_pretrained(str(colour_model), precision="fp32", unmirror=True)
-    config = app.AppConfig(model=str(colour_model), revision=None, stream_every=0.2, hold_seconds=1.0, threshold=0.4)
+    config = app.AppConfig(model=str(colour_model), revision=None, hold_seconds=1.0, threshold=0.4)
+    config.data_dir = str(tmp_path / "signs")  # the Teach tab's folder: never the working directory in tests
     demo = app.build_demo(predictor, config)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -109,25 +110,8 @@ def test_live_stream_in_a_real_browser(colour_model, tmp_path):
     seen, text = [], ""
     try:
         with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM,
-                headless=True,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--use-fake-ui-for-media-stream",
-                    "--use-fake-device-for-media-stream",
-                    f"--use-file-for-fake-video-capture={video}",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--no-first-run",
-                    "--disable-sync",
-                ],
-            )
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"http://127.0.0.1:{port}/", wait_until="load")
-            page.get_by_text("Click to Access Webcam").first.click()
-            page.locator('button[aria-label="capture photo"]').first.click(timeout=20_000)  # the "Record" button
+            browser, page = open_page(p, video, port)
+            start_camera(page)
             deadline = time.monotonic() + 40
             label_box = page.locator(".output-class").first
             text_box = page.locator("#signspace-text textarea")
