@@ -496,7 +496,7 @@ def check_ready(folder: TeachFolder) -> tuple[list[str], list[str]]:
 
 
 def run_training(
-    folder: TeachFolder, job: Job, seed: int = 42, epochs: int | None = None, num_proc: int = 2
+    folder: TeachFolder, job: Job, seed: int = 42, epochs: int | None = None, num_proc: int | None = None
 ) -> TrainResult:
     """Build the landmark dataset with the builder's code (cached clips are not tracked again), then train the
     sequence model with finetune's code, into ``DATA/.signspace/models/<time>``; progress and cancel via ``job``."""
@@ -505,6 +505,9 @@ def run_training(
     from . import build_dataset, finetune
 
     signs, excluded = check_ready(folder)
+    if num_proc is None:  # a second tracking process pays off only when there is tracking to do
+        untracked = sum(c.hands == "unchecked" for c in folder.clips())
+        num_proc = min(2, os.cpu_count() or 1) if untracked >= 4 else 1
     work = folder.work
     dataset_dir, models = work / "dataset", work / "models"
     started = time.monotonic()
@@ -738,6 +741,15 @@ class TeachSession:
     result: TrainResult | None = None
     pending: tuple | None = None  # a recording the disk refused: kept until it is saved
     closed: bool = False
+    _tracker: object = None
+
+    def preview_tracker(self):
+        """This visitor's VIDEO-mode tracker for the hands preview while recording (made on first use)."""
+        if self._tracker is None:
+            from .hands import HandTracker
+
+            self._tracker = HandTracker(self.folder.hand_model)
+        return self._tracker
 
     def close(self) -> None:
         if self.closed:
@@ -747,6 +759,8 @@ class TeachSession:
         if self.job is not None and not self.job.finished:
             self.job.done_event.wait(timeout=30)  # a cancelled job stops within one training step
         self.shelf.close()
+        if self._tracker is not None:
+            self._tracker.close()
         if self.per_visitor:
             shutil.rmtree(self.folder.root, ignore_errors=True)
 

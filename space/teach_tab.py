@@ -182,21 +182,32 @@ def delete_clip(session: TeachSession, sign: str | None, clip: str | None):
     return _signs_update(session, sign), _clips_update(session, sign), None, f"Deleted clip {clip}."
 
 
-def feed_frame(session: TeachSession | None, frame, unmirror: bool = True) -> None:
-    """A streamed webcam frame: kept while a recording is running (in the camera's own view, like Live)."""
-    if session is None or frame is None:
-        return
-    now = time.monotonic()
-    if session.recorder.phase(now)[0] != "recording":
-        return
+def feed_frame(session: TeachSession | None, frame, unmirror: bool = True, now: float | None = None):
+    """A streamed webcam frame. During the countdown and the recording: the tracked hands are shown (so the visitor
+    sees they are in view before the clip is saved), and while recording the frame is kept, in the camera's own
+    view like Live's. Otherwise nothing runs."""
+    now = time.monotonic() if now is None else now
+    if session is None or frame is None or session.recorder.phase(now)[0] not in ("countdown", "recording"):
+        return gr.update()
+    import numpy as np
+
+    from signspace.hands import draw_hands
     from signspace.imaging import ImageDecodeError, decode_image
 
     try:
-        import numpy as np
-
-        session.recorder.feed(np.asarray(decode_image(frame, mirror=unmirror)), now)
+        image = decode_image(frame, mirror=unmirror)
     except ImageDecodeError:
-        pass  # an odd frame is skipped, as in Live
+        return gr.update()  # an odd frame is skipped, as in Live
+    array = np.asarray(image)
+    session.recorder.feed(array, now)
+    if session.folder.hand_model is None:  # the page says there is none; the recording goes on without a preview
+        return gr.update()
+    try:
+        hands = session.preview_tracker().track(array, int(now * 1000))
+    except Exception:  # the preview is a help, never a reason to lose the recording
+        logger.exception("hand preview failed on a frame")
+        return gr.update()
+    return draw_hands(image, hands, mirror=unmirror)
 
 
 def record(session: TeachSession, sign: str | None, poll: float = 0.1):
@@ -384,7 +395,15 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, 
                     elem_id="teach-camera",
                 )
                 record_btn = gr.Button("Record a clip (3-2-1, then 2 s)", variant="primary", elem_id="teach-record")
-                status = gr.Markdown(elem_id="teach-status")
+                with gr.Row():
+                    status = gr.Markdown(elem_id="teach-status")
+                    hands_seen = gr.Image(
+                        label="Hands seen while recording",
+                        interactive=False,
+                        height=140,
+                        elem_id="teach-hands",
+                        show_label=True,
+                    )
                 retry_btn = gr.Button("Save the recording again", visible=False, elem_id="teach-retry")
                 with gr.Accordion("Upload clips or photos instead", open=False):
                     files = gr.File(file_count="multiple", file_types=["video", "image"], label="Clips or photos")
@@ -447,7 +466,7 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, 
     camera.stream(
         lambda session, frame: feed_frame(session, frame, config.unmirror),
         [session_state, camera],
-        [],
+        [hands_seen],
         stream_every=min(config.stream_every, 0.08),  # the Live tab's rate for motion signs: same frames
         time_limit=config.time_limit,
         concurrency_limit=config.concurrency,

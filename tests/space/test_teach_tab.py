@@ -10,7 +10,7 @@ import gradio as gr
 import numpy as np
 import pytest
 import teach_tab
-from factories import pattern_image
+from factories import ASL_DIR, HAND_MODEL, pattern_image
 
 from signspace.teach import Job, ModelShelf, TeachFolder, TeachLimits, TeachSession, TrainingQueue
 
@@ -118,6 +118,28 @@ def test_the_local_data_folder_is_served_for_replay_wherever_it_is(tmp_path):
     local = app.launch_kwargs(app.AppConfig(model="m", data_dir=str(tmp_path / "signs")))
     assert local["allowed_paths"] == [str((tmp_path / "signs").resolve())]
     assert "allowed_paths" not in app.launch_kwargs(app.AppConfig(model="m", per_visitor=True))
+
+
+@pytest.mark.skipif(not (ASL_DIR.is_dir() and HAND_MODEL.is_file()), reason="../shared photos or hand model absent")
+def test_while_recording_the_page_shows_the_hands_it_sees_and_nothing_runs_otherwise(tmp_path):
+    from PIL import Image
+
+    session = make_session(tmp_path / "signs")
+    session.folder.hand_model = str(HAND_MODEL)
+    teach_tab.add_sign(session, "hello")
+    photo = np.asarray(Image.open(sorted((ASL_DIR / "B").glob("*.jpg"))[0]).convert("RGB"))
+    assert teach_tab.feed_frame(session, photo, now=1.0) == gr.update()  # idle: no tracking, no frame kept
+    assert session._tracker is None
+    session.recorder.countdown, session.recorder.seconds = 1.0, 2.0
+    session.recorder.arm("hello", now=10.0)
+    countdown = teach_tab.feed_frame(session, photo, now=10.5)
+    recording = teach_tab.feed_frame(session, photo, now=11.2)
+    assert isinstance(countdown, Image.Image) and isinstance(recording, Image.Image)
+    assert len(session.recorder.frames) == 1  # only the frame inside the 2 seconds
+    red_banner = np.asarray(recording)[:18].reshape(-1, 3).mean(axis=0)
+    assert not (red_banner[0] > 150 and red_banner[1] < 60)  # a hand was drawn, not the "no hand found" banner
+    session.close()
+    assert session._tracker.closed
 
 
 def test_recording_needs_a_chosen_sign(tmp_path):
