@@ -640,15 +640,25 @@ class ModelShelf:
 
 
 # -- publishing ------------------------------------------------------------------------------------------------
+def on_hf_space() -> bool:
+    """Sign in with Hugging Face exists only on a Space (Gradio fakes it elsewhere, with the server's own token)."""
+    return bool(os.environ.get("SPACE_ID"))
+
+
 def publish_token(oauth_token: str | None, per_visitor: bool) -> str:
     """The visitor's own token on a shared Space (never the Space owner's), else HF_TOKEN / `hf auth login`."""
     from . import hub
 
     if oauth_token:
         return oauth_token
-    if per_visitor:
+    if per_visitor and on_hf_space():
         raise TeachError(
             "publishing uses your own Hugging Face account: press 'Sign in with Hugging Face' first, then Publish"
+        )
+    if per_visitor:
+        raise TeachError(
+            "publishing from a shared server needs 'Sign in with Hugging Face', which only a Hugging Face Space "
+            "offers; run SignSpace on your own computer to publish with your own token"
         )
     return hub.require_token()
 

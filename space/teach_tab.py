@@ -23,6 +23,7 @@ from signspace.teach import (
     TeachLimits,
     TeachSession,
     TrainingQueue,
+    on_hf_space,
     publish,
     publish_token,
     trained_models,
@@ -422,7 +423,7 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, 
                 headers=["sign", "validation accuracy"], label="Per sign", interactive=False, elem_id="teach-per-sign"
             )
         with gr.Accordion("Publish to the Hugging Face Hub", open=False):
-            if config.per_visitor:
+            if config.per_visitor and on_hf_space():  # elsewhere Gradio would sign in with the server's own token
                 gr.LoginButton()
             with gr.Row():
                 dataset_repo = gr.Textbox(label="Dataset repo", placeholder="your-name/my-signs")

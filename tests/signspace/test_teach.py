@@ -483,8 +483,12 @@ def test_a_shared_space_session_removes_its_folder_when_it_ends_but_a_local_one_
 
 
 def test_publishing_needs_a_login_on_a_shared_space_and_a_real_repo_id(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPACE_ID", "someone/signs")
     with pytest.raises(TeachError, match="your own Hugging Face account: press 'Sign in with Hugging Face'"):
         publish_token(None, per_visitor=True)
+    monkeypatch.delenv("SPACE_ID")
+    with pytest.raises(TeachError, match="only a Hugging Face Space offers; run SignSpace on your own computer"):
+        publish_token(None, per_visitor=True)  # a shared server elsewhere never uses its own token for visitors
     assert publish_token("hf_visitor", per_visitor=True) == "hf_visitor"
     monkeypatch.delenv("HF_TOKEN")
     monkeypatch.setenv("HF_HOME", str(tmp_path))

@@ -22,6 +22,13 @@ class Base:
         pass
 
 
+class Fake(Base):
+    """Enough of a sequence predictor for the page's model line."""
+
+    def __init__(self, labels=("a", "b")):
+        self.labels, self.model_id, self.revision, self.length, self.window_seconds = list(labels), "x", None, 32, 1.5
+
+
 def make_session(root: Path, per_visitor=False, queue=None, owner="tab-1") -> TeachSession:
     folder = TeachFolder(root)
     return TeachSession(folder, ModelShelf(Base(), "app-model"), owner, per_visitor, queue or TrainingQueue())
@@ -112,6 +119,17 @@ def test_a_shared_space_session_expires_even_if_the_browser_never_says_it_left(t
     teach_tab.add_sign(session, "hello")
     app._close_teach(session)  # what the State's delete_callback runs when its time is up
     assert not session.folder.root.exists() and "gone" not in teach_tab.SESSIONS
+
+
+def test_sign_in_is_offered_only_on_a_space(monkeypatch):
+    """Off a Space, Gradio would fake the sign-in with the server's own token (and need the network to start)."""
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    shared_server = app.build_demo(Fake(), app.AppConfig(model="m", per_visitor=True))
+    assert not any(isinstance(b, gr.LoginButton) for b in shared_server.blocks.values())
+    monkeypatch.setenv("SPACE_ID", "someone/signs")
+    monkeypatch.setattr("gradio.routes.attach_oauth", lambda app: None)  # the Space's OAuth server is not here
+    space = app.build_demo(Fake(), app.AppConfig(model="m", per_visitor=True))
+    assert sum(isinstance(b, gr.LoginButton) for b in space.blocks.values()) == 1
 
 
 def test_the_local_data_folder_is_served_for_replay_wherever_it_is(tmp_path):
@@ -205,7 +223,8 @@ def test_closing_the_tab_cancels_its_training_and_frees_the_queue(tmp_path):
     assert after.done_event.wait(5) and after.result == "ran"
 
 
-def test_publishing_without_login_on_a_shared_space_or_with_a_bad_repo_id(tmp_path):
+def test_publishing_without_login_on_a_shared_space_or_with_a_bad_repo_id(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPACE_ID", "someone/signs")
     shared = make_session(tmp_path / "shared", per_visitor=True)
     with pytest.raises(gr.Error, match="your own Hugging Face account: press 'Sign in with Hugging Face'"):
         teach_tab.publish_clicked(shared, "me/signs", "me/model", True, None)
@@ -238,10 +257,6 @@ def test_a_shared_space_gives_each_visitor_a_private_folder_with_tighter_limits(
 
 
 def test_the_live_tab_switches_to_a_trained_model_and_back(tmp_path):
-    class Fake(Base):
-        def __init__(self, labels):
-            self.labels, self.model_id, self.revision, self.length, self.window_seconds = labels, "x", None, 32, 1.5
-
     base, trained = Fake(["a"]), Fake(["hello", "yes"])
     session = make_session(tmp_path / "signs")
     session.shelf = ModelShelf(base, "app-model", load=lambda path: trained)
