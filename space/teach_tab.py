@@ -34,6 +34,7 @@ QUEUE = TrainingQueue()  # one training at a time for the whole app
 SESSIONS: dict[str, TeachSession] = {}  # by Gradio session: closed when the tab is closed
 SHARED_SESSION_HOURS = 6  # a shared Space's visitor folder is removed after this even if no tab-close arrives
 FOLDERS: dict[Path, TeachFolder] = {}  # local mode: one per data folder, shared by the tabs
+MAX_TAKES = 10  # clips recorded by one press of Record
 HAND_LABELS = {"found": "hand found", "none": "NO HAND: left out of training", "unchecked": "not checked yet"}
 
 PRIVACY_SHARED = """**What is stored, and for how long.** Your clips show your face and room. On this Space they are
@@ -211,30 +212,37 @@ def feed_frame(session: TeachSession | None, frame, unmirror: bool = True, now: 
     return draw_hands(image, hands, mirror=unmirror)
 
 
-def record(session: TeachSession, sign: str | None, poll: float = 0.1):
-    """Countdown, ~2 s of frames from the stream, then the clip is saved and checked for hands."""
-    try:
-        session.folder._sign_dir(sign)
-        session.recorder.arm(sign, time.monotonic())
-    except TeachError as exc:
-        raise gr.Error(str(exc)) from None
-    while True:
-        phase, left = session.recorder.phase(time.monotonic())
-        if phase == "countdown":
-            yield f"## Get ready… {math.ceil(left)}", gr.update(), gr.update(), gr.update()
-        elif phase == "recording":
-            yield f"## ● Recording **{sign}**… {left:.1f} s", gr.update(), gr.update(), gr.update()
-        else:
-            break
-        time.sleep(poll)
-    sign, frames, times = session.recorder.take()
-    if not frames:
-        raise gr.Error(
-            "No webcam frames arrived, so nothing was recorded: allow the camera in the browser, start the "
-            "webcam preview in this tab, then press Record again."
-        )
-    session.pending = (sign, frames, times)
-    yield save_pending(session)
+def record(session: TeachSession, sign: str | None, takes: int = 1, poll: float = 0.1):
+    """``takes`` clips in a row: each a countdown, ~2 s of frames from the stream, then saved and checked for
+    hands. A take the disk refuses stops the series (it stays kept, with the button to save it again)."""
+    takes = max(1, min(int(takes or 1), MAX_TAKES))
+    for take in range(1, takes + 1):
+        try:
+            session.folder._sign_dir(sign)
+            session.recorder.arm(sign, time.monotonic())
+        except TeachError as exc:
+            raise gr.Error(str(exc)) from None
+        series = f" ({take} of {takes})" if takes > 1 else ""
+        while True:
+            phase, left = session.recorder.phase(time.monotonic())
+            if phase == "countdown":
+                yield f"## Get ready{series}… {math.ceil(left)}", gr.update(), gr.update(), gr.update()
+            elif phase == "recording":
+                yield f"## ● Recording **{sign}**{series}… {left:.1f} s", gr.update(), gr.update(), gr.update()
+            else:
+                break
+            time.sleep(poll)
+        sign, frames, times = session.recorder.take()
+        if not frames:
+            raise gr.Error(
+                "No webcam frames arrived, so nothing was recorded: allow the camera in the browser, start the "
+                "webcam preview in this tab, then press Record again."
+            )
+        session.pending = (sign, frames, times)
+        saved = save_pending(session)
+        yield saved
+        if session.pending is not None:  # not saved: stop here, the page offers to save it again
+            return
 
 
 def save_pending(session: TeachSession):
@@ -395,7 +403,13 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, 
                     webcam_options=gr.WebcamOptions(mirror=True),
                     elem_id="teach-camera",
                 )
-                record_btn = gr.Button("Record a clip (3-2-1, then 2 s)", variant="primary", elem_id="teach-record")
+                with gr.Row():
+                    record_btn = gr.Button(
+                        "Record a clip (3-2-1, then 2 s)", variant="primary", elem_id="teach-record", scale=3
+                    )
+                    takes = gr.Dropdown(
+                        [1, 3, 5, 10], value=1, label="Clips in a row", scale=1, min_width=100, elem_id="teach-takes"
+                    )
                 with gr.Row():
                     status = gr.Markdown(elem_id="teach-status")
                     hands_seen = gr.Image(
@@ -475,7 +489,7 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, 
         api_name=False,
     )
     record_btn.click(
-        record, [session_state, signs], [status, signs, clips, retry_btn], api_name=False, concurrency_limit=None
+        record, [session_state, signs, takes], [status, signs, clips, retry_btn], api_name=False, concurrency_limit=None
     )
     retry_btn.click(retry_save, [session_state], [status, signs, clips, retry_btn], api_name=False)
     upload_btn.click(upload_clips, [session_state, signs, files], [signs, clips, files, status], api_name=False)

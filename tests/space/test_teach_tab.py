@@ -34,13 +34,14 @@ def make_session(root: Path, per_visitor=False, queue=None, owner="tab-1") -> Te
     return TeachSession(folder, ModelShelf(Base(), "app-model"), owner, per_visitor, queue or TrainingQueue())
 
 
-def run_record(session, sign, frames_to_feed=0):
-    """Drive the record generator as the page does, feeding stream frames while it records."""
+def run_record(session, sign, frames_to_feed=0, takes=1):
+    """Drive the record generator as the page does, feeding up to ``frames_to_feed`` stream frames per take."""
     session.recorder.countdown, session.recorder.seconds = 0.05, 0.3
     outputs = []
-    generator = teach_tab.record(session, sign, poll=0.02)
     fed = 0
-    for out in generator:
+    for out in teach_tab.record(session, sign, takes=takes, poll=0.02):
+        if outputs and "Recording" not in outputs[-1][0]:
+            fed = 0  # a new take
         outputs.append(out)
         if "Recording" in out[0] and fed < frames_to_feed:
             teach_tab.feed_frame(session, np.asarray(pattern_image(fed, (64, 48))))
@@ -100,7 +101,10 @@ def test_a_recording_the_disk_refuses_is_kept_and_saved_on_retry(tmp_path, monke
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", full_disk)
-    message, _, _, retry = run_record(session, "hello", frames_to_feed=3)[-1]
+    outputs = run_record(session, "hello", frames_to_feed=3, takes=5)
+    assert sum("Recording **hello** (1 of 5)" in o[0] for o in outputs) > 0
+    assert not any("(2 of 5)" in o[0] for o in outputs)  # the series stops at the take the disk refused
+    message, _, _, retry = outputs[-1]
     assert "Could not save the clip" in message and "the disk is full" in message and "kept" in message
     assert retry["visible"] is True and session.folder.clips() == []
     monkeypatch.setattr(os, "replace", real_replace)  # space freed
@@ -158,6 +162,15 @@ def test_while_recording_the_page_shows_the_hands_it_sees_and_nothing_runs_other
     assert not (red_banner[0] > 150 and red_banner[1] < 60)  # a hand was drawn, not the "no hand found" banner
     session.close()
     assert session._tracker.closed
+
+
+def test_several_clips_in_a_row_each_with_its_countdown(tmp_path):
+    session = make_session(tmp_path / "signs")
+    teach_tab.add_sign(session, "hello")
+    outputs = run_record(session, "hello", frames_to_feed=2, takes=3)
+    messages = [o[0] for o in outputs]
+    assert any("Get ready (2 of 3)" in m for m in messages) and any("(3 of 3)" in m for m in messages)
+    assert sum(m.startswith("Saved ") for m in messages) == 3 and len(session.folder.clips("hello")) == 3
 
 
 def test_recording_needs_a_chosen_sign(tmp_path):
