@@ -272,9 +272,12 @@ def save_pending(session: TeachSession):
     )
 
 
-def retry_save(session: TeachSession | None):
+def retry_save(session: TeachSession | None, sign: str | None = None):
+    """Save the kept recording again, into the sign selected now (it may have been renamed meanwhile)."""
     if session is None or session.pending is None:
         return "Nothing is waiting to be saved.", gr.update(), gr.update(), gr.update(visible=False)
+    if sign:
+        session.pending = (sign, *session.pending[1:])
     return save_pending(session)
 
 
@@ -491,7 +494,7 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, 
     record_btn.click(
         record, [session_state, signs, takes], [status, signs, clips, retry_btn], api_name=False, concurrency_limit=None
     )
-    retry_btn.click(retry_save, [session_state], [status, signs, clips, retry_btn], api_name=False)
+    retry_btn.click(retry_save, [session_state, signs], [status, signs, clips, retry_btn], api_name=False)
     upload_btn.click(upload_clips, [session_state, signs, files], [signs, clips, files, status], api_name=False)
     train_btn.click(
         train,

@@ -136,6 +136,24 @@ def test_sign_in_is_offered_only_on_a_space(monkeypatch):
     assert sum(isinstance(b, gr.LoginButton) for b in space.blocks.values()) == 1
 
 
+def test_a_sign_renamed_during_its_recording_loses_nothing(tmp_path):
+    session = make_session(tmp_path / "signs")
+    teach_tab.add_sign(session, "hello")
+    session.recorder.countdown, session.recorder.seconds = 0.05, 0.3
+    outputs = []
+    for out in teach_tab.record(session, "hello", poll=0.02):
+        outputs.append(out)
+        if "Recording" in out[0]:
+            if not session.folder.clips() and session.folder.signs() == ["hello"]:
+                teach_tab.rename_sign(session, "hello", "hi")  # another tab renames it meanwhile
+            teach_tab.feed_frame(session, np.asarray(pattern_image(len(outputs), (64, 48))))
+    message, _, _, retry = outputs[-1]
+    assert "Could not save the clip" in message and "there is no sign 'hello'" in message
+    assert retry["visible"] is True
+    message, signs, _, _ = teach_tab.retry_save(session, "hi")
+    assert message.startswith("Saved ") and [c.sign for c in session.folder.clips()] == ["hi"]
+
+
 def test_the_local_data_folder_is_served_for_replay_wherever_it_is(tmp_path):
     local = app.launch_kwargs(app.AppConfig(model="m", data_dir=str(tmp_path / "signs")))
     assert local["allowed_paths"] == [str((tmp_path / "signs").resolve())]
