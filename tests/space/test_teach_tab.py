@@ -320,3 +320,10 @@ def test_the_snapshot_tab_answers_with_the_visitors_chosen_model(tmp_path, monke
     session.shelf.select("signs-1")
     assert app.snapshot_step(lambda path: {"app": 1.0}, "p.jpg", session, config) == {"x": 1.0}
     assert calls == [(trained, "p.jpg")]
+
+
+def test_publish_is_handed_the_visitors_own_token_by_gradio():
+    """Gradio injects the signed-in visitor's token by type hint; a hint it cannot read would silently drop it."""
+    from gradio import utils
+
+    assert utils.oauth_token_requirement(teach_tab.publish_clicked) == "optional"
