@@ -104,7 +104,6 @@ class Clip:
     sign: str
     name: str
     path: Path
-    size: int
     hands: str  # "found", "none" (kept, excluded from training), "unchecked"
 
     @property
@@ -130,7 +129,7 @@ class TeachFolder:
             (p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")), key=str.casefold
         )
 
-    def _sign_dir(self, sign: str | None) -> Path:
+    def sign_dir(self, sign: str | None) -> Path:
         if not sign or sign not in self.signs():
             raise TeachError(f"there is no sign {sign!r}; add it first (or pick one from the list)")
         return self.root / sign
@@ -151,7 +150,7 @@ class TeachFolder:
 
     def rename_sign(self, old: str | None, new: str | None) -> str:
         with self._lock:
-            source = self._sign_dir(old)
+            source = self.sign_dir(old)
             label = check_sign_name(new, [s for s in self.signs() if s != old])
             if label == old:
                 return label
@@ -165,7 +164,7 @@ class TeachFolder:
 
     def delete_sign(self, sign: str | None) -> None:
         with self._lock:
-            source = self._sign_dir(sign)
+            source = self.sign_dir(sign)
             # Renamed away first, so a failure half-way never leaves a half sign the builder would train on.
             trash = self.work / "trash" / f"{sign}-{time.time_ns()}"
             try:
@@ -191,7 +190,7 @@ class TeachFolder:
                     continue
                 if path.suffix.lower() in VIDEO_EXTENSIONS | IMAGE_EXTENSIONS:
                     status = self._hand_status(name, path) if hands else "unchecked"
-                    found.append(Clip(name, path.name, path, path.stat().st_size, status))
+                    found.append(Clip(name, path.name, path, status))
         return found
 
     def usage_bytes(self) -> int:
@@ -218,7 +217,7 @@ class TeachFolder:
 
     def save_recording(self, sign: str | None, frames: list[np.ndarray], times: list[float]) -> Clip:
         """Encode a recording as an H.264 MP4 with its real frame times, written atomically."""
-        folder = self._sign_dir(sign)
+        folder = self.sign_dir(sign)
         if not frames:
             raise TeachError(
                 "no webcam frames arrived, so nothing was recorded: allow the camera in the browser, start the "
@@ -233,7 +232,7 @@ class TeachFolder:
         from .scan import VIDEO_EXTENSIONS
         from .video import VIDEO_ERRORS
 
-        folder = self._sign_dir(sign)
+        folder = self.sign_dir(sign)
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix not in VIDEO_EXTENSIONS | IMAGE_EXTENSIONS:
@@ -264,10 +263,10 @@ class TeachFolder:
                 write_bytes_atomic(target, data)
             except OSError as exc:
                 raise _disk_error(exc, f"save the clip in {self.root / sign}") from None
-        return Clip(sign, target.name, target, len(data), "unchecked")
+        return Clip(sign, target.name, target, "unchecked")
 
     def delete_clip(self, sign: str | None, name: str | None) -> None:
-        folder = self._sign_dir(sign)
+        folder = self.sign_dir(sign)
         target = folder / (name or "")
         if not name or "/" in name or name.startswith(".") or not target.is_file():
             raise TeachError(f"sign {sign!r} has no clip {name!r}; pick one from its list")

@@ -267,7 +267,7 @@ def live_any_step(base, frame, state, threshold, teach, config: AppConfig, now: 
     return out
 
 
-def pick_model(base, teach, name: str | None, state):
+def pick_model(teach, name: str | None, state):
     """The Live tab's model list: switch the visitor to ``name`` (their live state starts over)."""
     if teach is None or not name:
         return gr.update(), gr.update(), state
@@ -348,7 +348,7 @@ def build_demo(
                 api_name=False,
             )
             model_picker.change(
-                lambda visitor, name, state: pick_model(predictor, visitor, name, state),
+                pick_model,
                 inputs=[teach, model_picker, session],
                 outputs=[info, crop_view, session],
                 api_name=False,

@@ -218,7 +218,7 @@ def record(session: TeachSession, sign: str | None, takes: int = 1, poll: float 
     takes = max(1, min(int(takes or 1), MAX_TAKES))
     for take in range(1, takes + 1):
         try:
-            session.folder._sign_dir(sign)
+            session.folder.sign_dir(sign)
             session.recorder.arm(sign, time.monotonic())
         except TeachError as exc:
             raise gr.Error(str(exc)) from None

@@ -300,12 +300,12 @@ def test_the_live_tab_switches_to_a_trained_model_and_back(tmp_path):
             self.closed = True
 
     live = Live()
-    info, crop, state = app.pick_model(base, session, "app-model", live)
+    info, crop, state = app.pick_model(session, "app-model", live)
     assert live.closed and state is None and "Signs (1)" in info
-    info, _, _ = app.pick_model(base, session, "signs-1", None)
+    info, _, _ = app.pick_model(session, "signs-1", None)
     assert "hello, yes" in info
     with pytest.raises(gr.Error, match="no model 'gone'"):
-        app.pick_model(base, session, "gone", None)
+        app.pick_model(session, "gone", None)
 
 
 def test_the_snapshot_tab_answers_with_the_visitors_chosen_model(tmp_path, monkeypatch):
