@@ -25,6 +25,7 @@ from .cards import render_dataset_card
 from .errors import ConfigError
 from .hands import CROP_MARGIN, DETECTION_CONFIDENCE, resolve_hand_model
 from .scan import scan_data_dir
+from .splits import SplitRequest
 
 logger = logging.getLogger("build_dataset")
 
@@ -41,6 +42,29 @@ class BuildConfig:
     group_pattern: str | None = field(
         default=None,
         metadata={"help": r"Regex whose first group is the group id in a file name, e.g. '^(.+?)_jpg\.rf\.'."},
+    )
+    signer_pattern: str | None = field(
+        default=None,
+        metadata={
+            "help": "Regex whose first group is who signed a clip, searched in its path inside --data_dir: "
+            r"'^([^/]+)/' for DATA/<signer>/<sign>/..., '/([a-z]+)_\d+\.mp4$' for DATA/<sign>/alice_03.mp4. "
+            "Adds a `signer` column and the signers per sign to the report."
+        },
+    )
+    signer: str | None = field(
+        default=None,
+        metadata={"help": "Everything in --data_dir was signed by this one person (the card then says so)."},
+    )
+    split_by: Literal["clip", "signer"] = field(
+        default="clip",
+        metadata={
+            "help": "clip: validation/test hold out recordings; signer: test also holds out whole people (a "
+            "--test_size share of them, at least one), so its score is the score on people the model never saw."
+        },
+    )
+    test_signers: str | None = field(
+        default=None,
+        metadata={"help": "With --split_by signer: who to hold out for test, comma-separated (default: chosen)."},
     )
     features: Literal["images", "landmarks"] = field(
         default="images",
@@ -128,10 +152,41 @@ class BuildConfig:
                 raise ConfigError(f"--group_pattern {self.group_pattern!r} is not a valid regex: {exc}") from None
             if compiled.groups < 1:
                 raise ConfigError(f"--group_pattern {self.group_pattern!r} needs a capture group, e.g. '^(.+?)_jpg'")
+        self._check_signers()
         if self.push_to_hub:
             hub.check_repo_id(self.hub_dataset_id, "--hub_dataset_id")
         if self.hand_crop or self.track_hands:
             self.hand_model = str(resolve_hand_model(self.hand_model))  # a missing model fails before any decoding
+
+    def _check_signers(self) -> None:
+        if self.signer_pattern:
+            try:
+                compiled = re.compile(self.signer_pattern)
+            except re.error as exc:
+                raise ConfigError(f"--signer_pattern {self.signer_pattern!r} is not a valid regex: {exc}") from None
+            if compiled.groups < 1:
+                raise ConfigError(
+                    f"--signer_pattern {self.signer_pattern!r} needs a capture group for the signer, e.g. '^([^/]+)/'"
+                )
+            if self.signer:
+                raise ConfigError("give --signer_pattern (several people) or --signer (one person), not both")
+        if self.signer is not None and not self.signer.strip():
+            raise ConfigError("--signer is empty; give the name of the person who signed everything, e.g. --signer me")
+        if self.test_signers is not None and self.split_by != "signer":
+            raise ConfigError("--test_signers needs --split_by signer")
+        if self.split_by == "signer":
+            if not self.signer_pattern:
+                raise ConfigError(
+                    "--split_by signer needs --signer_pattern to know who signed each clip, e.g. '^([^/]+)/' for "
+                    "DATA/<signer>/<sign>/..."
+                )
+            if self.test_size == 0 and not self.test_signers:
+                raise ConfigError("--split_by signer holds people out in the test split; set --test_size above 0")
+
+    @property
+    def split(self) -> SplitRequest:
+        names = [name.strip() for name in (self.test_signers or "").split(",") if name.strip()] or None
+        return SplitRequest(self.val_size, self.test_size, self.seed, self.split_by, names)
 
 
 def make_report(config: BuildConfig, result: builder.BuildResult) -> dict:
@@ -149,9 +204,17 @@ def make_report(config: BuildConfig, result: builder.BuildResult) -> dict:
         "duplicates": result.duplicates,
         "warnings": result.warnings,
         "hands": result.hands,
+        "signers": signer_report(config, result),
         # What a model trained on this dataset must do to its inputs (finetune.py writes it into config.json).
         "preprocessing": preprocessing(config),
     }
+
+
+def signer_report(config: BuildConfig, result: builder.BuildResult) -> dict | None:
+    summary = builder.signer_summary(result)
+    if summary is None:
+        return None
+    return {"pattern": config.signer_pattern, "split_by": config.split_by, **summary}
 
 
 def preprocessing(config: BuildConfig) -> dict:
@@ -193,21 +256,21 @@ def main(argv: list[str] | None = None, progress=None) -> int:
     (config,) = HfArgumentParser(BuildConfig).parse_args_into_dataclasses(args=argv)
     token = hub.require_token() if config.push_to_hub else None  # fail before hours of decoding
     check_output_dir(Path(config.output_dir), config.overwrite)
-    scan = scan_data_dir(Path(config.data_dir), config.group_pattern, config.features)
+    scan = scan_data_dir(
+        Path(config.data_dir), config.group_pattern, config.features, config.signer_pattern, config.signer
+    )
     if config.features == "landmarks":
         if not config.hand_model and any(item.kind not in ("npy", "npy-frames") for item in scan.items):
             config.hand_model = str(resolve_hand_model(None))  # needed for videos and photos: fail before extracting
         settings = builder.SequenceSettings(
             config.max_frames, config.keypoints_fps, config.hand_model, config.landmark_cache
         )
-        result = builder.build_sequences(
-            scan, settings, config.val_size, config.test_size, config.seed, config.num_proc, progress
-        )
+        result = builder.build_sequences(scan, settings, config.split, config.num_proc, progress)
     else:
         settings = builder.DecodeSettings(
             config.image_size, config.frames_per_video, config.track_hands, config.hand_crop, config.hand_model
         )
-        result = builder.build(scan, settings, config.val_size, config.test_size, config.seed, config.num_proc)
+        result = builder.build(scan, settings, config.split, config.num_proc)
     dataset_dict = builder.to_dataset_dict(result, include_test=config.test_size > 0)
     report = make_report(config, result)
     with atomic_directory(Path(config.output_dir), config.overwrite) as partial:
@@ -218,6 +281,17 @@ def main(argv: list[str] | None = None, progress=None) -> int:
         f"skipped {len(result.skipped)} file(s), {len(result.duplicates)} set(s) of identical images; "
         f"details in {Path(config.output_dir) / 'build_report.json'}"
     )
+    signers = report["signers"]
+    if signers:
+        layout = "one folder per person" if scan.signer_folders else "named by --signer_pattern"
+        print(
+            f"{signers['count']} signer(s) ({layout}); test split: "
+            + (
+                f"{len(signers['unseen_in_test'])} held out whole ({', '.join(signers['unseen_in_test'])})"
+                if signers["unseen_in_test"]
+                else "new clips of the people in train only"
+            )
+        )
     for warning in result.warnings:
         logger.warning(warning)
     if config.push_to_hub:

@@ -24,7 +24,7 @@ from .atomic import write_bytes_atomic
 from .errors import SignSpaceError
 from .imaging import ImageDecodeError, decode_image, encode_jpeg, shrink_to_shorter_side
 from .scan import DataFolderError, ScanResult, WorkItem
-from .splits import SPLITS, UnionFind, plan_splits
+from .splits import SPLITS, SplitRequest, UnionFind, plan_signer_splits, plan_splits
 from .video import read_frames, sample_indices
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ class DecodedRow:
     source: str
     digest: str
     hands: list[dict] | None = None  # Hand.to_record() per hand; None when the tracker did not run
+    signer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class SequenceRow:
     source: str
     digest: str
     hand_frames: int
+    signer: str | None = None
 
 
 @dataclass
@@ -169,7 +171,7 @@ def _row(image, item: WorkItem, source: str, settings: DecodeSettings) -> Decode
             if image is None:
                 return None
     image = shrink_to_shorter_side(image, settings.image_size)
-    return DecodedRow(encode_jpeg(image), item.label, item.group, source, _pixel_digest(image), hands)
+    return DecodedRow(encode_jpeg(image), item.label, item.group, source, _pixel_digest(image), hands, item.signer)
 
 
 def decode_video(item: WorkItem, settings: DecodeSettings) -> list[tuple[str, DecodedRow | None]]:
@@ -261,7 +263,7 @@ def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
     landmarks = np.asarray(landmarks, np.float32)
     digest = hashlib.blake2b(landmarks.tobytes(), digest_size=16).hexdigest()
     row = SequenceRow(
-        landmarks, np.asarray(times, np.float32), item.label, item.group, item.source, digest, hand_frames
+        landmarks, np.asarray(times, np.float32), item.label, item.group, item.source, digest, hand_frames, item.signer
     )
     return ItemResult([row])
 
@@ -269,9 +271,7 @@ def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
 def build_sequences(
     scan: ScanResult,
     settings: SequenceSettings,
-    val_size: float,
-    test_size: float,
-    seed: int,
+    split: SplitRequest,
     num_proc: int,
     progress: Callable[[int, int], None] | None = None,
 ) -> BuildResult:
@@ -281,7 +281,7 @@ def build_sequences(
     skipped = [result.skip for result in results if result.skip]
     for entry in skipped:
         logger.warning("skipped %s: %s", entry["source"], entry["reason"])
-    rows_by_split, duplicates, warnings = split_rows(scan.labels, rows, val_size, test_size, seed)
+    rows_by_split, duplicates, warnings = split_rows(scan.labels, rows, split)
     frames = {label: {"clips": 0, "frames": 0, "frames_without_hand": 0} for label in scan.labels}
     for row in rows:
         frames[row.label]["clips"] += 1
@@ -362,9 +362,9 @@ def decode_all(
 
 
 def split_rows(
-    labels: list[str], rows: list[DecodedRow], val_size: float, test_size: float, seed: int
+    labels: list[str], rows: list[DecodedRow], split: SplitRequest
 ) -> tuple[dict[str, list[DecodedRow]], list[dict], list[str]]:
-    """Merge groups that share an identical image, then deal the merged groups to splits."""
+    """Merge groups that share an identical image, then deal the merged groups (or whole people) to splits."""
     present = {row.label for row in rows}
     missing = [label for label in labels if label not in present]
     if missing:
@@ -387,10 +387,18 @@ def split_rows(
             duplicates.append({"sources": sorted(r.source for r in same), "labels": sorted({r.label for r in same})})
     # A merged group is stratified under its most common label (ties: alphabetical).
     votes: dict[str, Counter] = defaultdict(Counter)
+    signer_votes: dict[str, Counter] = defaultdict(Counter)
     for row in rows:
         votes[merged.find(row.group)][row.label] += 1
-    group_labels = {root: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] for root, c in votes.items()}
-    plan = plan_splits(group_labels, val_size, test_size, seed)
+        signer_votes[merged.find(row.group)][row.signer] += 1
+    group_labels = {root: _most_common(c) for root, c in votes.items()}
+    if split.split_by == "signer":
+        group_signers = {root: _most_common(c) for root, c in signer_votes.items()}
+        plan = plan_signer_splits(
+            group_labels, group_signers, split.val_size, split.test_size, split.seed, split.test_signers
+        )
+    else:
+        plan = plan_splits(group_labels, split.val_size, split.test_size, split.seed)
     warnings = list(plan.warnings)
     conflicting = [d for d in duplicates if len(d["labels"]) > 1]
     if conflicting:
@@ -402,6 +410,26 @@ def split_rows(
     for row in rows:
         rows_by_split[plan.assignment[merged.find(row.group)]].append(row)
     return rows_by_split, duplicates, warnings
+
+
+def _most_common(counter: Counter):
+    return min(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))[0]  # ties: alphabetical
+
+
+def signer_summary(result: BuildResult) -> dict | None:
+    """Who signed what, and who is in which split (None when the signers are unknown)."""
+    rows = [row for in_split in result.rows_by_split.values() for row in in_split]
+    if not _has_signers(result):
+        return None
+    per_sign = {label: sorted({r.signer for r in rows if r.label == label}) for label in result.labels}
+    per_split = {split: sorted({r.signer for r in in_split}) for split, in_split in result.rows_by_split.items()}
+    trained = set(per_split["train"])
+    return {
+        "count": len({r.signer for r in rows}),
+        "per_sign": per_sign,
+        "per_split": per_split,
+        "unseen_in_test": sorted(set(per_split["test"]) - trained),
+    }
 
 
 def hand_counts(labels: list[str], rows: list[DecodedRow], no_hand: list[dict], hand_crop: bool) -> dict:
@@ -419,15 +447,13 @@ def hand_counts(labels: list[str], rows: list[DecodedRow], no_hand: list[dict], 
     }
 
 
-def build(
-    scan: ScanResult, settings: DecodeSettings, val_size: float, test_size: float, seed: int, num_proc: int
-) -> BuildResult:
+def build(scan: ScanResult, settings: DecodeSettings, split: SplitRequest, num_proc: int) -> BuildResult:
     rows, skipped, no_hand = decode_all(scan.items, settings, num_proc)
     for entry in skipped:
         logger.warning("skipped %s: %s", entry["source"], entry["reason"])
     if no_hand:
         logger.warning("%d frame(s) without a hand were left out (listed in build_report.json)", len(no_hand))
-    rows_by_split, duplicates, warnings = split_rows(scan.labels, rows, val_size, test_size, seed)
+    rows_by_split, duplicates, warnings = split_rows(scan.labels, rows, split)
     if scan.unmatched_group_pattern:
         warnings.append(
             f"--group_pattern matched no group id in {scan.unmatched_group_pattern} file name(s); "
@@ -466,6 +492,9 @@ def to_dataset_dict(result: BuildResult, include_test: bool):
     tracked = result.hands is not None
     if tracked:
         columns["hands"] = _hands_feature()
+    with_signer = _has_signers(result)
+    if with_signer:
+        columns["signer"] = datasets.Value("string")
     features = datasets.Features(columns)
     label_ids = {name: index for index, name in enumerate(result.labels)}
     splits = {}
@@ -483,6 +512,8 @@ def to_dataset_dict(result: BuildResult, include_test: bool):
         }
         if tracked:
             data["hands"] = [r.hands for r in rows]
+        if with_signer:
+            data["signer"] = [r.signer for r in rows]
         splits[split] = datasets.Dataset.from_dict(
             data,
             features=features,
@@ -491,35 +522,40 @@ def to_dataset_dict(result: BuildResult, include_test: bool):
     return datasets.DatasetDict(splits)
 
 
+def _has_signers(result: BuildResult) -> bool:
+    return any(row.signer is not None for rows in result.rows_by_split.values() for row in rows)
+
+
 def _sequence_dataset_dict(result: BuildResult, include_test: bool):
     import datasets
 
-    features = datasets.Features(
-        {
-            "landmarks": datasets.List(datasets.List(datasets.Value("float32"), length=258)),
-            "times": datasets.List(datasets.Value("float32")),
-            "label": datasets.ClassLabel(names=result.labels),
-            "group": datasets.Value("string"),
-            "source": datasets.Value("string"),
-        }
-    )
+    columns = {
+        "landmarks": datasets.List(datasets.List(datasets.Value("float32"), length=258)),
+        "times": datasets.List(datasets.Value("float32")),
+        "label": datasets.ClassLabel(names=result.labels),
+        "group": datasets.Value("string"),
+        "source": datasets.Value("string"),
+    }
+    with_signer = _has_signers(result)
+    if with_signer:
+        columns["signer"] = datasets.Value("string")
+    features = datasets.Features(columns)
     label_ids = {name: index for index, name in enumerate(result.labels)}
     splits = {}
     for split in SPLITS:
         rows = result.rows_by_split[split]
         if (split == "test" and not include_test) or (split != "train" and not rows):
             continue
-        splits[split] = datasets.Dataset.from_dict(
-            {
-                "landmarks": [r.landmarks for r in rows],
-                "times": [r.times for r in rows],
-                "label": [label_ids[r.label] for r in rows],
-                "group": [r.group for r in rows],
-                "source": [r.source for r in rows],
-            },
-            features=features,
-            split=split,
-        )
+        data = {
+            "landmarks": [r.landmarks for r in rows],
+            "times": [r.times for r in rows],
+            "label": [label_ids[r.label] for r in rows],
+            "group": [r.group for r in rows],
+            "source": [r.source for r in rows],
+        }
+        if with_signer:
+            data["signer"] = [r.signer for r in rows]
+        splits[split] = datasets.Dataset.from_dict(data, features=features, split=split)
     return datasets.DatasetDict(splits)
 
 

@@ -56,6 +56,7 @@ def render_dataset_card(report: dict, repo_id: str, license: str, source_descrip
         skipped_count=len(report["skipped"]),
         duplicate_count=len(report["duplicates"]),
         source_description=source_description,
+        signers=report.get("signers"),
     )
     return str(card)
 
@@ -77,13 +78,32 @@ def render_model_card(
     license: str,
     preprocessing: dict | None = None,
     parameters: int | None = None,
+    signers: dict | None = None,
 ) -> str:
+    """``signers``: metrics.signer_metrics (None when who signed is unknown): the card leads with new people."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     from .modeling import is_local
 
     sequence = (preprocessing or {}).get("input") == "landmarks"
     base_is_hub = bool(base_model) and not is_local(base_model)
+    task = "video-classification" if sequence else "image-classification"
+    scores = [("accuracy", "accuracy", metrics["accuracy"], eval_split), ("f1", "f1", metrics["f1_macro"], eval_split)]
+    if signers and signers.get("unseen"):
+        unseen = f"{eval_split} (signers not seen in training)"
+        scores.append(("accuracy", "accuracy on unseen signers", signers["unseen"]["accuracy"], unseen))
+    eval_results = [
+        EvalResult(
+            task_type=task,
+            dataset_type=dataset_id or "imagefolder",
+            dataset_name=dataset_id or "local sign dataset",
+            dataset_split=split,
+            metric_type=metric,
+            metric_name=name,
+            metric_value=round(value, 4),
+        )
+        for metric, name, value, split in scores
+    ]
     card_data = ModelCardData(
         model_name=repo_id.split("/")[-1],
         base_model=base_model if base_is_hub else None,
@@ -95,18 +115,7 @@ def render_model_card(
         + (["hand-crop"] if (preprocessing or {}).get("input") == "hand_crop" else []),
         datasets=[dataset_id] if dataset_id else None,
         metrics=["accuracy", "f1"],
-        eval_results=[
-            EvalResult(
-                task_type="video-classification" if sequence else "image-classification",
-                dataset_type=dataset_id or "imagefolder",
-                dataset_name=dataset_id or "local sign dataset",
-                dataset_split=eval_split,
-                metric_type=name,
-                metric_name=name,
-                metric_value=round(metrics[key], 4),
-            )
-            for name, key in (("accuracy", "accuracy"), ("f1", "f1_macro"))
-        ],
+        eval_results=eval_results,
     )
     card = ModelCard.from_template(
         card_data,
@@ -119,6 +128,7 @@ def render_model_card(
         parameters=f"{parameters / 1e6:.2f} M" if parameters else None,
         labels=list(label_names),
         metrics=metrics,
+        signers=signers,
         eval_split=eval_split,
         eval_count=eval_count,
         split_counts=split_counts,

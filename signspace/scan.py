@@ -9,13 +9,19 @@ With ``features="landmarks"`` every clip becomes one work item (a sequence), and
 - ``<clip>.npy``          frames x 258 (or x 1662) MediaPipe Holistic values;
 - ``<clip>/<frame>.npy``  the tutorial layout, one vector per frame;
 - ``<clip>/*.jpg``        a clip folder of frames; a video; a single photo (a one-frame clip).
+
+Who signed each item comes from ``signer_pattern`` (first group = the signer id), searched in the item's path
+inside the data folder, so ``hello/alice_03.mp4`` and ``alice/hello/03.mp4`` both work. When the pattern names
+every top-level folder whole (e.g. ``'^([^/]+)/'``), those folders are people and the sign folders are inside
+them (``DATA/<signer>/<sign>/…``, the layout of several people's tutorial ``MP_Data`` folders side by side).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import SignSpaceError
@@ -37,6 +43,7 @@ class WorkItem:
     source: str  # path relative to the data folder, POSIX separators
     group: str
     kind: str  # "image", "video"; landmarks also "frames" (clip folder), "npy", "npy-frames"
+    signer: str | None = None  # who signed it, when --signer_pattern (or --signer) says
 
 
 @dataclass
@@ -45,6 +52,7 @@ class ScanResult:
     items: list[WorkItem]
     skipped: list[dict] = field(default_factory=list)  # {"source", "reason"}
     unmatched_group_pattern: int = 0
+    signer_folders: bool = False  # DATA/<signer>/<sign>/… rather than DATA/<sign>/…
 
 
 def is_junk(path: Path) -> bool:
@@ -55,6 +63,19 @@ def is_junk(path: Path) -> bool:
 def normalise_label(folder_name: str) -> str:
     # macOS writes decomposed Unicode (NFD); the same sign must get the same id on every OS.
     return unicodedata.normalize("NFC", folder_name).strip()
+
+
+# A sign folder of clips with hands but no sign (resting, scratching, reaching for the mouse): the model learns
+# "not a sign" as a class of its own, and the app never types it.
+BACKGROUND_LABEL = "not-a-sign"
+
+
+def display_labels(names: list[str]) -> list[str]:
+    """Sign names as words for the page and the typed text: 'thank_you' and 'thank-you' read 'thank you'.
+    A name whose word form would collide with another sign's keeps its folder spelling."""
+    words = [" ".join(re.sub(r"[_-]+", " ", name).split()) or name for name in names]
+    counts = Counter(words)
+    return [word if counts[word] == 1 else name for name, word in zip(names, words)]
 
 
 def _visible_children(folder: Path) -> list[Path]:
@@ -71,39 +92,92 @@ def _broken_link(path: Path) -> bool:
     return path.is_symlink() and not path.exists()
 
 
-def _landmark_clip_folder(entry: Path, label: str, relative: str, result: ScanResult) -> None:
+def _landmark_clip_folder(entry: Path, label: str, relative: str, group: str, result: ScanResult) -> None:
     children = [c for c in _visible_children(entry) if c.is_file()]
     if any(c.suffix.lower() == ".npy" for c in children):
-        result.items.append(WorkItem(label, entry, relative, f"{label}/{entry.name}", "npy-frames"))
+        result.items.append(WorkItem(label, entry, relative, group, "npy-frames"))
     elif any(c.suffix.lower() in IMAGE_EXTENSIONS for c in children):
-        result.items.append(WorkItem(label, entry, relative, f"{label}/{entry.name}", "frames"))
+        result.items.append(WorkItem(label, entry, relative, group, "frames"))
     else:
         result.skipped.append({"source": relative, "reason": "clip folder without images or .npy frames"})
 
 
-def scan_data_dir(data_dir: Path, group_pattern: str | None = None, features: str = "images") -> ScanResult:
+def _names_signer_folders(pattern: re.Pattern, folders: list[Path]) -> bool:
+    """True when the signer pattern names each top-level folder whole: those folders are people, not signs."""
+    for folder in folders:
+        match = pattern.search(f"{folder.name}/")
+        if not (match and match.groups() and match.group(1) == folder.name):
+            return False
+    return bool(folders)
+
+
+def _sign_folders(data_dir: Path, tops: list[Path], signer_folders: bool, result: ScanResult) -> dict[str, list[Path]]:
+    """Sign name -> its folders (one per person in the signer-folder layout); letter-case twins refused."""
+    folders: dict[str, list[Path]] = {}
+    seen_casefold: dict[str, Path] = {}
+    parents = tops if signer_folders else [data_dir]
+    for parent in parents:
+        for entry in _visible_children(parent):
+            if not entry.is_dir():
+                result.skipped.append(
+                    {"source": entry.relative_to(data_dir).as_posix(), "reason": "not inside a sign folder; ignored"}
+                )
+                continue
+            label = normalise_label(entry.name)
+            if not label:
+                raise DataFolderError(f"sign folder {entry} has a blank name; rename it to the sign it holds")
+            key = label.casefold()
+            # One person's folder per sign: the same name under two people is one sign, spelled the same way.
+            if key in seen_casefold and (not signer_folders or normalise_label(seen_casefold[key].name) != label):
+                raise DataFolderError(
+                    f"sign folders {seen_casefold[key]} and {entry} differ only in letter case or Unicode "
+                    "form; merge them into one folder or rename one"
+                )
+            seen_casefold.setdefault(key, entry)
+            folders.setdefault(label, []).append(entry)
+    return folders
+
+
+def assign_signers(result: ScanResult, signer_pattern: str | None, signer: str | None) -> None:
+    """Set each item's signer from the pattern (or the one named person); items it cannot name are an error."""
+    if signer_pattern is None:
+        if signer:
+            for index, item in enumerate(result.items):
+                result.items[index] = replace(item, signer=signer)
+        return
+    pattern = re.compile(signer_pattern)
+    unnamed = []
+    for index, item in enumerate(result.items):
+        match = pattern.search(item.source)
+        if match and match.groups() and match.group(1):
+            result.items[index] = replace(item, signer=match.group(1))
+        else:
+            unnamed.append(item.source)
+    if unnamed:
+        shown = ", ".join(unnamed[:5]) + (f" and {len(unnamed) - 5} more" if len(unnamed) > 5 else "")
+        what = "any" if len(unnamed) == len(result.items) else f"{len(unnamed)} of {len(result.items)}"
+        raise DataFolderError(
+            f"--signer_pattern {signer_pattern!r} found no signer in {what} clip path(s): {shown}. The pattern is "
+            "searched in each path inside --data_dir (e.g. 'alice/hello/03.mp4' or 'hello/alice_03.mp4') and its "
+            "first group is the signer; fix the pattern or rename those files"
+        )
+
+
+def scan_data_dir(
+    data_dir: Path,
+    group_pattern: str | None = None,
+    features: str = "images",
+    signer_pattern: str | None = None,
+    signer: str | None = None,
+) -> ScanResult:
     data_dir = Path(data_dir).resolve()
     if not data_dir.is_dir():
         raise DataFolderError(f"data folder {data_dir} does not exist or is not a folder")
     pattern = re.compile(group_pattern) if group_pattern else None
     result = ScanResult(labels=[], items=[])
-    folders: dict[str, Path] = {}
-    seen_casefold: dict[str, Path] = {}
-    for entry in _visible_children(data_dir):
-        if not entry.is_dir():
-            result.skipped.append({"source": entry.name, "reason": "not inside a sign folder; ignored"})
-            continue
-        label = normalise_label(entry.name)
-        if not label:
-            raise DataFolderError(f"sign folder {entry} has a blank name; rename it to the sign it holds")
-        key = label.casefold()
-        if key in seen_casefold:
-            raise DataFolderError(
-                f"sign folders {seen_casefold[key]} and {entry} differ only in letter case or Unicode "
-                "form; merge them into one folder or rename one"
-            )
-        seen_casefold[key] = entry
-        folders[label] = entry
+    tops = [entry for entry in _visible_children(data_dir) if entry.is_dir()]
+    result.signer_folders = bool(signer_pattern) and _names_signer_folders(re.compile(signer_pattern), tops)
+    folders = _sign_folders(data_dir, tops, result.signer_folders, result)
 
     if len(folders) < 2:
         found = ", ".join(repr(name) for name in folders) or "none"
@@ -113,46 +187,55 @@ def scan_data_dir(data_dir: Path, group_pattern: str | None = None, features: st
         )
 
     for label in sorted(folders):
-        folder = folders[label]
         before = len(result.items)
-        for entry in _visible_children(folder):
-            relative = entry.relative_to(data_dir).as_posix()
-            suffix = entry.suffix.lower()
-            if _broken_link(entry):
-                result.skipped.append({"source": relative, "reason": "a symbolic link to a file that does not exist"})
-            elif features == "landmarks" and entry.is_dir():
-                _landmark_clip_folder(entry, label, relative, result)
-            elif features == "landmarks" and suffix == ".npy":
-                result.items.append(WorkItem(label, entry, relative, f"{label}/{entry.name}", "npy"))
-            elif entry.is_dir():
-                for frame in _visible_children(entry):
-                    frame_rel = frame.relative_to(data_dir).as_posix()
-                    if _broken_link(frame):
-                        result.skipped.append(
-                            {"source": frame_rel, "reason": "a symbolic link to a file that does not exist"}
-                        )
-                    elif frame.is_file() and frame.suffix.lower() in IMAGE_EXTENSIONS:
-                        result.items.append(WorkItem(label, frame, frame_rel, f"{label}/{entry.name}", "image"))
-                    else:
-                        result.skipped.append({"source": frame_rel, "reason": "not an image file inside a clip folder"})
-            elif suffix in IMAGE_EXTENSIONS:
-                group = entry.name
-                if pattern is not None:
-                    match = pattern.search(entry.name)
-                    if match and match.groups() and match.group(1):
-                        group = match.group(1)
-                    else:
-                        result.unmatched_group_pattern += 1
-                result.items.append(WorkItem(label, entry, relative, f"{label}/{group}", "image"))
-            elif suffix in VIDEO_EXTENSIONS:
-                result.items.append(WorkItem(label, entry, relative, f"{label}/{entry.name}", "video"))
-            else:
-                result.skipped.append({"source": relative, "reason": f"unsupported file type '{suffix or entry.name}'"})
+        for folder in folders[label]:
+            _scan_sign_folder(data_dir, folder, label, features, pattern, result)
         if len(result.items) == before:
             raise DataFolderError(
-                f"sign folder {folder} holds no images "
+                f"sign folder {folders[label][0]} holds no images "
                 f"or videos{' or .npy keypoints' if features == 'landmarks' else ''}; "
                 "add some or remove the folder"
             )
     result.labels = sorted(folders)
+    assign_signers(result, signer_pattern, signer)
     return result
+
+
+def _scan_sign_folder(
+    data_dir: Path, folder: Path, label: str, features: str, pattern: re.Pattern | None, result: ScanResult
+) -> None:
+    # Groups are named by the path (the person's folder included), so two people's "take_1" stay apart.
+    prefix = folder.parent.relative_to(data_dir).as_posix() + "/" if folder.parent != data_dir else ""
+    for entry in _visible_children(folder):
+        relative = entry.relative_to(data_dir).as_posix()
+        suffix = entry.suffix.lower()
+        if _broken_link(entry):
+            result.skipped.append({"source": relative, "reason": "a symbolic link to a file that does not exist"})
+        elif features == "landmarks" and entry.is_dir():
+            _landmark_clip_folder(entry, label, relative, f"{prefix}{label}/{entry.name}", result)
+        elif features == "landmarks" and suffix == ".npy":
+            result.items.append(WorkItem(label, entry, relative, f"{prefix}{label}/{entry.name}", "npy"))
+        elif entry.is_dir():
+            for frame in _visible_children(entry):
+                frame_rel = frame.relative_to(data_dir).as_posix()
+                if _broken_link(frame):
+                    result.skipped.append(
+                        {"source": frame_rel, "reason": "a symbolic link to a file that does not exist"}
+                    )
+                elif frame.is_file() and frame.suffix.lower() in IMAGE_EXTENSIONS:
+                    result.items.append(WorkItem(label, frame, frame_rel, f"{prefix}{label}/{entry.name}", "image"))
+                else:
+                    result.skipped.append({"source": frame_rel, "reason": "not an image file inside a clip folder"})
+        elif suffix in IMAGE_EXTENSIONS:
+            group = entry.name
+            if pattern is not None:
+                match = pattern.search(entry.name)
+                if match and match.groups() and match.group(1):
+                    group = match.group(1)
+                else:
+                    result.unmatched_group_pattern += 1
+            result.items.append(WorkItem(label, entry, relative, f"{prefix}{label}/{group}", "image"))
+        elif suffix in VIDEO_EXTENSIONS:
+            result.items.append(WorkItem(label, entry, relative, f"{prefix}{label}/{entry.name}", "video"))
+        else:
+            result.skipped.append({"source": relative, "reason": f"unsupported file type '{suffix or entry.name}'"})

@@ -184,3 +184,18 @@ def photo_video(path: Path, photos: list, size: int = 256, repeat: int = 1, rate
                 container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode())
     return path
+
+
+def make_signer_folders(
+    root: Path, signers: dict[str, tuple[str, ...]], per_sign: int = 4, layout: str = "folders"
+) -> Path:
+    """Several people's clips: ``layout="folders"`` writes root/<signer>/<motion>/clip_N.npy (people's tutorial
+    folders side by side); ``"names"`` writes root/<motion>/<signer>_N.npy."""
+    for s, (signer, motions) in enumerate(signers.items()):
+        for m, motion in enumerate(motions):
+            folder = root / signer / motion if layout == "folders" else root / motion
+            folder.mkdir(parents=True, exist_ok=True)
+            for n in range(per_sign):
+                name = f"clip_{n}.npy" if layout == "folders" else f"{signer}_{n}.npy"
+                np.save(folder / name, landmark_clip(motion, frames=20 + n, seed=1000 * s + 100 * m + n))
+    return root

@@ -1,7 +1,7 @@
 import pytest
-from factories import make_sign_folders, write_image
+from factories import make_sign_folders, make_signer_folders, write_image
 
-from signspace.scan import DataFolderError, scan_data_dir
+from signspace.scan import DataFolderError, display_labels, scan_data_dir
 
 
 def test_os_junk_is_ignored_silently(tmp_path):
@@ -119,3 +119,67 @@ def test_an_unreadable_clip_folder_is_one_clear_line(tmp_path, monkeypatch):
         DataFolderError, match=r"cannot read folder .*b/clip \(permission denied\); give yourself read access"
     ):
         scan_data_dir(data)
+
+
+def test_signer_folders_hold_sign_folders_and_name_the_signer(tmp_path):
+    make_signer_folders(tmp_path, {"alice": ("circle", "swipe"), "bob": ("circle", "swipe")}, per_sign=2)
+    result = scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"^([^/]+)/")
+    assert result.signer_folders and result.labels == ["circle", "swipe"]
+    signers = {item.source: (item.signer, item.group, item.label) for item in result.items}
+    assert signers["alice/circle/clip_0.npy"] == ("alice", "alice/circle/clip_0.npy", "circle")
+    assert signers["bob/circle/clip_0.npy"] == ("bob", "bob/circle/clip_0.npy", "circle")  # same clip name, apart
+    assert len(result.items) == 8
+
+
+def test_signer_in_the_file_name_keeps_the_usual_layout(tmp_path):
+    make_signer_folders(
+        tmp_path, {"alice": ("circle", "swipe"), "bob": ("circle", "swipe")}, per_sign=2, layout="names"
+    )
+    result = scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"/([a-z]+)_\d+\.npy$")
+    assert not result.signer_folders
+    assert {(item.source, item.signer) for item in result.items if item.label == "circle"} == {
+        ("circle/alice_0.npy", "alice"),
+        ("circle/alice_1.npy", "alice"),
+        ("circle/bob_0.npy", "bob"),
+        ("circle/bob_1.npy", "bob"),
+    }
+
+
+def test_one_named_signer_for_everything(tmp_path):
+    make_sign_folders(tmp_path, {"a": 2, "b": 2})
+    assert {item.signer for item in scan_data_dir(tmp_path, signer="me").items} == {"me"}
+
+
+@pytest.mark.parametrize(
+    "pattern, message",
+    [
+        (r"^(zed)_", "found no signer in any clip path(s): circle/alice_0.npy, circle/alice_1.npy"),
+        (r"/(alice)_", "found no signer in 4 of 8 clip path(s): circle/bob_0.npy, circle/bob_1.npy, swipe/bob_0"),
+    ],
+)
+def test_a_signer_pattern_that_misses_files_names_them(tmp_path, pattern, message):
+    make_signer_folders(
+        tmp_path, {"alice": ("circle", "swipe"), "bob": ("circle", "swipe")}, per_sign=2, layout="names"
+    )
+    with pytest.raises(DataFolderError, match="--signer_pattern") as caught:
+        scan_data_dir(tmp_path, features="landmarks", signer_pattern=pattern)
+    assert message in str(caught.value)
+
+
+def test_the_same_sign_spelled_differently_by_two_people_is_refused(tmp_path):
+    make_signer_folders(tmp_path, {"alice": ("circle", "swipe")}, per_sign=1)
+    (tmp_path / "bob" / "Circle").mkdir(parents=True)
+    (tmp_path / "bob" / "Circle" / "clip_0.npy").write_bytes((tmp_path / "alice/circle/clip_0.npy").read_bytes())
+    with pytest.raises(DataFolderError, match="differ only in letter case"):
+        scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"^([^/]+)/")
+
+
+def test_sign_names_read_as_words_unless_two_would_look_the_same():
+    assert display_labels(["thank_you", "thank-you_2", "good  bye", "i'm fine", "__"]) == [
+        "thank you",
+        "thank you 2",
+        "good bye",
+        "i'm fine",
+        "__",
+    ]
+    assert display_labels(["thank_you", "thank-you", "hello"]) == ["thank_you", "thank-you", "hello"]

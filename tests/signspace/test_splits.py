@@ -1,6 +1,6 @@
 import pytest
 
-from signspace.splits import UnionFind, groups_per_split, plan_splits
+from signspace.splits import SplitError, UnionFind, groups_per_split, plan_signer_splits, plan_splits
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,71 @@ def test_union_find_merges_transitively_and_order_independently():
     for a, b in [("z", "y"), ("y", "x")]:
         backward.union(a, b)
     assert {forward.find(n) for n in "xyz"} == {"x"} == {backward.find(n) for n in "xyz"}
+
+
+# --- whole people held out ------------------------------------------------------------------------------------
+
+
+def _people(signs_by_person: dict[str, tuple[str, ...]], clips: int = 6):
+    labels, signers = {}, {}
+    for person, signs in signs_by_person.items():
+        for sign in signs:
+            for i in range(clips):
+                group = f"{person}/{sign}/{i}"
+                labels[group], signers[group] = sign, person
+    return labels, signers
+
+
+def test_held_out_people_are_wholly_in_test_and_known_people_keep_their_own_splits():
+    labels, signers = _people({p: ("hello", "thanks") for p in ("ann", "bob", "cat", "dan", "eve", "fay")})
+    plan = plan_signer_splits(labels, signers, 0.15, 0.34, seed=1)
+    held = {signers[g] for g, split in plan.assignment.items() if split == "test"} - {
+        signers[g] for g, split in plan.assignment.items() if split == "train"
+    }
+    assert len(held) == 2  # 34 % of 6 people
+    for group, split in plan.assignment.items():
+        if signers[group] in held:
+            assert split == "test"
+    known_splits = {split for g, split in plan.assignment.items() if signers[g] not in held}
+    assert known_splits == {"train", "validation", "test"}  # new clips of known people measured apart
+    assert plan_signer_splits(labels, signers, 0.15, 0.34, seed=1).assignment == plan.assignment  # deterministic
+
+
+def test_people_who_signed_more_signs_are_held_out_first_and_missing_signs_are_said():
+    labels, signers = _people(
+        {"ann": ("hello", "thanks", "love"), "bob": ("hello", "thanks", "love"), "cat": ("hello", "thanks", "no")}
+    )
+    plan = plan_signer_splits(labels, signers, 0.15, 0.15, seed=3)
+    held = {signers[g] for g, s in plan.assignment.items() if s == "test"} - {
+        signers[g] for g, s in plan.assignment.items() if s == "train"
+    }
+    assert held in ({"ann"}, {"bob"})  # cat is the only one who signed "no": never held out
+    assert any("did not sign 'no'" in w for w in plan.warnings)
+
+
+def test_pinned_test_signers_are_used():
+    labels, signers = _people({p: ("hello", "thanks") for p in ("ann", "bob", "cat")})
+    plan = plan_signer_splits(labels, signers, 0.15, 0.15, seed=0, test_signers=["cat"])
+    assert {g.split("/")[0] for g, s in plan.assignment.items() if s == "test" and g.startswith("cat")} == {"cat"}
+    assert all(s == "test" for g, s in plan.assignment.items() if g.startswith("cat/"))
+
+
+@pytest.mark.parametrize(
+    "people, pinned, message",
+    [
+        ({"ann": ("hello", "thanks")}, None, "needs at least 2 people (one to train on, one to test on); found 1: ann"),
+        ({"ann": ("hello",), "bob": ("thanks",)}, None, "no one can be held out for test: each person is the only one"),
+        (
+            {"ann": ("hello", "thanks"), "bob": ("hello", "thanks")},
+            ["zed"],
+            "--test_signers names zed, who signed nothing",
+        ),
+        ({"ann": ("hello", "thanks"), "bob": ("hello",)}, ["ann"], "leaves no one who signed 'thanks' in train"),
+        ({"ann": ("hello", "thanks"), "bob": ("hello", "thanks")}, ["ann", "bob"], "leaves no one to train on"),
+    ],
+)
+def test_splits_by_signer_that_cannot_work_say_why(people, pinned, message):
+    labels, signers = _people(people)
+    with pytest.raises(SplitError) as caught:
+        plan_signer_splits(labels, signers, 0.15, 0.15, seed=0, test_signers=pinned)
+    assert message in str(caught.value)

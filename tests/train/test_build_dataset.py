@@ -229,10 +229,24 @@ build_dataset.main(['--data_dir', {str(data)!r}, '--output_dir', {str(out)!r}, '
         (["--group_pattern", "(unclosed"], "--group_pattern '\\(unclosed' is not a valid regex"),
         (["--group_pattern", "no_group"], "needs a capture group"),
         (["--push_to_hub", "--hub_dataset_id", "not-a-repo-id"], "is not a Hub repo id"),
+        (["--split_by", "signer"], "--split_by signer needs --signer_pattern to know who signed each clip"),
+        (["--signer_pattern", "^[^/]+/"], "needs a capture group for the signer"),
+        (["--signer_pattern", "^(a)", "--signer", "me"], "not both"),
+        (["--test_signers", "bob"], "--test_signers needs --split_by signer"),
+        (
+            ["--split_by", "signer", "--signer_pattern", "^(.)", "--test_size", "0"],
+            "holds people out in the test split; set --test_size above 0",
+        ),
+        (
+            ["--split_by", "signer", "--signer_pattern", "^([^/]+)/"],
+            "needs at least 2 people \\(one to train on, one to test on\\); found 1: a1",
+        ),
     ],
 )
 def test_bad_options_fail_clearly(tmp_path, args, message):
     data = make_sign_folders(tmp_path / "data", {"a": 1, "b": 1})
+    if "^([^/]+)/" in args:  # one person's folder holding both signs
+        data = make_sign_folders(tmp_path / "people" / "a1", {"a": 2, "b": 2}).parent
     result = subprocess.run(
         [
             sys.executable,
@@ -557,3 +571,94 @@ def test_a_failed_publish_points_at_the_saved_dataset_and_how_to_publish_again(t
     assert f"the dataset itself is saved in {out.resolve()}" in err and "again with --overwrite" in err
     assert "signspace-dataset-" not in err  # no deleted temporary folder
     assert (out / "dataset_dict.json").is_file()
+
+
+# --- who signed ------------------------------------------------------------------------------------------------
+
+from factories import make_signer_folders  # noqa: E402
+
+PEOPLE = {"ann": ("circle", "swipe"), "bob": ("circle", "swipe"), "cat": ("circle", "swipe"), "dan": ("circle",)}
+
+
+def test_signer_folders_become_a_signer_column_and_whole_people_in_test(tmp_path, build):
+    data = make_signer_folders(tmp_path / "data", PEOPLE, per_sign=6)
+    dataset, report = build(
+        data,
+        "--features",
+        "landmarks",
+        "--signer_pattern",
+        "^([^/]+)/",
+        "--split_by",
+        "signer",
+        "--test_signers",
+        "cat",
+    )
+    assert set(dataset["train"].features) == {"landmarks", "times", "label", "group", "source", "signer"}
+    by_split = {split: set(part["signer"]) for split, part in dataset.items()}
+    assert "cat" not in by_split["train"] | by_split["validation"] and "cat" in by_split["test"]
+    assert all(
+        signer == source.split("/")[0]
+        for part in dataset.values()
+        for signer, source in zip(part["signer"], part["source"])
+    )
+    signers = report["signers"]
+    assert signers["count"] == 4 and signers["unseen_in_test"] == ["cat"] and signers["split_by"] == "signer"
+    assert signers["per_sign"] == {"circle": ["ann", "bob", "cat", "dan"], "swipe": ["ann", "bob", "cat"]}
+    assert signers["per_split"]["train"] == ["ann", "bob", "dan"]
+
+
+def test_clip_split_with_known_signers_reports_them_without_holding_anyone_out(tmp_path, build):
+    data = make_signer_folders(tmp_path / "data", PEOPLE, per_sign=6, layout="names")
+    dataset, report = build(data, "--features", "landmarks", "--signer_pattern", r"/([a-z]+)_\d+\.npy$")
+    assert report["signers"]["unseen_in_test"] == [] and report["signers"]["split_by"] == "clip"
+    assert set(dataset["test"]["signer"]) <= set(dataset["train"]["signer"])
+
+
+def test_without_signers_there_is_no_signer_column(tmp_path, build):
+    data = make_landmark_folders(tmp_path / "data", per_sign=4)
+    dataset, report = build(data, "--features", "landmarks")
+    assert "signer" not in dataset["train"].features and report["signers"] is None
+    _, report = build(data, "--features", "landmarks", "--signer", "me", out=tmp_path / "me")
+    assert report["signers"]["count"] == 1 and report["signers"]["per_sign"]["circle"] == ["me"]
+
+
+def test_a_signer_pattern_that_misses_files_writes_nothing(tmp_path):
+    data = make_signer_folders(tmp_path / "data", PEOPLE, per_sign=2, layout="names")
+    (data / "circle" / "unnamed.npy").write_bytes((data / "circle" / "ann_0.npy").read_bytes())
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "train" / "build_dataset.py"),
+            "--data_dir",
+            str(data),
+            "--output_dir",
+            str(tmp_path / "o"),
+            "--features",
+            "landmarks",
+            "--signer_pattern",
+            r"/([a-z]+)_\d+\.npy$",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "found no signer in 1 of 15 clip path(s): circle/unnamed.npy" in result.stderr
+    assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o*"))
+
+
+@pytest.mark.skipif(not KEYPOINTS_DIR.is_dir(), reason="../shared sign keypoints absent")
+def test_the_real_four_person_set_holds_a_person_out(tmp_path, build):
+    dataset, report = build(
+        KEYPOINTS_DIR / "asl-multi-signer",
+        "--features",
+        "landmarks",
+        "--signer_pattern",
+        "^([^/]+)/",
+        "--split_by",
+        "signer",
+        out=tmp_path / "multi",
+    )
+    held = report["signers"]["unseen_in_test"]
+    assert len(held) == 1 and held[0] in ("prakhar1401", "surtecha")  # the two who signed the most signs
+    assert held[0] not in set(dataset["train"]["signer"])
+    assert report["signers"]["per_sign"]["iloveyou"] == ["prakhar1401", "surtecha"]
