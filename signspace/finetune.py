@@ -24,7 +24,7 @@ from . import hub, training
 from .cards import render_model_card
 from .checkpoints import find_resume_checkpoint
 from .errors import ConfigError
-from .metrics import classification_metrics
+from .metrics import classification_metrics, signer_metrics
 from .modeling import load_classifier, load_processor
 from .transforms import InputSpec, batch_transform, collate
 
@@ -311,9 +311,16 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
     }
     if has_validation and eval_split != "validation":
         metrics["validation"] = trainer.evaluate()
+    raw = dataset[eval_split].with_format(None)
+    metrics["signers"] = signer_metrics(
+        prediction.predictions,
+        prediction.label_ids,
+        label_names,
+        list(raw["signer"]) if "signer" in raw.column_names else None,
+        set(dataset["train"].with_format(None)["signer"]) if "signer" in dataset["train"].column_names else set(),
+    )
 
     if trainer.is_world_process_zero():
-        raw = dataset[eval_split].with_format(None)
         training.plot_confusion_matrix(
             final["confusion_matrix"], label_names, output_dir / "confusion_matrix.png", f"{eval_split} split"
         )
@@ -347,6 +354,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
             license=model_args.license,
             preprocessing=preprocessing,
             parameters=sum(p.numel() for p in trainer.model.parameters()),
+            signers=metrics["signers"],
         )
         training.write_final_outputs(
             output_dir,
@@ -358,6 +366,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
             card=card,
         )
         print(f"{eval_split} accuracy {final['accuracy']:.4f}, macro F1 {final['f1_macro']:.4f}; model in {output_dir}")
+        print(describe_signer_scores(metrics["signers"]))
         if push:
             url = hub.push_folder(
                 output_dir,
@@ -372,6 +381,24 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
             )
             print(f"published to {url}")
     return 0
+
+
+def describe_signer_scores(signers: dict | None) -> str:
+    """One line for the terminal: how well the model does on people it never saw, or why that is unknown."""
+    if signers is None:
+        return (
+            "who signed the clips is unknown: the score above is on new clips of the same people; rebuild with "
+            "--signer_pattern and --split_by signer to measure people the model never saw"
+        )
+    unseen, known = signers["unseen"], signers["known"]
+    parts = []
+    if unseen:
+        parts.append(f"people never seen: accuracy {unseen['accuracy']:.4f} on {unseen['people']} person(s)")
+    else:
+        parts.append("people never seen: not measured (rebuild with --split_by signer)")
+    if known:
+        parts.append(f"new clips of the {known['people']} known person(s): {known['accuracy']:.4f}")
+    return "; ".join(parts)
 
 
 def sequence_setup(dataset, data_args, model_args, args, labels):

@@ -30,3 +30,32 @@ def classification_metrics(logits: np.ndarray, labels: np.ndarray, label_names: 
 def scalar_metrics(metrics: dict) -> dict:
     """The numbers the Trainer can log and compare (it rejects nested values)."""
     return {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+
+
+def signer_metrics(
+    logits: np.ndarray, labels: np.ndarray, label_names: list[str], signers: list[str | None], trained: set[str]
+) -> dict | None:
+    """Accuracy on people the model never saw apart from new clips of people it trained on.
+
+    ``signers``: who signed each evaluated clip; ``trained``: who signed the training clips. None when the
+    signers are unknown. Each part says how many people and clips it was measured on, and each person's accuracy."""
+    if not signers or any(signer is None for signer in signers):
+        return None
+    signers = np.asarray(signers, dtype=object)
+    predictions = np.asarray(logits).argmax(axis=-1)
+    labels = np.asarray(labels)
+    seen = np.array([signer in trained for signer in signers], dtype=bool)
+    parts = {}
+    for name, mask in (("unseen", ~seen), ("known", seen)):
+        if not mask.any():
+            parts[name] = None
+            continue
+        part = classification_metrics(np.asarray(logits)[mask], labels[mask], label_names)
+        people = sorted(set(signers[mask]))
+        part["people"] = len(people)
+        part["clips"] = int(mask.sum())
+        part["per_signer"] = {
+            person: float((predictions[signers == person] == labels[signers == person]).mean()) for person in people
+        }
+        parts[name] = part
+    return {"trained_people": len(trained), **parts}

@@ -467,6 +467,20 @@ class TrainResult:
     extraction_seconds: float
     training_seconds: float
     warnings: list[str] = field(default_factory=list)
+    people: int = 1  # who signed the training clips: one person unless the dataset says otherwise
+
+    @property
+    def one_person_note(self) -> str | None:
+        if self.people != 1:
+            return None
+        return (
+            "Recorded by one person: the score is on new clips of the same person. Expect lower accuracy for "
+            "others; add clips from more people before you share the model."
+        )
+
+
+# Every clip in a Teach folder is the visitor's own: the dataset, model card and page say "one person".
+TEACH_SIGNER = "teach-tab recorder"
 
 
 def check_ready(folder: TeachFolder) -> tuple[list[str], list[str]]:
@@ -518,7 +532,7 @@ def run_training(
     argv = [
         "--data_dir", str(folder.root), "--output_dir", str(dataset_dir), "--features", "landmarks",
         "--val_size", str(VAL_SIZE), "--test_size", "0", "--seed", str(seed), "--num_proc", str(num_proc),
-        "--overwrite", "--landmark_cache", str(work / "landmarks"),
+        "--overwrite", "--landmark_cache", str(work / "landmarks"), "--signer", TEACH_SIGNER,
     ]  # fmt: skip
     if folder.hand_model:
         argv += ["--hand_model", str(folder.hand_model)]
@@ -588,6 +602,7 @@ def run_training(
         extraction_seconds=extraction_seconds,
         training_seconds=training_seconds,
         warnings=warnings,
+        people=(metrics.get("signers") or {}).get("trained_people", 1),
     )
 
 

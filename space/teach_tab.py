@@ -16,6 +16,7 @@ from pathlib import Path
 import gradio as gr
 
 from signspace.errors import SignSpaceError
+from signspace.scan import BACKGROUND_LABEL
 from signspace.teach import (
     ModelShelf,
     TeachError,
@@ -150,6 +151,19 @@ def add_sign(session: TeachSession, name: str):
         "",
         _clips_update(session, label),
         f"Added **{label}**: now record clips of it.",
+    )
+
+
+@_guard
+def add_background_sign(session: TeachSession):
+    """The "not a sign" class: clips of hands doing anything but a sign, so the model can say so and type nothing."""
+    label = session.folder.add_sign(BACKGROUND_LABEL)
+    return (
+        _signs_update(session, label),
+        "",
+        _clips_update(session, label),
+        f"Added **{label}**: record your hands resting, scratching, reaching for the mouse, waving vaguely. The "
+        "Live tab never types it, so idle motion stops becoming words.",
     )
 
 
@@ -345,6 +359,8 @@ def result_markdown(result) -> str:
         f"{score}. Model `{result.model_dir.name}` is now active in the Live tab.",
         f"Finding hands took {result.extraction_seconds:.0f} s, training {result.training_seconds:.0f} s.",
     ]
+    if result.one_person_note:
+        lines.append(f"- **{result.one_person_note}**")
     lines += [f"- {w}" for w in result.warnings]
     if result.excluded:
         lines.append(f"- Left out (no hand found): {', '.join(result.excluded)}")
@@ -392,6 +408,11 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, 
             with gr.Column(scale=1, min_width=240):
                 new_name = gr.Textbox(label="New sign", placeholder="e.g. hello", elem_id="teach-new-sign")
                 add_btn = gr.Button("Add sign", elem_id="teach-add-sign")
+                add_background_btn = gr.Button(
+                    'Add "not a sign" (record resting hands, scratching, reaching: never typed)',
+                    size="sm",
+                    elem_id="teach-add-background",
+                )
                 signs = gr.Radio(label="Signs", choices=[], elem_id="teach-signs")
                 with gr.Accordion("Rename or delete the sign", open=False):
                     rename_to = gr.Textbox(label="New name")
@@ -475,6 +496,7 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, 
     demo.unload(end_session)
 
     add_btn.click(add_sign, [session_state, new_name], [signs, new_name, clips, status], api_name=False)
+    add_background_btn.click(add_background_sign, [session_state], [signs, new_name, clips, status], api_name=False)
     new_name.submit(add_sign, [session_state, new_name], [signs, new_name, clips, status], api_name=False)
     rename_btn.click(rename_sign, [session_state, signs, rename_to], [signs, rename_to, clips, status], api_name=False)
     delete_sign_btn.click(delete_sign, [session_state, signs], [signs, clips, player, status], api_name=False)

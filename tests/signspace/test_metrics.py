@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from signspace.metrics import classification_metrics, scalar_metrics
+from signspace.metrics import classification_metrics, scalar_metrics, signer_metrics
 
 
 def test_metrics_match_hand_computed_values():
@@ -24,3 +24,22 @@ def test_metrics_match_hand_computed_values():
 def test_signs_absent_from_a_split_do_not_drag_the_macro_average():
     m = classification_metrics(np.eye(3)[[0, 1]], np.array([0, 1]), ["a", "b", "never"])
     assert m["f1_macro"] == 1.0 and m["per_class"]["never"]["support"] == 0
+
+
+def test_signer_metrics_split_new_people_from_known_people():
+    labels = np.array([0, 1, 0, 1, 0, 1])
+    predicted = np.array([0, 1, 0, 0, 1, 1])
+    signers = ["ann", "ann", "cat", "cat", "dan", "dan"]
+    m = signer_metrics(np.eye(2)[predicted], labels, ["a", "b"], signers, trained={"ann", "bob"})
+    assert m["trained_people"] == 2
+    assert m["known"]["accuracy"] == 1.0 and m["known"]["people"] == 1 and m["known"]["clips"] == 2
+    assert m["unseen"]["accuracy"] == 0.5 and m["unseen"]["people"] == 2 and m["unseen"]["clips"] == 4
+    assert m["unseen"]["per_signer"] == {"cat": 0.5, "dan": 0.5}
+
+
+def test_signer_metrics_say_what_was_not_measured():
+    logits, labels = np.eye(2)[[0, 1]], np.array([0, 1])
+    assert signer_metrics(logits, labels, ["a", "b"], None, set()) is None
+    assert signer_metrics(logits, labels, ["a", "b"], [None, None], set()) is None
+    known_only = signer_metrics(logits, labels, ["a", "b"], ["me", "me"], {"me"})
+    assert known_only["unseen"] is None and known_only["known"]["people"] == 1 and known_only["trained_people"] == 1

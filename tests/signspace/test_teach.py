@@ -346,6 +346,8 @@ def test_train_builds_with_the_builder_and_trains_a_model_the_app_loads(taught):
     [empty] = [c for c in folder.clips("hello") if c.hands == "none"]
     assert result.excluded == [empty.key]  # kept in the folder, flagged, left out of training
     assert empty.path.is_file()
+    assert result.people == 1 and result.one_person_note.startswith("Recorded by one person")
+    assert "**Recorded by one person.**" in (result.model_dir / "README.md").read_text()  # the card says it too
     predictor = Predictor.from_pretrained(str(result.model_dir), None, hand_model=str(HAND_MODEL))
     clip = next(c for c in folder.clips("yes"))
     assert set(predictor.predict_clip(str(clip.path)).top(2)) == {"hello", "yes"}

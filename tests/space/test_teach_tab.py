@@ -62,6 +62,15 @@ def test_sign_name_mistakes_are_one_line_messages(tmp_path):
     assert [v for _, v in signs["choices"]] == ["Hello", "thanks"]
 
 
+def test_the_not_a_sign_class_is_one_click_and_a_folder_the_builder_reads(tmp_path):
+    session = make_session(tmp_path / "signs")
+    signs, _, _, status = teach_tab.add_background_sign(session)
+    assert signs["value"] == "not-a-sign" and "never types it" in status
+    assert (tmp_path / "signs" / "not-a-sign").is_dir()
+    with pytest.raises(gr.Error, match="already"):
+        teach_tab.add_background_sign(session)
+
+
 def test_a_click_before_the_page_has_loaded_says_so():
     with pytest.raises(gr.Error, match="still loading"):
         teach_tab.add_sign(None, "hello")

@@ -794,3 +794,57 @@ def test_a_config_file_with_an_unknown_option_names_it(tmp_path, colour_dataset)
     config.write_text(f"dataset_dir: {colour_dataset}\noutput_dir: {tmp_path / 'o'}\nnum_epochs: 3\n")
     with pytest.raises(ConfigError, match="unknown option\\(s\\) in .*run.yaml: num_epochs"):
         finetune.main([str(config)])
+
+
+@pytest.mark.slow
+def test_a_card_leads_with_people_the_model_never_saw(tmp_path):
+    import build_dataset
+    from factories import make_signer_folders
+
+    people = {name: ("circle", "swipe", "rise") for name in ("ann", "bob", "cat")}
+    data = make_signer_folders(tmp_path / "data", people, per_sign=5)
+    dataset = tmp_path / "dataset"
+    argv = ["--data_dir", str(data), "--output_dir", str(dataset), "--features", "landmarks", "--num_proc", "1"]
+    split = ["--signer_pattern", "^([^/]+)/", "--split_by", "signer", "--test_signers", "cat"]
+    assert build_dataset.main(argv + split) == 0
+    out = tmp_path / "model"
+    assert run_seq(dataset, out, "--num_train_epochs", 6, "--sequence_length", 8, "--hidden_size", 16) == 0
+    signers = json.loads((out / "metrics.json").read_text())["signers"]
+    assert signers["trained_people"] == 2 and signers["unseen"]["people"] == 1 and signers["unseen"]["clips"] == 15
+    assert set(signers["unseen"]["per_signer"]) == {"cat"} and signers["known"]["people"] == 2
+    card = (out / "README.md").read_text()
+    unseen = signers["unseen"]["accuracy"]
+    assert (
+        f"**On people the model never saw** (1 person,\n15 clips of the test split): accuracy **{unseen:.4f}**" in card
+    )
+    assert "accuracy on unseen signers" in card  # the card's metadata, read by the Hub
+
+    one_person = tmp_path / "one-person"
+    assert (
+        build_dataset.main(
+            [
+                "--data_dir",
+                str(data / "ann"),
+                "--output_dir",
+                str(one_person),
+                "--features",
+                "landmarks",
+                "--num_proc",
+                "1",
+                "--signer",
+                "ann",
+            ]
+        )
+        == 0
+    )
+    out = tmp_path / "model-1"
+    assert run_seq(one_person, out, "--num_train_epochs", 1, "--sequence_length", 8, "--hidden_size", 16) == 0
+    assert "**Recorded by one person.**" in (out / "README.md").read_text()
+    assert json.loads((out / "metrics.json").read_text())["signers"]["unseen"] is None
+
+
+def test_a_card_without_signers_says_new_people_were_not_measured(tmp_path, landmark_dataset):
+    out = tmp_path / "model"
+    assert run_seq(landmark_dataset, out, "--num_train_epochs", 1, "--sequence_length", 8, "--hidden_size", 16) == 0
+    assert json.loads((out / "metrics.json").read_text())["signers"] is None
+    assert "**Who signed these clips is not recorded**" in (out / "README.md").read_text()
