@@ -30,6 +30,7 @@ import torch
 from .errors import ConfigError
 from .imaging import ImageSource, decode_image
 from .modeling import load_classifier, load_processor
+from .scan import display_labels
 from .transforms import InputSpec, eval_pixels, normalize
 
 logger = logging.getLogger(__name__)
@@ -222,7 +223,8 @@ class Predictor:
             torch.set_num_threads(self.threads)
         self.model = model.eval().to(self.device)
         self.spec = InputSpec.from_processor(processor)
-        self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        # id2label keeps the folder names; the page and the typed text show them as words
+        self.labels = display_labels([model.config.id2label[i] for i in range(model.config.num_labels)])
         self.unmirror = unmirror
         self.model_id, self.revision = model_id, revision
         self.hand_crop = wants_hand_crop(hand_crop, model.config, model_id)
@@ -496,7 +498,8 @@ class SequencePredictor:
 
         self.model = model.eval().cpu()
         self.model_id, self.revision, self.unmirror = model_id, revision, unmirror
-        self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        # id2label keeps the folder names; the page and the typed text show them as words
+        self.labels = display_labels([model.config.id2label[i] for i in range(model.config.num_labels)])
         self.length = int(model.config.sequence_length)
         self.window_seconds = float(model.config.window_seconds)
         self.hand_model = resolve_hand_model(hand_model)  # fails now, clearly, not on the first frame

@@ -16,6 +16,9 @@ import numpy as np
 
 from .inference import Prediction, Smoother
 from .landmarks import LEFT, MIDDLE_MCP, RIGHT, WRIST, hands_present
+from .scan import BACKGROUND_LABEL, display_labels
+
+BACKGROUND_WORD = display_labels([BACKGROUND_LABEL])[0]  # how the predictor names it
 
 # Sign boundaries, in seconds and hand sizes per second (the wrist's speed divided by the wrist-to-knuckle
 # distance, so it does not depend on how far the signer sits). Measured on the 649 real KSL clips: the median
@@ -103,13 +106,23 @@ class LiveSequenceSession:
         from .landmarks import frame_from_hands
 
         if frame is None:
-            values = np.zeros(258, np.float32)
-            hands = []
+            values, hands = np.zeros(258, np.float32), []
         else:
             if self.tracker is None:
                 self.tracker = predictor.new_tracker()
             hands = self.tracker.track(frame, int(now * 1000))
             values = frame_from_hands(hands)
+        running, committed = self.step_landmarks(predictor, values, now, threshold)
+        running.hands = hands
+        return running, committed
+
+    def step_landmarks(
+        self, predictor, values: np.ndarray, now: float, threshold: float
+    ) -> tuple[Prediction, str | None]:
+        """One frame already tracked (258 landmark values) -> (running guess, committed word or None).
+
+        A word is committed when a sign ends, its whole clip is classified as confidently as ``threshold``, and it
+        is a sign: the model's "not a sign" class (``BACKGROUND_LABEL``) is never typed."""
         speed = hand_speed(self.frames[-1][1], values, now - self.frames[-1][0]) if self.frames else None
         self.frames.append((now, values))
         keep_from = now - max(4 * self.window_seconds, 10.0)  # enough for the longest sign we will classify
@@ -119,19 +132,17 @@ class LiveSequenceSession:
         sequence = np.stack([v for _, v in self.frames])
         in_window = times >= now - self.window_seconds
         running = predictor.predict_landmarks(sequence[in_window], times[in_window], now - self.window_seconds, now)
-        running.hands = hands
         if running.no_hand:
             self.smoother.reset()
         else:
             running.probabilities = self.smoother.update(running.probabilities)
         committed = None
-        ended = self.segmenter.update(now, bool(hands), speed)
+        ended = self.segmenter.update(now, bool(hands_present(values).any()), speed)
         if ended is not None:
             start, end = ended
             part = (times >= start) & (times <= end)
-            sign = predictor.predict_landmarks(sequence[part], times[part])
-            label, confidence = sign.best
-            if label is not None and confidence >= threshold:
+            label, confidence = predictor.predict_landmarks(sequence[part], times[part]).best
+            if label is not None and label != BACKGROUND_WORD and confidence >= threshold:
                 committed = label
                 self.text = f"{self.text} {label}".strip()
                 self.last_word = label

@@ -113,3 +113,18 @@ def test_a_visitor_who_leaves_mid_sign_frees_their_tracker():
         session.step(FixedPredictor(), np.zeros((8, 8, 3), np.uint8), t / 30, 0.6)
     session.close()
     assert tracker.closed and session.tracker is None
+
+
+def test_the_not_a_sign_class_is_never_typed_and_landmark_frames_need_no_tracker():
+    class Background(FixedPredictor):
+        labels = ["not a sign", "swipe"]  # what display_labels makes of the folder name "not-a-sign"
+
+    clip = landmark_clip("circle", frames=30, seed=1)
+    blank = np.zeros(258, np.float32)
+    session = LiveSequenceSession(window_seconds=1.0)
+    words = [session.step_landmarks(Background(0.95), clip[t] if t < 30 else blank, t / 30, 0.6)[1] for t in range(45)]
+    assert not any(words) and session.text == "" and session.tracker is None
+    session = LiveSequenceSession(window_seconds=1.0)
+    predictor = FixedPredictor(0.05)  # the same sign, classified as the other (real) sign: typed
+    words = [session.step_landmarks(predictor, clip[t] if t < 30 else blank, t / 30, 0.6)[1] for t in range(45)]
+    assert [w for w in words if w] == ["swipe"]
