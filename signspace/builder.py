@@ -22,8 +22,8 @@ from tqdm.auto import tqdm
 
 from .atomic import write_bytes_atomic
 from .errors import SignSpaceError
-from .imaging import ImageDecodeError, decode_image, encode_jpeg, shrink_to_shorter_side
-from .scan import DataFolderError, ScanResult, WorkItem
+from .imaging import IMAGE_EXTENSIONS, ImageDecodeError, decode_image, encode_jpeg, shrink_to_shorter_side
+from .scan import DataFolderError, ScanResult, WorkItem, clip_files
 from .splits import SPLITS, SplitRequest, UnionFind, plan_signer_splits, plan_splits
 from .video import read_frames, sample_indices
 
@@ -73,7 +73,7 @@ def _cache_key(item: WorkItem, settings: SequenceSettings) -> str:
     """Same bytes, same settings, same hand model -> same landmarks; a changed or new clip gets a new key."""
     model = Path(settings.hand_model) if settings.hand_model else None
     model_id = f"{model.name}:{model.stat().st_size}" if model and model.is_file() else str(settings.hand_model)
-    files = sorted(p for p in item.path.iterdir() if p.is_file()) if item.path.is_dir() else [item.path]
+    files = clip_files(item.path, IMAGE_EXTENSIONS) if item.path.is_dir() else [item.path]
     stats = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
     return _content_key(f"{item.kind}|{settings.max_frames}|{settings.keypoints_fps}|{model_id}", stats)
 
@@ -221,9 +221,7 @@ def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
 
     try:
         if item.kind in ("npy", "npy-frames"):
-            files = (
-                [p for p in item.path.iterdir() if p.suffix.lower() == ".npy"] if item.kind == "npy-frames" else None
-            )
+            files = clip_files(item.path, {".npy"}) if item.kind == "npy-frames" else None
             landmarks = load_npy_frames(files, item.source) if files is not None else load_npy(item.path, item.source)
             times = np.arange(len(landmarks)) / settings.keypoints_fps
         elif item.kind == "image":
@@ -236,13 +234,7 @@ def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
                 picked = read_frames(item.path, settings.max_frames, item.source)
                 images, times = [np.asarray(image) for _, image, _ in picked], [t for *_, t in picked]
             else:  # a clip folder of frames
-                from .imaging import IMAGE_EXTENSIONS
-
-                paths = sorted(
-                    p
-                    for p in item.path.iterdir()
-                    if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
-                )
+                paths = clip_files(item.path, IMAGE_EXTENSIONS)
                 paths = [paths[i] for i in sample_indices(len(paths), settings.max_frames)]
                 images = [np.asarray(decode_image(p, name=f"{item.source}/{p.name}")) for p in paths]
                 times = [i / settings.keypoints_fps for i in range(len(images))]

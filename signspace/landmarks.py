@@ -26,6 +26,7 @@ LEFT = slice(POSE_VALUES, POSE_VALUES + HAND_VALUES)
 RIGHT = slice(POSE_VALUES + HAND_VALUES, FRAME_VALUES)
 WRIST, MIDDLE_MCP = 0, 9
 NORMALISED_PER_HAND = HAND_VALUES + 2 + 2 + 1  # shape, position, velocity, presence
+MAX_SAVED_FRAMES = 18_000  # 10 minutes at 30 fps: far past any one sign, far below a memory problem
 DEFAULT_KEYPOINTS_FPS = 30.0  # saved .npy clips carry no times; tutorials record about this rate
 
 
@@ -77,8 +78,28 @@ def from_saved(array: np.ndarray, name: str) -> np.ndarray:
     return np.nan_to_num(array.astype(np.float32))
 
 
+def _check_header(path: Path, name: str) -> None:
+    """Refuse from the header alone what must not be read: an array too large for a clip (a header can claim
+    10^9 frames in a few bytes), object arrays (pickles) and complex numbers."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(handle)  # version 3 differs from 2 only in allowing UTF-8 field names
+    if dtype.hasobject:
+        raise KeypointError(f"{name}: holds Python objects, not numbers; save the keypoints as a float array")
+    if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating) or dtype == np.bool_):
+        raise KeypointError(f"{name}: holds {dtype} values; keypoints are real numbers (float32)")
+    frames = int(np.prod(shape)) // max(1, shape[-1] if shape else 1)
+    if frames > MAX_SAVED_FRAMES:
+        raise KeypointError(
+            f"{name}: claims {frames} frames of shape {tuple(shape)}; one sign clip has at most {MAX_SAVED_FRAMES} "
+            "(cut long recordings into one clip per sign)"
+        )
+
+
 def load_npy(path: Path, name: str) -> np.ndarray:
     try:
+        _check_header(path, name)
         return from_saved(np.load(path, allow_pickle=False), name)  # never unpickle a downloaded file
     except (ValueError, OSError, EOFError) as exc:
         if isinstance(exc, KeypointError):

@@ -88,12 +88,40 @@ def _visible_children(folder: Path) -> list[Path]:
         ) from None
 
 
-def _broken_link(path: Path) -> bool:
-    return path.is_symlink() and not path.exists()
+def _not_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")  # names that are not UTF-8 arrive with lone surrogates, which no dataset can store
+        return False
+    except UnicodeEncodeError:
+        return True
+
+
+def printable(relative: str) -> str:
+    """A path that can be printed and stored whatever bytes its name holds."""
+    return relative.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def unusable(path: Path) -> str | None:
+    """Why a folder entry cannot be data (a skip reason), or None. Reading a pipe or a device would wait for ever."""
+    if _not_utf8(path.name):
+        return "its name is not valid UTF-8; rename it"
+    if path.is_symlink() and not path.exists():
+        return "a symbolic link to a file that does not exist"
+    if not (path.is_file() or path.is_dir()):
+        return "not a regular file (a pipe, socket or device)"
+    return None
+
+
+def clip_files(folder: Path, suffixes) -> list[Path]:
+    """The regular, visible files of a clip folder with one of ``suffixes`` (macOS's ._ copies are not frames)."""
+    return sorted(
+        (p for p in folder.iterdir() if not is_junk(p) and p.suffix.lower() in suffixes and unusable(p) is None),
+        key=lambda p: p.name,
+    )
 
 
 def _landmark_clip_folder(entry: Path, label: str, relative: str, group: str, result: ScanResult) -> None:
-    children = [c for c in _visible_children(entry) if c.is_file()]
+    children = [c for c in _visible_children(entry) if unusable(c) is None and c.is_file()]
     if any(c.suffix.lower() == ".npy" for c in children):
         result.items.append(WorkItem(label, entry, relative, group, "npy-frames"))
     elif any(c.suffix.lower() in IMAGE_EXTENSIONS for c in children):
@@ -120,9 +148,17 @@ def _sign_folders(data_dir: Path, tops: list[Path], signer_folders: bool, result
         for entry in _visible_children(parent):
             if not entry.is_dir():
                 result.skipped.append(
-                    {"source": entry.relative_to(data_dir).as_posix(), "reason": "not inside a sign folder; ignored"}
+                    {
+                        "source": printable(entry.relative_to(data_dir).as_posix()),
+                        "reason": "not inside a sign folder; ignored",
+                    }
                 )
                 continue
+            if _not_utf8(entry.name):
+                raise DataFolderError(
+                    f"sign folder {printable(str(entry))} has a name that is not valid UTF-8 (written by an old system "
+                    "or a damaged copy); rename it to the sign it holds"
+                )
             label = normalise_label(entry.name)
             if not label:
                 raise DataFolderError(f"sign folder {entry} has a blank name; rename it to the sign it holds")
@@ -207,21 +243,19 @@ def _scan_sign_folder(
     # Groups are named by the path (the person's folder included), so two people's "take_1" stay apart.
     prefix = folder.parent.relative_to(data_dir).as_posix() + "/" if folder.parent != data_dir else ""
     for entry in _visible_children(folder):
-        relative = entry.relative_to(data_dir).as_posix()
+        relative = printable(entry.relative_to(data_dir).as_posix())
         suffix = entry.suffix.lower()
-        if _broken_link(entry):
-            result.skipped.append({"source": relative, "reason": "a symbolic link to a file that does not exist"})
+        if reason := unusable(entry):
+            result.skipped.append({"source": relative, "reason": reason})
         elif features == "landmarks" and entry.is_dir():
             _landmark_clip_folder(entry, label, relative, f"{prefix}{label}/{entry.name}", result)
         elif features == "landmarks" and suffix == ".npy":
             result.items.append(WorkItem(label, entry, relative, f"{prefix}{label}/{entry.name}", "npy"))
         elif entry.is_dir():
             for frame in _visible_children(entry):
-                frame_rel = frame.relative_to(data_dir).as_posix()
-                if _broken_link(frame):
-                    result.skipped.append(
-                        {"source": frame_rel, "reason": "a symbolic link to a file that does not exist"}
-                    )
+                frame_rel = printable(frame.relative_to(data_dir).as_posix())
+                if reason := unusable(frame):
+                    result.skipped.append({"source": frame_rel, "reason": reason})
                 elif frame.is_file() and frame.suffix.lower() in IMAGE_EXTENSIONS:
                     result.items.append(WorkItem(label, frame, frame_rel, f"{prefix}{label}/{entry.name}", "image"))
                 else:

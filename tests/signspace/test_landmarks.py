@@ -48,7 +48,7 @@ def test_saved_arrays_of_another_layout_are_refused_by_name(array, found):
 def test_pickled_or_corrupt_npy_files_are_refused_without_unpickling(tmp_path):
     pickled = tmp_path / "evil.npy"
     np.save(pickled, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(KeypointError, match="evil.npy: not a readable NumPy array"):
+    with pytest.raises(KeypointError, match="evil.npy: holds Python objects, not numbers"):
         load_npy(pickled, "evil.npy")
     broken = tmp_path / "broken.npy"
     broken.write_bytes(b"\x93NUMPY garbage")
@@ -135,3 +135,34 @@ def test_normalise_ignores_where_the_signer_sits_and_how_far_from_the_camera():
     assert not normalise(torch.zeros(1, 4, 258)).any()  # no hands: all zeros, no NaN
     with pytest.raises(KeypointError, match="only \\['hands'\\]"):
         normalise(torch.zeros(1, 4, 258), ("hands", "pose"))
+
+
+@pytest.mark.parametrize(
+    "write, message",
+    [
+        (lambda p: np.save(p, np.zeros((3, 258), np.complex64)), "holds complex64 values; keypoints are real numbers"),
+        (
+            lambda p: np.save(p, np.array([{"a": 1}] * 3, dtype=object), allow_pickle=True),
+            "holds Python objects, not numbers",
+        ),
+        (lambda p: p.write_text("hello"), "not a readable NumPy array"),
+        (
+            lambda p: p.write_bytes(_header_only({"descr": "<f4", "fortran_order": False, "shape": (10**9, 258)})),
+            "claims 1000000000 frames of shape (1000000000, 258); one sign clip has at most 18000",
+        ),
+    ],
+)
+def test_saved_keypoints_that_are_not_a_clip_are_refused_before_reading(tmp_path, write, message):
+    path = tmp_path / "clip.npy"
+    write(path)
+    with pytest.raises(KeypointError) as caught:
+        load_npy(path, "hello/clip.npy")
+    assert str(caught.value).startswith("hello/clip.npy: ") and message in str(caught.value)
+
+
+def _header_only(header: dict) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue()

@@ -1,7 +1,7 @@
 import pytest
 from factories import make_sign_folders, make_signer_folders, write_image
 
-from signspace.scan import DataFolderError, display_labels, scan_data_dir
+from signspace.scan import DataFolderError, clip_files, display_labels, scan_data_dir
 
 
 def test_os_junk_is_ignored_silently(tmp_path):
@@ -183,3 +183,39 @@ def test_sign_names_read_as_words_unless_two_would_look_the_same():
         "__",
     ]
     assert display_labels(["thank_you", "thank-you", "hello"]) == ["thank_you", "thank-you", "hello"]
+
+
+def test_pipes_and_names_that_are_not_utf8_are_skipped_and_listed(tmp_path):
+    import os
+
+    make_sign_folders(tmp_path, {"a": 2, "b": 2})
+    os.mkfifo(tmp_path / "a" / "pipe.npy")  # reading it would wait for ever
+    bad = os.fsencode(tmp_path / "b") + b"/caf\xe9.png"  # Latin-1 bytes, not UTF-8
+    with open(bad, "wb") as handle:
+        handle.write((tmp_path / "b" / "img_000.png").read_bytes())
+    result = scan_data_dir(tmp_path, features="landmarks")
+    reasons = {entry["source"]: entry["reason"] for entry in result.skipped}
+    assert reasons["a/pipe.npy"] == "not a regular file (a pipe, socket or device)"
+    assert reasons["b/caf\\udce9.png"] == "its name is not valid UTF-8; rename it"
+    assert len(result.items) == 4
+
+
+def test_a_sign_folder_whose_name_is_not_utf8_is_one_line(tmp_path):
+    import os
+
+    make_sign_folders(tmp_path, {"a": 1, "b": 1})
+    os.mkdir(os.fsencode(tmp_path) + b"/s\xe9")
+    with pytest.raises(DataFolderError, match=r"s\\udce9 has a name that is not valid UTF-8"):
+        scan_data_dir(tmp_path)
+
+
+def test_clip_files_leave_out_macos_copies_and_pipes(tmp_path):
+    import os
+
+    import numpy as np
+
+    for n in range(3):
+        np.save(tmp_path / f"{n}.npy", np.zeros((1, 258), np.float32))
+    (tmp_path / "._0.npy").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    os.mkfifo(tmp_path / "3.npy")
+    assert [p.name for p in clip_files(tmp_path, {".npy"})] == ["0.npy", "1.npy", "2.npy"]
