@@ -256,7 +256,7 @@ class Predictor:
         """The right predictor for the model: this class for image models, SequencePredictor for landmark ones."""
         from .modeling import is_sequence_model
 
-        model = load_classifier(model_id, revision, flag="--model")
+        model = load_classifier(model_id, revision, flag="--model", strict=True)
         if is_sequence_model(model):
             return SequencePredictor(
                 model,

@@ -129,25 +129,60 @@ def check_hub_repo(repo_id: str, revision: str | None, weights: bool) -> None:
 SEQUENCE_CONFIG_KEYS = ("sequence_length", "hidden_size", "feature_groups", "window_seconds", "id2label")
 
 
-def load_classifier(name_or_path: str, revision: str | None = None, flag: str = "--model_name_or_path", **kwargs):
-    """An image classifier, or one of our landmark sequence models (dispatched on config.json's model_type)."""
+def _check_sequence_config(name_or_path: str, raw: dict) -> None:
+    """Values a hand-edited or damaged config.json can hold that would crash the model or serve nonsense."""
+    from .sequence_model import MODEL_TYPE
+
+    missing = [key for key in SEQUENCE_CONFIG_KEYS if key not in raw]
+    if missing:
+        raise UnsafeModelError(
+            f"{name_or_path}: its config.json says {MODEL_TYPE} but lacks {', '.join(missing)}; it was not written "
+            "by SignSpace's train/finetune.py. Retrain it with finetune.py on a landmark dataset"
+        )
+    checks = {
+        "sequence_length": lambda v: isinstance(v, int) and v >= 2,
+        "hidden_size": lambda v: isinstance(v, int) and v >= 1 and v % int(raw.get("num_heads", 4) or 1) == 0,
+        "window_seconds": lambda v: isinstance(v, (int, float)) and v > 0,
+    }
+    for key, valid in checks.items():
+        if not valid(raw[key]):
+            raise ModelFolderError(
+                f"{name_or_path}: config.json has {key} = {raw[key]!r}, which no SignSpace model was trained with; "
+                "restore the file the training wrote, or train the model again"
+            )
+
+
+def load_classifier(
+    name_or_path: str, revision: str | None = None, flag: str = "--model_name_or_path", strict: bool = False, **kwargs
+):
+    """An image classifier, or one of our landmark sequence models (dispatched on config.json's model_type).
+
+    ``strict``: every weight in the file must fit the architecture config.json names and every parameter must be
+    in the file (serving); fine-tuning leaves it off, since a new head is expected to be missing."""
     from transformers import AutoConfig, AutoModelForImageClassification
 
     from .sequence_model import MODEL_TYPE, SignSequenceModel
 
     config = _from_hub_or_folder(AutoConfig, name_or_path, revision, flag)
+    loader = AutoModelForImageClassification
     if config.model_type == MODEL_TYPE:
         raw, _ = type(config).get_config_dict(name_or_path, revision=revision, local_files_only=True)  # cached above
-        missing = [key for key in SEQUENCE_CONFIG_KEYS if key not in raw]
-        if missing:
-            raise UnsafeModelError(
-                f"{name_or_path}: its config.json says {MODEL_TYPE} but lacks {', '.join(missing)}; it was not written "
-                "by SignSpace's train/finetune.py. Retrain it with finetune.py on a landmark dataset"
-            )
-        return _from_hub_or_folder(SignSequenceModel, name_or_path, revision, flag, use_safetensors=True, **kwargs)
-    return _from_hub_or_folder(
-        AutoModelForImageClassification, name_or_path, revision, flag, use_safetensors=True, **kwargs
+        _check_sequence_config(name_or_path, raw)
+        loader = SignSequenceModel
+    if not strict:
+        return _from_hub_or_folder(loader, name_or_path, revision, flag, use_safetensors=True, **kwargs)
+    model, info = _from_hub_or_folder(
+        loader, name_or_path, revision, flag, use_safetensors=True, output_loading_info=True, **kwargs
     )
+    wrong = {kind: info.get(kind) or [] for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+    if any(wrong.values()):
+        counts = ", ".join(f"{len(keys)} {kind.replace('_keys', '')}" for kind, keys in wrong.items() if keys)
+        raise ModelFolderError(
+            f"{name_or_path}: its weights do not fit the {config.model_type!r} architecture its config.json names "
+            f"({counts} weights, e.g. {next(k for keys in wrong.values() for k in keys)}); the config.json and "
+            "model.safetensors come from different models. Restore the pair the training wrote"
+        )
+    return model
 
 
 def is_sequence_model(model) -> bool:

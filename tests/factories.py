@@ -199,3 +199,23 @@ def make_signer_folders(
                 name = f"clip_{n}.npy" if layout == "folders" else f"{signer}_{n}.npy"
                 np.save(folder / name, landmark_clip(motion, frames=20 + n, seed=1000 * s + 100 * m + n))
     return root
+
+
+def make_sequence_model(path: Path, labels=("circle", "rise", "swipe")):
+    """A small random SignSpace sequence model saved as finetune.py saves it."""
+    import torch
+
+    from signspace.sequence_model import SignSequenceConfig, SignSequenceModel
+
+    torch.manual_seed(0)
+    config = SignSequenceConfig(
+        sequence_length=16,
+        hidden_size=32,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={n: i for i, n in enumerate(labels)},
+        window_seconds=1.2,
+    )
+    model = SignSequenceModel(config)
+    model.save_pretrained(path)
+    return model

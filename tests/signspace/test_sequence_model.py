@@ -2,28 +2,14 @@ import json
 
 import pytest
 import torch
+from factories import make_sequence_model
 
 from signspace.modeling import UnsafeModelError, load_classifier
 from signspace.sequence_model import SignSequenceConfig, SignSequenceModel
 
 
-def make_model(path, labels=("circle", "rise", "swipe")):
-    torch.manual_seed(0)
-    config = SignSequenceConfig(
-        sequence_length=16,
-        hidden_size=32,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={n: i for i, n in enumerate(labels)},
-        window_seconds=1.2,
-    )
-    model = SignSequenceModel(config)
-    model.save_pretrained(path)
-    return model
-
-
 def test_saved_model_loads_through_our_loader_without_remote_code(tmp_path):
-    model = make_model(tmp_path)
+    model = make_sequence_model(tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["model_type"] == "signspace-sequence" and "auto_map" not in config
     assert (tmp_path / "model.safetensors").is_file()
@@ -41,7 +27,7 @@ def test_default_size_stays_under_two_million_parameters():
 
 
 def test_labels_give_a_loss_and_a_wrong_input_shape_is_a_clear_error(tmp_path):
-    model = make_model(tmp_path)
+    model = make_sequence_model(tmp_path)
     out = model(input_values=torch.rand(3, 16, 258), labels=torch.tensor([0, 1, 2]))
     assert out.loss.ndim == 0 and out.logits.shape == (3, 3)
     with pytest.raises(ValueError, match=r"expected B x 16 x 258 landmark frames, got \(1, 30, 258\)"):
@@ -49,7 +35,7 @@ def test_labels_give_a_loss_and_a_wrong_input_shape_is_a_clear_error(tmp_path):
 
 
 def test_a_sequence_config_lacking_our_keys_is_refused_clearly(tmp_path):
-    make_model(tmp_path)
+    make_sequence_model(tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())
     del config["sequence_length"], config["window_seconds"]
     (tmp_path / "config.json").write_text(json.dumps(config))
@@ -60,6 +46,6 @@ def test_a_sequence_config_lacking_our_keys_is_refused_clearly(tmp_path):
 
 
 def test_frames_without_hands_do_not_break_the_pooling(tmp_path):
-    model = make_model(tmp_path).eval()
+    model = make_sequence_model(tmp_path).eval()
     logits = model(input_values=torch.zeros(1, 16, 258)).logits
     assert torch.isfinite(logits).all()
