@@ -22,6 +22,7 @@ from transformers import HfArgumentParser
 from . import builder, hub
 from .atomic import atomic_directory, check_output_dir, write_json_atomic
 from .cards import render_dataset_card
+from .cli import parse_dataclasses
 from .errors import ConfigError
 from .hands import CROP_MARGIN, DETECTION_CONFIDENCE, resolve_hand_model
 from .scan import scan_data_dir
@@ -253,7 +254,7 @@ def publish(config: BuildConfig, dataset_dict, report: dict, token: str, add_fil
 def main(argv: list[str] | None = None, progress=None) -> int:
     """``progress(done, total)``: called as clips are extracted (landmarks); it may raise to stop the build."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    (config,) = HfArgumentParser(BuildConfig).parse_args_into_dataclasses(args=argv)
+    (config,) = parse_dataclasses(HfArgumentParser(BuildConfig), argv)
     token = hub.require_token() if config.push_to_hub else None  # fail before hours of decoding
     check_output_dir(Path(config.output_dir), config.overwrite)
     scan = scan_data_dir(

@@ -18,6 +18,10 @@ class ConfigError(SignSpaceError, ValueError):
     """An option or setting with a value that cannot work; the message names it and gives a working example."""
 
 
+class UsageError(SignSpaceError, ValueError):
+    """Command-line words no option takes; the message names them and the nearest real option."""
+
+
 class ModelFolderError(SignSpaceError, FileNotFoundError):
     """A model folder that is missing or incomplete."""
 

@@ -23,6 +23,7 @@ from transformers import EarlyStoppingCallback, HfArgumentParser, TrainingArgume
 from . import hub, training
 from .cards import render_model_card
 from .checkpoints import find_resume_checkpoint
+from .cli import parse_dataclasses
 from .errors import ConfigError
 from .metrics import classification_metrics, signer_metrics
 from .modeling import load_classifier, load_processor
@@ -157,7 +158,7 @@ def parse(argv: list[str], kind: str = "images", has_validation: bool = True):
     if unknown:
         raise ConfigError(f"unknown option(s) in {argv[0]}: {', '.join(unknown)} (see --help for the names)")
     parser.set_defaults(**{**task_defaults(kind, has_validation), **from_file})
-    data_args, model_args, args = parser.parse_args_into_dataclasses(args=flags)
+    data_args, model_args, args = parse_dataclasses(parser, flags)
     if args.dataloader_num_workers == 0:
         args.dataloader_persistent_workers = False  # derived: PyTorch refuses persistent workers without workers
     return data_args, model_args, args
@@ -252,6 +253,8 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
             "base_model": model_args.model_name_or_path or "new sequence model",
             "dataset": fingerprint if data_args.dataset_dir else f"{where}@{data_args.dataset_revision or 'main'}",
         }
+        if kind == "landmarks":  # the model's shape: a checkpoint of another shape cannot be resumed
+            identity.update(sequence_length=model.config.sequence_length, hidden_size=model.config.hidden_size)
         training.check_same_run(output_dir, identity, resuming=resume is not None)
 
     callbacks = list(callbacks or [])

@@ -22,6 +22,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from signspace.cli import parse_namespace
 from signspace.errors import SignSpaceError
 from signspace.imaging import ImageDecodeError
 from signspace.inference import HAND_CROP_MODES, PRECISIONS, LiveSession, Prediction, Predictor, TextBuilder
@@ -480,7 +481,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[AppConfig, str, int]:
     parser.add_argument("--no-teach", dest="teach", action="store_false", help="hide the Teach tab")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
-    args = parser.parse_args(argv)
+    args = parse_namespace(parser, argv)
     revision = args.revision or (DEFAULT_REVISION if args.model == DEFAULT_MODEL else None)
     config = AppConfig(
         model=args.model,

@@ -17,6 +17,8 @@ import tempfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from signspace.cli import parse_namespace
+
 ROOT = Path(__file__).resolve().parent.parent
 # The whole package: the Teach tab builds datasets and trains on the Space with the scripts' own code (a test runs
 # the staged Space's imports to prove the copy is enough).
@@ -123,7 +125,7 @@ def parse_args(argv):
         help="MediaPipe hand_landmarker.task to ship with the app (default: $SIGNSPACE_HAND_MODEL or the "
         "cached download)",
     )
-    return parser.parse_args(argv)
+    return parse_namespace(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

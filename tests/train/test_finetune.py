@@ -755,6 +755,37 @@ def test_resuming_another_runs_checkpoint_is_refused(tmp_path, colour_dataset, l
     assert run(colour_dataset, out, tiny_vit, "--num_train_epochs", 1, "--overwrite_output_dir") == 0
 
 
+def test_resuming_with_another_model_shape_is_refused(tmp_path, landmark_dataset):
+    out = tmp_path / "out"
+    assert run_seq(landmark_dataset, out, "--num_train_epochs", 1, "--sequence_length", 8, "--hidden_size", 16) == 0
+    with pytest.raises(CheckpointError, match=r"hidden_size: 16 there, 32 now"):
+        run_seq(landmark_dataset, out, "--num_train_epochs", 2, "--sequence_length", 8, "--hidden_size", 32)
+    with pytest.raises(CheckpointError, match=r"sequence_length: 8 there, 12 now"):
+        run_seq(landmark_dataset, out, "--num_train_epochs", 2, "--sequence_length", 12, "--hidden_size", 16)
+
+
+@pytest.mark.parametrize("damage", ["truncated arrow", "no state.json", "missing split", "only dataset_dict.json"])
+def test_a_half_written_dataset_folder_is_one_line(tmp_path, colour_dataset, damage):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(colour_dataset, broken)
+    if damage == "truncated arrow":
+        arrow = next((broken / "train").glob("*.arrow"))
+        arrow.write_bytes(arrow.read_bytes()[:100])
+    elif damage == "no state.json":
+        (broken / "train" / "state.json").unlink()
+    elif damage == "missing split":
+        shutil.rmtree(broken / "validation")
+    else:
+        for child in broken.iterdir():
+            if child.name != "dataset_dict.json":
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+    with pytest.raises(training.DatasetFormatError, match=f"--dataset_dir {broken} is incomplete or damaged"):
+        finetune.main(["--dataset_dir", str(broken), "--output_dir", str(tmp_path / "o")])
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_single_split_folder_is_a_clear_error(tmp_path, colour_dataset, tiny_vit):
     with pytest.raises(
         training.DatasetFormatError, match=r"train is a single split, not a dataset folder .*probably .*dataset"
