@@ -145,6 +145,27 @@ def test_sign_in_is_offered_only_on_a_space(monkeypatch):
     assert sum(isinstance(b, gr.LoginButton) for b in space.blocks.values()) == 1
 
 
+def test_the_readme_install_brings_what_the_sign_in_needs_on_a_space(monkeypatch):
+    """On a Space the sign-in button makes Gradio attach its OAuth routes at launch; without gradio[oauth]'s
+    packages that crashed the app."""
+    import fastapi
+    from gradio import oauth
+
+    monkeypatch.setenv("SYSTEM", "spaces")
+    monkeypatch.setenv("SPACE_ID", "someone/signs")
+    # what a Space with hf_oauth sets in the environment, which gradio.oauth reads when first imported
+    for name, value in {
+        "OAUTH_CLIENT_ID": "id",
+        "OAUTH_CLIENT_SECRET": "secret",
+        "OAUTH_SCOPES": "openid profile",
+        "OPENID_PROVIDER_URL": "http://127.0.0.1:9",
+    }.items():
+        monkeypatch.setattr(oauth, name, value)
+    server = fastapi.FastAPI()
+    oauth.attach_oauth(server)
+    assert {"/login/huggingface", "/login/callback"} <= {route.path for route in server.routes}
+
+
 def test_a_sign_renamed_during_its_recording_loses_nothing(tmp_path):
     session = make_session(tmp_path / "signs")
     teach_tab.add_sign(session, "hello")
