@@ -226,9 +226,12 @@ def preprocessing(config: BuildConfig) -> dict:
     return {"input": "hand_crop", "crop_margin": CROP_MARGIN, "hand_detection_confidence": DETECTION_CONFIDENCE}
 
 
-def publish(config: BuildConfig, dataset_dict, report: dict, token: str, add_files=None) -> str:
+def publish(
+    config: BuildConfig, dataset_dict, report: dict, token: str, add_files=None, remedy: str | None = None
+) -> str:
     """Parquet per split + rendered card, uploaded as one commit from a staging folder (``add_files(staging)``
-    may add more, e.g. the Teach tab's recordings)."""
+    may add more, e.g. the Teach tab's recordings; ``remedy``: what to do after a failed upload, for callers
+    that are not this command line)."""
     with tempfile.TemporaryDirectory(prefix="signspace-dataset-") as staging:
         staging = Path(staging)
         (staging / "data").mkdir()
@@ -246,7 +249,8 @@ def publish(config: BuildConfig, dataset_dict, report: dict, token: str, add_fil
             token=token,
             private=config.hub_private_repo,
             commit_message="Upload sign dataset built with SignSpace",
-            remedy=f"the dataset itself is saved in {Path(config.output_dir).resolve()}; to publish it, run the same "
+            remedy=remedy
+            or f"the dataset itself is saved in {Path(config.output_dir).resolve()}; to publish it, run the same "
             "command again with --overwrite",
         )
 

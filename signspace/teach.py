@@ -7,6 +7,7 @@ folder recorded here trains later with the scripts unchanged. The app's own work
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import json
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 WORK_FOLDER = ".signspace"  # inside the data folder; the builder skips hidden entries
 CLIP_SUFFIX = ".mp4"
 MAX_SIGN_NAME = 64
+MAX_SIGN_NAME_BYTES = 200  # a folder name may hold 255 bytes; room for the suffixes we and file systems add
 RECORD_SHORTER_SIDE = 720  # a 4K webcam frame is stored at 720p: hands stay sharp, clips stay small
 # Same as the builder's defaults, so the scripts and the page build the same dataset from the same folder.
 VAL_SIZE = 0.2
@@ -88,10 +90,20 @@ def check_sign_name(name: str | None, existing: list[str]) -> str:
         raise TeachError(f"sign name {label!r} starts with a dot, which hides the folder; drop the dot")
     if any(unicodedata.category(ch) == "Cc" for ch in label):
         raise TeachError(f"sign name {label!r} has a control character; use letters, digits and spaces")
+    if any(unicodedata.category(ch) == "Cf" for ch in label):  # U+202E, U+200B, U+FEFF: look-alike names
+        raise TeachError(
+            f"sign name {label.encode('ascii', 'backslashreplace').decode()!r} has an invisible formatting "
+            "character; type the name again with letters, digits and spaces"
+        )
     if len(label) > MAX_SIGN_NAME:
         raise TeachError(f"sign name is {len(label)} characters long; keep it to {MAX_SIGN_NAME}")
+    if len(label.encode("utf-8")) > MAX_SIGN_NAME_BYTES:
+        raise TeachError(
+            f"sign name takes {len(label.encode('utf-8'))} bytes (emoji and accents take several each); keep it to "
+            f"{MAX_SIGN_NAME_BYTES}"
+        )
     for other in existing:
-        if other != label and other.casefold() == label.casefold():
+        if other != label and normalise_label(other).casefold() == label.casefold():
             raise TeachError(
                 f"sign {label!r} differs from the existing sign {other!r} only in letter case; the builder would "
                 "see them as one sign. Use the existing one or another name"
@@ -120,6 +132,7 @@ class TeachFolder:
         self.hand_model = hand_model
         self.work = self.root / WORK_FOLDER
         self._lock = threading.RLock()  # two tabs of one visitor share this folder
+        self._trainings = 0
 
     # -- signs ------------------------------------------------------------------------------------------------
     def signs(self) -> list[str]:
@@ -151,6 +164,7 @@ class TeachFolder:
     def rename_sign(self, old: str | None, new: str | None) -> str:
         with self._lock:
             source = self.sign_dir(old)
+            self._refuse_while_training(f"rename sign {old!r}")
             label = check_sign_name(new, [s for s in self.signs() if s != old])
             if label == old:
                 return label
@@ -162,11 +176,27 @@ class TeachFolder:
                 raise _disk_error(exc, f"rename sign {old!r}") from None
             return label
 
+    @contextlib.contextmanager
+    def training(self):
+        """Held while a training reads the folder: signs cannot be deleted or renamed under it."""
+        with self._lock:
+            self._trainings += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._trainings -= 1
+
+    def _refuse_while_training(self, what: str) -> None:
+        if self._trainings:
+            raise TeachError(f"cannot {what} while this folder is training; wait for it to finish or press Cancel")
+
     def delete_sign(self, sign: str | None) -> None:
         with self._lock:
             source = self.sign_dir(sign)
             # Renamed away first, so a failure half-way never leaves a half sign the builder would train on.
-            trash = self.work / "trash" / f"{sign}-{time.time_ns()}"
+            self._refuse_while_training(f"delete sign {sign!r}")
+            trash = self.work / "trash" / str(time.time_ns())  # not named by the sign: any name fits
             try:
                 trash.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(source, trash)
@@ -512,7 +542,13 @@ def run_training(
     folder: TeachFolder, job: Job, seed: int = 42, epochs: int | None = None, num_proc: int | None = None
 ) -> TrainResult:
     """Build the landmark dataset with the builder's code (cached clips are not tracked again), then train the
-    sequence model with finetune's code, into ``DATA/.signspace/models/<time>``; progress and cancel via ``job``."""
+    sequence model with finetune's code, into ``DATA/.signspace/models/<time>``; progress and cancel via ``job``.
+    Signs cannot be deleted or renamed meanwhile."""
+    with folder.training():
+        return _train(folder, job, seed, epochs, num_proc)
+
+
+def _train(folder: TeachFolder, job: Job, seed: int, epochs: int | None, num_proc: int | None) -> TrainResult:
     from transformers import TrainerCallback
 
     from . import build_dataset, finetune
@@ -729,7 +765,14 @@ def publish(
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(clip.path, target)
 
-    dataset_url = publish_dataset(config, datasets.load_from_disk(str(dataset_dir)), report, token, add_clips)
+    dataset_url = publish_dataset(
+        config,
+        datasets.load_from_disk(str(dataset_dir)),
+        report,
+        token,
+        add_clips,
+        remedy=f"your signs and model stay in {folder.root}; press Publish again",
+    )
     with tempfile.TemporaryDirectory(prefix="signspace-model-") as staging:
         staged = Path(staging) / "model"
         shutil.copytree(model_dir, staged, ignore=shutil.ignore_patterns("checkpoint-*", ".*"))
@@ -744,7 +787,7 @@ def publish(
             token=token,
             private=private,
             commit_message="Upload sign recognizer trained in SignSpace's Teach tab",
-            remedy=f"the model is saved in {model_dir}; publish again",
+            remedy=f"the model is saved in {model_dir}; press Publish again",
         )
     return {"dataset": dataset_url, "model": model_url, "deploy": deploy_command(model_repo, private)}
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from factories import ASL_DIR, HAND_MODEL, pattern_image, photo_video, write_image, write_video
 
+from signspace.errors import SignSpaceError
 from signspace.scan import scan_data_dir
 from signspace.teach import (
     Job,
@@ -62,6 +63,10 @@ def hand_clip(path: Path, letter: str, start: int, photos: int = 6) -> Path:
         (".hidden", "starts with a dot"),
         ("x" * 65, "keep it to 64"),
         ("tab\there", "control character"),
+        ("hel\u200blo", r"'hel\\\\u200blo' has an invisible formatting character"),
+        ("\u202eolleh", "invisible formatting character"),
+        ("\ufeffhello", "invisible formatting character"),
+        ("\U0001f44b" * 60, "takes 240 bytes \\(emoji and accents take several each\\); keep it to 200"),
     ],
 )
 def test_bad_sign_names_are_refused_and_nothing_is_written(tmp_path, name, message):
@@ -82,6 +87,33 @@ def test_names_differing_only_in_case_are_refused_like_the_builder_does(tmp_path
     assert folder.signs() == ["Hello", "thanks"]
     with pytest.raises(TeachError, match="exists already"):
         folder.add_sign("Hello")
+
+
+def test_a_name_at_the_byte_limit_can_be_added_renamed_and_deleted(tmp_path):
+    folder = TeachFolder(tmp_path)
+    name = "\U0001f44b" * 50  # 200 bytes: the longest allowed
+    folder.add_sign(name)
+    folder.delete_sign(folder.rename_sign(name, name[:-1] + "\u00e9" * 2))
+    assert folder.signs() == []
+
+
+def test_a_decomposed_name_on_disk_is_the_same_sign_as_its_composed_form(tmp_path):
+    (tmp_path / "cafe\u0301").mkdir()  # written by macOS (NFD)
+    with pytest.raises(TeachError, match="only in letter case"):
+        TeachFolder(tmp_path).add_sign("CAF\u00c9")
+
+
+def test_signs_cannot_be_deleted_or_renamed_while_the_folder_trains(tmp_path):
+    folder = TeachFolder(tmp_path)
+    folder.add_sign("hello")
+    with folder.training():
+        with pytest.raises(TeachError, match="cannot delete sign 'hello' while this folder is training; wait"):
+            folder.delete_sign("hello")
+        with pytest.raises(TeachError, match="cannot rename sign 'hello' while this folder is training"):
+            folder.rename_sign("hello", "hi")
+    assert folder.signs() == ["hello"]
+    folder.delete_sign("hello")  # afterwards it works
+    assert folder.signs() == []
 
 
 def test_names_are_normalised_as_the_builder_normalises_folders():
@@ -524,3 +556,15 @@ def test_publish_uploads_clips_dataset_and_model_to_the_visitors_repos(taught, f
     assert urls["deploy"] == (
         "python space/deploy.py --space_id tester/my-model-demo --model_id tester/my-model --private"
     )
+
+
+@pytest.mark.slow
+@needs_hands
+def test_a_failed_publish_tells_the_page_user_to_press_publish_again(taught, fresh_hub):
+    folder, result, _ = taught
+    fresh_hub.fail(r"/api/repos/create", 403, times=10)
+    with pytest.raises(SignSpaceError) as caught:
+        publish(folder, result.model_dir, "tester/other-signs", "tester/other-model", os.environ["HF_TOKEN"])
+    message = str(caught.value)
+    assert f"your signs and model stay in {folder.root}; press Publish again" in message
+    assert "--overwrite" not in message and "command" not in message
