@@ -542,12 +542,12 @@ class SequencePredictor:
         """A video file (tracked in VIDEO mode, as the builder does) or a photo (a one-frame clip)."""
         from .imaging import IMAGE_EXTENSIONS
         from .landmarks import track_clip
-        from .video import read_frames
+        from .video import MAX_CLIP_SECONDS, read_frames
 
         name = Path(path).name
         if Path(path).suffix.lower() in IMAGE_EXTENSIONS:
             return self.predict(str(path), unmirror=False)
-        picked = read_frames(Path(path), max_frames, name)
+        picked = read_frames(Path(path), max_frames, name, max_seconds=MAX_CLIP_SECONDS)
         frames = [np.asarray(image) for _, image, _ in picked]
         times = [seconds for *_, seconds in picked]
         with self.new_tracker() as tracker:

@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import SignSpaceError
 from .scan import normalise_label
-from .video import encode_clip, video_seconds
+from .video import VideoTooLong, encode_clip, video_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -271,11 +271,15 @@ class TeachFolder:
             if suffix in IMAGE_EXTENSIONS:
                 decode_image(path, name=path.name)
             else:
-                seconds = video_seconds(path)
-                if seconds > self.limits.clip_seconds:
+                try:  # decoding stops just past the limit: an hour-long upload costs no more than a clip
+                    seconds = video_seconds(path, max_seconds=self.limits.clip_seconds)
+                except VideoTooLong:
+                    seconds = None
+                if seconds is None or seconds > self.limits.clip_seconds:
+                    length = f"more than {self.limits.clip_seconds:g}" if seconds is None else f"{seconds:.1f}"
                     raise TeachError(
-                        f"{path.name} lasts {seconds:.1f} s; a clip holds one sign, at most "
-                        f"{self.limits.clip_seconds:g} s here. Trim it and upload again"
+                        f"{path.name} lasts {length} s; a clip holds one sign, at most {self.limits.clip_seconds:g} s "
+                        "here. Trim it and upload again"
                     )
         except ImageDecodeError as exc:
             raise TeachError(f"{path.name}: cannot be read ({str(exc).removeprefix(path.name + ': ')})") from None

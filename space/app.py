@@ -27,7 +27,7 @@ from signspace.errors import SignSpaceError
 from signspace.imaging import ImageDecodeError
 from signspace.inference import HAND_CROP_MODES, PRECISIONS, LiveSession, Prediction, Predictor, TextBuilder
 from signspace.limits import RequestSizeLimit, parse_size
-from signspace.video import VIDEO_ERRORS
+from signspace.video import VIDEO_ERRORS, VideoTooLarge, VideoTooLong
 
 DEFAULT_MODEL = "RavenOnur/Sign-Language"
 DEFAULT_REVISION = "refs/pr/1"  # the safetensors conversion of its main branch's pickle weights
@@ -195,6 +195,8 @@ def classify_clip(predictor, path: str | None) -> dict[str, float]:
         )
     try:
         prediction = predictor.predict_clip(path)
+    except (VideoTooLong, VideoTooLarge) as exc:  # the message says how long or large it may be
+        raise gr.Error(f"That clip cannot be used: {str(exc).removeprefix(Path(path).name + ': ')}") from None
     except ImageDecodeError:
         raise gr.Error(
             "That file is not a video or image SignSpace can read (use MP4, WebM, MOV, JPEG or PNG)."

@@ -219,3 +219,19 @@ def make_sequence_model(path: Path, labels=("circle", "rise", "swipe")):
     model = SignSequenceModel(config)
     model.save_pretrained(path)
     return model
+
+
+def blank_video(path: Path, frames: int, width: int, height: int, rate: int = 10) -> Path:
+    """A tiny H.264 file of large, empty frames (a 'dimension bomb': a few KB that decode to gigabytes)."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "51"}
+        frame = av.VideoFrame.from_ndarray(np.zeros((height, width, 3), np.uint8), format="rgb24")
+        for index in range(frames):
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path

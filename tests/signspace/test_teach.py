@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from factories import ASL_DIR, HAND_MODEL, pattern_image, photo_video, write_image, write_video
+from factories import ASL_DIR, HAND_MODEL, blank_video, pattern_image, photo_video, write_image, write_video
 
 from signspace.errors import SignSpaceError
 from signspace.scan import scan_data_dir
@@ -204,8 +204,11 @@ def test_limits_hold_for_recordings_and_uploads(tmp_path):
     with pytest.raises(TeachError, match="sign 'a' has 2 clips, the most allowed here"):
         folder.save_recording("a", frames(), [0.1 * i for i in range(6)])
     long_video = write_video(tmp_path.parent / "long.mp4", n_frames=25)  # 2.4 s at 10 fps
-    with pytest.raises(TeachError, match=r"long.mp4 lasts 2.4 s; .* at most 1 s here"):
+    with pytest.raises(TeachError, match=r"long.mp4 lasts more than 1 s; .* at most 1 s here"):
         folder.import_file("b", long_video)
+    hour = blank_video(tmp_path.parent / "hour.mp4", 300, 32, 32, rate=2)  # decoding stops just past 1 s
+    with pytest.raises(TeachError, match=r"hour.mp4 lasts more than 1 s; .* at most 1 s here"):
+        folder.import_file("b", hour)
     small = TeachFolder(tmp_path, TeachLimits(total_bytes=folder.usage_bytes() + 10))
     with pytest.raises(TeachError, match="MB allowed here; delete clips"):
         small.save_recording("b", frames(), [0.1 * i for i in range(6)])

@@ -9,7 +9,7 @@ import httpx
 import numpy as np
 import pytest
 import torch
-from factories import make_tiny_vit, pattern_image
+from factories import blank_video, make_tiny_vit, pattern_image
 from hub_server import free_port
 
 from signspace.inference import Predictor
@@ -342,6 +342,12 @@ def test_a_clip_upload_is_tracked_and_classified_like_a_training_clip(sequence_p
     junk.write_bytes(b"not a video at all")
     with pytest.raises(app.gr.Error, match="cannot be decoded|not a video or image"):
         app.classify_clip(sequence_predictor, str(junk))
+    long = blank_video(tmp_path / "hour.mp4", 200, 32, 32, rate=2)  # 100 s: stops decoding at the 60 s limit
+    with pytest.raises(app.gr.Error, match=r"That clip cannot be used: the video is longer than 60 s"):
+        app.classify_clip(sequence_predictor, str(long))
+    huge = blank_video(tmp_path / "huge.mp4", 1, 8192, 5120)
+    with pytest.raises(app.gr.Error, match=r"That clip cannot be used: its frames are 8192x5120 pixels"):
+        app.classify_clip(sequence_predictor, str(huge))
 
 
 # --- issue 11: limits on every path, friendly refusals, a cache that is cleaned -----------------------------------
