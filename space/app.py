@@ -429,6 +429,7 @@ def launch_kwargs(config: AppConfig) -> dict:
     }
     if config.teach and not config.per_visitor:  # replaying clips and showing results from --data_dir, wherever it is
         kwargs["allowed_paths"] = [str(Path(config.data_dir).resolve())]
+
     return kwargs
 
 

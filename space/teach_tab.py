@@ -64,6 +64,20 @@ def _hand_model(option: str | None) -> str | None:
         return None
 
 
+def visitor_root() -> Path:
+    """Where a shared Space keeps each visitor's private folder. Served in place (``gr.set_static_paths``), so a
+    replayed clip is never copied into Gradio's cache: it is gone once the visitor's folder is."""
+    return Path(tempfile.gettempdir()) / "signspace-teach"
+
+
+def discard_upload(path: Path) -> None:
+    """Delete Gradio's cached copy of an upload once the clip is stored in the visitor's folder (a copy in the
+    cache would outlive the folder); files elsewhere (a local user's own) are never touched."""
+    upload_folder = Path(gr.utils.get_upload_folder()).resolve()
+    if Path(path).resolve().is_relative_to(upload_folder):
+        Path(path).unlink(missing_ok=True)
+
+
 def new_session(request: gr.Request | None, config, base, base_name: str) -> TeachSession:
     """The visitor's folder: their own temporary one on a shared Space, else ``--data_dir``."""
     from signspace.inference import Predictor
@@ -72,7 +86,7 @@ def new_session(request: gr.Request | None, config, base, base_name: str) -> Tea
     hand_model = _hand_model(getattr(base, "hand_model", None) or config.hand_model)
     if config.per_visitor:
         # The session id comes from the browser: hashed, it can name no other folder (no "../").
-        private = Path(tempfile.gettempdir()) / "signspace-teach" / hashlib.blake2b(owner.encode()).hexdigest()[:32]
+        private = visitor_root() / hashlib.blake2b(owner.encode()).hexdigest()[:32]
         folder = TeachFolder(private, TeachLimits.public(), hand_model)
     else:  # every tab shares one folder object, and so its lock: two tabs never write the same clip name
         root = Path(config.data_dir).resolve()
@@ -302,7 +316,10 @@ def upload_clips(session: TeachSession, sign: str | None, files: list | None):
     added, notes = [], []
     for file in files:
         path = Path(getattr(file, "name", file))
-        clip = session.folder.import_file(sign, path)
+        try:
+            clip = session.folder.import_file(sign, path)
+        finally:  # stored (or refused): either way the cache keeps no copy
+            discard_upload(path)
         if clip.path.suffix.lower() not in (".jpg", ".png", ".jpeg", ".webp", ".bmp"):
             try:
                 if session.folder.extract(clip) == "none":
@@ -402,6 +419,8 @@ def publish_clicked(
 
 def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, base_name: str) -> None:
     """The tab's components and events; ``session_state`` holds the visitor's TeachSession (made on page load)."""
+    if config.per_visitor:  # served in place: no copy in Gradio's cache outlives a visitor's folder
+        gr.set_static_paths([str(visitor_root())])
     with gr.Tab("Teach", id="teach"):
         intro = gr.Markdown(elem_id="teach-intro")
         with gr.Row():

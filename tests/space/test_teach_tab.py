@@ -10,7 +10,7 @@ import gradio as gr
 import numpy as np
 import pytest
 import teach_tab
-from factories import ASL_DIR, HAND_MODEL, pattern_image
+from factories import ASL_DIR, HAND_MODEL, pattern_image, write_video
 
 from signspace.teach import Job, ModelShelf, TeachFolder, TeachLimits, TeachSession, TrainingQueue
 
@@ -182,6 +182,28 @@ def test_a_sign_renamed_during_its_recording_loses_nothing(tmp_path):
     assert retry["visible"] is True
     message, signs, _, _ = teach_tab.retry_save(session, "hi")
     assert message.startswith("Saved ") and [c.sign for c in session.folder.clips()] == ["hi"]
+
+
+def test_on_a_shared_space_no_copy_of_a_visitors_clips_outlives_their_folder(tmp_path, monkeypatch):
+    from gradio import processing_utils
+
+    monkeypatch.setattr(teach_tab.tempfile, "gettempdir", lambda: str(tmp_path))
+    config = app.AppConfig(model="m", per_visitor=True)
+    demo = app.build_demo(Fake(), config)
+    session = teach_tab.new_session(SimpleNamespace(session_hash="visitor"), config, Base(), "m")
+    teach_tab.add_sign(session, "hello")
+    upload = Path(gr.utils.get_upload_folder()) / "test-upload" / "mine.mp4"
+    write_video(upload, n_frames=6)
+    elsewhere = write_video(tmp_path / "elsewhere.mp4", n_frames=6)
+    teach_tab.upload_clips(session, "hello", [str(upload), str(elsewhere)])
+    assert not upload.exists() and elsewhere.exists()  # Gradio's copy went as soon as the clip was stored
+    [clip, _] = session.folder.clips("hello")
+    player = next(b for b in demo.blocks.values() if isinstance(b, gr.Video) and b.label == "Replay")
+    replay = teach_tab.select_clip(session, "hello", clip.name)
+    served = processing_utils.move_files_to_cache(player.postprocess(replay), player, postprocess=True)
+    assert served["path"] == str(clip.path)  # served from the visitor's folder, not copied into the cache
+    app._close_teach(session)
+    assert not Path(served["path"]).exists()
 
 
 def test_the_local_data_folder_is_served_for_replay_wherever_it_is(tmp_path):
