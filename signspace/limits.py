@@ -65,3 +65,75 @@ class RequestSizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class UploadBudget:
+    """ASGI middleware for a shared Space: what one client address may post to Gradio's upload route per window.
+
+    Gradio keeps uploads in its cache until its hourly cleanup and counts them against nothing; an upload carries
+    no session id, so the budget is per address (the proxy's last X-Forwarded-For hop, else the socket's peer).
+    Webcam streams do not use this route (their frames come inline), so the live demo never spends it."""
+
+    def __init__(self, app, max_bytes: int, window_seconds: float = 3600.0, clock=None):
+        import time
+
+        self.app, self.max_bytes, self.window = app, max_bytes, window_seconds
+        self.clock = clock or time.monotonic
+        self.spent: dict[str, list[tuple[float, int]]] = {}
+
+    def _client(self, scope) -> str:
+        forwarded = dict(scope.get("headers") or []).get(b"x-forwarded-for")
+        if forwarded:
+            return forwarded.decode("latin-1").split(",")[-1].strip()
+        return (scope.get("client") or ("unknown",))[0]
+
+    def _used(self, client: str) -> int:
+        now = self.clock()
+        recent = [(t, n) for t, n in self.spent.get(client, []) if now - t < self.window]
+        self.spent[client] = recent
+        return sum(n for _, n in recent)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "POST" or not scope.get("path", "").endswith("/upload"):
+            return await self.app(scope, receive, send)
+        client = self._client(scope)
+        left = self.max_bytes - self._used(client)
+        seen, refused = 0, False
+
+        async def counting_receive():
+            nonlocal seen, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > left:
+                    if not refused:
+                        refused = True
+                        await self._refuse(send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message):
+            if not refused:
+                await send(message)
+
+        if left <= 0:
+            return await self._refuse(send)
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        finally:
+            self.spent.setdefault(client, []).append((self.clock(), seen))
+
+    async def _refuse(self, send):
+        megabytes = self.max_bytes // 1_000_000
+        body = (
+            f'{{"error": "upload limit reached: at most {megabytes} MB of uploads per visitor per hour on this '
+            'Space; try again later"}'
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -26,7 +26,8 @@ from signspace.cli import parse_namespace
 from signspace.errors import SignSpaceError
 from signspace.imaging import ImageDecodeError
 from signspace.inference import HAND_CROP_MODES, PRECISIONS, LiveSession, Prediction, Predictor, TextBuilder
-from signspace.limits import RequestSizeLimit, parse_size
+from signspace.limits import RequestSizeLimit, UploadBudget, parse_size
+from signspace.teach import TeachLimits
 from signspace.video import VIDEO_ERRORS, VideoTooLarge, VideoTooLong
 
 DEFAULT_MODEL = "RavenOnur/Sign-Language"
@@ -423,10 +424,10 @@ def launch_kwargs(config: AppConfig) -> dict:
     from starlette.middleware import Middleware
 
     body_limit = parse_size(config.max_file_size) * 4 // 3 + 64_000
-    kwargs = {
-        "max_file_size": config.max_file_size,
-        "app_kwargs": {"middleware": [Middleware(RequestSizeLimit, max_bytes=body_limit)]},
-    }
+    middleware = [Middleware(RequestSizeLimit, max_bytes=body_limit)]
+    if config.per_visitor:  # what one visitor may pile up in Gradio's cache (the Teach tab's storage limit, twice)
+        middleware.append(Middleware(UploadBudget, max_bytes=2 * TeachLimits.public().total_bytes))
+    kwargs = {"max_file_size": config.max_file_size, "app_kwargs": {"middleware": middleware}}
     if config.teach and not config.per_visitor:  # replaying clips and showing results from --data_dir, wherever it is
         kwargs["allowed_paths"] = [str(Path(config.data_dir).resolve())]
 

@@ -209,7 +209,11 @@ def test_on_a_shared_space_no_copy_of_a_visitors_clips_outlives_their_folder(tmp
 def test_the_local_data_folder_is_served_for_replay_wherever_it_is(tmp_path):
     local = app.launch_kwargs(app.AppConfig(model="m", data_dir=str(tmp_path / "signs")))
     assert local["allowed_paths"] == [str((tmp_path / "signs").resolve())]
-    assert "allowed_paths" not in app.launch_kwargs(app.AppConfig(model="m", per_visitor=True))
+    shared = app.launch_kwargs(app.AppConfig(model="m", per_visitor=True))
+    assert "allowed_paths" not in shared
+    budgets = [m.kwargs["max_bytes"] for m in shared["app_kwargs"]["middleware"] if m.cls.__name__ == "UploadBudget"]
+    assert budgets == [300_000_000]  # a shared Space bounds what one visitor piles up in Gradio's cache
+    assert not any(m.cls.__name__ == "UploadBudget" for m in local["app_kwargs"]["middleware"])
 
 
 @pytest.mark.skipif(not (ASL_DIR.is_dir() and HAND_MODEL.is_file()), reason="../shared photos or hand model absent")

@@ -1,0 +1,48 @@
+import asyncio
+
+from signspace.limits import UploadBudget
+
+
+async def _echo(scope, receive, send):
+    """A stand-in for Gradio: reads the whole body, answers 200."""
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _post(middleware, size: int, path="/gradio_api/upload", client="10.0.0.1", forwarded=None) -> tuple[int, bytes]:
+    chunks = [b"x" * 100_000] * (size // 100_000)
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    scope = {"type": "http", "method": "POST", "path": path, "client": (client, 1234), "headers": headers}
+    sent = []
+
+    async def receive():
+        body = chunks.pop(0) if chunks else b""
+        return {"type": "http.request", "body": body, "more_body": bool(chunks)}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(middleware(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+def test_one_address_may_upload_its_budget_per_window_and_is_told_when_it_is_spent():
+    now = [0.0]
+    budget = UploadBudget(_echo, max_bytes=1_000_000, window_seconds=3600, clock=lambda: now[0])
+    assert _post(budget, 600_000)[0] == 200
+    status, body = _post(budget, 600_000)  # past the budget half-way through: cut off there
+    assert status == 413 and b"at most 1 MB of uploads per visitor per hour" in body
+    assert _post(budget, 100_000)[0] == 413  # nothing left
+    assert _post(budget, 600_000, client="10.0.0.2")[0] == 200  # another visitor has their own budget
+    assert _post(budget, 600_000, path="/gradio_api/queue/join")[0] == 200  # other routes are not counted
+    now[0] = 3601.0
+    assert _post(budget, 600_000)[0] == 200  # the window moved on (Gradio's cache cleanup has run)
+
+
+def test_the_address_is_the_last_proxy_hop_not_what_the_client_claims():
+    budget = UploadBudget(_echo, max_bytes=500_000, clock=lambda: 0.0)
+    assert _post(budget, 400_000, forwarded="1.1.1.1, 203.0.113.9")[0] == 200
+    assert _post(budget, 400_000, forwarded="2.2.2.2, 203.0.113.9")[0] == 413  # a forged first hop changes nothing
