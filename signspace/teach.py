@@ -84,7 +84,8 @@ def check_sign_name(name: str | None, existing: list[str]) -> str:
         raise TeachError(f"{label!r} cannot be a sign name (it means a folder itself); use a word, e.g. hello")
     if "/" in label or "\\" in label:
         raise TeachError(
-            f"sign name {label!r} has a slash; a sign is one folder, so use e.g. {label.replace('/', '-')!r}"
+            f"sign name {label!r} has a slash; a sign is one folder, so use e.g. "
+            f"{label.replace('/', '-').replace(chr(92), '-')!r}"
         )
     if label.startswith("."):
         raise TeachError(f"sign name {label!r} starts with a dot, which hides the folder; drop the dot")

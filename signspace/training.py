@@ -113,8 +113,8 @@ def load_sign_dataset(dataset_dir: str | None, dataset_name: str | None, revisio
         except (OSError, ValueError, KeyError, TypeError) as exc:  # arrow's errors are OSError/ValueError subclasses
             detail = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
             raise DatasetFormatError(
-                f"--dataset_dir {dataset_dir} is incomplete or damaged ({type(exc).__name__}: {detail}); build it again "
-                "with python train/build_dataset.py --data_dir DATA --output_dir FOLDER --overwrite"
+                f"--dataset_dir {dataset_dir} is incomplete or damaged ({type(exc).__name__}: {detail}); build it "
+                "again with python train/build_dataset.py --data_dir DATA --output_dir FOLDER --overwrite"
             ) from None
         if not isinstance(loaded, datasets.DatasetDict):  # e.g. my-signs/train: one split, not the dataset
             parent = Path(dataset_dir).resolve().parent

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from signspace.cli import parse_namespace
-from signspace.errors import SignSpaceError
+from signspace.errors import ConfigError, SignSpaceError
 from signspace.imaging import ImageDecodeError
 from signspace.inference import HAND_CROP_MODES, PRECISIONS, LiveSession, Prediction, Predictor, TextBuilder
 from signspace.limits import RequestSizeLimit, UploadBudget, parse_size
@@ -499,6 +499,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[AppConfig, str, int]:
         data_dir=args.data_dir,
         per_visitor=args.per_visitor,
     )
+    data_dir = Path(config.data_dir)
+    if config.teach and not config.per_visitor and data_dir.exists() and not data_dir.is_dir():
+        raise ConfigError(
+            f"--data_dir {data_dir} is a file; the Teach tab needs a folder (one sub-folder per sign). Pass another "
+            "path, or --no-teach"
+        )
     return config, args.host, args.port
 
 

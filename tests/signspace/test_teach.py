@@ -59,7 +59,7 @@ def hand_clip(path: Path, letter: str, start: int, photos: int = 6) -> Path:
         (".", "cannot be a sign name"),
         ("..", "cannot be a sign name"),
         ("yes/no", "has a slash.*'yes-no'"),
-        ("a\\b", "has a slash"),
+        ("a\\b", "has a slash; a sign is one folder, so use e.g. 'a-b'"),
         (".hidden", "starts with a dot"),
         ("x" * 65, "keep it to 64"),
         ("tab\there", "control character"),

@@ -496,3 +496,12 @@ def test_a_port_in_use_is_one_clear_line(tmp_path):
         result, _ = _run_app("--model", str(folder), "--port", str(port), "--precision", "fp32")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"port {port} on 127.0.0.1 is in use" in result.stderr and "--port" in result.stderr
+
+
+def test_a_data_dir_that_is_a_file_is_said_at_start_up(tmp_path):
+    from signspace.errors import ConfigError
+
+    (tmp_path / "notes.txt").write_text("not a folder")
+    with pytest.raises(ConfigError, match=r"--data_dir .*notes.txt is a file; the Teach tab needs a folder"):
+        app.parse_args(["--model", "m", "--data_dir", str(tmp_path / "notes.txt")])
+    assert app.parse_args(["--model", "m", "--data_dir", str(tmp_path / "notes.txt"), "--no-teach"])[0].teach is False
