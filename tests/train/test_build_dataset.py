@@ -40,6 +40,12 @@ def build(tmp_path):
     return run
 
 
+def builder_cli(data_dir, output_dir, *args) -> subprocess.CompletedProcess:
+    """train/build_dataset.py as a user runs it."""
+    command = [sys.executable, str(ROOT / "train" / "build_dataset.py"), "--data_dir", str(data_dir)]
+    return subprocess.run([*command, "--output_dir", str(output_dir), *args], capture_output=True, text=True)
+
+
 def _groups_by_split(dataset_dict):
     return {split: set(ds["group"]) for split, ds in dataset_dict.items()}
 
@@ -247,19 +253,7 @@ def test_bad_options_fail_clearly(tmp_path, args, message):
     data = make_sign_folders(tmp_path / "data", {"a": 1, "b": 1})
     if "^([^/]+)/" in args:  # one person's folder holding both signs
         data = make_sign_folders(tmp_path / "people" / "a1", {"a": 2, "b": 2}).parent
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "train" / "build_dataset.py"),
-            "--data_dir",
-            str(data),
-            "--output_dir",
-            str(tmp_path / "o"),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = builder_cli(data, tmp_path / "o", *args)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     import re
@@ -577,22 +571,13 @@ def test_a_failed_publish_points_at_the_saved_dataset_and_how_to_publish_again(t
 
 from factories import make_signer_folders  # noqa: E402
 
+BY_PERSON = ("--features", "landmarks", "--signer_pattern", "^([^/]+)/", "--split_by", "signer")
 PEOPLE = {"ann": ("circle", "swipe"), "bob": ("circle", "swipe"), "cat": ("circle", "swipe"), "dan": ("circle",)}
 
 
 def test_signer_folders_become_a_signer_column_and_whole_people_in_test(tmp_path, build):
     data = make_signer_folders(tmp_path / "data", PEOPLE, per_sign=6)
-    dataset, report = build(
-        data,
-        "--features",
-        "landmarks",
-        "--signer_pattern",
-        "^([^/]+)/",
-        "--split_by",
-        "signer",
-        "--test_signers",
-        "cat",
-    )
+    dataset, report = build(data, *BY_PERSON, "--test_signers", "cat")
     assert set(dataset["train"].features) == {"landmarks", "times", "label", "group", "source", "signer"}
     by_split = {split: set(part["signer"]) for split, part in dataset.items()}
     assert "cat" not in by_split["train"] | by_split["validation"] and "cat" in by_split["test"]
@@ -625,22 +610,7 @@ def test_without_signers_there_is_no_signer_column(tmp_path, build):
 def test_a_signer_pattern_that_misses_files_writes_nothing(tmp_path):
     data = make_signer_folders(tmp_path / "data", PEOPLE, per_sign=2, layout="names")
     (data / "circle" / "unnamed.npy").write_bytes((data / "circle" / "ann_0.npy").read_bytes())
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "train" / "build_dataset.py"),
-            "--data_dir",
-            str(data),
-            "--output_dir",
-            str(tmp_path / "o"),
-            "--features",
-            "landmarks",
-            "--signer_pattern",
-            r"/([a-z]+)_\d+\.npy$",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = builder_cli(data, tmp_path / "o", "--features", "landmarks", "--signer_pattern", r"/([a-z]+)_\d+\.npy$")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "found no signer in 1 of 15 clip path(s): circle/unnamed.npy" in result.stderr
     assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o*"))
@@ -648,16 +618,7 @@ def test_a_signer_pattern_that_misses_files_writes_nothing(tmp_path):
 
 @pytest.mark.skipif(not KEYPOINTS_DIR.is_dir(), reason="../shared sign keypoints absent")
 def test_the_real_four_person_set_holds_a_person_out(tmp_path, build):
-    dataset, report = build(
-        KEYPOINTS_DIR / "asl-multi-signer",
-        "--features",
-        "landmarks",
-        "--signer_pattern",
-        "^([^/]+)/",
-        "--split_by",
-        "signer",
-        out=tmp_path / "multi",
-    )
+    dataset, report = build(KEYPOINTS_DIR / "asl-multi-signer", *BY_PERSON, out=tmp_path / "multi")
     held = report["signers"]["unseen_in_test"]
     assert len(held) == 1 and held[0] in ("prakhar1401", "surtecha")  # the two who signed the most signs
     assert held[0] not in set(dataset["train"]["signer"])
