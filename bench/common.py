@@ -101,3 +101,45 @@ def emit(
         file=sys.__stdout__,
         flush=True,
     )
+
+
+def gru_fit_predict(train, train_labels, test, num_labels: int, length: int = 32, epochs: int = 40, seed: int = 0):
+    """The issues' reference model: a plain bidirectional GRU over normalised hand landmarks (SignSpace's own
+    ``normalise``: hand shape, position, velocity), each clip resampled to ``length`` frames, no augmentation,
+    one CPU thread. ``train``/``test``: (frames x 258, times) pairs. Returns the predicted label of each test clip."""
+    import numpy as np
+    import torch
+
+    from signspace.landmarks import normalise, resample
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+
+    def features(clips):
+        windows = [resample(landmarks, times, length) for landmarks, times in clips]
+        return normalise(torch.from_numpy(np.stack(windows).astype(np.float32)))
+
+    x, y = features(train), torch.as_tensor(list(train_labels))
+
+    class GRU(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = torch.nn.GRU(x.shape[-1], 64, batch_first=True, bidirectional=True)
+            self.head = torch.nn.Linear(128, num_labels)
+
+        def forward(self, batch):
+            return self.head(self.gru(batch)[0].mean(1))
+
+    torch.manual_seed(seed)
+    model = GRU()
+    optimiser = torch.optim.Adam(model.parameters(), 3e-3)
+    for _ in range(epochs):
+        for batch in torch.randperm(len(y)).split(32):
+            loss = torch.nn.functional.cross_entropy(model(x[batch]), y[batch])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    with torch.no_grad():
+        predicted = model(features(test)).argmax(-1).numpy()
+    torch.set_num_threads(threads)
+    return predicted
