@@ -213,6 +213,11 @@ def scan_data_dir(
     result = ScanResult(labels=[], items=[])
     tops = [entry for entry in _visible_children(data_dir) if entry.is_dir()]
     result.signer_folders = bool(signer_pattern) and _names_signer_folders(re.compile(signer_pattern), tops)
+    if result.signer_folders:  # files beside the people's folders belong to no one
+        for entry in _visible_children(data_dir):
+            if not entry.is_dir():
+                relative = printable(entry.relative_to(data_dir).as_posix())
+                result.skipped.append({"source": relative, "reason": "not inside a person's folder; ignored"})
     folders = _sign_folders(data_dir, tops, result.signer_folders, result)
 
     if len(folders) < 2:

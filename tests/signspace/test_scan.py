@@ -123,8 +123,14 @@ def test_an_unreadable_clip_folder_is_one_clear_line(tmp_path, monkeypatch):
 
 def test_signer_folders_hold_sign_folders_and_name_the_signer(tmp_path):
     make_signer_folders(tmp_path, {"alice": ("circle", "swipe"), "bob": ("circle", "swipe")}, per_sign=2)
+    (tmp_path / "notes.txt").write_text("who is who")
+    (tmp_path / "alice" / "todo.txt").write_text("record more")
     result = scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"^([^/]+)/")
     assert result.signer_folders and result.labels == ["circle", "swipe"]
+    assert {(e["source"], e["reason"]) for e in result.skipped} == {
+        ("notes.txt", "not inside a person's folder; ignored"),
+        ("alice/todo.txt", "not inside a sign folder; ignored"),
+    }
     signers = {item.source: (item.signer, item.group, item.label) for item in result.items}
     assert signers["alice/circle/clip_0.npy"] == ("alice", "alice/circle/clip_0.npy", "circle")
     assert signers["bob/circle/clip_0.npy"] == ("bob", "bob/circle/clip_0.npy", "circle")  # same clip name, apart
