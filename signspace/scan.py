@@ -139,6 +139,20 @@ def _names_signer_folders(pattern: re.Pattern, folders: list[Path]) -> bool:
     return bool(folders)
 
 
+def _refuse_mixed_layout(people: list[Path]) -> None:
+    """In the signer-folder layout a top-level folder holding clips itself is a sign folder among people's folders:
+    one clear error instead of reading it as a person whose clips are signs."""
+    media = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS | {".npy"}
+    for folder in people:
+        clips = [c.name for c in _visible_children(folder) if c.suffix.lower() in media and c.is_file()]
+        if clips:
+            raise DataFolderError(
+                f"{folder} holds clips itself ({', '.join(clips[:3])}), but --signer_pattern names the top-level "
+                "folders as people, each holding sign folders; move its clips into <person>/<sign>/ folders (or "
+                "use a pattern that finds the signer in the file names)"
+            )
+
+
 def _sign_folders(data_dir: Path, tops: list[Path], signer_folders: bool, result: ScanResult) -> dict[str, list[Path]]:
     """Sign name -> its folders (one per person in the signer-folder layout); letter-case twins refused."""
     folders: dict[str, list[Path]] = {}
@@ -218,6 +232,7 @@ def scan_data_dir(
             if not entry.is_dir():
                 relative = printable(entry.relative_to(data_dir).as_posix())
                 result.skipped.append({"source": relative, "reason": "not inside a person's folder; ignored"})
+        _refuse_mixed_layout(tops)
     folders = _sign_folders(data_dir, tops, result.signer_folders, result)
 
     if len(folders) < 2:

@@ -1,5 +1,5 @@
 import pytest
-from factories import make_sign_folders, make_signer_folders, write_image
+from factories import make_landmark_folders, make_sign_folders, make_signer_folders, write_image
 
 from signspace.scan import DataFolderError, clip_files, display_labels, scan_data_dir
 
@@ -225,3 +225,10 @@ def test_clip_files_leave_out_macos_copies_and_pipes(tmp_path):
     (tmp_path / "._0.npy").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
     os.mkfifo(tmp_path / "3.npy")
     assert [p.name for p in clip_files(tmp_path, {".npy"})] == ["0.npy", "1.npy", "2.npy"]
+
+
+def test_a_sign_folder_among_the_peoples_folders_is_one_clear_line(tmp_path):
+    make_signer_folders(tmp_path, {"alice": ("circle", "swipe"), "bob": ("circle", "swipe")}, per_sign=1)
+    make_landmark_folders(tmp_path, per_sign=2, motions=("rise",))  # DATA/rise/clip_000.npy beside alice/ and bob/
+    with pytest.raises(DataFolderError, match=r"rise holds clips itself \(clip_000.npy, clip_001.npy\), but"):
+        scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"^([^/]+)/")
