@@ -67,6 +67,9 @@ class RequestSizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+MAX_TRACKED_CLIENTS = 1024
+
+
 class UploadBudget:
     """ASGI middleware for a shared Space: what one client address may post to Gradio's upload route per window.
 
@@ -89,6 +92,8 @@ class UploadBudget:
 
     def _used(self, client: str) -> int:
         now = self.clock()
+        if len(self.spent) > MAX_TRACKED_CLIENTS:  # bounded memory: forget addresses with nothing in the window
+            self.spent = {c: e for c, e in self.spent.items() if e and now - e[-1][0] < self.window}
         recent = [(t, n) for t, n in self.spent.get(client, []) if now - t < self.window]
         self.spent[client] = recent
         return sum(n for _, n in recent)

@@ -1,6 +1,6 @@
 import asyncio
 
-from signspace.limits import UploadBudget
+from signspace.limits import MAX_TRACKED_CLIENTS, UploadBudget
 
 
 async def _echo(scope, receive, send):
@@ -46,3 +46,13 @@ def test_the_address_is_the_last_proxy_hop_not_what_the_client_claims():
     budget = UploadBudget(_echo, max_bytes=500_000, clock=lambda: 0.0)
     assert _post(budget, 400_000, forwarded="1.1.1.1, 203.0.113.9")[0] == 200
     assert _post(budget, 400_000, forwarded="2.2.2.2, 203.0.113.9")[0] == 413  # a forged first hop changes nothing
+
+
+def test_addresses_that_stopped_uploading_are_forgotten():
+    now = [0.0]
+    budget = UploadBudget(_echo, max_bytes=1_000_000, window_seconds=60, clock=lambda: now[0])
+    for n in range(MAX_TRACKED_CLIENTS + 1):
+        _post(budget, 100_000, client=f"10.0.{n // 256}.{n % 256}")
+    now[0] = 61.0
+    _post(budget, 100_000, client="192.0.2.1")
+    assert list(budget.spent) == ["192.0.2.1"]
