@@ -147,12 +147,7 @@ class BuildConfig:
         if self.num_proc < 1:
             raise ConfigError(f"--num_proc={self.num_proc} must be at least 1")
         if self.group_pattern:
-            try:
-                compiled = re.compile(self.group_pattern)
-            except re.error as exc:
-                raise ConfigError(f"--group_pattern {self.group_pattern!r} is not a valid regex: {exc}") from None
-            if compiled.groups < 1:
-                raise ConfigError(f"--group_pattern {self.group_pattern!r} needs a capture group, e.g. '^(.+?)_jpg'")
+            check_capture_regex("--group_pattern", self.group_pattern, "a capture group, e.g. '^(.+?)_jpg'")
         self._check_signers()
         if self.push_to_hub:
             hub.check_repo_id(self.hub_dataset_id, "--hub_dataset_id")
@@ -161,14 +156,9 @@ class BuildConfig:
 
     def _check_signers(self) -> None:
         if self.signer_pattern:
-            try:
-                compiled = re.compile(self.signer_pattern)
-            except re.error as exc:
-                raise ConfigError(f"--signer_pattern {self.signer_pattern!r} is not a valid regex: {exc}") from None
-            if compiled.groups < 1:
-                raise ConfigError(
-                    f"--signer_pattern {self.signer_pattern!r} needs a capture group for the signer, e.g. '^([^/]+)/'"
-                )
+            check_capture_regex(
+                "--signer_pattern", self.signer_pattern, "a capture group for the signer, e.g. '^([^/]+)/'"
+            )
             if self.signer:
                 raise ConfigError("give --signer_pattern (several people) or --signer (one person), not both")
         if self.signer is not None and not self.signer.strip():
@@ -188,6 +178,16 @@ class BuildConfig:
     def split(self) -> SplitRequest:
         names = [name.strip() for name in (self.test_signers or "").split(",") if name.strip()] or None
         return SplitRequest(self.val_size, self.test_size, self.seed, self.split_by, names)
+
+
+def check_capture_regex(option: str, pattern: str, needs: str) -> None:
+    """A regex option whose first group is the id it extracts: it must compile and have that group."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"{option} {pattern!r} is not a valid regex: {exc}") from None
+    if compiled.groups < 1:
+        raise ConfigError(f"{option} {pattern!r} needs {needs}")
 
 
 def make_report(config: BuildConfig, result: builder.BuildResult) -> dict:

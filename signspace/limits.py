@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from .errors import ConfigError
@@ -17,6 +18,14 @@ def parse_size(text: str | int) -> int:
     if not match or match.group(2) not in _UNITS:
         raise ConfigError(f"size {text!r} is not understood; write e.g. 10mb or 500kb")
     return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+async def send_413(send, message: str) -> None:
+    """Answer a request with 413 and ``{"error": message}``."""
+    body = json.dumps({"error": message}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class RequestSizeLimit:
@@ -56,15 +65,7 @@ class RequestSizeLimit:
         await self.app(scope, counting_receive, guarded_send)
 
     async def _refuse(self, send):
-        body = f'{{"error": "request too large: the limit is {self.max_bytes} bytes"}}'.encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_413(send, f"request too large: the limit is {self.max_bytes} bytes")
 
 
 MAX_TRACKED_CLIENTS = 1024
@@ -130,15 +131,8 @@ class UploadBudget:
 
     async def _refuse(self, send):
         megabytes = self.max_bytes // 1_000_000
-        body = (
-            f'{{"error": "upload limit reached: at most {megabytes} MB of uploads per visitor per hour on this '
-            'Space; try again later"}'
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
+        await send_413(
+            send,
+            f"upload limit reached: at most {megabytes} MB of uploads per visitor per hour on this Space; try again "
+            "later",
         )
-        await send({"type": "http.response.body", "body": body})

@@ -238,6 +238,8 @@ build_dataset.main(['--data_dir', {str(data)!r}, '--output_dir', {str(out)!r}, '
         (["--split_by", "signer"], "--split_by signer needs --signer_pattern to know who signed each clip"),
         (["--signer_pattern", "^[^/]+/"], "needs a capture group for the signer"),
         (["--signer_pattern", "^(a)", "--signer", "me"], "not both"),
+        (["--signer_pattern", "(unclosed"], "--signer_pattern '\\(unclosed' is not a valid regex"),
+        (["--signer", "  "], "--signer is empty; give the name of the person who signed everything"),
         (["--test_signers", "bob"], "--test_signers needs --split_by signer"),
         (
             ["--split_by", "signer", "--signer_pattern", "^(.)", "--test_size", "0"],
