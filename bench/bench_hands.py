@@ -153,7 +153,9 @@ def bench_latency(args) -> None:
                 tracker.reset()
                 for t in range(8):
                     started = time.perf_counter()
-                    predictor.predict(scene, unmirror=False, tracker=tracker, timestamp_ms=index * 10_000 + t * 83)
+                    image = predictor.decode(scene, unmirror=False)
+                    hands = tracker.track(np.asarray(image), index * 10_000 + t * 83)
+                    predictor.predict_image(image, hands)
                     if t >= 2:
                         costs.append((time.perf_counter() - started) * 1000)
             results[name] = round(float(np.median(costs)), 1)

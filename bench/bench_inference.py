@@ -146,7 +146,7 @@ def stream_rate(predictor, frame: np.ndarray, stream_every: float, seconds: floa
         now = time.perf_counter()
         if now < next_frame:
             time.sleep(next_frame - now)
-        _, _, session = app.live_step(predictor, frame, session, 0.6)
+        _, _, session, _, _ = app.live_step(predictor, frame, session, 0.6, None)
         done += 1
         next_frame += stream_every
     return done / (time.perf_counter() - start)

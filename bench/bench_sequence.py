@@ -109,7 +109,7 @@ def bench_live(work: Path, frames: int = 150) -> None:
     from PIL import Image
 
     from signspace.inference import Predictor
-    from signspace.live import LiveSequenceSession
+    from signspace.landmarks import hands_present
 
     model_dir = work / "ksl-model"
     if not (model_dir / "config.json").exists():
@@ -124,13 +124,13 @@ def bench_live(work: Path, frames: int = 150) -> None:
 
     torch.set_num_threads(2)
     with Predictor.from_pretrained(str(model_dir), hand_model=str(HAND_MODEL)) as predictor:
-        session = LiveSequenceSession(window_seconds=predictor.window_seconds)
+        session = predictor.new_live_session()
         costs, tracker_costs, found = [], [], 0
         for i, frame in enumerate(scenes):
             started = time.perf_counter()
-            running, _ = session.step(predictor, frame, i / 12, 0.6)
+            session.step(frame, i / 12, 0.6)
             costs.append(time.perf_counter() - started)
-            found += bool(running.hands)
+            found += bool(hands_present(session.frames[-1][1]).any())
         session.tracker.reset()
         for i, frame in enumerate(scenes[:60]):
             started = time.perf_counter()

@@ -219,14 +219,13 @@ def stream(clips: list[tuple[np.ndarray, str]], seconds: float, fps: float = 30.
 def typed_words(model_dir: Path, frames, thresholds) -> dict[float, list[tuple[float, str]]]:
     """(time, word) typed by the live session over ``frames``, for each confidence threshold."""
     from signspace.inference import SequencePredictor
-    from signspace.live import LiveSequenceSession
     from signspace.modeling import load_classifier
 
     predictor = SequencePredictor(load_classifier(str(model_dir)), hand_model=str(HAND_MODEL))
     typed = {}
     for threshold in thresholds:
-        session = LiveSequenceSession(window_seconds=predictor.window_seconds)
-        words = [(now, session.step_landmarks(predictor, values, now, threshold)[1]) for now, values in frames]
+        session = predictor.new_live_session()
+        words = [(now, session.step_landmarks(values, now, threshold)[1]) for now, values in frames]
         typed[threshold] = [(now, word) for now, word in words if word]
     predictor.close()
     return typed

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from .atomic import write_bytes_atomic
+from .cache import default_cache_dir
 from .errors import HandModelError
 
 logger = logging.getLogger(__name__)
@@ -49,10 +50,6 @@ MIN_TILE_SIDE = 96  # pixels: a smaller tile holds too little hand to find, and 
 LIKELY_HAND_AT = (0.5, 0.6)  # fraction of width, height: signing space in front of the chest
 FOLLOW_WINDOW = 3.0  # the window that follows a small hand, in multiples of the hand's size
 CROP_MARGIN = 0.25  # of the landmarks' extent, added on every side of the hand crop
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("SIGNSPACE_CACHE", Path.home() / ".cache" / "signspace"))
 
 
 def check_task_bundle(path: Path) -> Path:

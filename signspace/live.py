@@ -1,24 +1,222 @@
-"""Per-visitor live state for landmark sequence models: a sliding window, sign boundaries, committed words.
+"""A visitor's live stream: frames in, one ``LiveStep`` out per frame; the session a model kind starts.
 
-Every frame, the visitor's own tracker (VIDEO mode) turns the frame into 258 landmark values; the last
-``window_seconds`` of frames give the running guess shown on the page. A sign *ends* when the hands leave the
-frame or stop moving after having moved (``SignSegmenter``); the frames from its start to its end are then
-classified once, exactly as a training clip was (the whole clip resampled), and the word is committed to the
-text if it is confident enough.
+``HandshapeSession`` (image models) smooths the guesses and types a sign held steadily for ``HOLD_SECONDS``.
+``SequenceSession`` (landmark sequence models) tracks 258 landmark values per frame; the last ``window_seconds``
+give the running guess shown on the page. A sign *ends* when the hands leave the frame or stop moving after having
+moved (``SignSegmenter``); the frames from its start to its end are then classified once, exactly as a training
+clip was (the whole clip resampled), and the word is typed if it is confident enough.
+
+A frame is decoded once, by the predictor; a frame that cannot be decoded is skipped and a tracker failure is a
+"no hand" frame: nothing about one frame can stop the stream.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 
-from .inference import Prediction, Smoother
-from .landmarks import LEFT, MIDDLE_MCP, RIGHT, WRIST, hands_present
+from .hands import HandTracker, draw_hands
+from .imaging import ImageDecodeError
+from .landmarks import LEFT, MIDDLE_MCP, RIGHT, WRIST, frame_from_hands, hands_present
+from .prediction import Prediction
 from .scan import BACKGROUND_LABEL, display_labels
 
+if TYPE_CHECKING:  # the predictors start sessions, so they import this module, not the other way round
+    from .inference import ImagePredictor, Predictor, SequencePredictor
+
+logger = logging.getLogger(__name__)
+
 BACKGROUND_WORD = display_labels([BACKGROUND_LABEL])[0]  # how the predictor names it
+HOLD_SECONDS = 1.0  # a handshape held this long is typed
+# Motion needs frames close together: ~12 a second. The page streams at this rate whenever a motion model may serve.
+MOTION_FRAME_SECONDS = 0.08
+EDITS = ("space", "backspace", "clear")
+
+
+@dataclass
+class LiveStep:
+    """What one streamed frame gives the page."""
+
+    top: dict[str, float] = field(default_factory=dict)  # the smoothed top 3; empty for a skipped frame
+    no_hand: bool = False  # the model needs a hand and there is none: say so instead of guessing
+    text: str = ""  # typed so far
+    committed: str | None = None  # typed by this frame
+    overlay: Image.Image | None = None  # the frame with the tracked hands drawn (models that track hands)
+    crop: Image.Image | None = None  # what the model saw (hand-crop models)
+
+
+@dataclass
+class Smoother:
+    """Mean of the last ``window`` probability vectors: one noisy frame cannot flip the answer."""
+
+    window: int = 5
+    history: deque = field(default_factory=deque)
+
+    def update(self, probabilities: np.ndarray) -> np.ndarray:
+        self.history.append(np.asarray(probabilities, dtype=np.float64))
+        while len(self.history) > self.window:
+            self.history.popleft()
+        return np.mean(self.history, axis=0)
+
+    def reset(self) -> None:
+        self.history.clear()
+
+
+@dataclass
+class TextBuilder:
+    """Commits a sign to the text once it is held steadily for ``hold_seconds``; a long hold commits once.
+
+    The same sign can be committed again only after the hand changes (another sign, or nothing
+    confident), which is how a signer spells double letters.
+    """
+
+    hold_seconds: float = HOLD_SECONDS
+    text: str = ""
+    _candidate: str | None = None
+    _since: float = 0.0
+    _blocked: str | None = None
+
+    def update(self, label: str | None, now: float) -> str | None:
+        if label != self._candidate:
+            self._candidate, self._since = label, now
+            if label != self._blocked:
+                self._blocked = None
+            return None
+        if label is None or label == self._blocked or now - self._since < self.hold_seconds:
+            return None
+        self.text += label if len(label) == 1 else (f" {label}" if self.text and not self.text.endswith(" ") else label)
+        self._blocked = label
+        return label
+
+    def space(self) -> None:
+        self.text += " "
+
+    def backspace(self) -> None:
+        self.text = self.text[:-1]
+
+    def clear(self) -> None:
+        self.text = ""
+        self._blocked = None
+
+
+class LiveSession:
+    """One visitor's stream with one model; ``close()`` frees the visitor's own VIDEO-mode hand tracker."""
+
+    def __init__(self, predictor: Predictor):
+        self.predictor = predictor
+        self.tracker: HandTracker | None = None
+
+    @property
+    def text(self) -> str:
+        raise NotImplementedError
+
+    def step(self, frame, now: float, threshold: float) -> LiveStep:
+        """One streamed frame (None while the camera starts) -> what the page shows."""
+        try:
+            image = None if frame is None else self.predictor.decode(frame)
+        except ImageDecodeError:
+            return LiveStep(text=self.text)  # an odd frame (wrong shape/dtype) is skipped; the stream keeps going
+        try:
+            return self._step(image, now, threshold)
+        except Exception:  # a tracker failure on one frame: reported as "no hand", the stream goes on
+            logger.exception("hand tracking failed on a frame")
+            self._lost(now)
+            return LiveStep(no_hand=True, text=self.text)
+
+    def _step(self, image: Image.Image | None, now: float, threshold: float) -> LiveStep:
+        raise NotImplementedError
+
+    def _lost(self, now: float) -> None:
+        """A frame whose hands could not be tracked."""
+
+    def _track(self, image: Image.Image, now: float) -> list:
+        if self.tracker is None:
+            self.tracker = self.predictor.new_tracker()
+        return self.tracker.track(np.asarray(image), int(now * 1000))
+
+    def _overlay(self, image: Image.Image, hands: list | None) -> Image.Image:
+        """The preview beside the webcam, mirrored like it (draw_hands shrinks a copy)."""
+        return draw_hands(image, hands, mirror=self.predictor.unmirror, margin=self.predictor.crop_margin)
+
+    def edit(self, action: str) -> str:
+        """The page's Space, Backspace and Clear buttons; returns the text."""
+        if action not in EDITS:
+            raise ValueError(f"unknown edit {action!r}; one of {', '.join(EDITS)}")
+        getattr(self, action)()
+        return self.text
+
+    def space(self) -> None:
+        raise NotImplementedError
+
+    def backspace(self) -> None:
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self.tracker is not None:
+            self.tracker.close()
+            self.tracker = None
+
+
+class HandshapeSession(LiveSession):
+    """An image model's stream: guesses smoothed over the last frames; a sign held steadily is typed."""
+
+    predictor: ImagePredictor
+
+    def __init__(self, predictor: ImagePredictor, hold_seconds: float = HOLD_SECONDS):
+        super().__init__(predictor)
+        self.smoother = Smoother()
+        self.builder = TextBuilder(hold_seconds=hold_seconds)
+        self.frames = 0
+        self.started: float | None = None
+
+    @property
+    def text(self) -> str:
+        return self.builder.text
+
+    def _step(self, image: Image.Image | None, now: float, threshold: float) -> LiveStep:
+        if image is None:
+            self.builder.update(None, now)
+            return LiveStep(text=self.text)
+        tracking = self.predictor.tracks_hands
+        hands = self._track(image, now) if tracking else None
+        prediction = self.predictor.predict_image(image, hands)
+        top, committed = self.update(prediction, threshold, now)
+        overlay = self._overlay(image, hands) if tracking else None
+        return LiveStep(top, prediction.no_hand, self.text, committed, overlay, prediction.crop)
+
+    def _lost(self, now: float) -> None:
+        self.update(Prediction(None, self.predictor.labels), 0.0, now)
+
+    def update(self, prediction: Prediction, threshold: float, now: float) -> tuple[dict[str, float], str | None]:
+        """Smoothed top-3 for display and the sign typed by this frame, if any."""
+        if prediction.no_hand:
+            self.builder.update(None, now)
+            self.smoother.reset()  # the hand left: the next sign starts fresh
+            return {}, None
+        self.frames += 1
+        self.started = self.started or now
+        smoothed = Prediction(self.smoother.update(prediction.probabilities), prediction.labels)
+        label, confidence = smoothed.best
+        committed = self.builder.update(label if confidence >= threshold else None, now)
+        return smoothed.top(3), committed
+
+    def space(self) -> None:
+        self.builder.space()
+
+    def backspace(self) -> None:
+        self.builder.backspace()
+
+    def clear(self) -> None:
+        self.builder.clear()
+
 
 # Sign boundaries, in seconds and hand sizes per second (the wrist's speed divided by the wrist-to-knuckle
 # distance, so it does not depend on how far the signer sits). Measured on the 649 real KSL clips: the median
@@ -82,47 +280,40 @@ class SignSegmenter:
         return (start, end) if end - start >= MIN_SIGN_SECONDS else None
 
 
-@dataclass
-class LiveSequenceSession:
-    """One visitor's live stream with a sequence model; ``close()`` frees their tracker."""
+class SequenceSession(LiveSession):
+    """A landmark sequence model's stream: a sliding window for the running guess, whole signs typed as words."""
 
-    window_seconds: float = 1.5
-    smoother: Smoother = field(default_factory=lambda: Smoother(window=3))
-    segmenter: SignSegmenter = field(default_factory=SignSegmenter)
-    frames: deque = field(default_factory=deque)  # (seconds, 258 values)
-    text: str = ""
-    last_word: str | None = None
-    tracker: object = None
+    predictor: SequencePredictor
 
-    def close(self) -> None:
-        if self.tracker is not None:
-            self.tracker.close()
-            self.tracker = None
+    def __init__(self, predictor: SequencePredictor, window_seconds: float = 1.5):
+        super().__init__(predictor)
+        self.window_seconds = window_seconds
+        self.smoother = Smoother(window=3)
+        self.segmenter = SignSegmenter()
+        self.frames: deque[tuple[float, np.ndarray]] = deque()  # (seconds, 258 values)
+        self._text = ""
+        self.last_word: str | None = None
 
-    def step(
-        self, predictor, frame: np.ndarray | None, now: float, threshold: float
-    ) -> tuple[Prediction | None, str | None]:
-        """One frame -> (the running guess over the last window, the word committed by this frame, if any)."""
-        from .landmarks import frame_from_hands
+    @property
+    def text(self) -> str:
+        return self._text
 
-        if frame is None:
-            values, hands = np.zeros(258, np.float32), []
-        else:
-            if self.tracker is None:
-                self.tracker = predictor.new_tracker()
-            hands = self.tracker.track(frame, int(now * 1000))
-            values = frame_from_hands(hands)
-        running, committed = self.step_landmarks(predictor, values, now, threshold)
-        running.hands = hands
-        return running, committed
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text = value
 
-    def step_landmarks(
-        self, predictor, values: np.ndarray, now: float, threshold: float
-    ) -> tuple[Prediction, str | None]:
+    def _step(self, image: Image.Image | None, now: float, threshold: float) -> LiveStep:
+        hands = [] if image is None else self._track(image, now)
+        running, committed = self.step_landmarks(frame_from_hands(hands), now, threshold)
+        overlay = None if image is None else self._overlay(image, hands)
+        return LiveStep(running.top(3), running.no_hand, self.text, committed, overlay)
+
+    def step_landmarks(self, values: np.ndarray, now: float, threshold: float) -> tuple[Prediction, str | None]:
         """One frame already tracked (258 landmark values) -> (running guess, committed word or None).
 
         A word is committed when a sign ends, its whole clip is classified as confidently as ``threshold``, and it
         is a sign: the model's "not a sign" class (``BACKGROUND_LABEL``) is never typed."""
+        predictor = self.predictor
         speed = hand_speed(self.frames[-1][1], values, now - self.frames[-1][0]) if self.frames else None
         self.frames.append((now, values))
         keep_from = now - max(4 * self.window_seconds, 10.0)  # enough for the longest sign we will classify

@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from signspace.cli import parse_namespace
 from signspace.errors import ConfigError, SignSpaceError
 from signspace.imaging import ImageDecodeError
-from signspace.inference import HAND_CROP_MODES, PRECISIONS, LiveSession, Prediction, Predictor, TextBuilder
+from signspace.inference import HAND_CROP_MODES, PRECISIONS, Predictor
 from signspace.limits import RequestSizeLimit, UploadBudget, parse_size
+from signspace.live import MOTION_FRAME_SECONDS, LiveSession
 from signspace.teach import TeachLimits
 from signspace.video import VIDEO_ERRORS, VideoTooLarge, VideoTooLong
 
@@ -52,7 +52,6 @@ class AppConfig:
     time_limit: int = 120  # seconds a visitor's stream may run before it stops
     queue_size: int = 16  # waiting requests beyond this are politely refused
     concurrency: int = 2  # frames predicted at once (2 CPU cores on a free Space)
-    hold_seconds: float = 1.0
     threshold: float = 0.6
     unmirror: bool = True  # the preview is mirrored; the model sees the camera's own view, like training photos
     max_file_size: str = "10mb"
@@ -122,74 +121,23 @@ def check_pixels(path) -> None:
         raise too_large(f"{width} x {height} pixels")
 
 
-def live_step(
-    predictor: Predictor,
-    frame,
-    session: LiveSession | None,
-    threshold: float,
-    now: float | None = None,
-    hold_seconds: float = 1.0,
-):
-    """One streamed frame -> (top-3 smoothed or "no hand", text so far, session, overlay, crop).
-
-    Bad frames are quietly neutral; nothing about tracking or cropping can stop the stream."""
-    session = session or LiveSession(builder=TextBuilder(hold_seconds=hold_seconds))
-    now = time.monotonic() if now is None else now
-    prediction = None
-    if frame is not None:
-        try:
-            if predictor.hand_crop and session.tracker is None:
-                session.tracker = predictor.new_tracker()  # this visitor's own VIDEO-mode tracker
-            prediction = predictor.predict(frame, tracker=session.tracker, timestamp_ms=int(now * 1000))
-        except ImageDecodeError:
-            prediction = None  # an odd frame (wrong shape/dtype) is skipped; the stream keeps going
-        except Exception:  # a tracker failure on one frame: reported as "no hand", the stream goes on
-            logging.getLogger("app").exception("hand tracking failed on a frame")
-            prediction = Prediction(None, predictor.labels, hands=[])
-    top, _ = session.step(prediction, threshold, now)
-    overlay = crop = None
-    if predictor.hand_crop and prediction is not None and prediction.frame is not None:
-        from signspace.hands import draw_hands
-
-        # The frame the tracker saw, decoded once by the Predictor (draw_hands shrinks a copy of it).
-        overlay = draw_hands(
-            prediction.frame, prediction.hands, mirror=predictor.unmirror, margin=predictor.crop_margin
-        )
-        crop = prediction.crop
-    label = NO_HAND if prediction is not None and prediction.no_hand else top
-    return label, session.builder.text, session, overlay, crop
-
-
-def live_sequence_step(predictor, frame, session, threshold: float, now: float | None = None):
-    """One streamed frame for a landmark sequence model -> (running guess or "no hand", text, session, overlay, None).
-    A word is committed when a sign ends (hands leave or stop moving)."""
-    from signspace.hands import draw_hands
-    from signspace.imaging import decode_image
-    from signspace.live import LiveSequenceSession
-
-    session = session or LiveSequenceSession(window_seconds=predictor.window_seconds)
-    now = time.monotonic() if now is None else now
-    try:
-        image = None if frame is None else decode_image(frame, mirror=predictor.unmirror)
-        prediction, _ = session.step(predictor, None if image is None else np.asarray(image), now, threshold)
-    except ImageDecodeError:
-        return {}, session.text, session, None, None
-    except Exception:  # a tracker failure on one frame: reported as "no hand", the stream goes on
-        logging.getLogger("app").exception("hand tracking failed on a frame")
-        return NO_HAND, session.text, session, None, None
-    overlay = None
-    if image is not None:
-        image.thumbnail((320, 320))
-        overlay = draw_hands(image, prediction.hands, mirror=predictor.unmirror)
-    label = NO_HAND if prediction.no_hand else prediction.top(3)
-    return label, session.text, session, overlay, None
+def live_step(base: Predictor, frame, state: LiveSession | None, threshold: float, teach, now: float | None = None):
+    """One streamed frame with the visitor's chosen model (the app's own, or one trained in the Teach tab) ->
+    (top-3 smoothed or "no hand", text so far, session, overlay, crop)."""
+    predictor = teach.shelf.predictor if teach is not None else base
+    if state is not None and state.predictor is not predictor:  # the visitor picked another model: start over
+        state.close()
+        state = None
+    state = state or predictor.new_live_session()
+    step = state.step(frame, time.monotonic() if now is None else now, threshold)
+    return NO_HAND if step.no_hand else step.top, step.text, state, step.overlay, step.crop
 
 
 def classify_clip(predictor, path: str | None) -> dict[str, float]:
     """A short video of one sign (or a photo) -> top-5, for landmark sequence models (also the /predict_clip API)."""
     if not path:
         raise gr.Error("No clip received: upload a short video of one sign first.")
-    if predictor.kind != "landmarks":
+    if not predictor.takes_clips:
         raise gr.Error(
             "This model recognises still handshapes, not clips: pick a motion-sign model in the Live tab's Model "
             "list (train one in the Teach tab), or use the Upload / snapshot tab."
@@ -214,9 +162,7 @@ def classify_file(predictor: Predictor, path: str | None) -> dict[str, float]:
     if not path:
         raise gr.Error("No image received: upload a photo or take a snapshot first.")
     try:
-        # Uploads and unmirrored snapshots are in the camera's own orientation already. One-off answers
-        # are exact: close calls of the fast path are rerun in fp32.
-        prediction = predictor.predict(path, unmirror=False, recheck=True)
+        prediction = predictor.predict_upload(path)  # image models rerun close calls in fp32: exact answers
     except ImageDecodeError:
         raise gr.Error(NOT_AN_IMAGE) from None
     if prediction.no_hand:
@@ -236,39 +182,10 @@ def model_info(predictor: Predictor) -> str:
     from signspace.modeling import is_local
 
     source = "local folder" if is_local(predictor.model_id) else f"revision `{predictor.revision or 'main'}`"
-    labels = ", ".join(predictor.labels)
-    precision = (
-        predictor.precision
-        if predictor.precision == "fp32"
-        else f"{predictor.precision} (uploads: close calls rechecked in fp32)"
-    )
-    crop = " · **hand crop:** on" if predictor.hand_crop else ""
-    if predictor.kind == "landmarks":
-        frames = f"{predictor.length} frames over {predictor.window_seconds:.1f} s"
-        crop = f" · **input:** hand landmarks, {frames} (motion signs)"
-        return (
-            f"**Model:** `{predictor.model_id}` ({source}){crop}\n\n"
-            f"**Signs ({len(predictor.labels)}):** {', '.join(predictor.labels)}"
-        )
     return (
-        f"**Model:** `{predictor.model_id}` ({source}) · **precision:** {precision} · "
-        f"**input:** {predictor.spec.size}px{crop}\n\n**Signs ({len(predictor.labels)}):** {labels}"
+        f"**Model:** `{predictor.model_id}` ({source}) · {predictor.describe()}\n\n"
+        f"**Signs ({len(predictor.labels)}):** {', '.join(predictor.labels)}"
     )
-
-
-def live_any_step(base, frame, state, threshold, teach, config: AppConfig, now: float | None = None):
-    """One streamed frame with the visitor's chosen model (the app's own, or one trained in the Teach tab)."""
-    predictor = teach.shelf.predictor if teach is not None else base
-    key = teach.shelf.current if teach is not None else None
-    if state is not None and getattr(state, "model_key", None) != key:  # the visitor picked another model
-        state.close()
-        state = None
-    if predictor.kind == "landmarks":
-        out = live_sequence_step(predictor, frame, state, threshold, now=now)
-    else:
-        out = live_step(predictor, frame, state, threshold, now=now, hold_seconds=config.hold_seconds)
-    out[2].model_key = key
-    return out
 
 
 def pick_model(teach, name: str | None, state):
@@ -282,7 +199,7 @@ def pick_model(teach, name: str | None, state):
     if state is not None:
         state.close()
     predictor = teach.shelf.predictor
-    return model_info(predictor), gr.update(visible=predictor.hand_crop), None
+    return model_info(predictor), gr.update(visible=predictor.shows_crop), None
 
 
 def build_demo(
@@ -316,9 +233,7 @@ def build_demo(
                     label="Webcam",
                     webcam_options=gr.WebcamOptions(mirror=True),
                 )
-                with gr.Column(
-                    visible=config.teach or predictor.hand_crop or predictor.kind == "landmarks", scale=0, min_width=180
-                ):
+                with gr.Column(visible=config.teach or predictor.tracks_hands, scale=0, min_width=180):
                     overlay = gr.Image(
                         label="Tracked hands", interactive=False, height=160, elem_id="signspace-overlay"
                     )
@@ -327,7 +242,7 @@ def build_demo(
                         interactive=False,
                         height=120,
                         elem_id="signspace-crop",
-                        visible=predictor.hand_crop,
+                        visible=predictor.shows_crop,
                     )
                 with gr.Column():
                     live_label = gr.Label(num_top_classes=3, label="Now")
@@ -339,13 +254,11 @@ def build_demo(
                         space_btn = gr.Button("Space")
                         back_btn = gr.Button("Backspace")
                         clear_btn = gr.Button("Clear")
-            sequence = predictor.kind == "landmarks" or config.teach
             camera.stream(
-                lambda frame, state, t, visitor: live_any_step(predictor, frame, state, t, visitor, config),
+                lambda frame, state, t, visitor: live_step(predictor, frame, state, t, visitor),
                 inputs=[camera, session, threshold, teach],
                 outputs=[live_label, text, session, overlay, crop_view],
-                # motion needs frames close together: ~12 per second for sequence models
-                stream_every=min(config.stream_every, 0.08) if sequence else config.stream_every,
+                stream_every=stream_every(predictor, config),
                 time_limit=config.time_limit,
                 concurrency_limit=config.concurrency,
                 show_progress="hidden",
@@ -359,7 +272,7 @@ def build_demo(
             )
             for button, action in ((space_btn, "space"), (back_btn, "backspace"), (clear_btn, "clear")):
                 button.click(
-                    lambda state, a=action: _edit_text(state, a),
+                    lambda state, a=action: edit_text(state, a),
                     inputs=[session],
                     outputs=[text, session],
                     api_name=False,
@@ -383,7 +296,7 @@ def build_demo(
                 api_name="predict",
                 concurrency_limit=config.concurrency,
             )
-        if predictor.kind == "landmarks" or config.teach:
+        if predictor.takes_clips or config.teach:
             with gr.Tab("Upload a clip"):
                 with gr.Row():
                     clip = gr.Video(sources=["upload", "webcam"], label="A short video of one sign")
@@ -434,11 +347,16 @@ def launch_kwargs(config: AppConfig) -> dict:
     return kwargs
 
 
-def _edit_text(session, action: str):
-    session = session or LiveSession()
-    target = session.builder if isinstance(session, LiveSession) else session  # sequence sessions edit words
-    getattr(target, action)()
-    return target.text, session
+def edit_text(session: LiveSession | None, action: str):
+    """Space, Backspace, Clear on the visitor's text (nothing typed yet: nothing to edit)."""
+    return ("", session) if session is None else (session.edit(action), session)
+
+
+def stream_every(predictor: Predictor, config: AppConfig) -> float:
+    """Seconds between live frames: the config's, or closer together where a motion model may serve (the Teach tab
+    trains them)."""
+    limits = [config.stream_every, predictor.live_frame_seconds, MOTION_FRAME_SECONDS if config.teach else None]
+    return min(limit for limit in limits if limit is not None)
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[AppConfig, str, int]:
@@ -520,24 +438,10 @@ def main(argv: list[str] | None = None) -> int:
         hand_crop=config.hand_crop,
         hand_model=config.hand_model,
     )
-    snapshot, gpu = None, (lambda fn: fn)
-    if (
-        config.zero_gpu and predictor.kind == "images"
-    ):  # ZeroGPU (sequence models need none): module-level .to("cuda") is allowed; GPU time only in spaces.GPU calls
-        import copy
-
+    snapshot, gpu = (predictor.for_gpu() if config.zero_gpu else None), (lambda fn: fn)
+    if snapshot is not None:  # ZeroGPU: GPU time only inside spaces.GPU calls
         import spaces
 
-        snapshot = Predictor(
-            copy.deepcopy(predictor.model),
-            predictor.processor,
-            precision="fp32",
-            device="cuda",
-            model_id=config.model,
-            revision=config.revision,
-            hand_crop=config.hand_crop,
-            hand_model=predictor.hand_model,
-        )
         gpu = spaces.GPU(duration=20)
     demo = build_demo(predictor, config, snapshot, gpu)
     try:

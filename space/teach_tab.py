@@ -16,6 +16,7 @@ from pathlib import Path
 import gradio as gr
 
 from signspace.errors import SignSpaceError
+from signspace.live import MOTION_FRAME_SECONDS
 from signspace.scan import BACKGROUND_LABEL
 from signspace.teach import (
     ModelShelf,
@@ -526,7 +527,7 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, 
         lambda session, frame: feed_frame(session, frame, config.unmirror),
         [session_state, camera],
         [hands_seen],
-        stream_every=min(config.stream_every, 0.08),  # the Live tab's rate for motion signs: same frames
+        stream_every=min(config.stream_every, MOTION_FRAME_SECONDS),  # the Live tab's rate for motion signs
         time_limit=config.time_limit,
         concurrency_limit=config.concurrency,
         show_progress="hidden",

@@ -1,9 +1,21 @@
 import numpy as np
-from factories import landmark_clip
+import pytest
+from factories import landmark_clip, make_tiny_vit
 
 from signspace.hands import Hand
+from signspace.inference import Predictor
 from signspace.landmarks import LEFT, RIGHT
-from signspace.live import HAND_GONE_SECONDS, REST_SECONDS, LiveSequenceSession, SignSegmenter, hand_speed
+from signspace.live import (
+    HAND_GONE_SECONDS,
+    REST_SECONDS,
+    HandshapeSession,
+    SequenceSession,
+    SignSegmenter,
+    Smoother,
+    TextBuilder,
+    hand_speed,
+)
+from signspace.prediction import Prediction
 
 
 class Replay:
@@ -32,12 +44,17 @@ class FixedPredictor:
     """Answers 'circle' with the given confidence for any landmarks with a hand."""
 
     labels = ["circle", "swipe"]
+    unmirror, crop_margin = False, 0.25
 
     def __init__(self, confidence=0.9):
         self.confidence, self.calls = confidence, []
 
+    def decode(self, frame):
+        from signspace.imaging import decode_image
+
+        return decode_image(frame)
+
     def predict_landmarks(self, sequence, times, start=None, end=None):
-        from signspace.inference import Prediction
         from signspace.landmarks import hands_present
 
         self.calls.append((len(sequence), start, end))
@@ -86,17 +103,17 @@ def test_hand_speed_is_in_hand_sizes_per_second_and_unknown_without_both_frames(
 
 def test_the_session_commits_a_word_when_the_sign_ends_and_classifies_the_whole_sign():
     predictor = FixedPredictor()
-    session = LiveSequenceSession(window_seconds=1.0)
+    session = SequenceSession(predictor, window_seconds=1.0)
     session.tracker = Replay(landmark_clip("circle", frames=30, seed=1))
-    committed = [session.step(predictor, np.zeros((8, 8, 3), np.uint8), t / 30, 0.6)[1] for t in range(45)]
+    committed = [session.step(np.zeros((8, 8, 3), np.uint8), t / 30, 0.6).committed for t in range(45)]
     assert [w for w in committed if w] == ["circle"] and session.text == "circle"
     assert max(n for n, start, end in predictor.calls if start is None) >= 29  # the whole sign, not the window
 
 
 def test_an_unconfident_sign_is_not_typed_and_editing_works_on_words():
-    session = LiveSequenceSession(window_seconds=1.0)
+    session = SequenceSession(FixedPredictor(0.55), window_seconds=1.0)
     session.tracker = Replay(landmark_clip("circle", frames=30, seed=1))
-    words = [session.step(FixedPredictor(0.55), np.zeros((8, 8, 3), np.uint8), t / 30, 0.6)[1] for t in range(45)]
+    words = [session.step(np.zeros((8, 8, 3), np.uint8), t / 30, 0.6).committed for t in range(45)]
     assert not any(words) and session.text == ""
     session.text = "hello thanks"
     session.backspace()
@@ -106,11 +123,11 @@ def test_an_unconfident_sign_is_not_typed_and_editing_works_on_words():
 
 
 def test_a_visitor_who_leaves_mid_sign_frees_their_tracker():
-    session = LiveSequenceSession()
+    session = SequenceSession(FixedPredictor())
     tracker = Replay(landmark_clip("circle", frames=30, seed=1))
     session.tracker = tracker
     for t in range(10):
-        session.step(FixedPredictor(), np.zeros((8, 8, 3), np.uint8), t / 30, 0.6)
+        session.step(np.zeros((8, 8, 3), np.uint8), t / 30, 0.6)
     session.close()
     assert tracker.closed and session.tracker is None
 
@@ -121,10 +138,91 @@ def test_the_not_a_sign_class_is_never_typed_and_landmark_frames_need_no_tracker
 
     clip = landmark_clip("circle", frames=30, seed=1)
     blank = np.zeros(258, np.float32)
-    session = LiveSequenceSession(window_seconds=1.0)
-    words = [session.step_landmarks(Background(0.95), clip[t] if t < 30 else blank, t / 30, 0.6)[1] for t in range(45)]
+    session = SequenceSession(Background(0.95), window_seconds=1.0)
+    words = [session.step_landmarks(clip[t] if t < 30 else blank, t / 30, 0.6)[1] for t in range(45)]
     assert not any(words) and session.text == "" and session.tracker is None
-    session = LiveSequenceSession(window_seconds=1.0)
-    predictor = FixedPredictor(0.05)  # the same sign, classified as the other (real) sign: typed
-    words = [session.step_landmarks(predictor, clip[t] if t < 30 else blank, t / 30, 0.6)[1] for t in range(45)]
+    session = SequenceSession(FixedPredictor(0.05), window_seconds=1.0)  # classified as the other (real) sign: typed
+    words = [session.step_landmarks(clip[t] if t < 30 else blank, t / 30, 0.6)[1] for t in range(45)]
     assert [w for w in words if w] == ["swipe"]
+
+
+# --- image models: handshapes held steadily are typed ----------------------------------------------------------
+
+
+class Labels:
+    """The part of a predictor a session's pure logic reads."""
+
+    def __init__(self, labels):
+        self.labels = labels
+
+
+@pytest.fixture(scope="module")
+def image_predictor(tmp_path_factory):
+    folder = make_tiny_vit(tmp_path_factory.mktemp("m"), labels=("A", "B", "C"), seed=3)
+    return Predictor.from_pretrained(str(folder), precision="fp32", unmirror=False)
+
+
+def test_smoother_ignores_one_noisy_frame():
+    smoother = Smoother(window=5)
+    steady, noise = np.array([0.8, 0.1, 0.1]), np.array([0.0, 1.0, 0.0])
+    for _ in range(4):
+        smoother.update(steady)
+    assert np.argmax(smoother.update(noise)) == 0
+
+
+def test_text_builder_commits_a_held_sign_once():
+    builder = TextBuilder(hold_seconds=1.0)
+    for t in np.arange(0, 5, 0.2):  # a five-second hold
+        builder.update("A", t)
+    assert builder.text == "A"
+    builder.update(None, 5.0)  # hand down
+    for t in np.arange(5.2, 6.6, 0.2):
+        builder.update("A", t)
+    assert builder.text == "AA"
+    builder.update("B", 7.0)
+    builder.update("B", 7.5)  # not held long enough
+    assert builder.text == "AA"
+    builder.space()
+    builder.backspace()
+    builder.backspace()
+    assert builder.text == "A"
+    builder.clear()
+    assert builder.text == ""
+
+
+def test_live_session_needs_confidence_to_type():
+    session = HandshapeSession(Labels(["A", "B", "C"]))
+    unsure = Prediction(np.array([0.4, 0.35, 0.25]), ["A", "B", "C"])
+    for t in np.arange(0, 3, 0.2):
+        session.update(unsure, threshold=0.6, now=t)
+    assert session.builder.text == ""
+    sure = Prediction(np.array([0.9, 0.05, 0.05]), ["A", "B", "C"])
+    for t in np.arange(3, 6, 0.2):
+        top, _ = session.update(sure, threshold=0.6, now=t)
+    assert session.builder.text == "A" and next(iter(top)) == "A"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        None,
+        np.zeros((5,), np.uint8),
+        np.zeros((4, 4, 2), np.uint8),
+        np.zeros((8, 8, 3), complex),
+        np.zeros((0, 0, 3), np.uint8),
+    ],
+    ids=["none", "1d", "2ch", "complex", "empty"],
+)
+def test_bad_frames_give_neutral_output_and_the_session_continues(image_predictor, frame):
+    session = image_predictor.new_live_session()
+    step = session.step(frame, 0.0, 0.5)
+    assert step.top == {} and step.text == "" and not step.no_hand
+    assert len(session.step(np.zeros((20, 20, 3), np.uint8), 0.1, 0.5).top) == 3  # still serving
+
+
+def test_edits_act_on_the_text_and_unknown_ones_are_refused(image_predictor):
+    session = image_predictor.new_live_session()
+    session.builder.text = "AB"
+    assert session.edit("backspace") == "A" and session.edit("space") == "A " and session.edit("clear") == ""
+    with pytest.raises(ValueError, match="unknown edit 'undo'"):
+        session.edit("undo")

@@ -54,14 +54,14 @@ def test_predict_endpoint_returns_the_predictors_answer(client, predictor, tmp_p
     assert result["label"] == max(expected, key=expected.get)
 
 
-def test_one_off_answers_recheck_close_calls_in_fp32_while_the_stream_stays_fast(tmp_path, monkeypatch):
-    monkeypatch.setattr("signspace.inference.CACHE_DIR", tmp_path / "cache")
+def test_one_off_answers_recheck_close_calls_in_fp32_while_the_stream_stays_fast(tmp_path):
     folder = make_tiny_vit(tmp_path / "m", labels=("A", "B", "C"))
     path = tmp_path / "sign.png"
     pattern_image(2, (120, 90)).save(path)
     exact = Predictor.from_pretrained(str(folder), precision="fp32").predict(str(path), unmirror=False).top(5)
-    fast = Predictor.from_pretrained(str(folder), precision="int8", recheck_margin=float("inf"))  # every call is close
-    monkeypatch.setattr(fast, "_calibration_left", 0)
+    fast = Predictor.from_pretrained(  # every call is close
+        str(folder), precision="int8", recheck_margin=float("inf"), recheck_calibration=0, cache_dir=tmp_path
+    )
     threads = torch.get_num_threads()
     assert app.classify_file(fast, str(path)) == pytest.approx(exact, abs=1e-7)
     assert torch.get_num_threads() == threads  # the int8 path's one-thread setting is restored
@@ -218,16 +218,16 @@ def hand_scene() -> np.ndarray:
 
 @needs_hands
 def test_live_frames_show_the_overlay_and_the_crop_and_keep_one_tracker_per_visitor(cropping):
-    label, text, session, overlay, crop = app.live_step(cropping, hand_scene(), None, 0.5, now=1.0)
+    label, text, session, overlay, crop = app.live_step(cropping, hand_scene(), None, 0.5, None, now=1.0)
     assert isinstance(label, dict) and set(label) <= {"A", "B", "C"} and len(label) == 3
     assert overlay.size[0] <= 320 and crop is not None and crop.size[0] == crop.size[1]
     tracker = session.tracker
     label, _, session, overlay, crop = app.live_step(
-        cropping, np.full((480, 640, 3), 90, np.uint8), session, 0.5, now=1.1
+        cropping, np.full((480, 640, 3), 90, np.uint8), session, 0.5, None, now=1.1
     )
     assert label == app.NO_HAND and crop is None and overlay is not None
     assert session.tracker is tracker  # the visitor's VIDEO-mode tracker is reused, not rebuilt per frame
-    _, _, other, _, _ = app.live_step(cropping, hand_scene(), None, 0.5, now=1.0)
+    _, _, other, _, _ = app.live_step(cropping, hand_scene(), None, 0.5, None, now=1.0)
     assert other.tracker is not tracker  # another visitor has their own
     session.close()
     other.close()
@@ -236,13 +236,13 @@ def test_live_frames_show_the_overlay_and_the_crop_and_keep_one_tracker_per_visi
 
 @needs_hands
 def test_a_tracker_failure_is_a_no_hand_frame_not_a_broken_stream(cropping, monkeypatch):
-    _, _, session, _, _ = app.live_step(cropping, hand_scene(), None, 0.5, now=1.0)
+    _, _, session, _, _ = app.live_step(cropping, hand_scene(), None, 0.5, None, now=1.0)
 
     def explode(*args, **kwargs):
         raise RuntimeError("mediapipe graph error")
 
     monkeypatch.setattr(session.tracker, "track", explode)
-    label, _, session, overlay, crop = app.live_step(cropping, hand_scene(), session, 0.5, now=1.2)
+    label, _, session, overlay, crop = app.live_step(cropping, hand_scene(), session, 0.5, None, now=1.2)
     assert label == app.NO_HAND and crop is None and overlay is None
     session.close()
 
@@ -301,20 +301,20 @@ def sequence_predictor(tmp_path_factory):
 
 @needs_hands
 def test_a_sequence_model_gets_the_landmark_stream_and_a_clip_upload(sequence_predictor, tmp_path):
-    assert sequence_predictor.kind == "landmarks"
+    assert sequence_predictor.takes_clips and sequence_predictor.tracks_hands
     info = app.model_info(sequence_predictor)
     assert "hand landmarks, 8 frames over 0.5 s" in info
     config = app.build_demo(sequence_predictor, app.AppConfig(model="local")).config
     apis = {d.get("api_name") for d in config["dependencies"]}
     assert {"predict", "predict_clip"} <= apis
     frame = hand_scene()
-    label, text, session, overlay, crop = app.live_sequence_step(sequence_predictor, frame, None, 0.5, now=1.0)
+    label, text, session, overlay, crop = app.live_step(sequence_predictor, frame, None, 0.5, None, now=1.0)
     assert isinstance(label, dict) and set(label) == {"B", "L"} and overlay is not None and crop is None
-    label, *_ = app.live_sequence_step(sequence_predictor, np.full((480, 640, 3), 90, np.uint8), session, 0.5, now=1.05)
+    label, *_ = app.live_step(sequence_predictor, np.full((480, 640, 3), 90, np.uint8), session, 0.5, None, now=1.05)
     assert isinstance(label, dict)  # the hand was in the window a moment ago: still a guess
     for step in range(12):
-        label, text, session, *_ = app.live_sequence_step(
-            sequence_predictor, np.full((480, 640, 3), 90, np.uint8), session, 0.0, now=1.1 + step * 0.1
+        label, text, session, *_ = app.live_step(
+            sequence_predictor, np.full((480, 640, 3), 90, np.uint8), session, 0.0, None, now=1.1 + step * 0.1
         )
     assert label == app.NO_HAND  # the window is empty now
     tracker = session.tracker
@@ -473,13 +473,12 @@ def test_a_damaged_model_folder_is_one_clear_line_naming_the_file(tmp_path, dama
         Predictor.from_pretrained(str(folder), precision="fp32")
 
 
-def test_a_corrupt_cached_int8_model_is_rebuilt_not_fatal(tmp_path, monkeypatch):
-    monkeypatch.setattr("signspace.inference.CACHE_DIR", tmp_path / "cache")
+def test_a_corrupt_cached_int8_model_is_rebuilt_not_fatal(tmp_path):
     folder = make_tiny_vit(tmp_path / "m", labels=("A", "B", "C"))
-    first = Predictor.from_pretrained(str(folder), precision="int8")
+    first = Predictor.from_pretrained(str(folder), precision="int8", cache_dir=tmp_path)
     cached = first._run.path
     cached.write_bytes(b"\x00" * 100)  # damaged on disk
-    again = Predictor.from_pretrained(str(folder), precision="int8")
+    again = Predictor.from_pretrained(str(folder), precision="int8", cache_dir=tmp_path)
     assert again.precision == "int8" and again._run.path == cached and cached.stat().st_size > 1000
     frame = np.asarray(pattern_image(1, (64, 64)))
     np.testing.assert_allclose(again.predict(frame).probabilities, first.predict(frame).probabilities, atol=1e-5)
@@ -505,3 +504,32 @@ def test_a_data_dir_that_is_a_file_is_said_at_start_up(tmp_path):
     with pytest.raises(ConfigError, match=r"--data_dir .*notes.txt is a file; the Teach tab needs a folder"):
         app.parse_args(["--model", "m", "--data_dir", str(tmp_path / "notes.txt")])
     assert app.parse_args(["--model", "m", "--data_dir", str(tmp_path / "notes.txt"), "--no-teach"])[0].teach is False
+
+
+def test_a_model_switch_mid_stream_starts_the_visitor_over():
+    from types import SimpleNamespace
+
+    from signspace.live import LiveStep
+
+    class Session:
+        def __init__(self, predictor):
+            self.predictor, self.closed = predictor, False
+
+        def step(self, frame, now, threshold):
+            return LiveStep(top={"a": 1.0}, text="a")
+
+        def close(self):
+            self.closed = True
+
+    class Kind:
+        def new_live_session(self):
+            return Session(self)
+
+    one, two = Kind(), Kind()
+    visitor = SimpleNamespace(shelf=SimpleNamespace(predictor=one))
+    label, text, first, *_ = app.live_step(None, None, None, 0.5, visitor)
+    assert label == {"a": 1.0} and text == "a" and first.predictor is one
+    assert app.live_step(None, None, first, 0.5, visitor)[2] is first  # the same model: the same session
+    visitor.shelf.predictor = two
+    other = app.live_step(None, None, first, 0.5, visitor)[2]
+    assert first.closed and other.predictor is two

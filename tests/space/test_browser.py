@@ -98,7 +98,7 @@ def test_live_stream_in_a_real_browser(colour_model, tmp_path):
     from signspace.inference import Predictor
 
     predictor = Predictor.from_pretrained(str(colour_model), precision="fp32", unmirror=True)
-    config = app.AppConfig(model=str(colour_model), revision=None, hold_seconds=1.0, threshold=0.4)
+    config = app.AppConfig(model=str(colour_model), revision=None, threshold=0.4)
     config.data_dir = str(tmp_path / "signs")  # the Teach tab's folder: never the working directory in tests
     demo = app.build_demo(predictor, config)
     port = free_port()

@@ -16,10 +16,16 @@ from signspace.teach import Job, ModelShelf, TeachFolder, TeachLimits, TeachSess
 
 
 class Base:
-    kind, hand_crop, hand_model, precision = "landmarks", False, None, "fp32"
+    """The capabilities of a sequence predictor, without a model."""
+
+    tracks_hands, shows_crop, takes_clips, live_frame_seconds = True, False, True, 0.08
+    hand_model, precision = None, "fp32"
 
     def close(self):
         pass
+
+    def describe(self):
+        return "**input:** hand landmarks"
 
 
 class Fake(Base):

@@ -1,0 +1,40 @@
+"""What every predictor answers: probabilities over the model's signs, or "no hand"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+@dataclass
+class Prediction:
+    probabilities: np.ndarray | None  # over labels, sums to 1; None: no hand found (models that need a hand)
+    labels: list[str]
+    seconds: float = 0.0
+    precision: str = "fp32"  # what computed it: a rechecked close call says fp32
+    hands: list | None = None  # the tracked hands (hands.Hand); None when the model needs no tracking
+    crop: object = None  # the PIL crop the model saw (hand-crop models)
+
+    @property
+    def no_hand(self) -> bool:
+        return self.probabilities is None
+
+    def top(self, k: int = 3) -> dict[str, float]:
+        if self.probabilities is None:
+            return {}
+        order = np.argsort(-self.probabilities)[:k]
+        return {self.labels[i]: float(self.probabilities[i]) for i in order}
+
+    @property
+    def best(self) -> tuple[str | None, float]:
+        if self.probabilities is None:
+            return None, 0.0
+        index = int(np.argmax(self.probabilities))
+        return self.labels[index], float(self.probabilities[index])
