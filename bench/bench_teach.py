@@ -43,7 +43,8 @@ def make_folder(root: Path) -> Path:
 
 
 def timed_training(folder, name: str):
-    from signspace.teach import Job, run_training
+    from signspace.jobs import Job
+    from signspace.teach import run_training
 
     started = time.perf_counter()
     result = run_training(folder, Job(name, "bench", None))
@@ -52,7 +53,7 @@ def timed_training(folder, name: str):
 
 def bench(work: Path) -> None:
     from signspace import build_dataset, finetune
-    from signspace.teach import TeachFolder
+    from signspace.teach_folder import TeachFolder
 
     data = make_folder(work / "signs")
     folder = TeachFolder(data, hand_model=str(HAND_MODEL))

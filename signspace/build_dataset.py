@@ -15,11 +15,11 @@ import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from transformers import HfArgumentParser
 
-from . import builder, hub
+from . import builder, hub, sequence_builder
 from .atomic import atomic_directory, check_output_dir, write_json_atomic
 from .cards import render_dataset_card
 from .cli import parse_dataclasses
@@ -27,6 +27,9 @@ from .errors import ConfigError
 from .hands import CROP_MARGIN, DETECTION_CONFIDENCE, resolve_hand_model
 from .scan import scan_data_dir
 from .splits import SplitRequest
+
+if TYPE_CHECKING:
+    import datasets
 
 logger = logging.getLogger("build_dataset")
 
@@ -255,11 +258,20 @@ def publish(
         )
 
 
-def main(argv: list[str] | None = None, progress=None) -> int:
-    """``progress(done, total)``: called as clips are extracted (landmarks); it may raise to stop the build."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    (config,) = parse_dataclasses(HfArgumentParser(BuildConfig), argv)
-    token = hub.require_token() if config.push_to_hub else None  # fail before hours of decoding
+@dataclass
+class Built:
+    """What ``build`` made: the saved dataset, its report, and what the builder found on the way."""
+
+    dataset: datasets.DatasetDict
+    report: dict
+    result: builder.BuildResult
+    signer_folders: bool  # the people were the top-level folders
+
+
+def build(config: BuildConfig, progress=None) -> Built:
+    """Scan ``config.data_dir``, decode or track every clip, split, and save the dataset with build_report.json in
+    ``config.output_dir`` (whole, or not at all). ``progress(done, total)``: called as clips are extracted
+    (landmarks); it may raise to stop the build."""
     check_output_dir(Path(config.output_dir), config.overwrite)
     scan = scan_data_dir(
         Path(config.data_dir), config.group_pattern, config.features, config.signer_pattern, config.signer
@@ -267,20 +279,30 @@ def main(argv: list[str] | None = None, progress=None) -> int:
     if config.features == "landmarks":
         if not config.hand_model and any(item.kind not in ("npy", "npy-frames") for item in scan.items):
             config.hand_model = str(resolve_hand_model(None))  # needed for videos and photos: fail before extracting
-        settings = builder.SequenceSettings(
+        settings = sequence_builder.SequenceSettings(
             config.max_frames, config.keypoints_fps, config.hand_model, config.landmark_cache
         )
-        result = builder.build_sequences(scan, settings, config.split, config.num_proc, progress)
+        result = sequence_builder.build_sequences(scan, settings, config.split, config.num_proc, progress)
+        dataset_dict = sequence_builder.to_dataset_dict(result, include_test=config.test_size > 0)
     else:
         settings = builder.DecodeSettings(
             config.image_size, config.frames_per_video, config.track_hands, config.hand_crop, config.hand_model
         )
         result = builder.build(scan, settings, config.split, config.num_proc)
-    dataset_dict = builder.to_dataset_dict(result, include_test=config.test_size > 0)
+        dataset_dict = builder.to_dataset_dict(result, include_test=config.test_size > 0)
     report = make_report(config, result)
     with atomic_directory(Path(config.output_dir), config.overwrite) as partial:
         dataset_dict.save_to_disk(str(partial))
         write_json_atomic(partial / "build_report.json", report)
+    return Built(dataset_dict, report, result, scan.signer_folders)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    (config,) = parse_dataclasses(HfArgumentParser(BuildConfig), argv)
+    token = hub.require_token() if config.push_to_hub else None  # fail before hours of decoding
+    built = build(config)
+    result, report = built.result, built.report
     print(builder.summary_table(result, include_test=config.test_size > 0))
     print(
         f"skipped {len(result.skipped)} file(s), {len(result.duplicates)} set(s) of identical images; "
@@ -288,7 +310,7 @@ def main(argv: list[str] | None = None, progress=None) -> int:
     )
     signers = report["signers"]
     if signers:
-        layout = "one folder per person" if scan.signer_folders else "named by --signer_pattern"
+        layout = "one folder per person" if built.signer_folders else "named by --signer_pattern"
         print(
             f"{signers['count']} signer(s) ({layout}); test split: "
             + (
@@ -300,6 +322,6 @@ def main(argv: list[str] | None = None, progress=None) -> int:
     for warning in result.warnings:
         logger.warning(warning)
     if config.push_to_hub:
-        url = publish(config, dataset_dict, report, token)
+        url = publish(config, built.dataset, report, token)
         print(f"published to {url}")
     return 0

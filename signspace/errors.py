@@ -30,6 +30,14 @@ class HandModelError(SignSpaceError, FileNotFoundError):
     """The MediaPipe hand model file is missing, unreadable or not a hand-landmarker task bundle."""
 
 
+class TeachError(SignSpaceError, ValueError):
+    """A Teach-tab action that cannot be done; the message says what to do instead."""
+
+
+class TrainingCancelled(SignSpaceError):
+    """The visitor cancelled the training job (or closed the tab)."""
+
+
 def run_cli(main: Callable[[], int]) -> int:
     """Run ``main``; print user errors plainly. SIGNSPACE_DEBUG=1 shows the full traceback instead."""
     from .hub import redact

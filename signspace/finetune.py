@@ -10,13 +10,11 @@ Runs on CPU, one GPU or several (DDP) unchanged; resumes from the last complete 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import torch
 import yaml
 from transformers import EarlyStoppingCallback, HfArgumentParser, TrainingArguments
 
@@ -26,11 +24,9 @@ from .checkpoints import find_resume_checkpoint
 from .cli import parse_dataclasses
 from .errors import ConfigError
 from .metrics import classification_metrics, signer_metrics
-from .modeling import load_classifier, load_processor
-from .transforms import InputSpec, batch_transform, collate
+from .tasks import DEFAULT_IMAGE_MODEL, ImageTask, Task, task_for
 
 logger = logging.getLogger("finetune")
-DEFAULT_IMAGE_MODEL = "google/vit-base-patch16-224-in21k"
 
 
 @dataclass
@@ -132,24 +128,15 @@ def split_config(argv: list[str]) -> tuple[dict, list[str]]:
     return {}, argv
 
 
-def task_defaults(kind: str, has_validation: bool) -> dict:
+def task_defaults(task: Task, has_validation: bool) -> dict:
     """The one place for SignSpace's defaults over TrainingArguments' own (every flag still overrides them)."""
-    workers = 0 if kind == "landmarks" else min(8, os.cpu_count() or 1)
-    defaults = dict(
-        training.TRAINING_DEFAULTS,
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
-        dataloader_num_workers=workers,
-        dataloader_persistent_workers=workers > 0,
-        dataloader_pin_memory=torch.cuda.is_available(),
-    )
-    if kind == "landmarks":
-        defaults.update(training.SEQUENCE_DEFAULTS)
+    defaults = task.defaults()
     if not has_validation:  # nothing to evaluate on: no per-epoch evaluation, no best-model selection
         defaults.update(eval_strategy="no", load_best_model_at_end=False)
     return defaults
 
 
-def parse(argv: list[str], kind: str = "images", has_validation: bool = True):
+def parse(argv: list[str], task: Task | None = None, has_validation: bool = True):
     """All options: task defaults, then a config file's, then command-line flags; TrainingArguments validates them."""
     parser = HfArgumentParser((DataArguments, ModelArguments, TrainingArguments))
     from_file, flags = split_config(argv)
@@ -157,11 +144,21 @@ def parse(argv: list[str], kind: str = "images", has_validation: bool = True):
     unknown = sorted(set(from_file) - known)
     if unknown:
         raise ConfigError(f"unknown option(s) in {argv[0]}: {', '.join(unknown)} (see --help for the names)")
-    parser.set_defaults(**{**task_defaults(kind, has_validation), **from_file})
+    parser.set_defaults(**{**task_defaults(task or ImageTask(), has_validation), **from_file})
     data_args, model_args, args = parse_dataclasses(parser, flags)
+    return data_args, model_args, _derive(args)
+
+
+def training_arguments(task: Task, has_validation: bool, **options) -> TrainingArguments:
+    """TrainingArguments as the script makes them, for callers without a command line (the Teach tab): the task's
+    defaults, then ``options``."""
+    return _derive(TrainingArguments(**{**task_defaults(task, has_validation), **options}))
+
+
+def _derive(args: TrainingArguments) -> TrainingArguments:
     if args.dataloader_num_workers == 0:
-        args.dataloader_persistent_workers = False  # derived: PyTorch refuses persistent workers without workers
-    return data_args, model_args, args
+        args.dataloader_persistent_workers = False  # PyTorch refuses persistent workers without workers
+    return args
 
 
 def output_dir_given(argv: list[str]) -> bool:
@@ -177,14 +174,13 @@ def peek_data_args(argv: list[str]) -> DataArguments:
 
 
 def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
-    """``callbacks``: extra TrainerCallbacks (the Teach tab's progress bar and cancel button)."""
+    """``callbacks``: extra TrainerCallbacks (progress bars, a cancel button)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else argv
     peek = peek_data_args(argv)  # the dataset decides the defaults (an image model, or a landmark sequence model)
     dataset = training.load_sign_dataset(peek.dataset_dir, peek.dataset_name, peek.dataset_revision)
-    kind = training.dataset_kind(dataset)
-    has_validation = "validation" in dataset and len(dataset["validation"]) > 0
-    data_args, model_args, args = parse(argv, kind, has_validation)
+    task = task_for(dataset)
+    data_args, model_args, args = parse(argv, task, has_validation_split(dataset))
     if not output_dir_given(argv):  # TrainingArguments fills in ./trainer_output, where unrelated runs would mix
         raise ConfigError("--output_dir is required: the folder that receives the model, metrics and card")
     push, args.push_to_hub = args.push_to_hub, False  # we publish once, at the end, from the saved folder
@@ -194,6 +190,47 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
         token = args.hub_token or hub.require_token()  # before any training
     # The Trainer pickles its arguments into every checkpoint (training_args.bin): keep the token out of them.
     args.hub_token = None
+    metrics = train(dataset, data_args, model_args, args, callbacks, push=push, token=token)
+    if args.process_index != 0:
+        return 0
+    output_dir, split = Path(args.output_dir), metrics["eval_split"]
+    final = metrics[split]
+    print(f"{split} accuracy {final['accuracy']:.4f}, macro F1 {final['f1_macro']:.4f}; model in {output_dir}")
+    print(describe_signer_scores(metrics["signers"]))
+    if push:
+        url = hub.push_folder(
+            output_dir,
+            args.hub_model_id,
+            token=token,
+            private=bool(args.hub_private_repo),
+            revision=args.hub_revision,
+            commit_message="Upload sign recognizer trained with SignSpace",
+            ignore_patterns=["checkpoint-*", "checkpoint-*/**", ".*"],
+            remedy=f"the model in {output_dir.resolve()} is complete; publish it with: hf upload "
+            f"{args.hub_model_id} {output_dir.resolve()} --exclude 'checkpoint-*'",
+        )
+        print(f"published to {url}")
+    return 0
+
+
+def has_validation_split(dataset) -> bool:
+    return "validation" in dataset and len(dataset["validation"]) > 0
+
+
+def train(
+    dataset,
+    data_args: DataArguments,
+    model_args: ModelArguments,
+    args: TrainingArguments,
+    callbacks: list | None = None,
+    push: bool = False,
+    token: str | None = None,
+) -> dict:
+    """Train on ``dataset`` (a loaded SignSpace DatasetDict) into ``args.output_dir``: the model, metrics.json,
+    confusion matrix, card and config; resumes from the last complete checkpoint there. Returns the metrics.
+    ``push``/``token``: recorded (redacted) in the saved config only; publishing is the caller's."""
+    task = task_for(dataset)
+    has_validation = has_validation_split(dataset)
     output_dir = Path(args.output_dir)
     with args.main_process_first(desc="output folder check"):  # under DDP: rank 0 cleans, then all look
         if args.process_index == 0:
@@ -203,7 +240,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
         logger.warning(note)
 
     where = data_args.dataset_dir or data_args.dataset_name
-    label_names = training.check_dataset(dataset, where)
+    label_names = training.check_dataset(dataset, where, task.columns)
     fingerprint = getattr(dataset["train"], "_fingerprint", None)  # before transforms, which change it
     preprocessing = training.dataset_preprocessing(
         data_args.dataset_dir, data_args.dataset_name, data_args.dataset_revision
@@ -214,47 +251,21 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
             .shuffle(seed=args.seed)
             .select(range(min(data_args.max_train_samples, len(dataset["train"]))))
         )
-
     labels = dict(
         num_labels=len(label_names),
         id2label=dict(enumerate(label_names)),
         label2id={n: i for i, n in enumerate(label_names)},
     )
-    if kind == "landmarks":
-        model, processor, spec, on_device, collator, make_model = sequence_setup(
-            dataset, data_args, model_args, args, labels
-        )
-    else:
-        model_args.model_name_or_path = model_args.model_name_or_path or DEFAULT_IMAGE_MODEL
-        training.refuse_sequence_model(model_args.model_name_or_path, model_args.model_revision)
-        processor = load_processor(model_args.model_name_or_path, model_args.model_revision)
-
-        # a new head for our labels (num_labels too: timm configs ignore id2label's length); on resume SignTrainer
-        # restores the checkpoint's weights over it
-        def make_model(trial=None):
-            return load_classifier(
-                model_args.model_name_or_path, model_args.model_revision, ignore_mismatched_sizes=True, **labels
-            )
-
-        model = make_model()
-        spec, collator = InputSpec.from_processor(processor), collate
-        # On a GPU, rotation and colour jitter run on the batch: in CPU loader workers they starved the GPU.
-        on_device = data_args.augment_on == "device" or (data_args.augment_on == "auto" and args.device.type != "cpu")
-        dataset["train"].set_transform(
-            batch_transform(spec, train=True, hflip=data_args.hflip, rotate_and_jitter=not on_device)
-        )
-        for split in ("validation", "test"):
-            if split in dataset:
-                dataset[split].set_transform(batch_transform(spec, train=False))
+    setup = task.setup(dataset, data_args, model_args, args, labels)
+    model = setup.model
     model.config.signspace = preprocessing  # config.json tells the app what the builder did (hand crops, landmarks)
     if args.process_index == 0:
         identity = {
             "labels": label_names,
             "base_model": model_args.model_name_or_path or "new sequence model",
             "dataset": fingerprint if data_args.dataset_dir else f"{where}@{data_args.dataset_revision or 'main'}",
+            **task.identity(model),
         }
-        if kind == "landmarks":  # the model's shape: a checkpoint of another shape cannot be resumed
-            identity.update(sequence_length=model.config.sequence_length, hidden_size=model.config.hidden_size)
         training.check_same_run(output_dir, identity, resuming=resume is not None)
 
     callbacks = list(callbacks or [])
@@ -262,17 +273,17 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
         logger.warning("%s has no validation split: training without evaluation or best-model selection", where)
     else:
         patience = model_args.early_stopping_patience
-        patience = (training.SEQUENCE_PATIENCE if kind == "landmarks" else 3) if patience is None else patience
+        patience = task.patience if patience is None else patience
         if patience and args.load_best_model_at_end:
             callbacks.append(EarlyStoppingCallback(patience))
     common = dict(
-        data_collator=collator,
+        data_collator=setup.collator,
         train_dataset=dataset["train"],
         eval_dataset=dataset["validation"] if has_validation else None,
-        processing_class=processor,
+        processing_class=setup.processor,
         compute_metrics=training.metrics_fn(label_names),
-        input_spec=spec,
-        augment_on_device=on_device,
+        input_spec=setup.spec,
+        augment_on_device=setup.augment_on_device,
     )
     if model_args.hp_search:
         if not has_validation:
@@ -280,16 +291,16 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
                 f"--hp_search needs a validation split to compare trials; {where} has none"
             )
         best = training.hyperparameter_search(
-            model_init=make_model,
+            model_init=setup.make_model,
             args=args,
             trainer_kwargs=common,
             n_trials=model_args.hp_search,
-            kind=kind,
+            hp_space=task.search_space,
             output_dir=output_dir,
         )
         for key in ("learning_rate", "per_device_train_batch_size", "weight_decay"):
             setattr(args, key, best[key])
-        model = make_model(best)  # the final run: fresh weights with the best trial's settings
+        model = setup.make_model(best)  # the final run: fresh weights with the best trial's settings
     trainer = training.SignTrainer(model=model, args=args, callbacks=callbacks, **common)
     if resume:
         logger.info("resuming from %s", resume)
@@ -297,11 +308,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
 
     eval_split = "test" if "test" in dataset and len(dataset["test"]) else ("validation" if has_validation else "train")
     if eval_split == "train":
-        dataset["train"].set_transform(
-            training.sequence_transform(data_args.sequence_length, train=False)
-            if kind == "landmarks"
-            else batch_transform(spec, train=False)
-        )
+        dataset["train"].set_transform(task.eval_transform(data_args, setup.spec))
     prediction = trainer.predict(dataset[eval_split], metric_key_prefix=eval_split)
     final = classification_metrics(prediction.predictions, prediction.label_ids, label_names)
     metrics = {
@@ -322,68 +329,46 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
         list(raw["signer"]) if "signer" in raw.column_names else None,
         set(dataset["train"].with_format(None)["signer"]) if "signer" in dataset["train"].column_names else set(),
     )
+    if not trainer.is_world_process_zero():
+        return metrics
 
-    if trainer.is_world_process_zero():
-        training.plot_confusion_matrix(
-            final["confusion_matrix"], label_names, output_dir / "confusion_matrix.png", f"{eval_split} split"
-        )
-        if kind == "images":
-            training.plot_misclassified(
-                raw, prediction.predictions.argmax(-1), label_names, output_dir / "misclassified.png"
-            )
-        else:
-            metrics["misclassified"] = [
-                {"source": raw[int(i)]["source"], "predicted": label_names[int(p)]}
-                for i, p in enumerate(prediction.predictions.argmax(-1))
-                if p != prediction.label_ids[i]
-            ]
-        config = hub.redact_config(
-            {"data": asdict(data_args), "model": asdict(model_args), "training": args.to_dict(), "push_to_hub": push},
-            token,
-        )
-        card = render_model_card(
-            repo_id=args.hub_model_id or str(output_dir),
-            base_model=model_args.model_name_or_path,
-            label_names=label_names,
-            metrics=final,
-            eval_split=eval_split,
-            eval_count=len(dataset[eval_split]),
-            split_counts={s: len(d) for s, d in dataset.items()},
-            dataset_description=training.describe_dataset(where, data_args),
-            dataset_id=data_args.dataset_name,
-            training_args=args,
-            hflip=data_args.hflip,
-            input_size=spec.size if spec else data_args.sequence_length,
-            license=model_args.license,
-            preprocessing=preprocessing,
-            parameters=sum(p.numel() for p in trainer.model.parameters()),
-            signers=metrics["signers"],
-        )
-        training.write_final_outputs(
-            output_dir,
-            model=trainer.model,
-            processor=processor,
-            label_names=label_names,
-            metrics=metrics,
-            config=config,
-            card=card,
-        )
-        print(f"{eval_split} accuracy {final['accuracy']:.4f}, macro F1 {final['f1_macro']:.4f}; model in {output_dir}")
-        print(describe_signer_scores(metrics["signers"]))
-        if push:
-            url = hub.push_folder(
-                output_dir,
-                args.hub_model_id,
-                token=token,
-                private=bool(args.hub_private_repo),
-                revision=args.hub_revision,
-                commit_message="Upload sign recognizer trained with SignSpace",
-                ignore_patterns=["checkpoint-*", "checkpoint-*/**", ".*"],
-                remedy=f"the model in {output_dir.resolve()} is complete; publish it with: hf upload "
-                f"{args.hub_model_id} {output_dir.resolve()} --exclude 'checkpoint-*'",
-            )
-            print(f"published to {url}")
-    return 0
+    training.plot_confusion_matrix(
+        final["confusion_matrix"], label_names, output_dir / "confusion_matrix.png", f"{eval_split} split"
+    )
+    predicted = prediction.predictions.argmax(-1)
+    metrics.update(task.record_errors(raw, predicted, prediction.label_ids, label_names, output_dir))
+    config = hub.redact_config(
+        {"data": asdict(data_args), "model": asdict(model_args), "training": args.to_dict(), "push_to_hub": push},
+        token,
+    )
+    card = render_model_card(
+        repo_id=args.hub_model_id or str(output_dir),
+        base_model=model_args.model_name_or_path,
+        label_names=label_names,
+        metrics=final,
+        eval_split=eval_split,
+        eval_count=len(dataset[eval_split]),
+        split_counts={s: len(d) for s, d in dataset.items()},
+        dataset_description=training.describe_dataset(where, data_args),
+        dataset_id=data_args.dataset_name,
+        training_args=args,
+        hflip=data_args.hflip,
+        input_size=task.input_size(setup.spec, data_args),
+        license=model_args.license,
+        preprocessing=preprocessing,
+        parameters=sum(p.numel() for p in trainer.model.parameters()),
+        signers=metrics["signers"],
+    )
+    training.write_final_outputs(
+        output_dir,
+        model=trainer.model,
+        processor=setup.processor,
+        label_names=label_names,
+        metrics=metrics,
+        config=config,
+        card=card,
+    )
+    return metrics
 
 
 def describe_signer_scores(signers: dict | None) -> str:
@@ -402,48 +387,3 @@ def describe_signer_scores(signers: dict | None) -> str:
     if known:
         parts.append(f"new clips of the {known['people']} known person(s): {known['accuracy']:.4f}")
     return "; ".join(parts)
-
-
-def sequence_setup(dataset, data_args, model_args, args, labels):
-    """A landmark sequence model (new, or continued from --model_name_or_path) and its clip transforms."""
-    from .sequence_model import SignSequenceConfig, SignSequenceModel
-
-    if model_args.model_name_or_path:
-        model = load_classifier(
-            model_args.model_name_or_path, model_args.model_revision, ignore_mismatched_sizes=True, **labels
-        )
-        if not isinstance(model, SignSequenceModel):
-            raise training.DatasetFormatError(
-                f"{model_args.model_name_or_path} is "
-                "an image model but the dataset holds landmark sequences; leave out "
-                "--model_name_or_path for a new sequence "
-                "model, or build an image dataset (without --features landmarks)"
-            )
-        data_args.sequence_length = model.config.sequence_length
-    window = training.typical_clip_seconds(dataset["train"])
-
-    def make_model(trial=None):
-        if model_args.model_name_or_path:
-            return load_classifier(
-                model_args.model_name_or_path, model_args.model_revision, ignore_mismatched_sizes=True, **labels
-            )
-        params = trial if isinstance(trial, dict) else (getattr(trial, "params", None) or {})
-        torch.manual_seed(args.seed)
-        return SignSequenceModel(
-            SignSequenceConfig(
-                sequence_length=data_args.sequence_length,
-                window_seconds=window,
-                hidden_size=params.get("hidden_size", model_args.hidden_size),
-                **labels,
-            )
-        )
-
-    if not model_args.model_name_or_path:
-        model = make_model()
-    dataset["train"].set_transform(
-        training.sequence_transform(data_args.sequence_length, True, data_args.hflip, args.seed)
-    )
-    for split in ("validation", "test"):
-        if split in dataset:
-            dataset[split].set_transform(training.sequence_transform(data_args.sequence_length, train=False))
-    return model, None, None, False, training.collate_sequences, make_model

@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -46,17 +47,12 @@ TRAINING_DEFAULTS = dict(
 SEQUENCE_DEFAULTS = dict(
     learning_rate=1e-3,
     num_train_epochs=60,
-    per_device_train_batch_size=32,
-    weight_decay=0.05,
-    dataloader_num_workers=0,  # a worker process costs more than the numpy augmentation it would run
-    dataloader_persistent_workers=False,
     save_total_limit=1,
     # Macro-F1 reaches 1.0 within a few epochs on a signer's own clips and then cannot tell models apart; the
     # loss keeps rewarding confident answers, which the live confidence threshold needs.
     metric_for_best_model="loss",
     greater_is_better=False,
 )
-SEQUENCE_PATIENCE = 10
 
 # Files this script writes at the top of --output_dir (checkpoints live beside them).
 OUTPUT_FILES = (
@@ -158,12 +154,6 @@ def dataset_preprocessing(dataset_dir: str | None, dataset_name: str | None, rev
     return (report or {}).get("preprocessing") or {"input": "image"}
 
 
-def dataset_kind(dataset_dict) -> str:
-    """'landmarks' for a sequence dataset (build_dataset.py --features landmarks), else 'images'."""
-    split = dataset_dict["train"] if "train" in dataset_dict else next(iter(dataset_dict.values()), None)
-    return "landmarks" if split is not None and "landmarks" in split.features else "images"
-
-
 def refuse_sequence_model(name_or_path: str, revision: str | None) -> None:
     """An image dataset needs an image model: say so plainly instead of failing deep in the processor."""
     from .modeling import is_local
@@ -177,7 +167,7 @@ def refuse_sequence_model(name_or_path: str, revision: str | None) -> None:
         )
 
 
-def check_dataset(dataset_dict, where: str) -> list[str]:
+def check_dataset(dataset_dict, where: str, columns: tuple[str, ...]) -> list[str]:
     """Validate splits and columns; returns the label names (from the ClassLabel, never LABEL_0…)."""
     import datasets
 
@@ -187,7 +177,7 @@ def check_dataset(dataset_dict, where: str) -> list[str]:
             f"{', '.join(dataset_dict) or 'none'}); build it with train/build_dataset.py"
         )
     features = dataset_dict["train"].features
-    for column in (("landmarks", "times") if dataset_kind(dataset_dict) == "landmarks" else ("image",)) + ("label",):
+    for column in (*columns, "label"):
         if column not in features:
             raise DatasetFormatError(
                 f"{where} has no '{column}' column "
@@ -407,25 +397,8 @@ def read_json(path: Path) -> dict | None:
         return None
 
 
-def hp_space(kind: str):
-    """Seed guide step 6.4: learning rate, batch size, weight decay (and width for sequence models)."""
-
-    def space(trial) -> dict:
-        low, high = (3e-4, 3e-3) if kind == "landmarks" else (1e-5, 5e-4)
-        params = {
-            "learning_rate": trial.suggest_float("learning_rate", low, high, log=True),
-            "per_device_train_batch_size": trial.suggest_categorical("per_device_train_batch_size", [16, 32, 64]),
-            "weight_decay": trial.suggest_float("weight_decay", 0.0, 0.1),
-        }
-        if kind == "landmarks":
-            params["hidden_size"] = trial.suggest_categorical("hidden_size", [64, 128, 192])
-        return params
-
-    return space
-
-
 def hyperparameter_search(
-    *, model_init, args, trainer_kwargs: dict, n_trials: int, kind: str, output_dir: Path
+    *, model_init, args, trainer_kwargs: dict, n_trials: int, hp_space: Callable, output_dir: Path
 ) -> dict:
     """``n_trials`` Optuna trials through ``Trainer.hyperparameter_search``, scored by the validation metric the
     final run selects on; writes hp_search_trials.csv and returns the best trial's parameters."""
@@ -442,7 +415,7 @@ def hyperparameter_search(
     )
     storage = optuna.storages.InMemoryStorage()
     best = trainer.hyperparameter_search(
-        hp_space=hp_space(kind),
+        hp_space=hp_space,
         n_trials=n_trials,
         backend="optuna",
         compute_objective=lambda m: m[metric],

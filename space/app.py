@@ -27,7 +27,7 @@ from signspace.imaging import ImageDecodeError
 from signspace.inference import HAND_CROP_MODES, PRECISIONS, Predictor
 from signspace.limits import RequestSizeLimit, UploadBudget, parse_size
 from signspace.live import MOTION_FRAME_SECONDS, LiveSession
-from signspace.teach import TeachLimits
+from signspace.teach_folder import TeachLimits
 from signspace.video import VIDEO_ERRORS, VideoTooLarge, VideoTooLong
 
 DEFAULT_MODEL = "RavenOnur/Sign-Language"

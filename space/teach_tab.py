@@ -15,21 +15,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from signspace.errors import SignSpaceError
+from signspace.errors import SignSpaceError, TeachError
+from signspace.jobs import TrainingQueue
 from signspace.live import MOTION_FRAME_SECONDS
 from signspace.scan import BACKGROUND_LABEL
-from signspace.teach import (
-    ModelShelf,
-    TeachError,
-    TeachFolder,
-    TeachLimits,
-    TeachSession,
-    TrainingQueue,
-    on_hf_space,
-    publish,
-    publish_token,
-    trained_models,
-)
+from signspace.teach import ModelShelf, TeachSession, on_hf_space, publish, publish_token, trained_models
+from signspace.teach_folder import TeachFolder, TeachLimits
 
 logger = logging.getLogger("app")
 QUEUE = TrainingQueue()  # one training at a time for the whole app
@@ -278,7 +269,7 @@ def save_pending(session: TeachSession):
     """Save the recording kept in memory; if the disk refuses, it stays kept and the page offers to try again."""
     sign, frames, times = session.pending
     try:
-        clip = session.folder.save_recording(sign, frames, times)
+        clip = session.folder.add_recording(sign, frames, times)
     except SignSpaceError as exc:
         return (
             f"**Could not save the clip:** {exc}. The recording is kept in this page: fix that, then press "
@@ -288,11 +279,12 @@ def save_pending(session: TeachSession):
             gr.update(visible=True),
         )
     session.pending = None
-    try:
-        hands = session.folder.extract(clip)
-        note = "" if hands == "found" else " **No hand was found in it**: it is kept, but left out of training."
-    except SignSpaceError as exc:  # saved all the same; Train will check it again
-        note = f" It could not be checked for hands yet ({exc})."
+    if clip.problem:
+        note = f" It could not be checked for hands yet ({clip.problem})."
+    elif clip.hands == "none":
+        note = " **No hand was found in it**: it is kept, but left out of training."
+    else:
+        note = ""
     return (
         f"Saved {clip.name} ({len(frames)} frames).{note}",
         _signs_update(session, sign),
@@ -318,15 +310,13 @@ def upload_clips(session: TeachSession, sign: str | None, files: list | None):
     for file in files:
         path = Path(getattr(file, "name", file))
         try:
-            clip = session.folder.import_file(sign, path)
+            clip = session.folder.add_file(sign, path)
         finally:  # stored (or refused): either way the cache keeps no copy
             discard_upload(path)
-        if clip.path.suffix.lower() not in (".jpg", ".png", ".jpeg", ".webp", ".bmp"):
-            try:
-                if session.folder.extract(clip) == "none":
-                    notes.append(f"no hand in {clip.name} (kept, left out of training)")
-            except SignSpaceError as exc:  # added all the same; Train checks it again
-                notes.append(f"{clip.name} could not be checked for hands yet ({exc})")
+        if clip.problem:
+            notes.append(f"{clip.name} could not be checked for hands yet ({clip.problem})")
+        elif clip.hands == "none":
+            notes.append(f"no hand in {clip.name} (kept, left out of training)")
         added.append(clip.name)
     message = f"Added {len(added)} file(s) to **{sign}**." + (" " + "; ".join(notes) + "." if notes else "")
     return _signs_update(session, sign), _clips_update(session, sign, added[-1]), None, message

@@ -9,25 +9,11 @@ import numpy as np
 import pytest
 from factories import ASL_DIR, HAND_MODEL, blank_video, pattern_image, photo_video, write_image, write_video
 
-from signspace.errors import SignSpaceError
+from signspace.errors import SignSpaceError, TeachError, TrainingCancelled
+from signspace.jobs import Job, TrainingQueue
 from signspace.scan import scan_data_dir
-from signspace.teach import (
-    Job,
-    ModelShelf,
-    Recorder,
-    TeachError,
-    TeachFolder,
-    TeachLimits,
-    TeachSession,
-    TrainingCancelled,
-    TrainingQueue,
-    check_ready,
-    check_sign_name,
-    publish,
-    publish_token,
-    run_training,
-    trained_models,
-)
+from signspace.teach import ModelShelf, TeachSession, check_ready, publish, publish_token, run_training, trained_models
+from signspace.teach_folder import Recorder, TeachFolder, TeachLimits, check_sign_name
 from signspace.video import read_frames, video_seconds
 
 needs_hands = pytest.mark.skipif(
@@ -391,17 +377,15 @@ def test_train_builds_with_the_builder_and_trains_a_model_the_app_loads(taught):
 
 @pytest.mark.slow
 @needs_hands
-def test_a_retrain_only_tracks_new_clips(taught, monkeypatch):
-    import signspace.landmarks as landmarks  # the builder imports track_clip from here at call time
-
+def test_a_retrain_only_tracks_new_clips(taught):
     folder, _, _ = taught
-    tracked = []
-
-    original = landmarks.track_clip
-    monkeypatch.setattr(landmarks, "track_clip", lambda *a: tracked.append(1) or original(*a))
+    cache = folder.work / "landmarks"
+    before = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.npz")}  # a tracked clip writes its entry
     folder.import_file("yes", hand_clip(folder.root.parent / "src" / "new.mp4", "Y", 30))
     result = run_training(folder, Job("k2", "me", None), epochs=2, num_proc=1)
-    assert len(tracked) == 1  # only the new clip: the other nine came from the cache
+    after = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.npz")}
+    assert len(before) >= 9 and len(after) == len(before) + 1  # only the new clip was tracked
+    assert all(after[name] == stamp for name, stamp in before.items())  # the others came from the cache
     assert result.model_dir != taught[1].model_dir and len(trained_models(folder)) == 2
 
 
@@ -480,7 +464,7 @@ def test_a_full_disk_while_training_is_a_clear_error_and_leaves_no_model(tmp_pat
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(build_dataset, "main", full_disk)
+    monkeypatch.setattr(build_dataset, "build", full_disk)
     with pytest.raises(TeachError, match="cannot write the dataset in .*: the disk is full; free some space"):
         run_training(folder, Job("k", "me", None), num_proc=1)
     assert trained_models(folder) == [] and len(folder.clips()) == 2

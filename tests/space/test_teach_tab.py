@@ -12,7 +12,9 @@ import pytest
 import teach_tab
 from factories import ASL_DIR, HAND_MODEL, pattern_image, write_video
 
-from signspace.teach import Job, ModelShelf, TeachFolder, TeachLimits, TeachSession, TrainingQueue
+from signspace.jobs import Job, TrainingQueue
+from signspace.teach import ModelShelf, TeachSession
+from signspace.teach_folder import TeachFolder, TeachLimits
 
 
 class Base:
