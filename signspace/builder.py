@@ -8,20 +8,20 @@ import logging
 import multiprocessing
 import multiprocessing.util
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Callable
 
-import av
 import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import SignSpaceError
+from .hands import HandTracker, hand_crop
 from .imaging import ImageDecodeError, decode_image, encode_jpeg, shrink_to_shorter_side
 from .scan import DataFolderError, ScanResult, WorkItem
 from .splits import SPLITS, SplitRequest, UnionFind, plan_signer_splits, plan_splits
-from .video import read_frames
+from .video import VIDEO_ERRORS, read_frames
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +77,6 @@ _tracker = None  # one per process, made on first use (forked decoding processes
 def process_tracker(settings: DecodeSettings):
     global _tracker
     if _tracker is None:
-        from .hands import HandTracker
-
         _tracker = HandTracker(settings.hand_model)
         # Closed when a decoding process exits (a landmarker left to the GC raises at exit).
         multiprocessing.util.Finalize(_tracker, _tracker.close, exitpriority=10)
@@ -96,8 +94,6 @@ def _row(image, item: WorkItem, source: str, settings: DecodeSettings) -> Decode
     """The stored row for a full-size decoded frame; None for a ``--hand_crop`` frame without a hand."""
     hands = None
     if settings.tracking:
-        from .hands import hand_crop
-
         found = process_tracker(settings).detect(np.asarray(image))
         hands = [hand.to_record() for hand in found]
         if settings.hand_crop:
@@ -142,7 +138,7 @@ def decode_item(item: WorkItem, settings: DecodeSettings) -> ItemResult:
         )
     except ImageDecodeError as exc:
         reason = str(exc).removeprefix(f"{item.source}: ")
-    except av.error.FFmpegError as exc:  # PyAV's base error for unreadable containers/streams
+    except VIDEO_ERRORS as exc:  # unreadable containers/streams
         reason = f"unreadable video ({type(exc).__name__}: {exc.strerror or exc})"
     return ItemResult(skip={"source": item.source, "reason": reason})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import ModelFolderError
+from .modeling import is_local
 
 CARDS_DIR = Path(__file__).resolve().parent.parent / "hub_cards"
 
@@ -82,8 +83,6 @@ def render_model_card(
 ) -> str:
     """``signers``: metrics.signer_metrics (None when who signed is unknown): the card leads with new people."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
-
-    from .modeling import is_local
 
     sequence = (preprocessing or {}).get("input") == "landmarks"
     base_is_hub = bool(base_model) and not is_local(base_model)

@@ -1,13 +1,14 @@
 """Our error types' base and entry-point handling: a user's mistake is one clear line and exit code 2.
 
-A leaf module (it imports nothing of ours at import time), so every module can raise ``SignSpaceError``.
+A leaf module (it imports nothing of ours), so every module can raise ``SignSpaceError``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 
 class SignSpaceError(Exception):
@@ -38,10 +39,17 @@ class TrainingCancelled(SignSpaceError):
     """The visitor cancelled the training job (or closed the tab)."""
 
 
+def redact(text: str, token: str | None = None) -> str:
+    """Remove the token (and anything shaped like an HF token) from ``text``: every message that may carry one
+    passes through here before it is printed or raised."""
+    token = token or os.environ.get("HF_TOKEN")
+    if token:
+        text = text.replace(token, "***")
+    return re.sub(r"hf_[A-Za-z0-9]{10,}", "hf_***", text)
+
+
 def run_cli(main: Callable[[], int]) -> int:
     """Run ``main``; print user errors plainly. SIGNSPACE_DEBUG=1 shows the full traceback instead."""
-    from .hub import redact
-
     try:
         return main()
     except SignSpaceError as exc:  # anything else is a bug and keeps its traceback

@@ -30,6 +30,7 @@ from PIL import Image
 from .atomic import write_bytes_atomic
 from .cache import default_cache_dir
 from .errors import HandModelError
+from .imaging import decode_image
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ class Hand:
         }
 
     @classmethod
-    def from_record(cls, record: dict) -> "Hand":
+    def from_record(cls, record: dict) -> Hand:
         return cls(
             np.asarray(record["landmarks"], np.float32),
             np.asarray(record["world"], np.float32),
@@ -223,8 +224,6 @@ def _starts(length: int, side: int, step: float) -> list[int]:
 def _as_rgb_array(frame) -> np.ndarray:
     array = np.asarray(frame)
     if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
-        from .imaging import decode_image
-
         array = np.asarray(decode_image(frame))
     return np.ascontiguousarray(array)
 
@@ -273,7 +272,7 @@ class HandTracker:
         self._next_tile = 0
         self._last_ms = -1
 
-    def __enter__(self) -> "HandTracker":
+    def __enter__(self) -> HandTracker:
         return self
 
     def __exit__(self, *exc) -> None:

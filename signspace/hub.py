@@ -9,10 +9,10 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from .errors import ConfigError, SignSpaceError
+from .errors import ConfigError, SignSpaceError, redact
 
 logger = logging.getLogger(__name__)
 
@@ -22,14 +22,6 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 class HubError(SignSpaceError, RuntimeError):
     """A Hub operation failed; the message says what and what to do, with the token redacted."""
-
-
-def redact(text: str, token: str | None = None) -> str:
-    """Remove the token (and anything shaped like an HF token) from ``text``."""
-    token = token or os.environ.get("HF_TOKEN")
-    if token:
-        text = text.replace(token, "***")
-    return re.sub(r"hf_[A-Za-z0-9]{10,}", "hf_***", text)
 
 
 def redact_config(value, token: str | None = None):

@@ -12,14 +12,13 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import SignSpaceError
 
-ImageSource = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
+ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray
 
 # Pillow's own error types for unreadable files; nothing broader is caught, so real bugs still surface.
 PILLOW_DECODE_ERRORS = (
@@ -39,7 +38,7 @@ class ImageDecodeError(SignSpaceError, ValueError):
     """An input that is not a usable image; the message names it and says why."""
 
 
-def _open_checked(data: Union[str, os.PathLike, bytes]) -> Image.Image:
+def _open_checked(data: str | os.PathLike | bytes) -> Image.Image:
     """Open lazily and refuse decompression bombs before any pixel buffer is allocated."""
     with warnings.catch_warnings():
         # Pillow only *warns* between MAX_IMAGE_PIXELS and twice that: make it an error so an
@@ -89,9 +88,7 @@ def _pil_to_rgb(image: Image.Image) -> Image.Image:
         return Image.fromarray(_to_uint8_rgb_array(levels))
     if mode == "F":
         return Image.fromarray(_to_uint8_rgb_array(np.asarray(image)))
-    if mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    elif mode in ("PA", "LA"):
+    if mode == "P" and "transparency" in image.info or mode in ("PA", "LA"):
         image = image.convert("RGBA")
     if image.mode == "RGBA":
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))

@@ -11,6 +11,7 @@ live session (``live.py``). What differs by kind lives in the kind's class, neve
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -19,6 +20,7 @@ import warnings
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -39,8 +41,9 @@ from .video import MAX_CLIP_SECONDS, read_frames
 
 logger = logging.getLogger(__name__)
 
-PRECISIONS = ("auto", "fp32", "int8", "int8-torch", "bf16")
-HAND_CROP_MODES = ("auto", "on", "off")
+Precision = Literal["auto", "fp32", "int8", "int8-torch", "bf16"]
+HandCropMode = Literal["auto", "on", "off"]
+PRECISIONS, HAND_CROP_MODES = get_args(Precision), get_args(HandCropMode)
 # Hub models trained on close-up hand photos without recording it in config.json: crop for them on "auto".
 CLOSE_UP_MODELS = frozenset({"RavenOnur/Sign-Language"})
 # Close-call rechecks (one-off answers). The top-1/top-2 logit gap can only flip between precisions if it is
@@ -291,8 +294,6 @@ class ImagePredictor(Predictor):
 
     def for_gpu(self) -> ImagePredictor:
         """An fp32 copy on CUDA (module-level ``.to("cuda")`` is allowed on ZeroGPU; GPU time only in its calls)."""
-        import copy
-
         return ImagePredictor(
             copy.deepcopy(self.model),
             self.processor,

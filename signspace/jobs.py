@@ -6,8 +6,8 @@ import itertools
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .errors import SignSpaceError, TeachError, TrainingCancelled
 
@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 class Job:
     key: str  # the data folder: two tabs training it at once would race on its dataset and models
     owner: str
-    run: Callable[["Job"], object]
+    run: Callable[[Job], object]
     id: int = 0
     state: str = "queued"  # queued, running, done, failed, cancelled
     fraction: float = 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 from .errors import ConfigError
 
@@ -79,8 +80,6 @@ class UploadBudget:
     Webcam streams do not use this route (their frames come inline), so the live demo never spends it."""
 
     def __init__(self, app, max_bytes: int, window_seconds: float = 3600.0, clock=None):
-        import time
-
         self.app, self.max_bytes, self.window = app, max_bytes, window_seconds
         self.clock = clock or time.monotonic
         self.spent: dict[str, list[tuple[float, int]]] = {}

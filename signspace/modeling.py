@@ -6,8 +6,10 @@ import json
 import logging
 from pathlib import Path
 
+from .checkpoints import safetensors_complete
 from .errors import ModelFolderError, SignSpaceError
 from .hub import HubError, check_repo_id, require_reachable
+from .sequence_model import MODEL_TYPE, SignSequenceModel
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +54,6 @@ def check_local_model_dir(path: Path) -> None:
             "`model = AutoModelForImageClassification.from_pretrained(folder); model.save_pretrained(folder)` "
             "in a trusted environment"
         )
-    from .checkpoints import safetensors_complete
-
     for weights in path.glob("*.safetensors"):
         if not safetensors_complete(weights):
             raise UnsafeModelError(
@@ -61,7 +61,7 @@ def check_local_model_dir(path: Path) -> None:
                 f"corrupt ({weights.stat().st_size} bytes); copy the model folder again "
                 "or retrain it"
             )
-    image_model = config.get("model_type") != "signspace-sequence"
+    image_model = config.get("model_type") != MODEL_TYPE
     has_processor = (
         path / "preprocessor_config.json"
     ).is_file() or "pretrained_cfg" in config  # timm keeps it in config
@@ -131,8 +131,6 @@ SEQUENCE_CONFIG_KEYS = ("sequence_length", "hidden_size", "feature_groups", "win
 
 def _check_sequence_config(name_or_path: str, raw: dict) -> None:
     """Values a hand-edited or damaged config.json can hold that would crash the model or serve nonsense."""
-    from .sequence_model import MODEL_TYPE
-
     missing = [key for key in SEQUENCE_CONFIG_KEYS if key not in raw]
     if missing:
         raise UnsafeModelError(
@@ -161,8 +159,6 @@ def load_classifier(
     in the file (serving); fine-tuning leaves it off, since a new head is expected to be missing."""
     from transformers import AutoConfig, AutoModelForImageClassification
 
-    from .sequence_model import MODEL_TYPE, SignSequenceModel
-
     config = _from_hub_or_folder(AutoConfig, name_or_path, revision, flag)
     loader = AutoModelForImageClassification
     if config.model_type == MODEL_TYPE:
@@ -186,8 +182,6 @@ def load_classifier(
 
 
 def is_sequence_model(model) -> bool:
-    from .sequence_model import MODEL_TYPE
-
     return getattr(model.config, "model_type", None) == MODEL_TYPE
 
 

@@ -46,6 +46,13 @@ class WorkItem:
     signer: str | None = None  # who signed it, when --signer_pattern (or --signer) says
 
 
+def file_item(label: str, path: Path, source: str) -> WorkItem:
+    """One video or photo that is a clip of its own: its own group, named by its path in the data folder (the Teach
+    folder's clips, and every video the scan finds, are made here, so both track a clip alike)."""
+    kind = "video" if path.suffix.lower() in VIDEO_EXTENSIONS else "image"
+    return WorkItem(label, path, source, source, kind)
+
+
 @dataclass
 class ScanResult:
     labels: list[str]
@@ -290,6 +297,6 @@ def _scan_sign_folder(
                     result.unmatched_group_pattern += 1
             result.items.append(WorkItem(label, entry, relative, f"{prefix}{label}/{group}", "image"))
         elif suffix in VIDEO_EXTENSIONS:
-            result.items.append(WorkItem(label, entry, relative, f"{prefix}{label}/{entry.name}", "video"))
+            result.items.append(file_item(label, entry, relative))
         else:
             result.skipped.append({"source": relative, "reason": f"unsupported file type '{suffix or entry.name}'"})

@@ -8,20 +8,27 @@ import hashlib
 import io
 import logging
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-import av
 import numpy as np
 
 from .atomic import write_bytes_atomic
 from .builder import BuildResult, ItemResult, has_signers, process_tracker, run_parallel, split_rows
 from .imaging import IMAGE_EXTENSIONS, ImageDecodeError, decode_image
-from .landmarks import KeypointError, frame_from_hands, hands_present, load_npy, load_npy_frames, track_clip
+from .landmarks import (
+    FRAME_VALUES,
+    KeypointError,
+    frame_from_hands,
+    hands_present,
+    load_npy,
+    load_npy_frames,
+    track_clip,
+)
 from .scan import ScanResult, WorkItem, clip_files
 from .splits import SPLITS, SplitRequest
-from .video import read_frames, sample_indices
+from .video import VIDEO_ERRORS, read_frames, sample_indices
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +121,7 @@ def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
                 _store_landmarks(item, settings, landmarks, times)
     except (ImageDecodeError, KeypointError) as exc:
         return ItemResult(skip={"source": item.source, "reason": str(exc).removeprefix(f"{item.source}: ")})
-    except av.error.FFmpegError as exc:
+    except VIDEO_ERRORS as exc:
         return ItemResult(
             skip={"source": item.source, "reason": f"unreadable video ({type(exc).__name__}: {exc.strerror or exc})"}
         )
@@ -161,7 +168,7 @@ def to_dataset_dict(result: BuildResult, include_test: bool):
     import datasets
 
     columns = {
-        "landmarks": datasets.List(datasets.List(datasets.Value("float32"), length=258)),
+        "landmarks": datasets.List(datasets.List(datasets.Value("float32"), length=FRAME_VALUES)),
         "times": datasets.List(datasets.Value("float32")),
         "label": datasets.ClassLabel(names=result.labels),
         "group": datasets.Value("string"),

@@ -8,9 +8,9 @@ Everything else in ``finetune.py`` is the same for both.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 

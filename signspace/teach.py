@@ -11,9 +11,9 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from transformers import TrainerCallback
 
@@ -353,7 +353,9 @@ class TeachSession:
     result: TrainResult | None = None
     pending: tuple | None = None  # a recording the disk refused: kept until it is saved
     closed: bool = False
-    _tracker: object = None
+    _tracker: HandTracker | None = None
+    check: Callable[[TeachFolder], object] = check_ready  # says at once what a folder that cannot train lacks
+    run: Callable[..., TrainResult] = run_training
 
     def preview_tracker(self):
         """This visitor's VIDEO-mode tracker for the hands preview while recording (made on first use)."""
@@ -375,8 +377,8 @@ class TeachSession:
             shutil.rmtree(self.folder.root, ignore_errors=True)
 
     def train(self, **kwargs) -> Job:
-        check_ready(self.folder)  # a folder that cannot train says so at once, not after waiting in the queue
+        self.check(self.folder)  # a folder that cannot train says so at once, not after waiting in the queue
         self.job = self.queue.submit(
-            str(self.folder.root), self.owner, lambda job: run_training(self.folder, job, **kwargs)
+            str(self.folder.root), self.owner, lambda job: self.run(self.folder, job, **kwargs)
         )
         return self.job

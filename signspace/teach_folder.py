@@ -25,7 +25,7 @@ from .builder import close_process_tracker
 from .errors import SignSpaceError, TeachError
 from .imaging import IMAGE_EXTENSIONS, ImageDecodeError, decode_image
 from .landmarks import hands_present
-from .scan import VIDEO_EXTENSIONS, WorkItem, normalise_label
+from .scan import VIDEO_EXTENSIONS, WorkItem, file_item, normalise_label
 from .sequence_builder import SequenceSettings, cached_landmarks, decode_sequence
 from .video import VIDEO_ERRORS, VideoTooLong, encode_clip, video_seconds
 
@@ -46,7 +46,7 @@ class TeachLimits:
     total_bytes: int = 2_000_000_000
 
     @classmethod
-    def public(cls) -> "TeachLimits":
+    def public(cls) -> TeachLimits:
         """A shared Space: each visitor's folder lives on the Space's small disk until the session ends."""
         return cls(signs=12, clips_per_sign=30, clip_seconds=6.0, total_bytes=150_000_000)
 
@@ -294,9 +294,8 @@ class TeachFolder:
     def settings(self):
         return SequenceSettings(hand_model=self.hand_model, cache_dir=str(self.work / "landmarks"))
 
-    def _item(self, sign: str, path: Path):
-        kind = "video" if path.suffix.lower() in VIDEO_EXTENSIONS else "image"
-        return WorkItem(sign, path, f"{sign}/{path.name}", f"{sign}/{path.name}", kind)
+    def _item(self, sign: str, path: Path) -> WorkItem:
+        return file_item(sign, path, f"{sign}/{path.name}")
 
     def _hand_status(self, sign: str, path: Path) -> str:
         item = self._item(sign, path)

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from transformers import Trainer
 
-from .atomic import replace_when_done, write_json_atomic, write_text_atomic
-from .checkpoints import list_checkpoints
+from .atomic import OutputExistsError, replace_when_done, write_json_atomic, write_text_atomic
+from .checkpoints import CheckpointError, list_checkpoints
 from .errors import SignSpaceError
 from .hub import HubError, require_reachable
+from .imaging import decode_image
+from .landmarks import augment, resample
 from .metrics import classification_metrics, scalar_metrics
+from .modeling import is_local, load_classifier
+from .sequence_model import MODEL_TYPE
 from .transforms import InputSpec, device_augmentation, normalize
 
 logger = logging.getLogger(__name__)
@@ -73,8 +78,6 @@ RUN_FILE = ".signspace-run.json"  # what a run in this folder trains: a resume m
 
 def check_same_run(output_dir: Path, identity: dict, resuming: bool) -> None:
     """Refuse to resume another run's checkpoint (other signs, base model or dataset); record this run's identity."""
-    from .checkpoints import CheckpointError
-
     path = Path(output_dir) / RUN_FILE
     earlier = read_json(path) if resuming else None
     if earlier is not None:
@@ -156,8 +159,6 @@ def dataset_preprocessing(dataset_dir: str | None, dataset_name: str | None, rev
 
 def refuse_sequence_model(name_or_path: str, revision: str | None) -> None:
     """An image dataset needs an image model: say so plainly instead of failing deep in the processor."""
-    from .modeling import is_local
-    from .sequence_model import MODEL_TYPE
 
     config = read_json(Path(name_or_path) / "config.json") if is_local(name_or_path) else None
     if config and config.get("model_type") == MODEL_TYPE:
@@ -199,8 +200,6 @@ def check_dataset(dataset_dict, where: str, columns: tuple[str, ...]) -> list[st
 def sequence_transform(length: int, train: bool, hflip: bool = False, seed: int = 0):
     """A `datasets.with_transform` function for landmark clips: augmented views for training, the whole clip
     resampled to ``length`` frames for evaluation (exactly what the app does with a finished sign)."""
-    from .landmarks import augment, resample
-
     rng = np.random.default_rng(seed)
 
     def transform(batch: dict) -> dict:
@@ -251,8 +250,6 @@ class SignTrainer(Trainer):
         return inputs
 
     def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
-        from .modeling import load_classifier
-
         model = model if model is not None else self.model
         restored = load_classifier(str(resume_from_checkpoint))
         model.load_state_dict(restored.state_dict(), strict=True)
@@ -290,8 +287,6 @@ def prepare_output_dir(output_dir: Path, overwrite: bool) -> None:
         return
     has_contents = any(not p.name.startswith(".") for p in output_dir.iterdir())
     if has_contents and not list_checkpoints(output_dir):
-        from .atomic import OutputExistsError
-
         raise OutputExistsError(
             f"output folder {output_dir} is not empty and holds no checkpoint to resume from; choose another "
             "--output_dir or pass --overwrite_output_dir to replace its training outputs"
@@ -337,8 +332,6 @@ def plot_misclassified(dataset, predictions: np.ndarray, label_names: list[str],
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from .imaging import decode_image
 
     labels = np.asarray(dataset["label"])
     wrong = np.flatnonzero(predictions != labels)[:limit]
@@ -402,8 +395,6 @@ def hyperparameter_search(
 ) -> dict:
     """``n_trials`` Optuna trials through ``Trainer.hyperparameter_search``, scored by the validation metric the
     final run selects on; writes hp_search_trials.csv and returns the best trial's parameters."""
-    import dataclasses
-
     import optuna
 
     search_args = dataclasses.replace(args, save_strategy="no", load_best_model_at_end=False, report_to="none")
@@ -426,8 +417,6 @@ def hyperparameter_search(
     )
     trials = optuna.load_study(study_name="signspace", storage=storage).trials_dataframe()
     trials = trials.rename(columns={"value": metric})
-    from .atomic import write_text_atomic
-
     write_text_atomic(Path(output_dir) / "hp_search_trials.csv", trials.to_csv(index=False))
     for leftover in Path(output_dir).glob("run-*"):  # per-trial folders the Trainer may create
         shutil.rmtree(leftover, ignore_errors=True)

@@ -29,7 +29,7 @@ class InputSpec:
     crop_pct: float = 1.0
 
     @classmethod
-    def from_processor(cls, processor) -> "InputSpec":
+    def from_processor(cls, processor) -> InputSpec:
         data_config = getattr(processor, "data_config", None)
         if data_config:  # timm checkpoints (TimmWrapperImageProcessor)
             size = int(data_config["input_size"][-1])

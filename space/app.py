@@ -1,6 +1,7 @@
-"""SignSpace webcam demo: live sign recognition in Gradio (UI wiring only; logic in signspace.inference).
+"""SignSpace webcam demo: live sign recognition in Gradio. The page's wiring and its request checks live here; the
+models and their live sessions are in signspace.inference and signspace.live, the Teach tab in teach_tab.py.
 
-    python space/app.py [--model REPO_ID_OR_DIR] [--revision REV] [--host 127.0.0.1] [--port 7860]
+    python space/app.py [--model REPO_ID_OR_DIR] [--revision REV] [--host 127.0.0.1] [--port 7860] [--help]
 
 On a Hugging Face Space the model comes from the MODEL_ID / MODEL_REVISION variables.
 """
@@ -15,51 +16,137 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
+import teach_tab
 from PIL import Image, UnidentifiedImageError
+from starlette.middleware import Middleware
+from transformers import HfArgumentParser
 
-from signspace.cli import parse_namespace
-from signspace.errors import ConfigError, SignSpaceError
+from signspace.cli import parse_dataclasses
+from signspace.errors import ConfigError, SignSpaceError, run_cli
 from signspace.imaging import ImageDecodeError
-from signspace.inference import HAND_CROP_MODES, PRECISIONS, Predictor
+from signspace.inference import HandCropMode, Precision, Predictor
 from signspace.limits import RequestSizeLimit, UploadBudget, parse_size
 from signspace.live import MOTION_FRAME_SECONDS, LiveSession
+from signspace.modeling import is_local
 from signspace.teach_folder import TeachLimits
 from signspace.video import VIDEO_ERRORS, VideoTooLarge, VideoTooLong
 
 DEFAULT_MODEL = "RavenOnur/Sign-Language"
 DEFAULT_REVISION = "refs/pr/1"  # the safetensors conversion of its main branch's pickle weights
 
-HOW_TO = """**How to use.** Allow the webcam, press *Record*, and hold a sign steady in the frame. The top
-guesses update a few times a second, smoothed over the last frames. Hold a sign for about a second and
-it is added to the text; to type the same letter twice, drop your hand or change sign in between.
-The *Upload / snapshot* tab classifies a single photo. Models trained on hand crops see only the square
-around your hands (shown beside the webcam, with the tracked landmarks); with no hand in view they say so."""
+HOW_TO = """**How to use.** Allow the webcam and press *Record*. The top guesses update several times a second, smoothed
+over the last frames. **Handshape models** (letters, photos): hold a sign steady for about a second and it is typed;
+to type the same letter twice, drop your hand or change sign in between. **Motion models** (landmark sequences, such
+as the ones the Teach tab trains): sign once; the word is typed when your hands stop or leave the frame.
+The *Upload / snapshot* tab classifies a single photo, *Upload a clip* a short video of one sign. Models trained on
+hand crops see only the square around your hands (shown beside the webcam, with the tracked landmarks); with no hand
+in view they say so."""
 NO_HAND = "no hand found"
+
+
+def option(default, help: str, **extra):
+    return field(default=default, metadata={"help": help, **extra})
 
 
 @dataclass
 class AppConfig:
-    model: str = DEFAULT_MODEL
-    revision: str | None = DEFAULT_REVISION
-    precision: str = "auto"
-    hand_crop: str = "auto"  # on | off | auto (models that record hand crops, and RavenOnur's close-up model)
-    hand_model: str | None = None  # MediaPipe hand_landmarker.task (default: $SIGNSPACE_HAND_MODEL or the cache)
-    stream_every: float = 0.2  # seconds between frames sent by the browser
-    time_limit: int = 120  # seconds a visitor's stream may run before it stops
-    queue_size: int = 16  # waiting requests beyond this are politely refused
-    concurrency: int = 2  # frames predicted at once (2 CPU cores on a free Space)
-    threshold: float = 0.6
-    unmirror: bool = True  # the preview is mirrored; the model sees the camera's own view, like training photos
-    max_file_size: str = "10mb"
-    delete_cache: tuple[int, int] = (1800, 3600)  # every 30 min, delete cached uploads older than an hour
-    zero_gpu: bool = False  # set on Spaces by deploy.py (SIGNSPACE_HARDWARE=zero-gpu)
-    teach: bool = True  # the Teach tab: record your own signs, train, publish
-    data_dir: str = "signspace-signs"  # the Teach tab's folder (DATA/<sign>/<clip>), in the working directory
-    per_visitor: bool = False  # a shared Space: each visitor gets a private folder, removed when they leave
+    """Every setting of the app, with its default, parsed once from the command line (``parse_args``)."""
+
+    model: str = option(DEFAULT_MODEL, "Hub id or local folder of the model")
+    revision: str | None = option(
+        None, f"Hub revision (branch, tag, commit); default: main, or {DEFAULT_REVISION} for {DEFAULT_MODEL}"
+    )
+    precision: Precision = option("auto", "auto: int8 on a CPU for ViT-like models, else fp32")
+    hand_crop: HandCropMode = option(
+        "auto", "crop frames around the hands (auto: when the model was trained on hand crops, and for RavenOnur's)"
+    )
+    hand_model: str | None = option(
+        None, "MediaPipe hand_landmarker.task (default: $SIGNSPACE_HAND_MODEL, else downloaded once)"
+    )
+    unmirror: bool = option(
+        True,
+        "the preview is mirrored; the model sees the camera's own view, like training photos (--no-unmirror "
+        "if your training frames were recorded mirrored)",
+    )
+    teach: bool = option(True, "the Teach tab: record your own signs, train, publish (--no-teach hides it)")
+    data_dir: str = option("signspace-signs", "the Teach tab's folder: one sub-folder of clips per sign")
+    per_visitor: bool = option(
+        False,
+        "shared Space mode: each visitor records into a private folder removed when they leave, publishes "
+        "with their own Hugging Face login, within tighter limits (on by default on a Space)",
+    )
+    zero_gpu: bool = option(False, "one-off answers borrow a ZeroGPU device (set on Spaces by deploy.py)")
+    host: str = option("127.0.0.1", "address to serve on")
+    port: int = option(7860, "port to serve on")
+    threshold: float = option(0.6, "confidence needed to type a sign (the page has a slider)")
+    stream_every: float = option(0.2, "seconds between webcam frames for handshape models")
+    time_limit: int = option(120, "seconds a visitor's stream may run before it stops")
+    queue_size: int = option(16, "waiting requests beyond this are politely refused")
+    concurrency: int = option(2, "requests served at once (2 CPU cores on a free Space)")
+    max_file_size: str = option("10mb", "largest upload, e.g. 10mb")
+    delete_cache_every: int = option(1800, "seconds between sweeps of Gradio's upload cache")
+    delete_cache_age: int = option(3600, "cached uploads older than this many seconds are deleted")
+
+    def __post_init__(self):
+        if self.revision is None and self.model == DEFAULT_MODEL:
+            self.revision = DEFAULT_REVISION
+        data_dir = Path(self.data_dir)
+        if self.teach and not self.per_visitor and data_dir.exists() and not data_dir.is_dir():
+            raise ConfigError(
+                f"--data_dir {data_dir} is a file; the Teach tab needs a folder (one sub-folder per sign). Pass "
+                "another path, or --no-teach"
+            )
+        parse_size(self.max_file_size)  # says how to write it
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"--threshold {self.threshold}: a confidence between 0 and 1, e.g. 0.6")
+        positive = {"stream_every": self.stream_every, "time_limit": self.time_limit, "queue_size": self.queue_size}
+        positive |= {"concurrency": self.concurrency, "delete_cache_every": self.delete_cache_every}
+        for name, value in positive.items():
+            if value <= 0:
+                raise ConfigError(f"--{name} {value}: must be above 0 (default {getattr(AppConfig, name)})")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"--port {self.port}: a port number from 0 to 65535, e.g. 7860")
+
+    @property
+    def delete_cache(self) -> tuple[int, int]:
+        return self.delete_cache_every, self.delete_cache_age
+
+
+# What a Space (or the shell) sets instead of options; a flag given on the command line still wins.
+ENVIRONMENT = {
+    "model": "MODEL_ID",
+    "revision": "MODEL_REVISION",
+    "precision": "SIGNSPACE_PRECISION",
+    "hand_crop": "SIGNSPACE_HAND_CROP",
+    "data_dir": "SIGNSPACE_DATA_DIR",
+    "host": "GRADIO_SERVER_NAME",
+    "port": "GRADIO_SERVER_PORT",
+}
+
+
+def environment_defaults(environ=os.environ) -> dict:
+    defaults = {name: environ[variable] for name, variable in ENVIRONMENT.items() if environ.get(variable)}
+    if "port" in defaults:
+        defaults["port"] = int(defaults["port"])
+    defaults["per_visitor"] = bool(environ.get("SPACE_ID"))
+    defaults["zero_gpu"] = environ.get("SIGNSPACE_HARDWARE") == "zero-gpu"
+    return defaults
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The usage text as written above, and every option's default."""
+
+
+def parse_args(argv: list[str] | None = None, environ=os.environ) -> AppConfig:
+    parser = HfArgumentParser(AppConfig, description=__doc__, formatter_class=HelpFormatter)
+    parser.set_defaults(**environment_defaults(environ))
+    (config,) = parse_dataclasses(parser, argv)
+    return config
 
 
 NOT_AN_IMAGE = "That file is not an image SignSpace can read (use JPEG, PNG, WebP or BMP)."
@@ -106,8 +193,6 @@ class PhotoInput(gr.Image):
 
 def check_pixels(path) -> None:
     """Refuse from the header alone: a 23 KB 1-bit PNG can claim 9,400 x 9,400 pixels (~1 GB once decoded)."""
-    import warnings
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -179,8 +264,6 @@ def snapshot_step(classify, path, teach, config: AppConfig):
 
 
 def model_info(predictor: Predictor) -> str:
-    from signspace.modeling import is_local
-
     source = "local folder" if is_local(predictor.model_id) else f"revision `{predictor.revision or 'main'}`"
     return (
         f"**Model:** `{predictor.model_id}` ({source}) · {predictor.describe()}\n\n"
@@ -203,11 +286,18 @@ def pick_model(teach, name: str | None, state):
 
 
 def build_demo(
-    predictor: Predictor, config: AppConfig, snapshot_predictor: Predictor | None = None, gpu=lambda fn: fn
+    predictor: Predictor,
+    config: AppConfig,
+    snapshot_predictor: Predictor | None = None,
+    gpu=lambda fn: fn,
+    visitors: teach_tab.Visitors | None = None,
 ) -> gr.Blocks:
     """``predictor`` serves the live stream (CPU); ``snapshot_predictor`` and ``gpu`` let the one-off
-    endpoint borrow a ZeroGPU device (``spaces.GPU``) without every frame queuing for it."""
+    endpoint borrow a ZeroGPU device (``spaces.GPU``) without every frame queuing for it. ``visitors``: the Teach
+    tab's shared state (made here unless given)."""
     snapshot_predictor = snapshot_predictor or predictor
+    if config.teach:
+        visitors = visitors or teach_tab.Visitors(config, predictor, config.model)
     classify = gpu(lambda path: classify_file(snapshot_predictor, path))
     with gr.Blocks(title="SignSpace — live sign recognition", delete_cache=config.delete_cache) as demo:
         gr.Markdown("# SignSpace — live sign recognition")
@@ -219,7 +309,7 @@ def build_demo(
         teach = gr.State(
             None,
             time_to_live=teach_ttl(config),
-            delete_callback=lambda session: session and _close_teach(session),
+            delete_callback=lambda session: session and visitors.close(session),
         )
         with gr.Tab("Live webcam", id="live"):
             model_picker = gr.Dropdown(
@@ -309,9 +399,7 @@ def build_demo(
                     concurrency_limit=config.concurrency,
                 )
         if config.teach:
-            from teach_tab import build_teach_tab
-
-            build_teach_tab(demo, config, teach, model_picker, predictor, config.model)
+            teach_tab.build_teach_tab(demo, config, teach, model_picker, visitors)
         gr.Markdown(HOW_TO)
     demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
     return demo
@@ -320,22 +408,12 @@ def build_demo(
 def teach_ttl(config: AppConfig) -> int | None:
     if not (config.teach and config.per_visitor):
         return None  # local: the folder is the user's and stays; the session ends with the tab
-    from teach_tab import SHARED_SESSION_HOURS
-
-    return SHARED_SESSION_HOURS * 3600
-
-
-def _close_teach(session) -> None:
-    from teach_tab import close_session
-
-    close_session(session)
+    return teach_tab.SHARED_SESSION_HOURS * 3600
 
 
 def launch_kwargs(config: AppConfig) -> dict:
     """Limits for every route: Gradio's max_file_size for its upload route, and a request-body cap for the rest
     (an inline base64 image is 4/3 of the file, plus JSON)."""
-    from starlette.middleware import Middleware
-
     body_limit = parse_size(config.max_file_size) * 4 // 3 + 64_000
     middleware = [Middleware(RequestSizeLimit, max_bytes=body_limit)]
     if config.per_visitor:  # what one visitor may pile up in Gradio's cache (the Teach tab's storage limit, twice)
@@ -359,76 +437,10 @@ def stream_every(predictor: Predictor, config: AppConfig) -> float:
     return min(limit for limit in limits if limit is not None)
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[AppConfig, str, int]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=os.environ.get("MODEL_ID", DEFAULT_MODEL), help="Hub id or local folder")
-    parser.add_argument(
-        "--revision", default=os.environ.get("MODEL_REVISION"), help="Hub revision (branch, tag, commit)"
-    )
-    parser.add_argument("--precision", default=os.environ.get("SIGNSPACE_PRECISION", "auto"), choices=PRECISIONS)
-    parser.add_argument(
-        "--hand_crop",
-        "--hand-crop",
-        default=os.environ.get("SIGNSPACE_HAND_CROP", "auto"),
-        choices=HAND_CROP_MODES,
-        help="crop frames around the hands (auto: when the model was trained on "
-        "hand crops, and for RavenOnur/Sign-Language)",
-    )
-    parser.add_argument(
-        "--hand_model",
-        "--hand-model",
-        default=None,
-        help="MediaPipe hand_landmarker.task (default: $SIGNSPACE_HAND_MODEL, else downloaded once)",
-    )
-    parser.add_argument(
-        "--no-unmirror",
-        dest="unmirror",
-        action="store_false",
-        help="predict on the mirrored webcam image (if your training frames were recorded mirrored)",
-    )
-    parser.add_argument(
-        "--data_dir",
-        "--data-dir",
-        default=os.environ.get("SIGNSPACE_DATA_DIR", AppConfig.data_dir),
-        help="the Teach tab's folder: one sub-folder of clips per sign (created if missing)",
-    )
-    parser.add_argument(
-        "--per_visitor",
-        "--per-visitor",
-        action="store_true",
-        default=bool(os.environ.get("SPACE_ID")),
-        help="shared Space mode: each visitor records into a private folder removed when they leave, publishes "
-        "with their own Hugging Face login, within tighter limits (on by default on a Space)",
-    )
-    parser.add_argument("--no-teach", dest="teach", action="store_false", help="hide the Teach tab")
-    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
-    args = parse_namespace(parser, argv)
-    revision = args.revision or (DEFAULT_REVISION if args.model == DEFAULT_MODEL else None)
-    config = AppConfig(
-        model=args.model,
-        revision=revision,
-        precision=args.precision,
-        unmirror=args.unmirror,
-        hand_crop=args.hand_crop,
-        hand_model=args.hand_model,
-        zero_gpu=os.environ.get("SIGNSPACE_HARDWARE") == "zero-gpu",
-        teach=args.teach,
-        data_dir=args.data_dir,
-        per_visitor=args.per_visitor,
-    )
-    data_dir = Path(config.data_dir)
-    if config.teach and not config.per_visitor and data_dir.exists() and not data_dir.is_dir():
-        raise ConfigError(
-            f"--data_dir {data_dir} is a file; the Teach tab needs a folder (one sub-folder per sign). Pass another "
-            "path, or --no-teach"
-        )
-    return config, args.host, args.port
-
-
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    config, host, port = parse_args(argv)
+    config = parse_args(argv)
+    host, port = config.host, config.port
     predictor = Predictor.from_pretrained(
         config.model,
         config.revision,
@@ -463,6 +475,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from signspace.errors import run_cli
-
     sys.exit(run_cli(main))

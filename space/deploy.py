@@ -3,7 +3,7 @@
     python space/deploy.py --space_id user/my-sign-space --model_id user/my-model [--revision REV]
                            [--hardware cpu-basic|zero-gpu] [--private]
 
-Uploads only what the app needs (app.py, the signspace modules it imports, a pinned requirements.txt
+Uploads what the app needs (app.py, teach_tab.py, the signspace package, the hand model, a pinned requirements.txt
 and the Space card), sets MODEL_ID / MODEL_REVISION as Space variables, and requests the hardware.
 """
 
@@ -14,10 +14,16 @@ import logging
 import shutil
 import sys
 import tempfile
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
+from signspace import hub
+from signspace.cards import render_space_card
 from signspace.cli import parse_namespace
+from signspace.errors import redact, run_cli
+from signspace.hands import HAND_MODEL_ENV, resolve_hand_model
 
 ROOT = Path(__file__).resolve().parent.parent
 # The whole package: the Teach tab builds datasets and trains on the Space with the scripts' own code (a test runs
@@ -46,15 +52,26 @@ def requirements_txt(hardware: str) -> str:
     if hardware == "cpu-basic":
         lines.append("--extra-index-url https://download.pytorch.org/whl/cpu")  # CPU wheels: a smaller, faster build
     lines += [f"torch=={TORCH_VERSION}", f"torchvision=={TORCHVISION_VERSION}"]
-    packages = ["transformers", "huggingface_hub", "numpy", "onnx", "onnxruntime", "timm", "mediapipe", "av"]
-    # the Teach tab: datasets, the Trainer, metrics, plots and options files
-    packages += ["datasets", "accelerate", "scikit-learn", "matplotlib", "pyyaml", "tqdm"]
-    for package in packages:
+    for package in space_packages():
         lines.append(f"{package}=={version(package)}")
-    lines.append("pillow<13")
     if hardware == "zero-gpu":
         lines.append(f"spaces=={_spaces_version()}")
     return "\n".join(lines) + "\n"
+
+
+# pyproject.toml's dependencies a Space does not install from this list: PyTorch is pinned above for the hardware,
+# Gradio comes with the Space's SDK (sdk_version in its card).
+NOT_FROM_PYPROJECT = frozenset({"torch", "torchvision", "gradio"})
+
+
+def space_packages() -> list[str]:
+    """SignSpace's own dependencies (pyproject.toml, as installed), pinned at the versions tested here."""
+    names = []
+    for line in requires("signspace") or []:
+        requirement = Requirement(line)
+        if requirement.marker is None and requirement.name not in NOT_FROM_PYPROJECT:  # extras ("test") have markers
+            names.append(requirement.name)
+    return names
 
 
 def _spaces_version() -> str:
@@ -86,7 +103,6 @@ def stage_space(
     for name in CARD_TEMPLATES:
         shutil.copy2(ROOT / "hub_cards" / name, folder / "hub_cards" / name)
     (folder / "requirements.txt").write_text(requirements_txt(hardware))
-    from signspace.cards import render_space_card
 
     card = render_space_card(
         space_id,
@@ -131,14 +147,11 @@ def parse_args(argv):
 def main(argv: list[str] | None = None) -> int:
     from huggingface_hub import HfApi
 
-    from signspace import hub
-
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     hub.check_repo_id(args.space_id, "--space_id")
     hub.check_repo_id(args.model_id, "--model_id")
     token = hub.require_token()
-    from signspace.hands import HAND_MODEL_ENV, resolve_hand_model
 
     hand_model = resolve_hand_model(args.hand_model)  # before any upload: the Space must not download it at start
     title = args.title or args.space_id.split("/")[-1].replace("-", " ").title()
@@ -171,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.warning(
             "uploaded, but could not request %s hardware (%s); pick it in the Space settings",
             args.hardware,
-            hub.redact(str(exc).splitlines()[0], token),
+            redact(str(exc).splitlines()[0], token),
         )
     print(
         f"Space updated: {url}\nIt serves {args.model_id}{' @ ' + args.revision if args.revision else ''} "
@@ -181,6 +194,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from signspace.errors import run_cli
-
     sys.exit(run_cli(main))

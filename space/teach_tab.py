@@ -16,6 +16,9 @@ from pathlib import Path
 import gradio as gr
 
 from signspace.errors import SignSpaceError, TeachError
+from signspace.hands import draw_hands, resolve_hand_model
+from signspace.imaging import ImageDecodeError, decode_image
+from signspace.inference import Predictor
 from signspace.jobs import TrainingQueue
 from signspace.live import MOTION_FRAME_SECONDS
 from signspace.scan import BACKGROUND_LABEL
@@ -23,16 +26,13 @@ from signspace.teach import ModelShelf, TeachSession, on_hf_space, publish, publ
 from signspace.teach_folder import TeachFolder, TeachLimits
 
 logger = logging.getLogger("app")
-QUEUE = TrainingQueue()  # one training at a time for the whole app
-SESSIONS: dict[str, TeachSession] = {}  # by Gradio session: closed when the tab is closed
 SHARED_SESSION_HOURS = 6  # a shared Space's visitor folder is removed after this even if no tab-close arrives
-FOLDERS: dict[Path, TeachFolder] = {}  # local mode: one per data folder, shared by the tabs
 MAX_TAKES = 10  # clips recorded by one press of Record
 HAND_LABELS = {"found": "hand found", "none": "NO HAND: left out of training", "unchecked": "not checked yet"}
 
 PRIVACY_SHARED = """**What is stored, and for how long.** Your clips show your face and room. On this Space they are
 kept in a folder of your session only (no other visitor can list or open them) and **deleted when you close this
-tab** (at the latest 6 hours after you opened the page), together with the models you train here. Nothing leaves
+tab** (at the latest {hours} hours after you opened the page), together with the models you train here. Nothing leaves
 the Space unless you press *Publish*, which uploads your clips, their landmarks and your model to *your own*
 Hugging Face account (private by default)."""
 PRIVACY_LOCAL = """**Where your clips go.** Clips are saved on this computer in `{root}`, one folder per sign, in the
@@ -40,15 +40,13 @@ layout `train/build_dataset.py` reads, so you can train on them later with the s
 models you train are in `{work}`. Nothing is uploaded unless you press *Publish*."""
 HOW_TO_TEACH = """**How to teach a sign.** 1 · Add a sign by name. 2 · Start the webcam below (its own record button),
 then press **Record a clip**: after a 3-2-1 countdown, sign it once within 2 seconds. Record 10 or more clips per sign,
-varying position and speed a little. 3 · Add at least one more sign, then press **Train** (about a minute on a
-laptop). 4 · The Live tab switches to your model at once; earlier models stay in its *Model* list."""
+varying position and speed a little. 3 · Add at least one more sign, then press **Train** (10 to 40 s for 5 signs of 10
+clips on 2 CPU cores). 4 · The Live tab switches to your model at once; earlier models stay in its *Model* list."""
 
 
 @functools.lru_cache(maxsize=4)
 def _hand_model(option: str | None) -> str | None:
     """Resolved once per app, not on every page load (a missing model may mean a download attempt)."""
-    from signspace.hands import resolve_hand_model
-
     try:
         return str(resolve_hand_model(option))
     except SignSpaceError as exc:  # the page says so; recording still works, training will say it again
@@ -70,46 +68,54 @@ def discard_upload(path: Path) -> None:
         Path(path).unlink(missing_ok=True)
 
 
-def new_session(request: gr.Request | None, config, base, base_name: str) -> TeachSession:
-    """The visitor's folder: their own temporary one on a shared Space, else ``--data_dir``."""
-    from signspace.inference import Predictor
+class Visitors:
+    """The Teach tab's state shared by every visitor of one app (made by ``app.build_demo``): one training queue,
+    the open sessions by Gradio session, and locally one folder object per data folder (so its lock is shared)."""
 
-    owner = getattr(request, "session_hash", None) or "local"
-    hand_model = _hand_model(getattr(base, "hand_model", None) or config.hand_model)
-    if config.per_visitor:
-        # The session id comes from the browser: hashed, it can name no other folder (no "../").
-        private = visitor_root() / hashlib.blake2b(owner.encode()).hexdigest()[:32]
-        folder = TeachFolder(private, TeachLimits.public(), hand_model)
-    else:  # every tab shares one folder object, and so its lock: two tabs never write the same clip name
-        root = Path(config.data_dir).resolve()
-        folder = FOLDERS.setdefault(root, TeachFolder(root, TeachLimits(), hand_model))
+    def __init__(self, config, base, base_name: str, queue: TrainingQueue | None = None, root: Path | None = None):
+        self.config, self.base, self.base_name = config, base, base_name
+        self.queue = queue or TrainingQueue()  # one training at a time for the whole app
+        self.root = root or visitor_root()  # a shared Space's private visitor folders live here
+        self.sessions: dict[str, TeachSession] = {}
+        self.folders: dict[Path, TeachFolder] = {}
 
-    def load(path: Path):
-        return Predictor.from_pretrained(str(path), None, unmirror=config.unmirror, hand_model=hand_model)
+    def open(self, request: gr.Request | None) -> TeachSession:
+        """The visitor's session: their own temporary folder on a shared Space, else ``--data_dir``."""
+        config = self.config
+        owner = getattr(request, "session_hash", None) or "local"
+        hand_model = _hand_model(getattr(self.base, "hand_model", None) or config.hand_model)
+        if config.per_visitor:
+            # The session id comes from the browser: hashed, it can name no other folder (no "../").
+            private = self.root / hashlib.blake2b(owner.encode()).hexdigest()[:32]
+            folder = TeachFolder(private, TeachLimits.public(), hand_model)
+        else:  # every tab shares one folder object, and so its lock: two tabs never write the same clip name
+            root = Path(config.data_dir).resolve()
+            folder = self.folders.setdefault(root, TeachFolder(root, TeachLimits(), hand_model))
 
-    shelf = ModelShelf(base, base_name, load)
-    if not config.per_visitor:  # models trained in earlier runs stay selectable
-        for path in reversed(trained_models(folder)):
-            shelf.add(path.name, path, select=False)
-    session = TeachSession(folder, shelf, owner, config.per_visitor, QUEUE)
-    previous = SESSIONS.pop(owner, None)
-    if previous is not None and previous is not session:
-        previous.close()
-    SESSIONS[owner] = session
-    return session
+        def load(path: Path):
+            return Predictor.from_pretrained(str(path), None, unmirror=config.unmirror, hand_model=hand_model)
 
+        shelf = ModelShelf(self.base, self.base_name, load)
+        if not config.per_visitor:  # models trained in earlier runs stay selectable
+            for path in reversed(trained_models(folder)):
+                shelf.add(path.name, path, select=False)
+        session = TeachSession(folder, shelf, owner, config.per_visitor, self.queue)
+        previous = self.sessions.pop(owner, None)
+        if previous is not None and previous is not session:
+            previous.close()
+        self.sessions[owner] = session
+        return session
 
-def end_session(request: gr.Request) -> None:
-    """The visitor closed the tab (Gradio's unload event)."""
-    session = SESSIONS.get(getattr(request, "session_hash", None) or "local")
-    if session is not None:
-        close_session(session)
+    def leave(self, request: gr.Request) -> None:
+        """The visitor closed the tab (Gradio's unload event)."""
+        session = self.sessions.get(getattr(request, "session_hash", None) or "local")
+        if session is not None:
+            self.close(session)
 
-
-def close_session(session: TeachSession) -> None:
-    if SESSIONS.get(session.owner) is session:
-        del SESSIONS[session.owner]
-    session.close()
+    def close(self, session: TeachSession) -> None:
+        if self.sessions.get(session.owner) is session:
+            del self.sessions[session.owner]
+        session.close()
 
 
 def sign_choices(session: TeachSession) -> list[tuple[str, str]]:
@@ -212,9 +218,6 @@ def feed_frame(session: TeachSession | None, frame, unmirror: bool = True, now: 
     if session is None or frame is None or session.recorder.phase(now)[0] not in ("countdown", "recording"):
         return gr.update()
     import numpy as np
-
-    from signspace.hands import draw_hands
-    from signspace.imaging import ImageDecodeError, decode_image
 
     try:
         image = decode_image(frame, mirror=unmirror)
@@ -330,7 +333,7 @@ def train(session: TeachSession, progress=gr.Progress()):  # noqa: B008 (Gradio'
         raise gr.Error(str(exc)) from None
     try:
         while not job.done_event.wait(0.5):
-            ahead = QUEUE.position(job)
+            ahead = session.queue.position(job)
             if job.state == "queued":
                 progress(0, desc=f"waiting: {ahead} training job(s) before yours")
                 yield f"Waiting for the trainer: {ahead} job(s) before yours.", gr.update(), gr.update(), gr.update()
@@ -339,7 +342,7 @@ def train(session: TeachSession, progress=gr.Progress()):  # noqa: B008 (Gradio'
                 yield f"Training… {job.stage}", gr.update(), gr.update(), gr.update()
     finally:
         if not job.finished:  # the visitor left or the event was cancelled: free the trainer for the next one
-            QUEUE.cancel(job)
+            session.queue.cancel(job)
     if job.state == "cancelled":
         yield "Training cancelled; nothing was changed.", gr.update(), gr.update(), gr.update()
         return
@@ -382,7 +385,7 @@ def per_sign_rows(result) -> list[list]:
 def cancel_training(session: TeachSession) -> str:
     if session.job is None or session.job.finished:
         return "No training is running."
-    QUEUE.cancel(session.job)
+    session.queue.cancel(session.job)
     return "Cancelling…"
 
 
@@ -408,10 +411,10 @@ def publish_clicked(
     )
 
 
-def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, base_name: str) -> None:
+def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, visitors: Visitors) -> None:
     """The tab's components and events; ``session_state`` holds the visitor's TeachSession (made on page load)."""
     if config.per_visitor:  # served in place: no copy in Gradio's cache outlives a visitor's folder
-        gr.set_static_paths([str(visitor_root())])
+        gr.set_static_paths([str(visitors.root)])
     with gr.Tab("Teach", id="teach"):
         intro = gr.Markdown(elem_id="teach-intro")
         with gr.Row():
@@ -482,9 +485,9 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, 
         gr.Markdown(HOW_TO_TEACH)
 
     def on_load(request: gr.Request):
-        session = new_session(request, config, base, base_name)
+        session = visitors.open(request)
         privacy = (
-            PRIVACY_SHARED
+            PRIVACY_SHARED.format(hours=SHARED_SESSION_HOURS)
             if config.per_visitor
             else PRIVACY_LOCAL.format(root=session.folder.root, work=session.folder.work)
         )
@@ -503,7 +506,7 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, base, 
         )
 
     demo.load(on_load, outputs=[session_state, intro, signs, clips, model_picker], api_name=False)
-    demo.unload(end_session)
+    demo.unload(visitors.leave)
 
     add_btn.click(add_sign, [session_state, new_name], [signs, new_name, clips, status], api_name=False)
     add_background_btn.click(add_background_sign, [session_state], [signs, new_name, clips, status], api_name=False)

@@ -49,6 +49,49 @@ def tree_listing(tree: dict[str, bytes], folder: str, recursive: bool) -> list[d
     return list(entries.values())
 
 
+def read_commit(body: str) -> tuple[dict, list, str]:
+    """The NDJSON body of a commit: (files added, paths deleted, summary)."""
+    files, deleted, message = {}, [], ""
+    for line in body.splitlines():
+        item = json.loads(line)
+        if item["key"] == "header":
+            message = item["value"].get("summary", "")
+        elif item["key"] == "file":
+            files[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
+        elif item["key"] == "deletedFile":
+            deleted.append(item["value"]["path"])
+        else:
+            raise ValueError(f"unsupported commit line {item['key']}")
+    return files, deleted, message
+
+
+def repo_info(repo, repo_id: str, revision: str):
+    sha = repo.branches.get(revision) or (revision if revision in repo.trees else None)
+    if sha is None:
+        return 404, {"error": f"Invalid rev id: {revision}"}, {"X-Error-Code": "RevisionNotFound"}
+    siblings = [{"rfilename": name} for name in sorted(repo.trees[sha])]
+    info = {"id": repo_id, "modelId": repo_id, "sha": sha, "private": repo.private, "sdk": repo.sdk}
+    return 200, {**info, "siblings": siblings}, {}
+
+
+def space_settings(repo, method: str, tail: str, body: str):
+    """A Space's variables (read, add) and requested hardware."""
+    if tail == "variables" and method == "POST":
+        data = json.loads(body)
+        repo.variables[data["key"]] = data["value"]
+    elif tail == "hardware" and method == "POST":
+        repo.hardware = json.loads(body)["flavor"]
+        runtime = {"current": None, "requested": repo.hardware}
+        return (
+            200,
+            {"stage": "BUILDING", "hardware": runtime, "storage": None, "gcTimeout": None, "sdkVersion": None},
+            {},
+        )
+    elif method != "GET" or tail != "variables":
+        raise KeyError(tail)
+    return 200, {k: {"value": v} for k, v in repo.variables.items()}, {}
+
+
 @dataclass
 class Repo:
     repo_type: str
@@ -214,22 +257,7 @@ class HubServer:
         if method in ("POST", "PUT", "DELETE") and not self._authorized(headers):
             return 401, {"error": "Invalid credentials in Authorization header"}, {}
         if method == "GET" and (tail == "" or tail.startswith("revision/")):
-            revision = tail[len("revision/") :] if tail else "main"
-            sha = repo.branches.get(revision) or (revision if revision in repo.trees else None)
-            if sha is None:
-                return 404, {"error": f"Invalid rev id: {revision}"}, {"X-Error-Code": "RevisionNotFound"}
-            return (
-                200,
-                {
-                    "id": repo_id,
-                    "modelId": repo_id,
-                    "sha": sha,
-                    "private": repo.private,
-                    "sdk": repo.sdk,
-                    "siblings": [{"rfilename": name} for name in sorted(repo.trees[sha])],
-                },
-                {},
-            )
+            return repo_info(repo, repo_id, tail[len("revision/") :] if tail else "main")
         if method == "GET" and tail.startswith("tree/"):  # what load_dataset lists (HfFileSystem)
             revision, _, folder = tail[len("tree/") :].partition("/")
             sha = repo.branches.get(revision) or (revision if revision in repo.trees else None)
@@ -248,17 +276,10 @@ class HubServer:
             branch = tail[len("commit/") :]
             if branch not in repo.branches:
                 return 404, {"error": f"Invalid rev id: {branch}"}, {"X-Error-Code": "RevisionNotFound"}
-            files, deleted, message = {}, [], ""
-            for line in body.splitlines():
-                item = json.loads(line)
-                if item["key"] == "header":
-                    message = item["value"].get("summary", "")
-                elif item["key"] == "file":
-                    files[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
-                elif item["key"] == "deletedFile":
-                    deleted.append(item["value"]["path"])
-                else:
-                    return 400, {"error": f"unsupported commit line {item['key']}"}, {}
+            try:
+                files, deleted, message = read_commit(body)
+            except ValueError as exc:
+                return 400, {"error": str(exc)}, {}
             with self.lock:
                 sha = self._commit(repo, branch, files, message, deleted)
             prefix = "" if repo_type == "model" else f"{repo_type}s/"
@@ -269,25 +290,8 @@ class HubServer:
                 return 409, {"error": "Reference already exists"}, {}
             repo.branches[branch] = repo.branches["main"]
             return 200, {}, {}
-        if tail == "variables" and method == "POST":
-            data = json.loads(body)
-            repo.variables[data["key"]] = data["value"]
-            return 200, {k: {"value": v} for k, v in repo.variables.items()}, {}
-        if tail == "hardware" and method == "POST":
-            repo.hardware = json.loads(body)["flavor"]
-            return (
-                200,
-                {
-                    "stage": "BUILDING",
-                    "hardware": {"current": None, "requested": repo.hardware},
-                    "storage": None,
-                    "gcTimeout": None,
-                    "sdkVersion": None,
-                },
-                {},
-            )
-        if tail == "variables" and method == "GET":
-            return 200, {k: {"value": v} for k, v in repo.variables.items()}, {}
+        if tail in ("variables", "hardware"):
+            return space_settings(repo, method, tail, body)
         raise KeyError(tail)
 
     def _resolve(self, method, raw_path, headers):

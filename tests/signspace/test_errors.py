@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from signspace.errors import ConfigError, SignSpaceError, run_cli
+from signspace.errors import ConfigError, SignSpaceError, redact, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,32 +32,67 @@ def test_tokens_are_redacted_from_the_line(capsys):
     assert "hf_abcdefghijklmnopqrstuvwxyz012345" not in capsys.readouterr().err
 
 
+def our_imports(path: Path) -> set[str]:
+    """The signspace modules ``path`` imports anywhere (functions too), except under ``if TYPE_CHECKING``."""
+    found = set()
+
+    def visit(node):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            return
+        if isinstance(node, ast.ImportFrom) and node.level:
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:
+                found.update(alias.name for alias in node.names)  # from . import hub
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("signspace."):
+            found.add(node.module.split(".")[1])
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text()))
+    return found
+
+
+MODULES = {path.stem: path for path in sorted((ROOT / "signspace").glob("*.py")) if path.stem != "__init__"}
+
+
 def test_errors_is_a_leaf_module():
-    tree = ast.parse((ROOT / "signspace" / "errors.py").read_text())
-    top_level = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    assert all(not (isinstance(n, ast.ImportFrom) and n.level) for n in top_level)  # nothing of ours at import time
+    assert our_imports(MODULES["errors"]) == set()  # nothing of ours, not even inside a function
+
+
+def test_the_package_has_no_import_cycles():
+    graph = {name: our_imports(path) & set(MODULES) for name, path in MODULES.items()}
+    assert graph["inference"] and graph["live"]  # the walk sees imports at all
+
+    def cycle_from(start, path, seen):
+        for nxt in sorted(graph[start]):
+            if nxt == path[0]:
+                return [*path, nxt]
+            if nxt not in seen:
+                seen.add(nxt)
+                if found := cycle_from(nxt, [*path, nxt], seen):
+                    return found
+        return None
+
+    cycles = [c for name in graph if (c := cycle_from(name, [name], {name}))]
+    assert cycles == [], " -> ".join(cycles[0]) if cycles else ""
 
 
 def test_every_error_type_of_ours_is_a_signspace_error():
-    import signspace.atomic
-    import signspace.checkpoints
-    import signspace.hub
-    import signspace.imaging
-    import signspace.landmarks
-    import signspace.modeling
-    import signspace.scan
-    import signspace.training
+    import importlib
 
-    for module in (
-        signspace.atomic,
-        signspace.checkpoints,
-        signspace.hub,
-        signspace.imaging,
-        signspace.landmarks,
-        signspace.modeling,
-        signspace.scan,
-        signspace.training,
-    ):
-        for name, value in vars(module).items():
+    checked = 0
+    for name in MODULES:
+        module = importlib.import_module(f"signspace.{name}")
+        for attr, value in vars(module).items():
             if isinstance(value, type) and issubclass(value, Exception) and value.__module__ == module.__name__:
-                assert issubclass(value, SignSpaceError), f"{module.__name__}.{name}"
+                assert issubclass(value, SignSpaceError), f"{module.__name__}.{attr}"
+                checked += 1
+    assert checked >= 15
+
+
+def test_tokens_are_redacted_wherever_they_appear():
+    token = "hf_abcdefghijklmnopqrstuvwxyz012345"
+    assert token not in redact(f"Authorization: Bearer {token}")
+    assert redact("hf_abcdefghijklmnop") == "hf_***"
+    assert redact("uploading with sekrit-value", token="sekrit-value") == "uploading with ***"

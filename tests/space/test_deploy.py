@@ -2,6 +2,8 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import deploy
 import gradio
@@ -9,8 +11,11 @@ import pytest
 import yaml
 from factories import fake_task_bundle
 from hub_server import TOKEN
+from packaging.requirements import Requirement
 
 from signspace.hub import HubError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def front_matter(card: str) -> dict:
@@ -44,8 +49,10 @@ def test_staged_space_holds_exactly_what_the_app_needs(tmp_path, hardware):
     assert "torch==2.9.1" in requirements and "gradio" not in requirements  # gradio comes from sdk_version
     assert ("spaces==" in requirements) == (hardware == "zero-gpu")
     assert "mediapipe==" in requirements  # the hand tracker, on both hardware kinds
-    for package in ("av", "datasets", "accelerate", "scikit-learn", "matplotlib", "pyyaml"):  # videos, Teach tab
-        assert f"\n{package}==" in requirements
+    # every dependency pyproject.toml declares (the file itself, not installed metadata that may be stale)
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    for package in {Requirement(line).name for line in declared} - deploy.NOT_FROM_PYPROJECT:
+        assert f"\n{package}==" in requirements, package
     assert ("download.pytorch.org/whl/cpu" in requirements) == (hardware == "cpu-basic")
 
 

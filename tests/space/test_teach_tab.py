@@ -132,14 +132,14 @@ def test_a_recording_the_disk_refuses_is_kept_and_saved_on_retry(tmp_path, monke
     assert teach_tab.retry_save(session)[0] == "Nothing is waiting to be saved."
 
 
-def test_a_shared_space_session_expires_even_if_the_browser_never_says_it_left(tmp_path, monkeypatch):
-    monkeypatch.setattr(teach_tab.tempfile, "gettempdir", lambda: str(tmp_path))
+def test_a_shared_space_session_expires_even_if_the_browser_never_says_it_left(tmp_path):
     config = app.AppConfig(model="m", per_visitor=True)
     assert app.teach_ttl(config) == 6 * 3600 and app.teach_ttl(app.AppConfig(model="m")) is None
-    session = teach_tab.new_session(SimpleNamespace(session_hash="gone"), config, Base(), "m")
+    visitors = teach_tab.Visitors(config, Base(), "m", root=tmp_path / "signspace-teach")
+    session = visitors.open(SimpleNamespace(session_hash="gone"))
     teach_tab.add_sign(session, "hello")
-    app._close_teach(session)  # what the State's delete_callback runs when its time is up
-    assert not session.folder.root.exists() and "gone" not in teach_tab.SESSIONS
+    visitors.close(session)  # what the State's delete_callback runs when its time is up
+    assert not session.folder.root.exists() and "gone" not in visitors.sessions
 
 
 def test_sign_in_is_offered_only_on_a_space(monkeypatch):
@@ -195,10 +195,10 @@ def test_a_sign_renamed_during_its_recording_loses_nothing(tmp_path):
 def test_on_a_shared_space_no_copy_of_a_visitors_clips_outlives_their_folder(tmp_path, monkeypatch):
     from gradio import processing_utils
 
-    monkeypatch.setattr(teach_tab.tempfile, "gettempdir", lambda: str(tmp_path))
     config = app.AppConfig(model="m", per_visitor=True)
-    demo = app.build_demo(Fake(), config)
-    session = teach_tab.new_session(SimpleNamespace(session_hash="visitor"), config, Base(), "m")
+    visitors = teach_tab.Visitors(config, Base(), "m", root=tmp_path / "signspace-teach")
+    demo = app.build_demo(Fake(), config, visitors=visitors)
+    session = visitors.open(SimpleNamespace(session_hash="visitor"))
     teach_tab.add_sign(session, "hello")
     upload = Path(gr.utils.get_upload_folder()) / "test-upload" / "mine.mp4"
     write_video(upload, n_frames=6)
@@ -210,7 +210,7 @@ def test_on_a_shared_space_no_copy_of_a_visitors_clips_outlives_their_folder(tmp
     replay = teach_tab.select_clip(session, "hello", clip.name)
     served = processing_utils.move_files_to_cache(player.postprocess(replay), player, postprocess=True)
     assert served["path"] == str(clip.path)  # served from the visitor's folder, not copied into the cache
-    app._close_teach(session)
+    visitors.close(session)
     assert not Path(served["path"]).exists()
 
 
@@ -272,7 +272,7 @@ def test_training_with_one_sign_or_an_empty_sign_says_what_to_record(tmp_path):
         next(teach_tab.train(session, progress=lambda *a, **k: None))
 
 
-def test_two_tabs_of_one_visitor_cannot_train_the_same_folder_at_once(tmp_path, monkeypatch):
+def test_two_tabs_of_one_visitor_cannot_train_the_same_folder_at_once(tmp_path):
     queue = TrainingQueue()
     first, second = (make_session(tmp_path / "signs", queue=queue, owner=o) for o in ("tab-1", "tab-2"))
     for sign in ("a", "b"):
@@ -285,9 +285,9 @@ def test_two_tabs_of_one_visitor_cannot_train_the_same_folder_at_once(tmp_path, 
             job.report(0.5, "training")
         return None
 
-    monkeypatch.setattr("signspace.teach.run_training", slow_training)
-    monkeypatch.setattr("signspace.teach.check_ready", lambda folder: (folder.signs(), []))  # pattern clips: no hand
-    monkeypatch.setattr(teach_tab, "QUEUE", queue)
+    for session in (first, second):
+        session.run = slow_training
+        session.check = lambda folder: (folder.signs(), [])  # pattern clips have no hand: train them anyway
     running = teach_tab.train(first, progress=lambda *a, **k: None)
     assert next(running)[0].startswith(("Training", "Waiting"))
     with pytest.raises(gr.Error, match="training already .*another tab"):
@@ -311,8 +311,9 @@ def test_closing_the_tab_cancels_its_training_and_frees_the_queue(tmp_path):
     session.job = queue.submit(str(session.folder.root), "leaver", forever)
     session.folder.add_sign("hello")
     assert started.wait(5)
-    teach_tab.SESSIONS["leaver"] = session
-    teach_tab.end_session(SimpleNamespace(session_hash="leaver"))
+    visitors = teach_tab.Visitors(app.AppConfig(model="m", per_visitor=True), Base(), "m", queue=queue)
+    visitors.sessions["leaver"] = session
+    visitors.leave(SimpleNamespace(session_hash="leaver"))
     assert session.job.state == "cancelled" and not session.folder.root.exists()  # their recordings are gone
     after = queue.submit("other", "someone", lambda job: "ran")
     assert after.done_event.wait(5) and after.result == "ran"
@@ -334,20 +335,20 @@ def test_publishing_without_login_on_a_shared_space_or_with_a_bad_repo_id(tmp_pa
         teach_tab.publish_clicked(local, "me/signs", "me", True, None)
 
 
-def test_a_shared_space_gives_each_visitor_a_private_folder_with_tighter_limits(tmp_path, monkeypatch):
-    monkeypatch.setattr(teach_tab.tempfile, "gettempdir", lambda: str(tmp_path))
+def test_a_shared_space_gives_each_visitor_a_private_folder_with_tighter_limits(tmp_path):
     config = app.AppConfig(model="m", per_visitor=True)
-    one = teach_tab.new_session(SimpleNamespace(session_hash="visitor-1"), config, Base(), "m")
-    two = teach_tab.new_session(SimpleNamespace(session_hash="visitor-2"), config, Base(), "m")
+    visitors = teach_tab.Visitors(config, Base(), "m", root=tmp_path / "signspace-teach")
+    one = visitors.open(SimpleNamespace(session_hash="visitor-1"))
+    two = visitors.open(SimpleNamespace(session_hash="visitor-2"))
     assert one.folder.root != two.folder.root and one.folder.root.parent == two.folder.root.parent
     assert one.folder.root.parent == tmp_path / "signspace-teach"
-    sneaky = teach_tab.new_session(SimpleNamespace(session_hash="../../escape"), config, Base(), "m")
+    sneaky = visitors.open(SimpleNamespace(session_hash="../../escape"))
     assert sneaky.folder.root.parent == tmp_path / "signspace-teach"  # a browser-chosen id names no other folder
     assert one.folder.limits == TeachLimits.public() and TeachLimits.public().total_bytes < TeachLimits().total_bytes
     teach_tab.add_sign(one, "hello")
     assert two.folder.signs() == []  # never listed to others
     for session in (one, two, sneaky):
-        teach_tab.end_session(SimpleNamespace(session_hash=session.owner))
+        visitors.leave(SimpleNamespace(session_hash=session.owner))
     assert not one.folder.root.exists()
 
 
