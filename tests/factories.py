@@ -235,3 +235,19 @@ def blank_video(path: Path, frames: int, width: int, height: int, rate: int = 10
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
     return path
+
+
+def webcam_frames(n=6, size=(64, 48)) -> list[np.ndarray]:
+    """What the Teach tab's recorder collects from the stream: ``n`` RGB frames."""
+    return [np.asarray(pattern_image(i, size)) for i in range(n)]
+
+
+def file_listing(root: Path) -> list[str]:
+    """Every path under ``root``, relative: to assert that nothing was written or left half-written."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def hand_clip(path: Path, letter: str, start: int, photos: int = 6) -> Path:
+    """A clip of real hand photos of one ASL letter (the tracker finds real hands in it)."""
+    chosen = sorted((ASL_DIR / letter).glob("*.jpg"))[start : start + photos]
+    return photo_video(path, chosen, size=256, repeat=2, rate=12)
