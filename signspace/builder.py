@@ -332,15 +332,30 @@ def _hands_feature():
 def to_dataset_dict(result: BuildResult, include_test: bool):
     import datasets
 
+    own = {"image": datasets.Image()}
+    extra = {"hands": _hands_feature()} if result.hands is not None else {}
+    return dataset_dict(
+        result,
+        include_test,
+        own,
+        lambda rows: {"image": [{"bytes": r.image, "path": None} for r in rows]},
+        extra,
+        lambda rows: {"hands": [r.hands for r in rows]} if extra else {},
+    )
+
+
+def dataset_dict(result: BuildResult, include_test: bool, own: dict, own_values, extra=None, extra_values=None):
+    """The splits as a ``DatasetDict``, shared by both pipelines: the kind's ``own`` columns (``own_values(rows)``),
+    then label, group and source, the ``extra`` ones, and who signed when anyone is known."""
+    import datasets
+
     columns = {
-        "image": datasets.Image(),
+        **own,
         "label": datasets.ClassLabel(names=result.labels),
         "group": datasets.Value("string"),
         "source": datasets.Value("string"),
+        **(extra or {}),
     }
-    tracked = result.hands is not None
-    if tracked:
-        columns["hands"] = _hands_feature()
     with_signer = has_signers(result)
     if with_signer:
         columns["signer"] = datasets.Value("string")
@@ -348,26 +363,19 @@ def to_dataset_dict(result: BuildResult, include_test: bool):
     label_ids = {name: index for index, name in enumerate(result.labels)}
     splits = {}
     for split in SPLITS:
-        if split == "test" and not include_test:
-            continue
         rows = result.rows_by_split[split]
-        if split != "train" and not rows:
+        if (split == "test" and not include_test) or (split != "train" and not rows):
             continue  # an empty split cannot be saved by `datasets`; the report's warning explains it
         data = {
-            "image": [{"bytes": r.image, "path": None} for r in rows],
+            **own_values(rows),
             "label": [label_ids[r.label] for r in rows],
             "group": [r.group for r in rows],
             "source": [r.source for r in rows],
+            **(extra_values(rows) if extra_values else {}),
         }
-        if tracked:
-            data["hands"] = [r.hands for r in rows]
         if with_signer:
             data["signer"] = [r.signer for r in rows]
-        splits[split] = datasets.Dataset.from_dict(
-            data,
-            features=features,
-            split=split,
-        )
+        splits[split] = datasets.Dataset.from_dict(data, features=features, split=split)
     return datasets.DatasetDict(splits)
 
 

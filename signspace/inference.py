@@ -60,11 +60,13 @@ class Predictor:
 
     Capabilities the app asks instead of a kind's name: ``tracks_hands`` (live frames go through the visitor's own
     hand tracker), ``shows_crop`` (the model sees a hand crop worth showing), ``takes_clips`` (a video of one sign
-    can be classified), ``live_frame_seconds`` (the longest gap between live frames the kind works with)."""
+    can be classified), ``takes_landmarks`` (its sessions take landmark frames tracked in the browser),
+    ``live_frame_seconds`` (the longest gap between live frames the kind works with)."""
 
     tracks_hands = False
     shows_crop = False
     takes_clips = False
+    takes_landmarks = False  # frames tracked elsewhere (the visitor's browser) are enough: no picture needed
     live_frame_seconds: float | None = None  # None: any rate
     crop_margin = CROP_MARGIN
     precision = "fp32"
@@ -330,6 +332,7 @@ class SequencePredictor(Predictor):
 
     tracks_hands = True
     takes_clips = True
+    takes_landmarks = True
     live_frame_seconds = MOTION_FRAME_SECONDS
     precision = "fp32"  # ~2 ms per window on a CPU: nothing to gain from int8
 

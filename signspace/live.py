@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from .browser import FrameRate, parse_message
 from .hands import HandTracker, draw_hands
 from .imaging import ImageDecodeError
 from .landmarks import LEFT, MIDDLE_MCP, RIGHT, WRIST, frame_from_hands, hands_present
@@ -36,6 +37,7 @@ HOLD_SECONDS = 1.0  # a handshape held this long is typed
 # Motion needs frames close together: ~12 a second. The page streams at this rate whenever a motion model may serve.
 MOTION_FRAME_SECONDS = 0.08
 EDITS = ("space", "backspace", "clear")
+NO_HAND = "no hand found"  # what the page shows instead of a guess
 
 
 @dataclass
@@ -293,6 +295,7 @@ class SequenceSession(LiveSession):
         self.frames: deque[tuple[float, np.ndarray]] = deque()  # (seconds, 258 values)
         self._text = ""
         self.last_word: str | None = None
+        self.rate = FrameRate()  # frames tracked in the visitor's browser: at most so many a second
 
     @property
     def text(self) -> str:
@@ -308,11 +311,26 @@ class SequenceSession(LiveSession):
         overlay = None if image is None else self._overlay(image, hands)
         return LiveStep(running.top(3), running.no_hand, self.text, committed, overlay)
 
-    def step_landmarks(self, values: np.ndarray, now: float, threshold: float) -> tuple[Prediction, str | None]:
+    def step_message(self, message, threshold: float) -> LiveStep:
+        """Frames tracked in the visitor's browser (``browser.parse_message``'s format) -> what the page shows after
+        the last of them. A malformed, oversized or too frequent message raises LandmarkMessageError and changes
+        nothing."""
+        frames = parse_message(message, self.frames[-1][0] if self.frames else None)
+        self.rate.admit([when for when, _ in frames])
+        committed = None
+        for index, (when, values) in enumerate(frames):  # the page shows the guess after the last frame only
+            running, word = self.step_landmarks(values, when, threshold, guess=index == len(frames) - 1)
+            committed = word or committed
+        return LiveStep(running.top(3), running.no_hand, self.text, committed)
+
+    def step_landmarks(
+        self, values: np.ndarray, now: float, threshold: float, guess: bool = True
+    ) -> tuple[Prediction | None, str | None]:
         """One frame already tracked (258 landmark values) -> (running guess, committed word or None).
 
         A word is committed when a sign ends, its whole clip is classified as confidently as ``threshold``, and it
-        is a sign: the model's "not a sign" class (``BACKGROUND_LABEL``) is never typed."""
+        is a sign: the model's "not a sign" class (``BACKGROUND_LABEL``) is never typed. ``guess=False`` skips the
+        running guess (None) for frames whose guess nobody will see: sign boundaries are still followed."""
         predictor = self.predictor
         speed = hand_speed(self.frames[-1][1], values, now - self.frames[-1][0]) if self.frames else None
         self.frames.append((now, values))
@@ -320,19 +338,22 @@ class SequenceSession(LiveSession):
         while self.frames and self.frames[0][0] < keep_from:
             self.frames.popleft()
         times = np.array([t for t, _ in self.frames])
-        sequence = np.stack([v for _, v in self.frames])
-        in_window = times >= now - self.window_seconds
-        running = predictor.predict_landmarks(sequence[in_window], times[in_window], now - self.window_seconds, now)
-        if running.no_hand:
-            self.smoother.reset()
-        else:
-            running.probabilities = self.smoother.update(running.probabilities)
+        running = None
+        if guess:
+            start = now - self.window_seconds
+            window = np.stack([v for t, v in self.frames if t >= start])
+            running = predictor.predict_landmarks(window, times[times >= start], start, now)
+            if running.no_hand:
+                self.smoother.reset()
+            else:
+                running.probabilities = self.smoother.update(running.probabilities)
         committed = None
         ended = self.segmenter.update(now, bool(hands_present(values).any()), speed)
         if ended is not None:
             start, end = ended
             part = (times >= start) & (times <= end)
-            label, confidence = predictor.predict_landmarks(sequence[part], times[part]).best
+            sign = np.stack([v for t, v in self.frames if start <= t <= end])
+            label, confidence = predictor.predict_landmarks(sign, times[part]).best
             if label is not None and label != BACKGROUND_WORD and confidence >= threshold:
                 committed = label
                 self.text = f"{self.text} {label}".strip()

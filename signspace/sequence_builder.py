@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import write_bytes_atomic
-from .builder import BuildResult, ItemResult, has_signers, process_tracker, run_parallel, split_rows
+from .builder import BuildResult, ItemResult, dataset_dict, process_tracker, run_parallel, split_rows
 from .imaging import IMAGE_EXTENSIONS, ImageDecodeError, decode_image
 from .landmarks import (
     FRAME_VALUES,
@@ -27,7 +27,7 @@ from .landmarks import (
     track_clip,
 )
 from .scan import ScanResult, WorkItem, clip_files
-from .splits import SPLITS, SplitRequest
+from .splits import SplitRequest
 from .video import VIDEO_ERRORS, read_frames, sample_indices
 
 logger = logging.getLogger(__name__)
@@ -167,31 +167,13 @@ def build_sequences(
 def to_dataset_dict(result: BuildResult, include_test: bool):
     import datasets
 
-    columns = {
+    own = {
         "landmarks": datasets.List(datasets.List(datasets.Value("float32"), length=FRAME_VALUES)),
         "times": datasets.List(datasets.Value("float32")),
-        "label": datasets.ClassLabel(names=result.labels),
-        "group": datasets.Value("string"),
-        "source": datasets.Value("string"),
     }
-    with_signer = has_signers(result)
-    if with_signer:
-        columns["signer"] = datasets.Value("string")
-    features = datasets.Features(columns)
-    label_ids = {name: index for index, name in enumerate(result.labels)}
-    splits = {}
-    for split in SPLITS:
-        rows = result.rows_by_split[split]
-        if (split == "test" and not include_test) or (split != "train" and not rows):
-            continue
-        data = {
-            "landmarks": [r.landmarks for r in rows],
-            "times": [r.times for r in rows],
-            "label": [label_ids[r.label] for r in rows],
-            "group": [r.group for r in rows],
-            "source": [r.source for r in rows],
-        }
-        if with_signer:
-            data["signer"] = [r.signer for r in rows]
-        splits[split] = datasets.Dataset.from_dict(data, features=features, split=split)
-    return datasets.DatasetDict(splits)
+    return dataset_dict(
+        result,
+        include_test,
+        own,
+        lambda rows: {"landmarks": [r.landmarks for r in rows], "times": [r.times for r in rows]},
+    )

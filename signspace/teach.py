@@ -18,6 +18,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from . import build_dataset, finetune, hub
+from .browser import FrameRate
 from .build_dataset import BuildConfig
 from .build_dataset import publish as publish_dataset
 from .errors import ConfigError, TeachError
@@ -352,6 +353,8 @@ class TeachSession:
     job: Job | None = None
     result: TrainResult | None = None
     pending: tuple | None = None  # a recording the disk refused: kept until it is saved
+    records_landmarks: bool = False  # recordings tracked in the visitor's browser: landmarks stored, no video
+    rate: FrameRate = field(default_factory=FrameRate)  # landmark frames from the browser: at most so many a second
     closed: bool = False
     _tracker: HandTracker | None = None
     check: Callable[[TeachFolder], object] = check_ready  # says at once what a folder that cannot train lacks

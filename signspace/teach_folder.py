@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import itertools
 import os
 import shutil
@@ -24,13 +25,14 @@ from .atomic import write_bytes_atomic
 from .builder import close_process_tracker
 from .errors import SignSpaceError, TeachError
 from .imaging import IMAGE_EXTENSIONS, ImageDecodeError, decode_image
-from .landmarks import hands_present
+from .landmarks import DEFAULT_KEYPOINTS_FPS, KeypointError, hands_present, load_npy, resample
 from .scan import VIDEO_EXTENSIONS, WorkItem, file_item, normalise_label
 from .sequence_builder import SequenceSettings, cached_landmarks, decode_sequence
 from .video import VIDEO_ERRORS, VideoTooLong, encode_clip, video_seconds
 
 WORK_FOLDER = ".signspace"  # inside the data folder; the builder skips hidden entries
 CLIP_SUFFIX = ".mp4"
+LANDMARKS_SUFFIX = ".npy"  # a recording tracked in the visitor's browser: landmarks only
 MAX_SIGN_NAME = 64
 MAX_SIGN_NAME_BYTES = 200  # a folder name may hold 255 bytes; room for the suffixes we and file systems add
 RECORD_SHORTER_SIDE = 720  # a 4K webcam frame is stored at 720p: hands stay sharp, clips stay small
@@ -205,7 +207,7 @@ class TeachFolder:
             for path in sorted(folder.iterdir()):
                 if path.name.startswith(".") or not path.is_file():
                     continue
-                if path.suffix.lower() in VIDEO_EXTENSIONS | IMAGE_EXTENSIONS:
+                if path.suffix.lower() in VIDEO_EXTENSIONS | IMAGE_EXTENSIONS | {LANDMARKS_SUFFIX}:
                     status = self._hand_status(name, path) if hands else "unchecked"
                     found.append(Clip(name, path.name, path, status))
         return found
@@ -242,6 +244,25 @@ class TeachFolder:
             )
         data = encode_clip(frames, times, RECORD_SHORTER_SIDE)
         return self._write_clip(folder.name, data, CLIP_SUFFIX)
+
+    def save_landmarks(self, sign: str | None, frames: list[np.ndarray], times: list[float]) -> Clip:
+        """A recording tracked in the visitor's browser: its landmark frames (258 values each) as
+        ``DATA/<sign>/<clip>.npy``, spaced evenly at the builder's keypoint rate (a saved .npy carries no times), so
+        the builder reads it as it reads any saved keypoints. No picture is stored."""
+        folder = self.sign_dir(sign)
+        if not frames:
+            raise TeachError(
+                "no hand landmarks arrived, so nothing was recorded: allow the camera in the browser, wait for the "
+                "tracker to start, then press Record again"
+            )
+        times = np.asarray(times, np.float64)
+        length = max(1, round((times[-1] - times[0]) * DEFAULT_KEYPOINTS_FPS) + 1)
+        values = resample(np.stack(frames).astype(np.float32), times, length)
+        buffer = io.BytesIO()
+        np.save(buffer, values)
+        clip = self._write_clip(folder.name, buffer.getvalue(), LANDMARKS_SUFFIX)
+        clip.hands = "found" if hands_present(values).any() else "none"
+        return clip
 
     def import_file(self, sign: str | None, path: str | Path) -> Clip:
         """An uploaded video or photo, checked (readable, not too long), then copied in atomically."""
@@ -298,6 +319,11 @@ class TeachFolder:
         return file_item(sign, path, f"{sign}/{path.name}")
 
     def _hand_status(self, sign: str, path: Path) -> str:
+        if path.suffix.lower() == LANDMARKS_SUFFIX:  # tracked already: a few KB to read
+            try:
+                return "found" if hands_present(load_npy(path, f"{sign}/{path.name}")).any() else "none"
+            except KeypointError:
+                return "unchecked"  # the builder will say what is wrong with it
         item = self._item(sign, path)
         if item.kind == "image":
             return "unchecked"
@@ -317,7 +343,7 @@ class TeachFolder:
     def check_hands(self, clip: Clip) -> Clip:
         """Track a stored clip now, so Train only tracks what is new (photos are tracked when training). A clip
         that cannot be checked stays stored, unchecked, with ``problem`` saying why."""
-        if clip.path.suffix.lower() in IMAGE_EXTENSIONS:
+        if clip.path.suffix.lower() in IMAGE_EXTENSIONS | {LANDMARKS_SUFFIX}:
             return clip
         try:
             self.extract(clip)
@@ -366,11 +392,13 @@ class Recorder:
             return "recording", self.starts_at + self.seconds - now
         return "done", 0.0
 
-    def feed(self, frame, now: float) -> str:
+    def feed(self, frame, now: float, at: float | None = None) -> str:
+        """Keep ``frame`` if ``now`` (this server's clock) falls in the recording; ``at``: the frame's own time
+        when another clock took it (the visitor's browser), else ``now``."""
         phase, _ = self.phase(now)
         if phase == "recording" and frame is not None and len(self.frames) < self.max_frames:
             self.frames.append(frame)
-            self.times.append(now)
+            self.times.append(now if at is None else at)
         return phase
 
     def take(self) -> tuple[str | None, list, list]:

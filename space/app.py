@@ -19,19 +19,22 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+import browser_feed
 import gradio as gr
 import teach_tab
 from PIL import Image, UnidentifiedImageError
 from starlette.middleware import Middleware
 from transformers import HfArgumentParser
 
+from signspace import browser
 from signspace.cli import parse_dataclasses
 from signspace.errors import ConfigError, SignSpaceError, run_cli
 from signspace.imaging import ImageDecodeError
 from signspace.inference import HandCropMode, Precision, Predictor
 from signspace.limits import RequestSizeLimit, UploadBudget, parse_size
-from signspace.live import MOTION_FRAME_SECONDS, LiveSession
+from signspace.live import MOTION_FRAME_SECONDS, NO_HAND, LiveSession
 from signspace.modeling import is_local
 from signspace.teach_folder import TeachLimits
 from signspace.video import VIDEO_ERRORS, VideoTooLarge, VideoTooLong
@@ -46,7 +49,6 @@ as the ones the Teach tab trains): sign once; the word is typed when your hands 
 The *Upload / snapshot* tab classifies a single photo, *Upload a clip* a short video of one sign. Models trained on
 hand crops see only the square around your hands (shown beside the webcam, with the tracked landmarks); with no hand
 in view they say so."""
-NO_HAND = "no hand found"
 
 
 def option(default, help: str, **extra):
@@ -79,6 +81,16 @@ class AppConfig:
         False,
         "shared Space mode: each visitor records into a private folder removed when they leave, publishes "
         "with their own Hugging Face login, within tighter limits (on by default on a Space)",
+    )
+    tracking: Literal["auto", "browser", "server"] = option(
+        "auto",
+        "where hands are tracked live: browser (only landmarks leave the visitor's device; motion models), server "
+        "(the webcam's frames are sent), auto (the browser for motion models, falling back to the server)",
+    )
+    web_assets: str | None = option(
+        None,
+        "a local copy of the npm package @mediapipe/tasks-vision (vision_bundle.mjs and wasm/) for the page's "
+        f"tracker; default: the package {browser.TASKS_VISION_VERSION} from a public CDN",
     )
     zero_gpu: bool = option(False, "one-off answers borrow a ZeroGPU device (set on Spaces by deploy.py)")
     host: str = option("127.0.0.1", "address to serve on")
@@ -124,6 +136,8 @@ ENVIRONMENT = {
     "precision": "SIGNSPACE_PRECISION",
     "hand_crop": "SIGNSPACE_HAND_CROP",
     "data_dir": "SIGNSPACE_DATA_DIR",
+    "tracking": "SIGNSPACE_TRACKING",
+    "web_assets": "SIGNSPACE_WEB_ASSETS",
     "host": "GRADIO_SERVER_NAME",
     "port": "GRADIO_SERVER_PORT",
 }
@@ -315,25 +329,25 @@ def build_demo(
             model_picker = gr.Dropdown(
                 label="Model", choices=[config.model], value=config.model, visible=config.teach, elem_id="live-model"
             )
+            in_browser = browser_feed.uses_browser(config.tracking, predictor)
+            tracking_note = gr.Markdown(elem_id="signspace-tracking-note")
             with gr.Row():
-                camera = gr.Image(
-                    sources=["webcam"],
-                    streaming=True,
-                    type="numpy",
-                    label="Webcam",
-                    webcam_options=gr.WebcamOptions(mirror=True),
-                )
-                with gr.Column(visible=config.teach or predictor.tracks_hands, scale=0, min_width=180):
-                    overlay = gr.Image(
-                        label="Tracked hands", interactive=False, height=160, elem_id="signspace-overlay"
-                    )
-                    crop_view = gr.Image(
-                        label="What the model sees",
-                        interactive=False,
-                        height=120,
-                        elem_id="signspace-crop",
-                        visible=predictor.shows_crop,
-                    )
+                if in_browser:  # only hand landmarks leave the visitor's device
+                    urls = browser_feed.asset_urls(config.web_assets, predictor.hand_model)
+                    feed = browser_feed.browser_feed(urls, mirror=not config.unmirror)
+                with gr.Row(visible=not in_browser) as server_camera:  # the server tracks the streamed frames
+                    camera = browser_feed.server_webcam("Webcam")
+                    with gr.Column(visible=config.teach or predictor.tracks_hands, scale=0, min_width=180):
+                        overlay = gr.Image(
+                            label="Tracked hands", interactive=False, height=160, elem_id="signspace-overlay"
+                        )
+                        crop_view = gr.Image(
+                            label="What the model sees",
+                            interactive=False,
+                            height=120,
+                            elem_id="signspace-crop",
+                            visible=predictor.shows_crop,
+                        )
                 with gr.Column():
                     live_label = gr.Label(num_top_classes=3, label="Now")
                     threshold = gr.Slider(
@@ -354,6 +368,21 @@ def build_demo(
                 show_progress="hidden",
                 api_name=False,
             )
+            if in_browser:
+                feed.submit(
+                    lambda message, state, t, visitor: browser_feed.browser_step(predictor, message, state, t, visitor),
+                    inputs=[feed, session, threshold, teach],
+                    outputs=[live_label, text, session, feed],
+                    concurrency_limit=config.concurrency,
+                    show_progress="hidden",
+                    api_name=False,
+                )
+                feed.stop(
+                    browser_feed.browser_unavailable,
+                    inputs=[feed],
+                    outputs=[server_camera, tracking_note],
+                    api_name=False,
+                )
             model_picker.change(
                 pick_model,
                 inputs=[teach, model_picker, session],

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The whole package: the Teach tab builds datasets and trains on the Space with the scripts' own code (a test runs
 # the staged Space's imports to prove the copy is enough).
 APP_MODULES = tuple(sorted(p.stem for p in (ROOT / "signspace").glob("*.py")))
-APP_FILES = ("app.py", "teach_tab.py")  # from space/
+APP_FILES = ("app.py", "teach_tab.py", "browser_feed.py", "browser_tracker.js")  # from space/
 CARD_TEMPLATES = ("dataset_card.md", "model_card.md")  # the Teach tab writes cards when it trains and publishes
 # Sign in with Hugging Face: visitors publish with their own account (create repos, upload to them).
 OAUTH_SCOPES = ["write-repos", "manage-repos"]

@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 import gradio as gr
+from browser_feed import asset_urls, browser_feed, browser_unavailable, server_webcam
 
+from signspace.browser import LandmarkMessageError, parse_message
 from signspace.errors import SignSpaceError, TeachError
 from signspace.hands import draw_hands, resolve_hand_model
 from signspace.imaging import ImageDecodeError, decode_image
@@ -23,14 +25,18 @@ from signspace.jobs import TrainingQueue
 from signspace.live import MOTION_FRAME_SECONDS
 from signspace.scan import BACKGROUND_LABEL
 from signspace.teach import ModelShelf, TeachSession, on_hf_space, publish, publish_token, trained_models
-from signspace.teach_folder import TeachFolder, TeachLimits
+from signspace.teach_folder import LANDMARKS_SUFFIX, TeachFolder, TeachLimits
 
 logger = logging.getLogger("app")
 SHARED_SESSION_HOURS = 6  # a shared Space's visitor folder is removed after this even if no tab-close arrives
 MAX_TAKES = 10  # clips recorded by one press of Record
+LANDMARKS_GRACE_SECONDS = 0.6  # landmark messages arrive up to one send interval (0.32 s) after their frames
 HAND_LABELS = {"found": "hand found", "none": "NO HAND: left out of training", "unchecked": "not checked yet"}
 
-PRIVACY_SHARED = """**What is stored, and for how long.** Your clips show your face and room. On this Space they are
+STORED_LANDMARKS = """**Stored: your hands' landmarks only.** Your hands are tracked in your browser while you record;
+only their landmarks reach this Space, and each clip is kept as those landmarks (`<sign>/<clip>.npy`): no video or
+picture of you leaves your device. (Such clips train motion models; image models need videos.)"""
+PRIVACY_SHARED = """**What is stored, and for how long.** Your clips may show your face and room. On this Space they are
 kept in a folder of your session only (no other visitor can list or open them) and **deleted when you close this
 tab** (at the latest {hours} hours after you opened the page), together with the models you train here. Nothing leaves
 the Space unless you press *Publish*, which uploads your clips, their landmarks and your model to *your own*
@@ -78,6 +84,8 @@ class Visitors:
         self.root = root or visitor_root()  # a shared Space's private visitor folders live here
         self.sessions: dict[str, TeachSession] = {}
         self.folders: dict[Path, TeachFolder] = {}
+        # A shared Space records what the Teach tab's motion models need, tracked in the browser: landmarks only.
+        self.records_landmarks = config.per_visitor and config.tracking != "server"
 
     def open(self, request: gr.Request | None) -> TeachSession:
         """The visitor's session: their own temporary folder on a shared Space, else ``--data_dir``."""
@@ -100,6 +108,7 @@ class Visitors:
             for path in reversed(trained_models(folder)):
                 shelf.add(path.name, path, select=False)
         session = TeachSession(folder, shelf, owner, config.per_visitor, self.queue)
+        session.records_landmarks = self.records_landmarks
         previous = self.sessions.pop(owner, None)
         if previous is not None and previous is not session:
             previous.close()
@@ -201,13 +210,41 @@ def select_clip(session: TeachSession, sign: str | None, clip: str | None):
     if not sign or not clip:
         return None
     path = session.folder.root / sign / clip
-    return str(path) if path.is_file() else None
+    replayable = path.is_file() and path.suffix.lower() != LANDMARKS_SUFFIX  # landmarks only: nothing to replay
+    return str(path) if replayable else None
 
 
 @_guard
 def delete_clip(session: TeachSession, sign: str | None, clip: str | None):
     session.folder.delete_clip(sign, clip)
     return _signs_update(session, sign), _clips_update(session, sign), None, f"Deleted clip {clip}."
+
+
+def feed_landmarks(session: TeachSession | None, message, now: float | None = None) -> dict:
+    """Landmark frames tracked in the visitor's browser (landmarks-only recording), kept while a recording runs: on
+    this server's clock, each frame placed back by its age in the message; the frames keep the browser's times.
+    Answers the page: ``ack``, or ``refused`` with the reason; a refused message changes nothing."""
+    if session is None:
+        return {"refused": "the page is still loading"}
+    now = time.monotonic() if now is None else now
+    recorded = session.recorder.times
+    try:
+        frames = parse_message(message, recorded[-1] if recorded else None)
+        session.rate.admit([at for at, _ in frames])
+    except LandmarkMessageError as exc:
+        return {"refused": str(exc)}
+    newest = frames[-1][0]
+    for at, values in frames:  # the newest frame was taken about now: the others that much earlier
+        session.recorder.feed(values, now - (newest - at), at=at)
+    return {"ack": newest}
+
+
+def landmarks_unavailable(session: TeachSession | None, message) -> tuple:
+    """The page cannot track: record videos through the server instead, and say so."""
+    if session is not None:
+        session.records_landmarks = False
+    camera, note = browser_unavailable(message)
+    return camera, note + " Clips are stored as videos."
 
 
 def feed_frame(session: TeachSession | None, frame, unmirror: bool = True, now: float | None = None):
@@ -255,6 +292,8 @@ def record(session: TeachSession, sign: str | None, takes: int = 1, poll: float 
             else:
                 break
             time.sleep(poll)
+        if session.records_landmarks:  # the page sends every ~0.3 s: wait for the recording's last frames
+            time.sleep(LANDMARKS_GRACE_SECONDS)
         sign, frames, times = session.recorder.take()
         if not frames:
             raise gr.Error(
@@ -272,7 +311,10 @@ def save_pending(session: TeachSession):
     """Save the recording kept in memory; if the disk refuses, it stays kept and the page offers to try again."""
     sign, frames, times = session.pending
     try:
-        clip = session.folder.add_recording(sign, frames, times)
+        if session.records_landmarks:
+            clip = session.folder.save_landmarks(sign, frames, times)
+        else:
+            clip = session.folder.add_recording(sign, frames, times)
     except SignSpaceError as exc:
         return (
             f"**Could not save the clip:** {exc}. The recording is kept in this page: fix that, then press "
@@ -432,14 +474,17 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, visito
                     rename_btn = gr.Button("Rename")
                     delete_sign_btn = gr.Button("Delete sign and its clips", variant="stop")
             with gr.Column(scale=2):
-                camera = gr.Image(
-                    sources=["webcam"],
-                    streaming=True,
-                    type="numpy",
-                    label="Webcam (start it, then press Record a clip)",
-                    webcam_options=gr.WebcamOptions(mirror=True),
-                    elem_id="teach-camera",
-                )
+                hand_model = _hand_model(getattr(visitors.base, "hand_model", None) or config.hand_model)
+                in_browser = visitors.records_landmarks and hand_model is not None
+                teach_note = gr.Markdown(STORED_LANDMARKS if in_browser else "", elem_id="teach-stored")
+                if in_browser:  # only landmarks leave the visitor's device
+                    feed = browser_feed(
+                        asset_urls(config.web_assets, Path(hand_model)),
+                        mirror=not config.unmirror,
+                        elem_id="teach-browser-feed",
+                    )
+                with gr.Row(visible=not in_browser) as server_camera:
+                    camera = server_webcam("Webcam (start it, then press Record a clip)", elem_id="teach-camera")
                 with gr.Row():
                     record_btn = gr.Button(
                         "Record a clip (3-2-1, then 2 s)", variant="primary", elem_id="teach-record", scale=3
@@ -450,6 +495,7 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, visito
                 with gr.Row():
                     status = gr.Markdown(elem_id="teach-status")
                     hands_seen = gr.Image(
+                        visible=not in_browser,  # the browser draws them over its own preview
                         label="Hands seen while recording",
                         interactive=False,
                         height=140,
@@ -526,6 +572,9 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, visito
         show_progress="hidden",
         api_name=False,
     )
+    if in_browser:
+        feed.submit(feed_landmarks, [session_state, feed], [feed], show_progress="hidden", api_name=False)
+        feed.stop(landmarks_unavailable, [session_state, feed], [server_camera, teach_note], api_name=False)
     record_btn.click(
         record, [session_state, signs, takes], [status, signs, clips, retry_btn], api_name=False, concurrency_limit=None
     )

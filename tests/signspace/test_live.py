@@ -226,3 +226,39 @@ def test_edits_act_on_the_text_and_unknown_ones_are_refused(image_predictor):
     assert session.edit("backspace") == "A" and session.edit("space") == "A " and session.edit("clear") == ""
     with pytest.raises(ValueError, match="unknown edit 'undo'"):
         session.edit("undo")
+
+
+# --- frames tracked in the visitor's browser ---------------------------------------------------------------------
+
+
+def browser_message(clip, start, count, offset=0.0):
+    from signspace.landmarks import RIGHT
+
+    frames = []
+    for index in range(start, start + count):
+        points = clip[index][RIGHT] if index < len(clip) else None
+        hands = (
+            []
+            if points is None or not points.any()
+            else [{"handedness": "Right", "score": 0.9, "points": points.tolist()}]
+        )
+        frames.append({"t": offset + index / 12.5, "hands": hands})
+    return {"frames": frames}
+
+
+def test_browser_messages_type_the_same_word_as_the_same_frames_tracked_on_the_server():
+    from signspace.browser import LandmarkMessageError
+
+    clip = landmark_clip("circle", frames=30, seed=1)
+    by_frame = SequenceSession(FixedPredictor(), window_seconds=1.0)
+    words = [
+        by_frame.step_landmarks(clip[t] if t < 30 else np.zeros(258, np.float32), t / 12.5, 0.6)[1] for t in range(45)
+    ]
+    by_message = SequenceSession(FixedPredictor(), window_seconds=1.0)
+    steps = [by_message.step_message(browser_message(clip, start, 5), 0.6) for start in range(0, 45, 5)]
+    assert [w for w in words if w] == ["circle"] and by_message.text == by_frame.text == "circle"
+    assert [s.committed for s in steps if s.committed] == ["circle"]
+    before = (len(by_message.frames), by_message.text)
+    with pytest.raises(LandmarkMessageError, match="does not come after"):
+        by_message.step_message(browser_message(clip, 0, 2), 0.6)  # replayed: refused, nothing changes
+    assert (len(by_message.frames), by_message.text) == before

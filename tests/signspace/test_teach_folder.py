@@ -242,3 +242,29 @@ def test_a_second_record_press_during_a_recording_is_refused_and_frames_are_capp
     assert recorder.frames == [0, 1, 2] and recorder.sign == "hello"
     recorder.arm("thanks", now=5.0)  # a finished (or abandoned) recording does not block the next
     assert recorder.sign == "thanks" and recorder.frames == []
+
+
+# -- landmarks-only recordings (tracked in the visitor's browser) ---------------------------------------------------
+def test_a_landmarks_recording_is_saved_as_evenly_spaced_keypoints_the_builder_reads(tmp_path):
+    from factories import landmark_clip
+
+    from signspace.landmarks import load_npy
+
+    folder = TeachFolder(tmp_path / "signs")
+    folder.add_sign("hello")
+    clip = landmark_clip("circle", frames=25, seed=3)
+    times = [100.0 + i * 0.08 + (0.02 if i % 3 == 0 else 0.0) for i in range(25)]  # a browser's uneven clock
+    saved = folder.save_landmarks("hello", list(clip), times)
+    stored = load_npy(saved.path, "hello/clip.npy")
+    assert saved.path.suffix == ".npy" and saved.hands == "found" and len(stored) == round(1.92 * 30) + 1
+    assert np.array_equal(stored[0], clip[0]) and np.array_equal(stored[-1], clip[-1])
+    assert [c.hands for c in folder.clips("hello")] == ["found"]
+    assert file_listing(folder.root) == ["hello", f"hello/{saved.path.name}"]  # no picture, no video
+    folder.add_sign("thanks")
+    folder.save_landmarks("thanks", list(clip), times)
+    items = scan_data_dir(folder.root, features="landmarks").items
+    assert {i.kind for i in items} == {"npy"} and f"hello/{saved.path.name}" in {i.source for i in items}
+    with pytest.raises(TeachError, match="no hand landmarks arrived, so nothing was recorded"):
+        folder.save_landmarks("hello", [], [])
+    empty = folder.save_landmarks("hello", [np.zeros(258, np.float32)] * 5, [0.0, 0.1, 0.2, 0.3, 0.4])
+    assert empty.hands == "none"

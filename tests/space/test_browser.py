@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from factories import ASL_DIR, make_colour_dataset
+from factories import ASL_DIR, HAND_MODEL, make_colour_dataset
 from hub_server import free_port
 from PIL import Image
 
@@ -258,3 +258,156 @@ def test_teach_two_signs_record_train_and_recognise_live(tmp_path):
     assert all(len(names) == 4 and all(n.endswith(".mp4") for n in names) for names in clips.values()), clips
     assert "Validation accuracy" in result or "Score unknown" in result, result
     assert {"hello", "yes"} <= set(seen), f"labels seen: {seen}"
+
+
+WEB_ASSETS = ASL_DIR.parent.parent / "web" / "mediapipe-tasks-vision-1.1.0"
+needs_web_tracker = pytest.mark.skipif(
+    not (ASL_DIR.is_dir() and HAND_MODEL.is_file() and WEB_ASSETS.is_dir()),
+    reason="../shared photos, hand model or web tracker absent",
+)
+
+
+@pytest.fixture(scope="module")
+def motion_model(tmp_path_factory):
+    """hello (ASL B) and yes (ASL Y), four clips each of real hand photos, trained as the Teach tab trains."""
+    from factories import hand_clip
+
+    from signspace.jobs import Job
+    from signspace.teach import run_training
+    from signspace.teach_folder import TeachFolder
+
+    if not (ASL_DIR.is_dir() and HAND_MODEL.is_file()):
+        pytest.skip("../shared photos or hand model absent")
+    root = tmp_path_factory.mktemp("motion") / "signs"
+    folder = TeachFolder(root, hand_model=str(HAND_MODEL))
+    for sign, letter in (("hello", "B"), ("yes", "Y")):
+        folder.add_sign(sign)
+        for n in range(4):
+            folder.import_file(sign, hand_clip(root.parent / "src" / f"{sign}{n}.mp4", letter, 6 * n))
+    return run_training(folder, Job("k", "me", None), epochs=15, num_proc=1).model_dir
+
+
+def serve(model, tmp_path, **options):
+    import app
+
+    from signspace.inference import Predictor
+
+    predictor = Predictor.from_pretrained(str(model), hand_model=str(HAND_MODEL))
+    config = app.AppConfig(model=str(model), teach=False, hand_model=str(HAND_MODEL), data_dir=str(tmp_path), **options)
+    demo = app.build_demo(predictor, config)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    return predictor, demo, port
+
+
+@needs_web_tracker
+def test_the_browser_tracks_and_the_server_types_the_signs_without_receiving_a_picture(
+    motion_model, tmp_path, monkeypatch
+):
+    import app
+
+    server_frames = []
+    real_live_step = app.live_step
+    monkeypatch.setattr(app, "live_step", lambda *a, **k: server_frames.append(1) or real_live_step(*a, **k))
+    predictor, demo, port = serve(motion_model, tmp_path, tracking="browser", web_assets=str(WEB_ASSETS), threshold=0.3)
+    rest = [np.full((240, 320, 3), 90, np.uint8)] * 12  # hands down: the sign ends
+    video = write_y4m(tmp_path / "camera.y4m", hand_frames("B", 20) + rest + hand_frames("Y", 20) + rest)
+    artefacts = ROOT / "artifacts"
+    artefacts.mkdir(exist_ok=True)
+    text, feed = "", {}
+    try:
+        with playwright.sync_playwright() as p:
+            browser, page = open_page(p, video, port)  # the webcam starts by itself: no click, no upload
+            text_box = page.locator("#signspace-text textarea")
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and not {"hello", "yes"} <= set(text.split()):
+                text = text_box.input_value() if text_box.count() else ""
+                time.sleep(0.5)
+            feed = page.evaluate("({...document.querySelector('[data-frames]')?.dataset})")
+            status = page.locator(".ss-status").inner_text()
+            page.screenshot(path=str(artefacts / "browser-tracking.png"), full_page=True)
+            browser.close()
+    finally:
+        demo.close()
+        predictor.close()
+    assert {"hello", "yes"} <= set(text.split()), f"typed {text!r}; page said {status!r}; feed {feed}"
+    assert "only hand landmarks are sent" in status and int(feed.get("frames", 0)) > 10
+    assert server_frames == [] and not list(predictor._trackers)  # no picture was tracked (or sent) to the server
+
+
+@needs_web_tracker
+def test_a_page_that_cannot_load_the_tracker_says_so_and_falls_back_to_the_server(motion_model, tmp_path):
+    broken = tmp_path / "web"
+    shutil.copytree(WEB_ASSETS, broken)
+    (broken / "vision_bundle.mjs").chmod(0o644)
+    (broken / "vision_bundle.mjs").write_text("throw new Error('this copy is damaged');\n")
+    predictor, demo, port = serve(motion_model, tmp_path, tracking="auto", web_assets=str(broken))
+    video = write_y4m(tmp_path / "camera.y4m", hand_frames("B", 10))
+    try:
+        with playwright.sync_playwright() as p:
+            browser, page = open_page(p, video, port)
+            page.wait_for_function(
+                "() => document.querySelector('#signspace-tracking-note')?.innerText.includes('not available')",
+                timeout=30_000,
+            )
+            note = page.locator("#signspace-tracking-note").inner_text()
+            start_camera(page)  # the server-tracked webcam is shown instead, and works
+            label_box = page.locator(".output-class").first
+            label_box.wait_for(timeout=30_000)
+            browser.close()
+    finally:
+        demo.close()
+        predictor.close()
+    assert "this copy is damaged" in note and "frames go to the server instead" in note
+
+
+@needs_web_tracker
+def test_on_a_shared_space_teach_records_landmarks_in_the_browser_and_trains_on_them(tmp_path):
+    """Record and train on a shared Space: the page tracks the hands, the Space stores landmarks (.npy), no video.
+    One visitor session (a shared Space gives every session its own folder), so one camera file: B, then Y."""
+    import app
+    import teach_tab
+    from factories import make_tiny_vit
+
+    from signspace.inference import Predictor
+
+    base = make_tiny_vit(tmp_path / "base")
+    config = app.AppConfig(
+        model=str(base), per_visitor=True, web_assets=str(WEB_ASSETS), hand_model=str(HAND_MODEL), threshold=0.3
+    )
+    predictor = Predictor.from_pretrained(str(base), precision="fp32", unmirror=True)
+    visitors = teach_tab.Visitors(config, predictor, str(base), root=tmp_path / "visitors")
+    demo = app.build_demo(predictor, config, visitors=visitors)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    video = write_y4m(tmp_path / "camera.y4m", hand_frames("B", 30) + hand_frames("Y", 30))
+    try:
+        with playwright.sync_playwright() as p:
+            browser, page = open_page(p, video, port)
+            open_teach_tab(page)
+            page.wait_for_function(
+                "() => document.querySelector('#teach-browser-feed .ss-status')?.innerText.includes('only hand')",
+                timeout=60_000,
+            )
+            for name in ("hello", "yes"):
+                page.locator("#teach-new-sign textarea, #teach-new-sign input").first.fill(name)
+                page.locator("#teach-add-sign").click()
+                page.locator("#teach-signs label", has_text=f"{name} ·").first.wait_for(timeout=10_000)
+            record_clips(page, "hello", 3)
+            record_clips(page, "yes", 3)
+            stored = page.locator("#teach-stored").inner_text()
+            page.locator("#teach-train").click()
+            page.wait_for_function(
+                "() => document.querySelector('#teach-train-status').innerText.includes('active in the Live')",
+                timeout=120_000,
+            )
+            result = page.locator("#teach-train-status").inner_text()
+            [session] = visitors.sessions.values()
+            recorded = [p for p in session.folder.root.rglob("*") if p.is_file() and ".signspace" not in p.parts]
+            browser.close()
+    finally:
+        demo.close()
+        predictor.close()
+    assert "landmarks only" in stored and "no video" in stored
+    assert len(recorded) == 6 and all(p.suffix == ".npy" for p in recorded), recorded
+    assert "Validation accuracy" in result or "Score unknown" in result, result

@@ -32,7 +32,8 @@ def test_staged_space_holds_exactly_what_the_app_needs(tmp_path, hardware):
     space.mkdir()
     deploy.stage_space(space, "me/demo", "me/model", "v1", hardware, "Demo", "apache-2.0", hand_model=task)
     files = sorted(p.relative_to(space).as_posix() for p in space.rglob("*") if p.is_file())
-    expected = ["README.md", "app.py", "teach_tab.py", "hand_landmarker.task", "requirements.txt"]
+    expected = ["README.md", "app.py", "teach_tab.py", "browser_feed.py", "browser_tracker.js", "hand_landmarker.task"]
+    expected += ["requirements.txt"]
     expected += [f"signspace/{m}.py" for m in deploy.APP_MODULES]
     expected += ["hub_cards/dataset_card.md", "hub_cards/model_card.md"]
     assert files == sorted(expected)

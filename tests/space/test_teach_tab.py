@@ -20,7 +20,7 @@ from signspace.teach_folder import TeachFolder, TeachLimits
 class Base:
     """The capabilities of a sequence predictor, without a model."""
 
-    tracks_hands, shows_crop, takes_clips, live_frame_seconds = True, False, True, 0.08
+    tracks_hands, shows_crop, takes_clips, takes_landmarks, live_frame_seconds = True, False, True, True, 0.08
     hand_model, precision = None, "fp32"
 
     def close(self):
@@ -392,3 +392,41 @@ def test_publish_is_handed_the_visitors_own_token_by_gradio():
     from gradio import utils
 
     assert utils.oauth_token_requirement(teach_tab.publish_clicked) == "optional"
+
+
+def test_on_a_shared_space_a_recording_is_the_landmarks_the_browser_sent_and_no_video(tmp_path):
+    from factories import landmark_clip
+
+    from signspace.landmarks import RIGHT
+
+    config = app.AppConfig(model="m", per_visitor=True)
+    visitors = teach_tab.Visitors(config, Base(), "m", root=tmp_path / "visitors")
+    session = visitors.open(SimpleNamespace(session_hash="visitor"))
+    assert session.records_landmarks
+    teach_tab.add_sign(session, "hello")
+    session.recorder.countdown, session.recorder.seconds = 0.1, 0.5
+    clip = landmark_clip("circle", frames=40, seed=2)
+    sent = iter(range(40))
+
+    def page():  # what the browser sends while the server counts down and records: 4 frames every 0.32 s
+        batch = [next(sent) for _ in range(4)]
+        hands = lambda i: [{"handedness": "Right", "score": 0.9, "points": clip[i][RIGHT].tolist()}]  # noqa: E731
+        return {"frames": [{"t": 50 + i * 0.08, "hands": hands(i)} for i in batch]}
+
+    outputs = []
+    for out in teach_tab.record(session, "hello", poll=0.02):
+        outputs.append(out)
+        if "Recording" in out[0] or "Get ready" in out[0]:
+            answer = teach_tab.feed_landmarks(session, page())
+            assert "ack" in answer, answer
+            time.sleep(0.3)
+    [clip_saved] = session.folder.clips("hello")
+    assert clip_saved.path.suffix == ".npy" and clip_saved.hands == "found", outputs[-1]
+    assert teach_tab.select_clip(session, "hello", clip_saved.name) is None  # landmarks: nothing to replay
+    assert teach_tab.feed_landmarks(session, {"frames": []}) == {
+        "refused": "a landmark message needs a non-empty 'frames' list"
+    }
+    visitors.close(session)
+    local = teach_tab.Visitors(app.AppConfig(model="m"), Base(), "m").records_landmarks
+    server = teach_tab.Visitors(app.AppConfig(model="m", per_visitor=True, tracking="server"), Base(), "m")
+    assert not local and not server.records_landmarks  # locally, and when told to, clips are videos as before

@@ -1,0 +1,118 @@
+"""The Live tab's webcam when the visitor's browser tracks the hands (``--tracking browser``, or ``auto`` with a
+motion model): a ``gr.HTML`` running ``browser_tracker.js``, and the two events it raises.
+
+What reaches the server: landmark messages (``signspace.browser``), never a picture. Where the browser cannot run
+the tracker (no WebAssembly, the files unreachable, no camera), the page says so and shows the server-tracked
+webcam instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from signspace.browser import TASKS_VISION_CDN, LandmarkMessageError
+from signspace.errors import ConfigError
+from signspace.inference import Predictor
+from signspace.live import MOTION_FRAME_SECONDS, NO_HAND
+
+SCRIPT = (Path(__file__).parent / "browser_tracker.js").read_text(encoding="utf-8")
+ASSET_FILES = ("vision_bundle.mjs", "wasm/vision_wasm_internal.js", "wasm/vision_wasm_internal.wasm")
+TEMPLATE = """<div class="ss-feed">
+  <div class="ss-view"><video playsinline muted></video><canvas></canvas></div>
+  <p class="ss-status">Starting the hand tracker in your browser…</p>
+</div>"""
+STYLE = """.ss-view { position: relative; max-width: 480px; }
+.ss-view video, .ss-view canvas { width: 100%; transform: scaleX(-1); }
+.ss-view canvas { position: absolute; left: 0; top: 0; height: 100%; }
+.ss-status { font-size: 0.9em; }"""
+
+
+def uses_browser(tracking: str, predictor: Predictor) -> bool:
+    """``auto``: the browser tracks for models that take landmarks (motion models); image models still need
+    pictures (their crops are not made in the browser yet)."""
+    if tracking == "browser" and not predictor.takes_landmarks:
+        raise ConfigError(
+            "--tracking browser needs a motion (landmark sequence) model; this one recognises pictures, so use "
+            "--tracking server (or auto)"
+        )
+    if predictor.hand_model is None:  # nothing to track with, in the page or here
+        return False
+    return tracking == "browser" or (tracking == "auto" and predictor.takes_landmarks)
+
+
+def asset_urls(web_assets: str | None, hand_model: Path) -> dict[str, str]:
+    """Where the page loads the tracker from: a local copy of the npm package (``--web_assets``, served by this
+    app) or the package on a public CDN at the pinned version; the hand model is always this app's own file."""
+    served = [hand_model]
+    if web_assets:
+        folder = Path(web_assets).resolve()
+        missing = [name for name in ASSET_FILES if not (folder / name).is_file()]
+        if missing:
+            raise ConfigError(
+                f"--web_assets {folder} lacks {', '.join(missing)}; point it at a copy of the npm package "
+                "@mediapipe/tasks-vision (the folder holding vision_bundle.mjs and wasm/)"
+            )
+        served.append(folder)
+        bundle, wasm = _url(folder / "vision_bundle.mjs"), _url(folder / "wasm")
+    else:
+        bundle, wasm = f"{TASKS_VISION_CDN}/vision_bundle.mjs", f"{TASKS_VISION_CDN}/wasm"
+    gr.set_static_paths([str(path) for path in served])
+    return {"bundle_url": bundle, "wasm_url": wasm, "model_url": _url(hand_model)}
+
+
+def _url(path: Path) -> str:
+    return f"/gradio_api/file={Path(path).resolve().as_posix()}"
+
+
+def browser_feed(urls: dict[str, str], mirror: bool, elem_id: str = "signspace-browser-feed") -> gr.HTML:
+    """The component; its ``submit`` carries landmark messages, its ``stop`` says the browser cannot track."""
+    return gr.HTML(
+        value={},
+        html_template=TEMPLATE,
+        css_template=STYLE,
+        js_on_load=SCRIPT,
+        elem_id=elem_id,
+        frame_ms=round(MOTION_FRAME_SECONDS * 1000),
+        mirror=mirror,
+        **urls,
+    )
+
+
+def server_webcam(label: str, **options) -> gr.Image:
+    """The webcam whose frames stream to the server (server tracking, and the Teach tab's recorder): a mirrored
+    preview, frames flipped back by the app."""
+    return gr.Image(
+        sources=["webcam"],
+        streaming=True,
+        type="numpy",
+        label=label,
+        webcam_options=gr.WebcamOptions(mirror=True),
+        **options,
+    )
+
+
+def browser_step(base: Predictor, message, state, threshold: float, teach):
+    """One landmark message with the visitor's chosen model -> (top-3 or "no hand", text, session, answer to
+    the page). A refused message changes nothing and says why; the stream goes on."""
+    predictor = teach.shelf.predictor if teach is not None else base
+    if state is not None and state.predictor is not predictor:  # the visitor picked another model: start over
+        state.close()
+        state = None
+    if not predictor.takes_landmarks:
+        refused = "this model recognises pictures; pick a motion model in the Model list"
+        return gr.update(), state.text if state else "", state, {"refused": refused}
+    state = state or predictor.new_live_session()
+    try:
+        step = state.step_message(message, threshold)
+    except LandmarkMessageError as exc:
+        return gr.update(), state.text, state, {"refused": str(exc)}
+    return NO_HAND if step.no_hand else step.top, step.text, state, {"ack": state.frames[-1][0]}
+
+
+def browser_unavailable(message) -> tuple:
+    """The page could not track (the reason in ``message``): show the server-tracked webcam instead."""
+    reason = (message or {}).get("fallback", "unknown reason") if isinstance(message, dict) else "unknown reason"
+    note = f"Tracking in your browser is not available ({reason[:300]}); your webcam's frames go to the server instead."
+    return gr.update(visible=True), note

@@ -1,0 +1,72 @@
+"""The Live tab's browser-tracked webcam, without a browser (space/browser_feed.py); the page itself runs in
+test_browser.py."""
+
+from types import SimpleNamespace
+
+import browser_feed
+import pytest
+from factories import landmark_clip, make_sequence_model
+
+from signspace.errors import ConfigError
+from signspace.landmarks import RIGHT
+from signspace.live import NO_HAND
+
+
+class Sequence:
+    takes_landmarks, hand_model = True, "hand.task"
+
+
+class Pictures:
+    takes_landmarks, hand_model = False, "hand.task"
+
+
+def test_auto_tracks_in_the_browser_for_motion_models_only_and_browser_refuses_a_picture_model():
+    assert browser_feed.uses_browser("auto", Sequence()) and not browser_feed.uses_browser("auto", Pictures())
+    assert not browser_feed.uses_browser("server", Sequence())
+    with pytest.raises(ConfigError, match="--tracking browser needs a motion .* use\n?.*--tracking server"):
+        browser_feed.uses_browser("browser", Pictures())
+
+
+def test_a_local_copy_of_the_tracker_must_be_complete(tmp_path):
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "vision_bundle.mjs").write_text("export {}")
+    with pytest.raises(ConfigError, match=r"lacks wasm/vision_wasm_internal.js, wasm/vision_wasm_internal.wasm"):
+        browser_feed.asset_urls(str(tmp_path / "web"), tmp_path / "hand.task")
+    urls = browser_feed.asset_urls(None, tmp_path / "hand.task")
+    assert urls["bundle_url"].startswith("https://cdn.jsdelivr.net/npm/@mediapipe/tasks-vision@1.1.0/")
+    assert urls["model_url"] == f"/gradio_api/file={(tmp_path / 'hand.task').as_posix()}"  # the app's own file
+
+
+@pytest.fixture
+def predictor(tmp_path):
+    from factories import HAND_MODEL
+
+    from signspace.inference import Predictor
+
+    if not HAND_MODEL.is_file():
+        pytest.skip("../shared hand model absent")
+    make_sequence_model(tmp_path / "model", labels=("circle", "swipe"))
+    with Predictor.from_pretrained(str(tmp_path / "model"), hand_model=str(HAND_MODEL)) as loaded:
+        yield loaded
+
+
+def test_landmark_messages_answer_the_page_and_a_bad_one_is_refused_without_losing_the_session(predictor):
+    clip = landmark_clip("circle", frames=8, seed=0)
+    hands = lambda i: [{"handedness": "Right", "score": 0.9, "points": clip[i][RIGHT].tolist()}]  # noqa: E731
+    message = {"frames": [{"t": 1 + i / 12.5, "hands": hands(i)} for i in range(8)]}
+    label, text, session, answer = browser_feed.browser_step(predictor, message, None, 0.6, None)
+    assert set(label) == {"circle", "swipe"} and answer == {"ack": pytest.approx(1 + 7 / 12.5)}
+    _, _, same, refused = browser_feed.browser_step(predictor, {"frames": "many"}, session, 0.6, None)
+    assert same is session and refused == {"refused": "a landmark message needs a non-empty 'frames' list"}
+    empty = {"frames": [{"t": 3.0 + i / 12.5, "hands": []} for i in range(16)]}
+    label, *_ = browser_feed.browser_step(predictor, empty, session, 0.6, None)
+    assert label == NO_HAND
+    picture_model = SimpleNamespace(shelf=SimpleNamespace(predictor=SimpleNamespace(takes_landmarks=False)))
+    *_, answer = browser_feed.browser_step(predictor, message, session, 0.6, picture_model)
+    assert "recognises pictures" in answer["refused"]
+
+
+def test_the_page_says_why_it_falls_back_and_shows_the_server_webcam():
+    camera, note = browser_feed.browser_unavailable({"fallback": "the webcam could not be opened: denied"})
+    assert camera["visible"] is True and "(the webcam could not be opened: denied)" in note
+    assert "unknown reason" in browser_feed.browser_unavailable("not a dict")[1]
