@@ -42,13 +42,13 @@ from signspace.video import VIDEO_ERRORS, VideoTooLarge, VideoTooLong
 DEFAULT_MODEL = "RavenOnur/Sign-Language"
 DEFAULT_REVISION = "refs/pr/1"  # the safetensors conversion of its main branch's pickle weights
 
-HOW_TO = """**How to use.** Allow the webcam and press *Record*. The top guesses update several times a second, smoothed
-over the last frames. **Handshape models** (letters, photos): hold a sign steady for about a second and it is typed;
-to type the same letter twice, drop your hand or change sign in between. **Motion models** (landmark sequences, such
-as the ones the Teach tab trains): sign once; the word is typed when your hands stop or leave the frame.
-The *Upload / snapshot* tab classifies a single photo, *Upload a clip* a short video of one sign. Models trained on
-hand crops see only the square around your hands (shown beside the webcam, with the tracked landmarks); with no hand
-in view they say so."""
+HOW_TO = """**How to use.** Allow the webcam (with a motion model it starts by itself and your hands are tracked in your
+browser; otherwise press *Record*). The top guesses update several times a second, smoothed over the last frames.
+**Handshape models** (letters, photos): hold a sign steady for about a second and it is typed; to type the same
+letter twice, drop your hand or change sign in between. **Motion models** (landmark sequences, such as the ones the
+Teach tab trains): sign once; the word is typed when your hands stop or leave the frame. The *Upload / snapshot*
+tab classifies a single photo, *Upload a clip* a short video of one sign. Models trained on hand crops see only the
+square around your hands (shown beside the webcam, with the tracked landmarks); with no hand in view they say so."""
 
 
 def option(default, help: str, **extra):
