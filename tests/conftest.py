@@ -24,7 +24,7 @@ if _SHARED_HAND_MODEL.is_file():
     os.environ["SIGNSPACE_HAND_MODEL"] = str(_SHARED_HAND_MODEL)
 
 import pytest  # noqa: E402
-from factories import make_colour_dataset, make_tiny_vit  # noqa: E402
+from factories import build_dataset_folder, make_colour_dataset, make_tiny_vit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 for folder in ("train", "space"):
@@ -55,29 +55,8 @@ def tiny_vit(tmp_path_factory):
 @pytest.fixture(scope="session")
 def colour_dataset(tmp_path_factory):
     """A built SignSpace dataset (train/validation/test) of three colour 'signs'."""
-    import build_dataset
-
     root = tmp_path_factory.mktemp("colour")
-    data = make_colour_dataset(root / "data")
-    out = root / "dataset"
-    assert (
-        build_dataset.main(
-            [
-                "--data_dir",
-                str(data),
-                "--output_dir",
-                str(out),
-                "--num_proc",
-                "1",
-                "--val_size",
-                "0.2",
-                "--test_size",
-                "0.2",
-            ]
-        )
-        == 0
-    )
-    return out
+    return build_dataset_folder(make_colour_dataset(root / "data"), root / "dataset", val_size=0.2, test_size=0.2)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -251,3 +251,12 @@ def hand_clip(path: Path, letter: str, start: int, photos: int = 6) -> Path:
     """A clip of real hand photos of one ASL letter (the tracker finds real hands in it)."""
     chosen = sorted((ASL_DIR / letter).glob("*.jpg"))[start : start + photos]
     return photo_video(path, chosen, size=256, repeat=2, rate=12)
+
+
+def build_dataset_folder(data: Path, out: Path, **options) -> Path:
+    """``data`` through the dataset builder (build_dataset.build, one process) into ``out``; ``options`` are
+    BuildConfig's fields, e.g. ``features="landmarks"``."""
+    from signspace.build_dataset import BuildConfig, build
+
+    build(BuildConfig(data_dir=str(data), output_dir=str(out), num_proc=1, **options))
+    return Path(out)

@@ -608,38 +608,17 @@ def test_hub_dataset_problems_fail_clearly(tmp_path, hub_dataset, tiny_vit, monk
 
 # --- landmark sequence datasets ---------------------------------------------------------------------------------
 
-from factories import make_landmark_folders  # noqa: E402
+from factories import build_dataset_folder, make_landmark_folders  # noqa: E402
 
 SEQ_FAST = ["--use_cpu", "--per_device_train_batch_size", "8", "--logging_steps", "1", "--disable_tqdm", "true"]
 
 
 @pytest.fixture(scope="module")
 def landmark_dataset(tmp_path_factory):
-    import build_dataset
 
     root = tmp_path_factory.mktemp("seq")
     data = make_landmark_folders(root / "data", per_sign=10)
-    out = root / "dataset"
-    assert (
-        build_dataset.main(
-            [
-                "--data_dir",
-                str(data),
-                "--output_dir",
-                str(out),
-                "--features",
-                "landmarks",
-                "--num_proc",
-                "1",
-                "--val_size",
-                "0.2",
-                "--test_size",
-                "0.2",
-            ]
-        )
-        == 0
-    )
-    return out
+    return build_dataset_folder(data, root / "dataset", features="landmarks", val_size=0.2, test_size=0.2)
 
 
 def run_seq(dataset, out, *extra):
