@@ -167,6 +167,15 @@ class LiveSession:
             self.tracker = None
 
 
+def session_for(predictor: Predictor, state: LiveSession | None) -> LiveSession:
+    """The visitor's session with ``predictor``: the one they have, or a new one when they had none or picked
+    another model (the old one is closed: its tracker freed)."""
+    if state is not None and state.predictor is not predictor:
+        state.close()
+        state = None
+    return state or predictor.new_live_session()
+
+
 class HandshapeSession(LiveSession):
     """An image model's stream: guesses smoothed over the last frames; a sign held steadily is typed."""
 
@@ -337,12 +346,12 @@ class SequenceSession(LiveSession):
         keep_from = now - max(4 * self.window_seconds, 10.0)  # enough for the longest sign we will classify
         while self.frames and self.frames[0][0] < keep_from:
             self.frames.popleft()
-        times = np.array([t for t, _ in self.frames])
         running = None
         if guess:
             start = now - self.window_seconds
-            window = np.stack([v for t, v in self.frames if t >= start])
-            running = predictor.predict_landmarks(window, times[times >= start], start, now)
+            recent = [(t, v) for t, v in self.frames if t >= start]
+            window, times = np.stack([v for _, v in recent]), np.array([t for t, _ in recent])
+            running = predictor.predict_landmarks(window, times, start, now)
             if running.no_hand:
                 self.smoother.reset()
             else:
@@ -351,9 +360,9 @@ class SequenceSession(LiveSession):
         ended = self.segmenter.update(now, bool(hands_present(values).any()), speed)
         if ended is not None:
             start, end = ended
-            part = (times >= start) & (times <= end)
-            sign = np.stack([v for t, v in self.frames if start <= t <= end])
-            label, confidence = predictor.predict_landmarks(sign, times[part]).best
+            part = [(t, v) for t, v in self.frames if start <= t <= end]
+            sign, times = np.stack([v for _, v in part]), np.array([t for t, _ in part])
+            label, confidence = predictor.predict_landmarks(sign, times).best
             if label is not None and label != BACKGROUND_WORD and confidence >= threshold:
                 committed = label
                 self.text = f"{self.text} {label}".strip()

@@ -34,7 +34,7 @@ from signspace.errors import ConfigError, SignSpaceError, run_cli
 from signspace.imaging import ImageDecodeError
 from signspace.inference import HandCropMode, Precision, Predictor
 from signspace.limits import RequestSizeLimit, UploadBudget, parse_size
-from signspace.live import MOTION_FRAME_SECONDS, NO_HAND, LiveSession
+from signspace.live import MOTION_FRAME_SECONDS, NO_HAND, LiveSession, session_for
 from signspace.modeling import is_local
 from signspace.teach_folder import TeachLimits
 from signspace.video import VIDEO_ERRORS, VideoTooLarge, VideoTooLong
@@ -223,11 +223,7 @@ def check_pixels(path) -> None:
 def live_step(base: Predictor, frame, state: LiveSession | None, threshold: float, teach, now: float | None = None):
     """One streamed frame with the visitor's chosen model (the app's own, or one trained in the Teach tab) ->
     (top-3 smoothed or "no hand", text so far, session, overlay, crop)."""
-    predictor = teach.shelf.predictor if teach is not None else base
-    if state is not None and state.predictor is not predictor:  # the visitor picked another model: start over
-        state.close()
-        state = None
-    state = state or predictor.new_live_session()
+    state = session_for(teach.shelf.predictor if teach is not None else base, state)
     step = state.step(frame, time.monotonic() if now is None else now, threshold)
     return NO_HAND if step.no_hand else step.top, step.text, state, step.overlay, step.crop
 

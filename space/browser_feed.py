@@ -15,7 +15,7 @@ import gradio as gr
 from signspace.browser import TASKS_VISION_CDN, LandmarkMessageError
 from signspace.errors import ConfigError
 from signspace.inference import Predictor
-from signspace.live import MOTION_FRAME_SECONDS, NO_HAND
+from signspace.live import MOTION_FRAME_SECONDS, NO_HAND, session_for
 
 SCRIPT = (Path(__file__).parent / "browser_tracker.js").read_text(encoding="utf-8")
 ASSET_FILES = ("vision_bundle.mjs", "wasm/vision_wasm_internal.js", "wasm/vision_wasm_internal.wasm")
@@ -97,13 +97,12 @@ def browser_step(base: Predictor, message, state, threshold: float, teach):
     """One landmark message with the visitor's chosen model -> (top-3 or "no hand", text, session, answer to
     the page). A refused message changes nothing and says why; the stream goes on."""
     predictor = teach.shelf.predictor if teach is not None else base
-    if state is not None and state.predictor is not predictor:  # the visitor picked another model: start over
-        state.close()
-        state = None
     if not predictor.takes_landmarks:
+        if state is not None:  # the session of the motion model the visitor left
+            state.close()
         refused = "this model recognises pictures; pick a motion model in the Model list"
-        return gr.update(), state.text if state else "", state, {"refused": refused}
-    state = state or predictor.new_live_session()
+        return gr.update(), "", None, {"refused": refused}
+    state = session_for(predictor, state)
     try:
         step = state.step_message(message, threshold)
     except LandmarkMessageError as exc:
