@@ -2,11 +2,16 @@
 
     python bench/bench_browser.py cpu          # server CPU per live frame, both ways (motion model)
     python bench/bench_browser.py crowd        # simulated visitors at 12.5 frames/s on this machine, both ways
+    python bench/bench_browser.py crowd-http   # the same visitors through Gradio's HTTP queue (browser tracking)
     python bench/bench_browser.py bytes        # upstream bytes per second per visitor, measured in Chromium
     python bench/bench_browser.py agreement    # the same clips through the browser's and Python's trackers
+    python bench/bench_browser.py crops --crop_model DIR   # an image model on hand crops: cut in the page or here
+    python bench/bench_browser.py cpu|bytes --crop_model DIR  # the same figures for that image model
 
-Needs ../shared (photos, hand model, web tracker) and, for bytes/agreement, Debian's chromium and playwright.
-The motion model is trained here as the Teach tab trains (5 letters x 6 clips of real hand photos, seed 42).
+Needs ../shared (photos, hand model, web tracker) and, for bytes/agreement/crops, Debian's chromium and playwright.
+The motion model is trained here as the Teach tab trains (5 letters x 6 clips of real hand photos, seed 42). The
+hand-crop model is bench_hand_crop.py's (EfficientNet-Lite0 on the ASL photos' hand crops):
+``python bench/bench_hand_crop.py --workdir DIR`` leaves it in DIR/model-crop.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from factories import ASL_DIR, HAND_MODEL, hand_clip  # noqa: E402
 WEB_ASSETS = ASL_DIR.parent.parent / "web" / "mediapipe-tasks-vision-1.1.0"
 LETTERS = ("B", "L", "Y", "V", "A")
 FPS = 12.5
+FRAME_SECONDS = 0.2  # the app's --stream_every: how often an image model's page sends a crop
 
 
 def train_model(work: Path) -> Path:
@@ -113,7 +119,7 @@ def cpu(work: Path) -> None:
     state, costs = None, []
     for message in messages:
         started = time.process_time()
-        _, _, state, _ = browser_feed.browser_step(predictor, message, state, 0.6, None)
+        _, _, state, _ = browser_feed.browser_step(predictor, message, state, 0.6, None, FRAME_SECONDS)
         costs.append((time.process_time() - started) / len(message["frames"]))
     browser_ms = float(np.median(costs[5:]) * 1000)
     predictor.close()
@@ -163,7 +169,9 @@ def crowd(work: Path, visitors: list[int], seconds: float) -> None:
                                 {**f, "t": f["t"] + offset + (sent // len(messages)) * 100} for f in message["frames"]
                             ]
                         }
-                        _, _, state, answer = browser_feed.browser_step(predictor, shifted, state, 0.6, None)
+                        _, _, state, answer = browser_feed.browser_step(
+                            predictor, shifted, state, 0.6, None, FRAME_SECONDS
+                        )
                         if "refused" in answer:
                             errors.append(answer["refused"])
                     else:
@@ -204,8 +212,9 @@ def crowd(work: Path, visitors: list[int], seconds: float) -> None:
     predictor.close()
 
 
-def bytes_per_second(work: Path, seconds: float) -> None:
-    """Bytes the page sends upstream per second, in each mode, counted in Chromium (request bodies to the app)."""
+def bytes_per_second(work: Path, seconds: float, crop_model: Path | None = None) -> None:
+    """Bytes the page sends upstream per second, in each mode, counted in Chromium (request bodies to the app);
+    ``crop_model``: an image model on hand crops instead of the motion model."""
     import app
     from hub_server import free_port
     from playwright.sync_api import sync_playwright
@@ -213,7 +222,7 @@ def bytes_per_second(work: Path, seconds: float) -> None:
 
     from signspace.inference import Predictor
 
-    model = train_model(work)
+    model = crop_model or train_model(work)
     video = write_y4m(work / "camera.y4m", hand_frames("B", 30) + hand_frames("Y", 30))
     results = {}
     for mode in ("server", "browser"):
@@ -241,38 +250,16 @@ def bytes_per_second(work: Path, seconds: float) -> None:
         results[mode] = (sum(sent) / seconds, stats)
     (browser_rate, stats), (server_rate, _) = results["browser"], results["server"]
     emit(
-        "upstream_bytes_per_second_per_visitor",
+        "upstream_bytes_per_second_per_visitor" + ("_hand_crop_model" if crop_model else ""),
         browser_rate / 1000,
         "KB/s sent by the page with browser tracking (headless Chromium, fake 320x240 camera)",
         server_rate / 1000,
         "server tracking: the webcam frames Gradio streams, same run",
         higher_is_better=False,
-        goal="<= 20 KB/s",
+        goal="<= 20 KB/s (landmarks)",
         browser_frames_tracked=stats.get("frames"),
         browser_tracker_ms_last_frame=stats.get("trackerMs"),
     )
-
-
-PAGE = """<!doctype html><script type="module">
-import {FilesetResolver, HandLandmarker} from "./web/vision_bundle.mjs";
-const fileset = await FilesetResolver.forVisionTasks("./web/wasm");
-window.landmarker = await HandLandmarker.createFromOptions(fileset, {
-  baseOptions: {modelAssetPath: "./hand_landmarker.task", delegate: "CPU"}, numHands: 2, runningMode: "VIDEO"});
-window.track = async (urls, ms) => {
-  const out = [];
-  for (let i = 0; i < urls.length; i++) {
-    const image = new Image(); image.src = urls[i]; await image.decode();
-    const started = performance.now();
-    const r = window.landmarker.detectForVideo(image, ms[i]);
-    const took = performance.now() - started;
-    const sides = r.handedness || r.handednesses || [];
-    out.push({took, hands: r.landmarks.map((p, k) => ({handedness: sides[k][0].categoryName,
-      score: sides[k][0].score, points: p.flatMap(q => [q.x, q.y, q.z])}))});
-  }
-  return out;
-};
-window.ready = true;
-</script>"""
 
 
 def agreement(work: Path) -> None:
@@ -294,7 +281,7 @@ def agreement(work: Path) -> None:
     site = Path(tempfile.mkdtemp())
     shutil.copytree(WEB_ASSETS, site / "web")
     shutil.copy(HAND_MODEL, site / "hand_landmarker.task")
-    (site / "index.html").write_text(PAGE)
+    (site / "index.html").write_text(page_tracker())
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -357,21 +344,388 @@ def agreement(work: Path) -> None:
     )
 
 
+def send_as_the_page(client, body: dict, session: str, queued: bool) -> str | None:
+    """One landmark message as the page sends it (through Gradio's queue, or straight to the handler for an event
+    with ``queue=False``); what went wrong, or None."""
+    import httpx
+
+    try:
+        if not queued:
+            answer = client.post("/gradio_api/run/predict", json=body)
+            answer.raise_for_status()
+            page_answer = answer.json()["data"][-1]
+            return page_answer.get("refused") if isinstance(page_answer, dict) else None
+        client.post("/gradio_api/queue/join", json=body).raise_for_status()
+        with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+            events = (json.loads(line[5:]) for line in stream.iter_lines() if line.startswith("data:"))
+            answer = next((e for e in events if e.get("msg") == "process_completed"), None)
+    except httpx.HTTPError as exc:
+        return repr(exc)
+    if not (answer and answer.get("success")):
+        return str(answer)[:200]
+    page_answer = answer["output"]["data"][-1]
+    return page_answer.get("refused") if isinstance(page_answer, dict) else None
+
+
+def crowd_http(work: Path, visitors: list[int], seconds: float) -> None:
+    """The crowd through Gradio itself: the app in its own process (``space/app.py``, browser tracking), each
+    visitor a thread posting landmark messages the way the page does (``/gradio_api/queue/join``, then the answer
+    from the event stream), one message in flight each, 4 frames every 0.32 s. The clients share the 2 cores."""
+    import subprocess
+    import uuid
+
+    import httpx
+    from hub_server import free_port
+
+    from signspace.inference import Predictor
+
+    model = train_model(work)
+    with Predictor.from_pretrained(str(model), hand_model=str(HAND_MODEL)) as predictor:
+        frames = [scene(LETTERS[(i // 25) % len(LETTERS)], i) for i in range(100)]
+        messages = browser_messages(predictor, frames)
+    port = free_port()
+    command = [sys.executable, str(ROOT / "space" / "app.py"), "--model", str(model), "--hand_model", str(HAND_MODEL)]
+    command += ["--web_assets", str(WEB_ASSETS), "--no_teach", "--tracking", "browser", "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                config = httpx.get(f"{base}/config", timeout=5).json()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the app did not start") from None
+                time.sleep(1)
+        feed = next(
+            c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "signspace-browser-feed"
+        )
+        index, event = next(
+            (i, d) for i, d in enumerate(config["dependencies"]) if [feed, "submit"] in [list(t) for t in d["targets"]]
+        )
+        fn_index = event.get("id", index)
+
+        def visitor(seed: int, stop: float, times: list, errors: list) -> None:
+            session, sent, offset = uuid.uuid4().hex[:10], 0, seed * 1e4
+            next_at = time.perf_counter() + (seed % 10) * 0.03
+            with httpx.Client(base_url=base, timeout=30) as client:
+                while time.perf_counter() < stop:
+                    wait = next_at - time.perf_counter()
+                    if wait > 0:
+                        time.sleep(wait)
+                    message = messages[sent % len(messages)]
+                    shift = offset + (sent // len(messages)) * 100
+                    shifted = {"frames": [{**f, "t": f["t"] + shift} for f in message["frames"]]}
+                    body = {"data": [shifted, None, 0.6, None], "event_data": {}, "fn_index": fn_index}
+                    body |= {"trigger_id": feed, "session_hash": session}
+                    started = time.perf_counter()
+                    error = send_as_the_page(client, body, session, event.get("queue", True) is not False)
+                    if error:
+                        errors.append(error)
+                    times.append(time.perf_counter() - started)
+                    sent += 1
+                    next_at = max(next_at + 4 / FPS, time.perf_counter())  # one message in flight, as the page
+
+        for n in visitors:
+            times, errors = [], []
+            stop = time.perf_counter() + seconds
+            threads = [threading.Thread(target=visitor, args=(i, stop, times, errors)) for i in range(n)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            result = {
+                "mode": "browser, through Gradio's HTTP routes" + (" (queued)" if event.get("queue", True) else ""),
+                "visitors": n,
+                "p95_ms": round(float(np.percentile(times, 95) * 1000), 1),
+                "median_ms": round(float(np.median(times) * 1000), 1),
+                "frames_per_s_each": round(len(times) * 4 / seconds / n, 2),
+                "errors": len(errors),
+                "first_error": errors[0] if errors else None,
+            }
+            print(json.dumps(result), flush=True)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+# --- image models trained on hand crops ---------------------------------------------------------------------------
+
+
+def crop_url(crop, kind: str = "JPEG", quality: int = 92) -> str:
+    """A crop as the page sends it: a data URL (the page's JPEG quality is CROP_QUALITY, 0.92)."""
+    buffer = io.BytesIO()
+    crop.save(buffer, format=kind, **({"quality": quality} if kind == "JPEG" else {}))
+    return f"data:image/{kind.lower()};base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def crop_messages(predictor, frames: list[np.ndarray]) -> list[dict]:
+    """What the page sends a hand-crop model every FRAME_SECONDS: the frame's hands and, when there is one, the
+    crop at the model's input size (cut here with the server's own code, so the pixels are the server's)."""
+    from PIL import Image
+
+    from signspace.hands import hand_crop
+    from signspace.transforms import eval_pixels
+
+    messages = []
+    for index, frame in enumerate(frames):
+        hands = predictor.still_tracker.detect(frame)
+        records = [{"handedness": h.handedness, "score": h.score, "points": _rounded(h.landmarks)} for h in hands]
+        message = {"frames": [{"t": index * FRAME_SECONDS, "hands": records}]}
+        crop = hand_crop(Image.fromarray(frame), hands, margin=predictor.crop_margin)
+        if crop is not None:
+            message["crop"] = crop_url(Image.fromarray(eval_pixels(crop, predictor.spec).permute(1, 2, 0).numpy()))
+        messages.append(message)
+    return messages
+
+
+def cpu_crops(crop_model: Path) -> None:
+    """Server CPU per live frame for an image model on hand crops: the model alone, the whole browser-tracking path
+    (a message: checks, base64 and JPEG decode, normalisation, model, smoothing) and the server-tracking path."""
+    import app
+    import browser_feed
+    import torch
+
+    from signspace.browser import parse_crop
+    from signspace.inference import Predictor
+
+    torch.set_num_threads(2)
+    predictor = Predictor.from_pretrained(str(crop_model), hand_model=str(HAND_MODEL))
+    assert predictor.hand_crop, f"{crop_model} does not record hand crops in its config.json"
+    frames = [scene(LETTERS[(i // 10) % len(LETTERS)], i) for i in range(60)]
+    messages = [m for m in crop_messages(predictor, frames) if "crop" in m]
+    session, server = None, []
+    for index, frame in enumerate(frames):
+        started = time.process_time()
+        _, _, session, _, _ = app.live_step(predictor, frame[:, ::-1].copy(), session, 0.6, None, now=index * 0.2)
+        server.append(time.process_time() - started)
+    session.close()
+    model, page, state = [], [], None
+    for message in messages:
+        started = time.process_time()
+        _, _, state, answer = browser_feed.browser_step(predictor, message, state, 0.6, None, FRAME_SECONDS)
+        page.append(time.process_time() - started)
+        assert "ack" in answer, answer
+        pixels = predictor._pixels(parse_crop(message, predictor.browser_input))
+        started = time.process_time()
+        predictor._run(pixels)
+        model.append(time.process_time() - started)
+    predictor.close()
+    model_ms, page_ms, server_ms = (float(np.median(c[5:]) * 1000) for c in (model, page, server))
+    emit(
+        "server_cpu_ms_per_live_frame_hand_crop_model_beyond_the_model",
+        page_ms - model_ms,
+        "CPU ms per crop message on the server beyond the model itself (browser tracking), median",
+        server_ms - model_ms,
+        "server tracking: decode + VIDEO-mode tracker + crop + resize beyond the model, same run, same frames",
+        higher_is_better=False,
+        goal="<= 2 ms",
+        model_alone_ms=round(model_ms, 2),
+        browser_tracking_total_ms=round(page_ms, 2),
+        server_tracking_total_ms=round(server_ms, 2),
+        crop_side=predictor.spec.size,
+        crop_bytes_mean=round(float(np.mean([len(m["crop"]) for m in messages]))),
+    )
+
+
+def page_tracker() -> str:
+    """The bench page: the Live tab's own tracking and crop code, taken from space/browser_tracker.js (from its
+    tracker options to the drawing code: the small-hand search, the crop), so what is measured is what the page does.
+    ``track(urls, ms)`` tracks frames as one stream; ``reset()`` starts another; ``cut(url, hands, wants, type)``."""
+    from signspace.hands import search_settings
+
+    script = (ROOT / "space" / "browser_tracker.js").read_text()
+    helpers = script[script.index("// hands.HandTracker's options") : script.index("const BONES")]
+    return """<!doctype html><script type="module">
+import {FilesetResolver, HandLandmarker} from "./web/vision_bundle.mjs";
+const search = SEARCH;
+let wants = null;
+const cropCanvas = document.createElement("canvas");
+let landmarker = null;
+let stills = null;
+HELPERS
+const fileset = await FilesetResolver.forVisionTasks("./web/wasm");
+landmarker = await HandLandmarker.createFromOptions(fileset, trackerOptions("./hand_landmarker.task", "VIDEO"));
+stills = await HandLandmarker.createFromOptions(fileset, trackerOptions("./hand_landmarker.task", "IMAGE"));
+const load = async (url) => { const image = new Image(); image.src = url; await image.decode(); return image; };
+window.track = async (urls, ms) => {
+  const out = [];
+  for (let i = 0; i < urls.length; i++) {
+    const image = await load(urls[i]);
+    const started = performance.now();
+    const hands = trackFrame(image, ms[i]);
+    out.push({ took: performance.now() - started, hands });
+  }
+  return out;
+};
+window.reset = () => { follow = null; nextTile = 0; };
+window.cut = async (url, hands, asked, type) => {
+  wants = asked;
+  cutCrop(await load(url), hands);
+  return cropCanvas.toDataURL(type, asked.quality);
+};
+window.ready = true;
+</script>""".replace("SEARCH", json.dumps(search_settings())).replace("HELPERS", helpers)
+
+
+def crops(work: Path, crop_model: Path) -> None:
+    """One webcam-like scene per test photo of the crop model's dataset (bench_hand_crop.py's grouped split; photos
+    from the training photos' source, not unseen people): the server's answer (Python tracker, crop, resize) against
+    the page's crop from the same landmarks (JPEG as sent, and lossless PNG: the resampling alone) and the page's
+    crop from its own tracker (the whole browser path)."""
+    import functools
+    import http.server
+
+    import datasets
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+    from scenes import hand_region, webcam_scene
+    from test_browser import CHROMIUM
+
+    from signspace.browser import parse_crop
+    from signspace.hands import Hand
+    from signspace.inference import Predictor
+    from signspace.transforms import eval_pixels
+
+    predictor = Predictor.from_pretrained(str(crop_model), precision="fp32", hand_model=str(HAND_MODEL))
+    wants = predictor.browser_input.paced(FRAME_SECONDS)
+    test = datasets.load_from_disk(str(crop_model.parent / "asl-tracked"))["test"]
+    others = [test[(i * 7 + 3) % len(test)]["image"] for i in range(len(test))]
+    scenes = [
+        webcam_scene(
+            row["image"],
+            other,
+            seed=i,
+            region=hand_region(row["image"], None, [Hand.from_record(h) for h in row["hands"]]),
+        )
+        for i, (row, other) in enumerate(zip(test, others))
+    ]
+    site = Path(tempfile.mkdtemp())
+    shutil.copytree(WEB_ASSETS, site / "web")
+    shutil.copy(HAND_MODEL, site / "hand_landmarker.task")
+    (site / "index.html").write_text(page_tracker())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    names = predictor.labels
+    counts = {
+        k: 0
+        for k in (
+            "scenes",
+            "server_hand",
+            "page_hand",
+            "same_hands_jpeg",
+            "same_hands_png",
+            "own_tracker",
+            "noise",
+            "right_server",
+            "right_same_hands_jpeg",
+            "right_own_tracker",
+        )
+    }
+    pixel_jpeg, pixel_png, jpeg_bytes, tops = [], [], [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+        page.wait_for_function("() => window.ready === true", timeout=60_000)
+        for index, (picture, label) in enumerate(zip(scenes, test["label"])):
+            frame = np.asarray(picture)
+            truth = names[label]
+            served = predictor.predict(frame, unmirror=False)
+            url = crop_url(picture, "PNG")
+            page.evaluate("() => window.reset()")
+            stream = page.evaluate(
+                "([u, m]) => window.track(u, m)", [[url] * 8, [index * 10_000 + 80 * k for k in range(8)]]
+            )
+            page_hands = stream[-1]["hands"]
+            counts["scenes"] += 1
+            counts["server_hand"] += not served.no_hand
+            counts["page_hand"] += bool(page_hands)
+            counts["right_server"] += served.best[0] == truth
+            tops.append(served.best[1])
+            if page_hands:
+                sent = page.evaluate(
+                    "([u, h, w, t]) => window.cut(u, h, w, t)", [url, page_hands, wants.to_page(), "image/jpeg"]
+                )
+                own = predictor.predict_crop(parse_crop({"crop": sent}, wants))
+            else:
+                own = predictor.predict_crop(None)
+            counts["own_tracker"] += own.best[0] == served.best[0]
+            counts["right_own_tracker"] += own.best[0] == truth
+            if served.no_hand:
+                continue
+            python_hands = [
+                {"handedness": h.handedness, "score": h.score, "points": _rounded(h.landmarks)} for h in served.hands
+            ]
+            server_pixels = eval_pixels(served.crop, predictor.spec).permute(1, 2, 0).numpy().astype(np.float32)
+            # The model's own noise floor: the server's crop with every value moved by -1, 0 or +1 grey level.
+            jitter = np.random.RandomState(index).randint(-1, 2, server_pixels.shape)
+            nudged = Image.fromarray(np.clip(server_pixels + jitter, 0, 255).astype(np.uint8))
+            counts["noise"] += predictor.predict_crop(nudged).best[0] == served.best[0]
+            for kind, into, key in (
+                ("image/jpeg", pixel_jpeg, "same_hands_jpeg"),
+                ("image/png", pixel_png, "same_hands_png"),
+            ):
+                sent = page.evaluate(
+                    "([u, h, w, t]) => window.cut(u, h, w, t)", [url, python_hands, wants.to_page(), kind]
+                )
+                crop = parse_crop({"crop": sent}, wants)
+                into.append(float(np.abs(np.asarray(crop, np.float32) - server_pixels).mean()))
+                answer = predictor.predict_crop(crop).best[0]
+                counts[key] += answer == served.best[0]
+                if kind == "image/jpeg":
+                    jpeg_bytes.append(len(sent))
+                    counts["right_same_hands_jpeg"] += answer == truth
+        browser.close()
+    server.shutdown()
+    predictor.close()
+    with_hand = counts["server_hand"]
+    emit(
+        "browser_crop_same_predicted_sign",
+        100 * counts["same_hands_jpeg"] / with_hand,
+        f"% of {with_hand} scenes with a hand whose page crop (same landmarks, JPEG as sent) gets the server's answer",
+        100 * counts["noise"] / with_hand,
+        "the server's own crop moved by +-1 grey level: how often this model keeps its answer (its noise floor)",
+        higher_is_better=True,
+        median_server_top_probability=round(float(np.median(tops)), 3),
+        same_answer_lossless_png_pct=round(100 * counts["same_hands_png"] / with_hand, 1),
+        same_answer_own_tracker_pct=round(100 * counts["own_tracker"] / counts["scenes"], 1),
+        mean_pixel_difference_jpeg=round(float(np.mean(pixel_jpeg)), 2),
+        mean_pixel_difference_png=round(float(np.mean(pixel_png)), 2),
+        crop_data_url_bytes_mean=round(float(np.mean(jpeg_bytes))),
+        accuracy_server_pct=round(100 * counts["right_server"] / counts["scenes"], 1),
+        accuracy_page_same_hands_pct=round(100 * counts["right_same_hands_jpeg"] / counts["scenes"], 1),
+        accuracy_page_own_tracker_pct=round(100 * counts["right_own_tracker"] / counts["scenes"], 1),
+        **{k: v for k, v in counts.items() if k in ("scenes", "server_hand", "page_hand")},
+        who="webcam-like scenes of held-out photos from the training photos' own source: not unseen people",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["cpu", "crowd", "bytes", "agreement"])
+    parser.add_argument("what", choices=["cpu", "crowd", "crowd-http", "bytes", "agreement", "crops"])
+    parser.add_argument("--crop_model", default=None, help="an image model trained on hand crops (cpu, bytes, crops)")
     parser.add_argument("--work", default=str(ROOT / "artifacts" / "bench-browser"))
     parser.add_argument("--visitors", default="2,4,8,16,30,45")
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    if args.what == "cpu":
+    crop_model = Path(args.crop_model) if args.crop_model else None
+    if args.what == "crops" or (crop_model and args.what == "cpu"):
+        if crop_model is None:
+            parser.error("crops needs --crop_model DIR (python bench/bench_hand_crop.py --workdir DIR trains one)")
+        crops(work, crop_model) if args.what == "crops" else cpu_crops(crop_model)
+    elif args.what == "cpu":
         cpu(work)
     elif args.what == "crowd":
         crowd(work, [int(n) for n in args.visitors.split(",")], args.seconds)
+    elif args.what == "crowd-http":
+        crowd_http(work, [int(n) for n in args.visitors.split(",")], args.seconds)
     elif args.what == "bytes":
-        bytes_per_second(work, args.seconds)
+        bytes_per_second(work, args.seconds, crop_model)
     else:
         agreement(work)
 

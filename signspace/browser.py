@@ -6,20 +6,31 @@ camera's own, unmirrored frames, and sends a few frames at a time:
     {"frames": [{"t": 12.345, "hands": [{"handedness": "Right", "score": 0.97, "points": [x0, y0, z0, ...]}]}]}
 
 ``t`` in seconds (the page's clock, increasing), ``points`` 21 x (x, y, z) as MediaPipe gives them (x and y as
-fractions of the frame). The server turns each frame into the model's 258 values with the same
+fractions of the frame). For a motion model the server turns each frame into the model's 258 values with the same
 ``landmarks.frame_from_hands`` the Python tracker's frames go through, so both trackers mean the same to a model.
+
+For an image model trained on hand crops the message also carries ``"crop"``: the last frame's hand crop, already
+cut and resized to the model's input by the page (``BrowserInput``: the same square and margin as
+``hands.crop_box``, then the eval resize and centre crop of ``transforms.eval_pixels``), as a JPEG or PNG data URL;
+no ``crop`` when that frame has no hand.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
+from PIL import Image
 
 from .errors import SignSpaceError
 from .hands import Hand
+from .imaging import PILLOW_DECODE_ERRORS, ImageDecodeError, decode_image
 from .landmarks import frame_from_hands
 
 # A message holds at most half a second at 30 frames a second; the page sends every ~0.3 s.
@@ -29,6 +40,9 @@ POINTS = 21 * 3
 MAX_FRAMES_PER_SECOND = 40  # a camera at 30 fps and some jitter; more is a client flooding the server
 # Where MediaPipe's normalised coordinates can be: a hand partly outside the frame goes a little past 0..1.
 COORDINATE_RANGE = (-2.0, 3.0)
+CROP_FORMATS = {"data:image/jpeg;base64,": "JPEG", "data:image/png;base64,": "PNG"}
+LANDMARK_SEND_SECONDS = 0.32  # a motion model's page sends ~4 frames per message
+CROP_QUALITY = 0.92  # the page's JPEG quality for hand crops (docs/benchmarks.md: what it changes)
 # The page's own tracker files: the npm package at a pinned version on a public CDN for npm packages, unless the
 # app is given a local copy (--web_assets).
 TASKS_VISION_VERSION = "1.1.0"
@@ -39,9 +53,38 @@ class LandmarkMessageError(SignSpaceError, ValueError):
     """A landmark message from a page that is malformed, too large or too frequent; the stream goes on."""
 
 
+@dataclass(frozen=True)
+class BrowserInput:
+    """What a model needs from a page that tracks the hands itself: landmarks (motion models), or the hand crop
+    at the model's input size (image models trained on crops). Told to the page at start and in every answer, so
+    a visitor who picks another model gets what it needs."""
+
+    send: Literal["landmarks", "crop"]
+    every_seconds: float = LANDMARK_SEND_SECONDS  # how often the page sends a message
+    side: int = 0  # crops: the model's input, in pixels (square)
+    resize: int = 0  # crops: the shorter side the crop is resized to before the centre square is cut
+    margin: float = 0.0  # crops: of the landmarks' extent, on every side (hands.crop_box)
+
+    def paced(self, frame_seconds: float) -> BrowserInput:
+        """Crops go at the rate the app serves an image model's frames (``--stream_every``); landmark messages
+        batch the frames at their own pace."""
+        return replace(self, every_seconds=frame_seconds) if self.send == "crop" else self
+
+    def to_page(self) -> dict:
+        page = {"send": self.send, "every_ms": round(self.every_seconds * 1000)}
+        if self.send == "crop":
+            page.update(side=self.side, resize=self.resize, margin=self.margin, quality=CROP_QUALITY)
+        return page
+
+
 def parse_message(message, last_time: float | None = None) -> list[tuple[float, np.ndarray]]:
     """(seconds, 258 values) per frame of a message, or LandmarkMessageError saying what is wrong with it.
     ``last_time``: the newest frame time seen before; frames must come later."""
+    return [(when, frame_from_hands(hands)) for when, hands in parse_frames(message, last_time)]
+
+
+def parse_frames(message, last_time: float | None = None) -> list[tuple[float, list[Hand]]]:
+    """(seconds, hands) per frame of a message, checked as ``parse_message`` says."""
     frames = message.get("frames") if isinstance(message, dict) else None
     if not isinstance(frames, list) or not frames:
         raise LandmarkMessageError("a landmark message needs a non-empty 'frames' list")
@@ -59,9 +102,37 @@ def parse_message(message, last_time: float | None = None) -> list[tuple[float, 
         hands = frame.get("hands", [])
         if not isinstance(hands, list) or len(hands) > MAX_HANDS:
             raise LandmarkMessageError(f"frame {index}: 'hands' must be a list of at most {MAX_HANDS} hands")
-        parsed.append((float(when), frame_from_hands([_hand(hand, index) for hand in hands])))
+        parsed.append((float(when), [_hand(hand, index) for hand in hands]))
         last_time = float(when)
     return parsed
+
+
+def parse_crop(message, wanted: BrowserInput) -> Image.Image | None:
+    """The message's hand crop as an RGB image of exactly ``wanted.side`` pixels square, None when it has none
+    (no hand in its last frame); anything else is a LandmarkMessageError. The size is read from the header before
+    any pixel is decoded, so a large picture costs nothing."""
+    crop = message.get("crop") if isinstance(message, dict) else None
+    if crop is None:
+        return None
+    prefix = next((p for p in CROP_FORMATS if isinstance(crop, str) and crop.startswith(p)), None)
+    if prefix is None:
+        raise LandmarkMessageError("'crop' must be a data URL of a JPEG or PNG (data:image/jpeg;base64,...)")
+    limit = 4 * wanted.side * wanted.side  # over the raw pixels: no JPEG or PNG of the crop is larger
+    if (len(crop) - len(prefix)) * 3 // 4 > limit:
+        raise LandmarkMessageError(f"the crop holds over {limit} bytes; send {wanted.side}x{wanted.side} pixels")
+    side = wanted.side
+    try:
+        data = base64.b64decode(crop[len(prefix) :], validate=True)
+        with Image.open(io.BytesIO(data), formats=[CROP_FORMATS[prefix]]) as header:
+            size = header.size
+        image = decode_image(data) if size == (side, side) else None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise LandmarkMessageError(f"the crop claims far more pixels than {side}x{side}; send that size") from None
+    except (binascii.Error, ImageDecodeError, *PILLOW_DECODE_ERRORS):
+        raise LandmarkMessageError(f"the crop is not a readable {CROP_FORMATS[prefix]} image") from None
+    if image is None:
+        raise LandmarkMessageError(f"the crop is {size[0]}x{size[1]} pixels; this model takes {side}x{side}")
+    return image
 
 
 def _hand(record, frame: int) -> Hand:

@@ -50,6 +50,7 @@ TILE_OVERLAP = 0.25
 MIN_TILE_SIDE = 96  # pixels: a smaller tile holds too little hand to find, and there would be thousands
 LIKELY_HAND_AT = (0.5, 0.6)  # fraction of width, height: signing space in front of the chest
 FOLLOW_WINDOW = 3.0  # the window that follows a small hand, in multiples of the hand's size
+TILES_PER_FRAME = 2  # tiles searched per live frame while no hand is found: a frame costs at most 3 detector runs
 CROP_MARGIN = 0.25  # of the landmarks' extent, added on every side of the hand crop
 
 
@@ -196,6 +197,20 @@ def hand_crop(
     return crop
 
 
+def search_settings() -> dict:
+    """The tracker's confidence and small-hand search, for the page's own tracker (space/browser_tracker.js runs
+    ``HandTracker.track``'s steps): one definition, so a hand the server would find, the page finds."""
+    return {
+        "confidence": DETECTION_CONFIDENCE,
+        "scales": list(TILE_SCALES),
+        "overlap": TILE_OVERLAP,
+        "min_side": MIN_TILE_SIDE,
+        "likely": list(LIKELY_HAND_AT),
+        "follow": FOLLOW_WINDOW,
+        "per_frame": TILES_PER_FRAME,
+    }
+
+
 def tiles(
     width: int, height: int, scales=TILE_SCALES, overlap: float = TILE_OVERLAP, likely=LIKELY_HAND_AT
 ) -> list[Box]:
@@ -241,7 +256,7 @@ class HandTracker:
         num_hands: int = 2,
         min_confidence: float = DETECTION_CONFIDENCE,
         search_tiles: bool = True,
-        tiles_per_frame: int = 2,
+        tiles_per_frame: int = TILES_PER_FRAME,
     ):
         from mediapipe.tasks.python import BaseOptions, vision
 

@@ -25,7 +25,9 @@ from typing import Literal, get_args
 import numpy as np
 import torch
 from PIL import Image
+from torchvision.transforms.v2 import functional as F
 
+from .browser import BrowserInput
 from .cache import default_cache_dir
 from .errors import ConfigError
 from .hands import CROP_MARGIN, Hand, HandTracker, hand_crop, resolve_hand_model
@@ -60,13 +62,14 @@ class Predictor:
 
     Capabilities the app asks instead of a kind's name: ``tracks_hands`` (live frames go through the visitor's own
     hand tracker), ``shows_crop`` (the model sees a hand crop worth showing), ``takes_clips`` (a video of one sign
-    can be classified), ``takes_landmarks`` (its sessions take landmark frames tracked in the browser),
-    ``live_frame_seconds`` (the longest gap between live frames the kind works with)."""
+    can be classified), ``browser_input`` (what a page that tracks the hands itself sends for this model:
+    landmarks, or hand crops; None when it needs whole pictures), ``live_frame_seconds`` (the longest gap between
+    live frames the kind works with)."""
 
     tracks_hands = False
     shows_crop = False
     takes_clips = False
-    takes_landmarks = False  # frames tracked elsewhere (the visitor's browser) are enough: no picture needed
+    browser_input: BrowserInput | None = None
     live_frame_seconds: float | None = None  # None: any rate
     crop_margin = CROP_MARGIN
     precision = "fp32"
@@ -212,6 +215,15 @@ class ImagePredictor(Predictor):
     def shows_crop(self) -> bool:
         return self.hand_crop
 
+    @property
+    def browser_input(self) -> BrowserInput | None:
+        """A hand-crop model takes the crop cut in the page, already at its input size; a whole-frame one needs
+        the picture itself."""
+        if not self.hand_crop:
+            return None
+        resize = int(round(self.spec.size / self.spec.crop_pct))  # eval_pixels's shorter side
+        return BrowserInput("crop", side=self.spec.size, resize=resize, margin=self.crop_margin)
+
     def _make_runner(self, precision: str):
         if precision == "int8":
             try:
@@ -271,7 +283,20 @@ class ImagePredictor(Predictor):
             if crop is None:
                 return Prediction(None, self.labels, time.perf_counter() - started, self.precision, hands)
             image = crop
-        pixels = self._pixels(image)
+        return self._classify(self._pixels(image), started, recheck, hands, crop)
+
+    def predict_crop(self, crop: Image.Image | None) -> Prediction:
+        """A hand crop cut and resized to the model's input in the visitor's browser (``browser_input``; checked by
+        ``browser.parse_crop``): only the normalisation is left to do. None: no hand."""
+        started = time.perf_counter()
+        if crop is None:
+            return Prediction(None, self.labels, 0.0, self.precision, [])
+        if crop.size != (self.spec.size, self.spec.size):
+            raise ValueError(f"a browser crop must be {self.spec.size} pixels square, not {crop.size}")
+        pixels = normalize(F.pil_to_tensor(crop).unsqueeze(0), self.spec).numpy()
+        return self._classify(pixels, started, False, None, crop)
+
+    def _classify(self, pixels: np.ndarray, started: float, recheck: bool, hands, crop) -> Prediction:
         logits, precision = self._run(pixels)[0], self.precision
         if recheck and precision != "fp32":
             with self._recheck_lock:
@@ -332,7 +357,7 @@ class SequencePredictor(Predictor):
 
     tracks_hands = True
     takes_clips = True
-    takes_landmarks = True
+    browser_input = BrowserInput("landmarks")
     live_frame_seconds = MOTION_FRAME_SECONDS
     precision = "fp32"  # ~2 ms per window on a CPU: nothing to gain from int8
 

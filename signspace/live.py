@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from .browser import FrameRate, parse_message
+from .browser import FrameRate, parse_crop, parse_frames, parse_message
 from .hands import HandTracker, draw_hands
 from .imaging import ImageDecodeError
 from .landmarks import LEFT, MIDDLE_MCP, RIGHT, WRIST, frame_from_hands, hands_present
@@ -112,6 +112,7 @@ class LiveSession:
     def __init__(self, predictor: Predictor):
         self.predictor = predictor
         self.tracker: HandTracker | None = None
+        self.rate = FrameRate()  # frames tracked in the visitor's browser: at most so many a second
 
     @property
     def text(self) -> str:
@@ -131,6 +132,12 @@ class LiveSession:
             return LiveStep(no_hand=True, text=self.text)
 
     def _step(self, image: Image.Image | None, now: float, threshold: float) -> LiveStep:
+        raise NotImplementedError
+
+    def step_message(self, message, threshold: float) -> LiveStep:
+        """A message from a page that tracks the hands itself (``browser.py``'s format, with what the model's
+        ``browser_input`` asks for) -> what the page shows. A malformed, oversized or too frequent message raises
+        LandmarkMessageError and changes nothing."""
         raise NotImplementedError
 
     def _lost(self, now: float) -> None:
@@ -187,6 +194,7 @@ class HandshapeSession(LiveSession):
         self.builder = TextBuilder(hold_seconds=hold_seconds)
         self.frames = 0
         self.started: float | None = None
+        self.last_time: float | None = None  # of the newest frame from the visitor's browser
 
     @property
     def text(self) -> str:
@@ -202,6 +210,16 @@ class HandshapeSession(LiveSession):
         top, committed = self.update(prediction, threshold, now)
         overlay = self._overlay(image, hands) if tracking else None
         return LiveStep(top, prediction.no_hand, self.text, committed, overlay, prediction.crop)
+
+    def step_message(self, message, threshold: float) -> LiveStep:
+        """The hand crop of the message's last frame (cut in the page) is what the model sees; no crop: no hand."""
+        frames = parse_frames(message, self.last_time)
+        crop = parse_crop(message, self.predictor.browser_input)
+        self.rate.admit([when for when, _ in frames])
+        self.last_time = now = frames[-1][0]
+        prediction = self.predictor.predict_crop(crop)
+        top, committed = self.update(prediction, threshold, now)
+        return LiveStep(top, prediction.no_hand, self.text, committed, crop=crop)
 
     def _lost(self, now: float) -> None:
         self.update(Prediction(None, self.predictor.labels), 0.0, now)
@@ -304,7 +322,6 @@ class SequenceSession(LiveSession):
         self.frames: deque[tuple[float, np.ndarray]] = deque()  # (seconds, 258 values)
         self._text = ""
         self.last_word: str | None = None
-        self.rate = FrameRate()  # frames tracked in the visitor's browser: at most so many a second
 
     @property
     def text(self) -> str:
@@ -321,9 +338,7 @@ class SequenceSession(LiveSession):
         return LiveStep(running.top(3), running.no_hand, self.text, committed, overlay)
 
     def step_message(self, message, threshold: float) -> LiveStep:
-        """Frames tracked in the visitor's browser (``browser.parse_message``'s format) -> what the page shows after
-        the last of them. A malformed, oversized or too frequent message raises LandmarkMessageError and changes
-        nothing."""
+        """Every frame's landmarks go through the sign boundaries; the running guess is shown after the last."""
         frames = parse_message(message, self.frames[-1][0] if self.frames else None)
         self.rate.admit([when for when, _ in frames])
         committed = None

@@ -42,8 +42,8 @@ from signspace.video import VIDEO_ERRORS, VideoTooLarge, VideoTooLong
 DEFAULT_MODEL = "RavenOnur/Sign-Language"
 DEFAULT_REVISION = "refs/pr/1"  # the safetensors conversion of its main branch's pickle weights
 
-HOW_TO = """**How to use.** Allow the webcam (with a motion model it starts by itself and your hands are tracked in your
-browser; otherwise press *Record*). The top guesses update several times a second, smoothed over the last frames.
+HOW_TO = """**How to use.** Allow the webcam (where your browser tracks your hands, as with a motion model, it starts
+by itself; otherwise press *Record*). The top guesses update several times a second, smoothed over the last frames.
 **Handshape models** (letters, photos): hold a sign steady for about a second and it is typed; to type the same
 letter twice, drop your hand or change sign in between. **Motion models** (landmark sequences, such as the ones the
 Teach tab trains): sign once; the word is typed when your hands stop or leave the frame. The *Upload / snapshot*
@@ -84,8 +84,9 @@ class AppConfig:
     )
     tracking: Literal["auto", "browser", "server"] = option(
         "auto",
-        "where hands are tracked live: browser (only landmarks leave the visitor's device; motion models), server "
-        "(the webcam's frames are sent), auto (the browser for motion models, falling back to the server)",
+        "where hands are tracked live: browser (only landmarks, and a hand-crop model's crop, leave the visitor's "
+        "device; not for models that see whole frames), server (the webcam's frames are sent), auto (the browser "
+        "wherever the model allows, falling back to the server)",
     )
     web_assets: str | None = option(
         None,
@@ -328,9 +329,10 @@ def build_demo(
             in_browser = browser_feed.uses_browser(config.tracking, predictor)
             tracking_note = gr.Markdown(elem_id="signspace-tracking-note")
             with gr.Row():
-                if in_browser:  # only hand landmarks leave the visitor's device
+                if in_browser:  # only hand landmarks (and an image model's hand crop) leave the visitor's device
                     urls = browser_feed.asset_urls(config.web_assets, predictor.hand_model)
-                    feed = browser_feed.browser_feed(urls, mirror=not config.unmirror)
+                    wants = predictor.browser_input.paced(config.stream_every)
+                    feed = browser_feed.browser_feed(urls, mirror=not config.unmirror, wants=wants)
                 with gr.Row(visible=not in_browser) as server_camera:  # the server tracks the streamed frames
                     camera = browser_feed.server_webcam("Webcam")
                     with gr.Column(visible=config.teach or predictor.tracks_hands, scale=0, min_width=180):
@@ -366,10 +368,14 @@ def build_demo(
             )
             if in_browser:
                 feed.submit(
-                    lambda message, state, t, visitor: browser_feed.browser_step(predictor, message, state, t, visitor),
+                    lambda message, state, t, visitor: browser_feed.browser_step(
+                        predictor, message, state, t, visitor, config.stream_every
+                    ),
                     inputs=[feed, session, threshold, teach],
                     outputs=[live_label, text, session, feed],
-                    concurrency_limit=config.concurrency,
+                    # ~2 ms a message: Gradio's queue (its own round trips and event stream per call) cost far more
+                    # than the work, and a queue of --queue_size turned a crowd away (docs/benchmarks.md)
+                    queue=False,
                     show_progress="hidden",
                     api_name=False,
                 )

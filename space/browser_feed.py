@@ -1,9 +1,10 @@
 """The Live tab's webcam when the visitor's browser tracks the hands (``--tracking browser``, or ``auto`` with a
-motion model): a ``gr.HTML`` running ``browser_tracker.js``, and the two events it raises.
+model that can take what the page sends): a ``gr.HTML`` running ``browser_tracker.js``, and the two events it raises.
 
-What reaches the server: landmark messages (``signspace.browser``), never a picture. Where the browser cannot run
-the tracker (no WebAssembly, the files unreachable, no camera), the page says so and shows the server-tracked
-webcam instead.
+What reaches the server (``signspace.browser``): landmark messages for motion models, never a picture; for image
+models trained on hand crops, the landmarks and the hand crop at the model's input size, never the frame. Where the
+browser cannot run the tracker (no WebAssembly, the files unreachable, no camera), the page says so and shows the
+server-tracked webcam instead.
 """
 
 from __future__ import annotations
@@ -12,34 +13,40 @@ from pathlib import Path
 
 import gradio as gr
 
-from signspace.browser import TASKS_VISION_CDN, LandmarkMessageError
+from signspace.browser import TASKS_VISION_CDN, BrowserInput, LandmarkMessageError
 from signspace.errors import ConfigError
+from signspace.hands import search_settings
 from signspace.inference import Predictor
 from signspace.live import MOTION_FRAME_SECONDS, NO_HAND, session_for
 
+LANDMARKS = BrowserInput("landmarks")
 SCRIPT = (Path(__file__).parent / "browser_tracker.js").read_text(encoding="utf-8")
 ASSET_FILES = ("vision_bundle.mjs", "wasm/vision_wasm_internal.js", "wasm/vision_wasm_internal.wasm")
 TEMPLATE = """<div class="ss-feed">
-  <div class="ss-view"><video playsinline muted></video><canvas></canvas></div>
+  <div class="ss-view"><video playsinline muted></video><canvas class="ss-hands"></canvas></div>
+  <figure class="ss-crop" hidden><canvas></canvas><figcaption>What the model sees</figcaption></figure>
   <p class="ss-status">Starting the hand tracker in your browser…</p>
 </div>"""
-STYLE = """.ss-view { position: relative; max-width: 480px; }
+STYLE = """.ss-feed { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
+.ss-view { position: relative; max-width: 480px; flex: 1 1 320px; }
 .ss-view video, .ss-view canvas { width: 100%; transform: scaleX(-1); }
 .ss-view canvas { position: absolute; left: 0; top: 0; height: 100%; }
-.ss-status { font-size: 0.9em; }"""
+.ss-crop { margin: 0; width: 120px; font-size: 0.8em; }
+.ss-crop canvas { width: 120px; }
+.ss-status { font-size: 0.9em; flex-basis: 100%; }"""
 
 
 def uses_browser(tracking: str, predictor: Predictor) -> bool:
-    """``auto``: the browser tracks for models that take landmarks (motion models); image models still need
-    pictures (their crops are not made in the browser yet)."""
-    if tracking == "browser" and not predictor.takes_landmarks:
+    """``auto`` and ``browser``: the page tracks for every model that can take what it sends (motion models:
+    landmarks; image models trained on hand crops: the crop); a model that sees whole frames needs the pictures."""
+    if tracking == "browser" and predictor.browser_input is None:
         raise ConfigError(
-            "--tracking browser needs a motion (landmark sequence) model; this one recognises pictures, so use "
-            "--tracking server (or auto)"
+            "--tracking browser needs a motion model or an image model trained on hand crops; this one sees whole "
+            "frames, so use --tracking server (or auto)"
         )
     if predictor.hand_model is None:  # nothing to track with, in the page or here
         return False
-    return tracking == "browser" or (tracking == "auto" and predictor.takes_landmarks)
+    return tracking in ("browser", "auto") and predictor.browser_input is not None
 
 
 def asset_urls(web_assets: str | None, hand_model: Path) -> dict[str, str]:
@@ -66,8 +73,14 @@ def _url(path: Path) -> str:
     return f"/gradio_api/file={Path(path).resolve().as_posix()}"
 
 
-def browser_feed(urls: dict[str, str], mirror: bool, elem_id: str = "signspace-browser-feed") -> gr.HTML:
-    """The component; its ``submit`` carries landmark messages, its ``stop`` says the browser cannot track."""
+def browser_feed(
+    urls: dict[str, str],
+    mirror: bool,
+    wants: BrowserInput = LANDMARKS,
+    elem_id: str = "signspace-browser-feed",
+) -> gr.HTML:
+    """The component; its ``submit`` carries the messages, its ``stop`` says the browser cannot track. ``wants``:
+    what the starting model needs (each answer tells the page again, after a visitor picks another model)."""
     return gr.HTML(
         value={},
         html_template=TEMPLATE,
@@ -76,6 +89,8 @@ def browser_feed(urls: dict[str, str], mirror: bool, elem_id: str = "signspace-b
         elem_id=elem_id,
         frame_ms=round(MOTION_FRAME_SECONDS * 1000),
         mirror=mirror,
+        wants=wants.to_page(),
+        search=search_settings(),
         **urls,
     )
 
@@ -93,21 +108,23 @@ def server_webcam(label: str, **options) -> gr.Image:
     )
 
 
-def browser_step(base: Predictor, message, state, threshold: float, teach):
-    """One landmark message with the visitor's chosen model -> (top-3 or "no hand", text, session, answer to
-    the page). A refused message changes nothing and says why; the stream goes on."""
+def browser_step(base: Predictor, message, state, threshold: float, teach, frame_seconds: float):
+    """One message with the visitor's chosen model -> (top-3 or "no hand", text, session, answer to the page). The
+    answer acknowledges the message and says what the model wants next (``frame_seconds``: how often an image
+    model's crops come). A refused message changes nothing and says why; the stream goes on."""
     predictor = teach.shelf.predictor if teach is not None else base
-    if not predictor.takes_landmarks:
-        if state is not None:  # the session of the motion model the visitor left
+    if predictor.browser_input is None:
+        if state is not None:  # the session of the model the visitor left
             state.close()
-        refused = "this model recognises pictures; pick a motion model in the Model list"
+        refused = "this model sees whole frames, which this page does not send; pick another model in the Model list"
         return gr.update(), "", None, {"refused": refused}
     state = session_for(predictor, state)
+    wants = predictor.browser_input.paced(frame_seconds).to_page()
     try:
         step = state.step_message(message, threshold)
     except LandmarkMessageError as exc:
-        return gr.update(), state.text, state, {"refused": str(exc)}
-    return NO_HAND if step.no_hand else step.top, step.text, state, {"ack": state.frames[-1][0]}
+        return gr.update(), state.text, state, {"refused": str(exc), "wants": wants}
+    return NO_HAND if step.no_hand else step.top, step.text, state, {"ack": message["frames"][-1]["t"], "wants": wants}
 
 
 def browser_unavailable(message) -> tuple:

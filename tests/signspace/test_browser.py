@@ -1,14 +1,21 @@
 """Landmark messages from the visitor's browser: checked, turned into the model's frames, or refused in one line
 (signspace/browser.py)."""
 
+import base64
+import io
+
 import numpy as np
 import pytest
-from factories import landmark_clip
+from factories import bomb_png_bytes, landmark_clip, pattern_image
+from PIL import Image
 
 from signspace.browser import (
     MAX_FRAMES_PER_MESSAGE,
+    BrowserInput,
     FrameRate,
     LandmarkMessageError,
+    parse_crop,
+    parse_frames,
     parse_message,
 )
 from signspace.hands import Hand
@@ -69,3 +76,59 @@ def test_a_page_sending_too_many_frames_a_second_is_refused_and_a_normal_one_is_
     flood.admit([i / 100 for i in range(16)])
     with pytest.raises(LandmarkMessageError, match="32 frames within a second; the page may send at most 30"):
         flood.admit([0.16 + i / 100 for i in range(16)])
+
+
+# --- hand crops cut in the page, for image models ----------------------------------------------------------------
+
+CROP = BrowserInput("crop", side=32, resize=36, margin=0.25)
+
+
+def data_url(image_or_bytes, kind="jpeg"):
+    data = image_or_bytes
+    if isinstance(image_or_bytes, Image.Image):
+        buffer = io.BytesIO()
+        image_or_bytes.save(buffer, format=kind.upper())
+        data = buffer.getvalue()
+    return f"data:image/{kind};base64,{base64.b64encode(data).decode()}"
+
+
+def test_a_crop_of_the_models_size_arrives_as_the_pixels_the_page_cut():
+    picture = pattern_image(4, (32, 32))
+    crop = parse_crop({"frames": [{"t": 1.0}], "crop": data_url(picture, "png")}, CROP)
+    assert crop.mode == "RGB" and np.array_equal(np.asarray(crop), np.asarray(picture))  # PNG: lossless
+    jpeg = parse_crop({"frames": [{"t": 1.0}], "crop": data_url(picture)}, CROP)
+    assert jpeg.size == (32, 32)
+    assert parse_crop({"frames": [{"t": 1.0}]}, CROP) is None  # no hand in the last frame: no crop
+    [(when, hands)] = parse_frames({"frames": [{"t": 2.0, "hands": [hand()]}]})
+    assert when == 2.0 and hands[0].handedness == "Right" and hands[0].landmarks.shape == (21, 3)
+
+
+@pytest.mark.parametrize(
+    "crop, error",
+    [
+        (data_url(pattern_image(1, (64, 64))), "the crop is 64x64 pixels; this model takes 32x32"),
+        (data_url(pattern_image(1, (32, 32)), "gif"), "must be a data URL of a JPEG or PNG"),
+        ("https://example.com/me.jpg", "must be a data URL of a JPEG or PNG"),
+        (["data:image/png;base64,"], "must be a data URL of a JPEG or PNG"),
+        ("data:image/jpeg;base64,not base64!", "the crop is not a readable JPEG image"),
+        (data_url(b"not a picture at all"), "the crop is not a readable JPEG image"),
+        (data_url(bomb_png_bytes(), "png"), "the crop claims far more pixels than 32x32"),
+        (data_url(bomb_png_bytes(2000, 2000), "png"), "the crop is 2000x2000 pixels; this model takes 32x32"),
+        ("data:image/png;base64," + "A" * 8000, "the crop holds over 4096 bytes; send 32x32 pixels"),
+    ],
+)
+def test_a_bad_crop_is_refused_in_one_line_before_its_pixels_are_decoded(crop, error):
+    with pytest.raises(LandmarkMessageError, match=error):
+        parse_crop({"frames": [{"t": 1.0}], "crop": crop}, CROP)
+
+
+def test_the_page_is_told_what_the_model_needs_and_how_often():
+    assert BrowserInput("landmarks").paced(0.2).to_page() == {"send": "landmarks", "every_ms": 320}
+    assert CROP.paced(0.25).to_page() == {
+        "send": "crop",
+        "every_ms": 250,
+        "side": 32,
+        "resize": 36,
+        "margin": 0.25,
+        "quality": 0.92,
+    }

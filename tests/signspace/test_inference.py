@@ -232,6 +232,30 @@ def test_the_app_classifies_exactly_the_crop_the_builder_would_store(model_dir):
 
 
 @needs_hands
+def test_a_crop_cut_in_the_browser_at_the_models_size_gets_the_servers_answer(model_dir):
+    """What the page sends (browser_input: the crop resized to the eval size and centre-cut) is classified as the
+    server classifies the same crop, with nothing left but the normalisation."""
+    from signspace.transforms import eval_pixels
+
+    photo = sorted((ASL_DIR / "B").glob("*.jpg"))[0]
+    scene = Image.new("RGB", (640, 480), (40, 120, 60))
+    scene.paste(Image.open(photo).convert("RGB").resize((240, 240)), (320, 200))
+    with Predictor.from_pretrained(
+        str(model_dir), precision="fp32", hand_crop="on", hand_model=str(HAND_MODEL)
+    ) as cropping:
+        served = cropping.predict(np.asarray(scene), unmirror=False)
+        wants = cropping.browser_input
+        assert (wants.send, wants.side, wants.resize, wants.margin) == ("crop", 32, 32, 0.25)
+        as_sent = Image.fromarray(eval_pixels(served.crop, cropping.spec).permute(1, 2, 0).numpy())
+        from_page = cropping.predict_crop(as_sent)
+        assert cropping.predict_crop(None).no_hand
+    assert from_page.crop.size == (32, 32) and from_page.hands is None
+    np.testing.assert_allclose(from_page.probabilities, served.probabilities, atol=1e-6)
+    whole_frame = Predictor.from_pretrained(str(model_dir), precision="fp32", hand_crop="off")
+    assert whole_frame.browser_input is None  # it needs the picture itself, which a tracking page does not send
+
+
+@needs_hands
 def test_a_frame_without_a_hand_says_so_instead_of_guessing(model_dir):
     with Predictor.from_pretrained(
         str(model_dir), precision="fp32", hand_crop="on", hand_model=str(HAND_MODEL)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from factories import landmark_clip, make_tiny_vit
 
+from signspace.browser import BrowserInput
 from signspace.hands import Hand
 from signspace.inference import Predictor
 from signspace.landmarks import LEFT, RIGHT
@@ -262,3 +263,54 @@ def test_browser_messages_type_the_same_word_as_the_same_frames_tracked_on_the_s
     with pytest.raises(LandmarkMessageError, match="does not come after"):
         by_message.step_message(browser_message(clip, 0, 2), 0.6)  # replayed: refused, nothing changes
     assert (len(by_message.frames), by_message.text) == before
+
+
+class CropPredictor:
+    """An image model trained on hand crops: answers 'B' for a dark crop, 'A' for a light one; keeps what it saw."""
+
+    labels = ["A", "B"]
+    browser_input = BrowserInput("crop", side=16, resize=16, margin=0.25)
+
+    def __init__(self):
+        self.crops = []
+
+    def predict_crop(self, crop):
+        self.crops.append(crop)
+        if crop is None:
+            return Prediction(None, self.labels)
+        dark = np.asarray(crop).mean() < 128
+        return Prediction(np.array([0.1, 0.9] if dark else [0.9, 0.1]), self.labels)
+
+
+def crop_message(when, shade=None):
+    """One frame at ``when`` seconds; with ``shade``, a hand and a 16-pixel crop of that grey."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    if shade is None:
+        return {"frames": [{"t": when, "hands": []}]}
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (shade,) * 3).save(buffer, format="PNG")
+    hands = [{"handedness": "Right", "score": 0.9, "points": [0.5] * 63}]
+    crop = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return {"frames": [{"t": when, "hands": hands}], "crop": crop}
+
+
+def test_crops_from_the_browser_are_what_an_image_model_sees_and_a_held_sign_is_typed():
+    from signspace.browser import LandmarkMessageError
+
+    predictor = CropPredictor()
+    session = HandshapeSession(predictor, hold_seconds=1.0)
+    steps = [session.step_message(crop_message(t * 0.2, shade=30), 0.6) for t in range(7)]  # 1.2 s of "B"
+    assert [s.committed for s in steps if s.committed] == ["B"] and session.text == "B"
+    assert all(crop.size == (16, 16) for crop in predictor.crops) and steps[-1].crop.size == (16, 16)
+    gone = session.step_message(crop_message(1.6), 0.6)  # the hand left: no crop, "no hand", smoothing restarts
+    assert gone.no_hand and predictor.crops[-1] is None and not session.smoother.history
+    before = (session.last_time, len(predictor.crops), session.text)
+    with pytest.raises(LandmarkMessageError, match="the crop is not a readable PNG image"):
+        session.step_message({**crop_message(2.0, 30), "crop": "data:image/png;base64,AAAA"}, 0.6)
+    with pytest.raises(LandmarkMessageError, match="does not come after"):
+        session.step_message(crop_message(1.0, 30), 0.6)  # replayed
+    assert (session.last_time, len(predictor.crops), session.text) == before  # refused: nothing changed

@@ -411,3 +411,57 @@ def test_on_a_shared_space_teach_records_landmarks_in_the_browser_and_trains_on_
     assert "landmarks only" in stored and "no video" in stored
     assert len(recorded) == 6 and all(p.suffix == ".npy" for p in recorded), recorded
     assert "Validation accuracy" in result or "Score unknown" in result, result
+
+
+@needs_web_tracker
+def test_an_image_model_trained_on_hand_crops_gets_the_crop_the_server_would_cut_and_never_the_frame(tmp_path):
+    """The page tracks, cuts the square around the hand and resizes it to the model's input; the server receives
+    that crop (the model's size, the same pixels it would have cut itself, within the camera's and JPEG's loss)."""
+    import app
+    from factories import make_tiny_vit
+
+    from signspace.hands import HandTracker, hand_crop
+    from signspace.inference import Predictor
+    from signspace.transforms import eval_pixels
+
+    model = make_tiny_vit(tmp_path / "model", labels=("B", "Y"))
+    predictor = Predictor.from_pretrained(str(model), precision="fp32", hand_crop="on", hand_model=str(HAND_MODEL))
+    received, classify = [], predictor.predict_crop
+    predictor.predict_crop = lambda crop: received.append(crop) or classify(crop)  # what reached the model
+    config = app.AppConfig(
+        model=str(model),
+        teach=False,
+        hand_model=str(HAND_MODEL),
+        web_assets=str(WEB_ASSETS),
+        data_dir=str(tmp_path),
+    )
+    demo = app.build_demo(predictor, config)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    # One photo, small (a hand at arm's length: the page must search tiles, as the server does) and off centre (a
+    # mirrored crop would miss it), still: every crop the page sends is of the same hand.
+    scene = Image.new("RGB", (640, 480), (90, 90, 100))
+    scene.paste(Image.open(sorted((ASL_DIR / "B").glob("*.jpg"))[0]).convert("RGB").resize((64, 64)), (380, 250))
+    frame = np.asarray(scene)
+    video = write_y4m(tmp_path / "camera.y4m", [frame] * 10)
+    try:
+        with playwright.sync_playwright() as p:
+            browser, page = open_page(p, video, port)  # the webcam starts by itself
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len([c for c in received if c is not None]) < 5:
+                time.sleep(0.5)
+            status = page.locator(".ss-status").inner_text()
+            feed = page.evaluate("({...document.querySelector('[data-frames]')?.dataset})")
+            browser.close()
+    finally:
+        demo.close()
+        predictor.close()
+    crops = [c for c in received if c is not None]
+    assert len(crops) >= 5, f"page said {status!r}; feed {feed}"
+    assert "the square around your hands" in status and not list(predictor._trackers)  # the server tracked nothing
+    assert all(crop.size == (32, 32) for crop in crops)
+    with HandTracker(HAND_MODEL) as tracker:
+        server_cut = eval_pixels(hand_crop(scene, tracker.detect(frame)), predictor.spec).permute(1, 2, 0).numpy()
+    differences = [np.abs(np.asarray(crop, np.float32) - server_cut).mean() for crop in crops]
+    background = np.abs(np.asarray((90, 90, 100), np.float32) - server_cut).mean()
+    assert max(differences) < background / 2, (differences, background)  # the hand, where the server would cut

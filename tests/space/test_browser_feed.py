@@ -4,27 +4,34 @@ test_browser.py."""
 from types import SimpleNamespace
 
 import browser_feed
+import numpy as np
 import pytest
 from factories import landmark_clip, make_sequence_model
 
+from signspace.browser import BrowserInput
 from signspace.errors import ConfigError
 from signspace.landmarks import RIGHT
 from signspace.live import NO_HAND
 
 
 class Sequence:
-    takes_landmarks, hand_model = True, "hand.task"
+    browser_input, hand_model = BrowserInput("landmarks"), "hand.task"
 
 
-class Pictures:
-    takes_landmarks, hand_model = False, "hand.task"
+class HandCrops:
+    browser_input, hand_model = BrowserInput("crop", side=224, resize=224, margin=0.25), "hand.task"
 
 
-def test_auto_tracks_in_the_browser_for_motion_models_only_and_browser_refuses_a_picture_model():
-    assert browser_feed.uses_browser("auto", Sequence()) and not browser_feed.uses_browser("auto", Pictures())
-    assert not browser_feed.uses_browser("server", Sequence())
-    with pytest.raises(ConfigError, match="--tracking browser needs a motion .* use\n?.*--tracking server"):
-        browser_feed.uses_browser("browser", Pictures())
+class WholeFrames:
+    browser_input, hand_model = None, None
+
+
+def test_auto_tracks_in_the_browser_wherever_the_model_can_and_browser_refuses_a_whole_frame_model():
+    assert browser_feed.uses_browser("auto", Sequence()) and browser_feed.uses_browser("auto", HandCrops())
+    assert not browser_feed.uses_browser("auto", WholeFrames())
+    assert not browser_feed.uses_browser("server", Sequence()) and not browser_feed.uses_browser("server", HandCrops())
+    with pytest.raises(ConfigError, match="needs a motion model or an image model trained on hand crops; this one"):
+        browser_feed.uses_browser("browser", WholeFrames())
 
 
 def test_a_local_copy_of_the_tracker_must_be_complete(tmp_path):
@@ -54,19 +61,44 @@ def test_landmark_messages_answer_the_page_and_a_bad_one_is_refused_without_losi
     clip = landmark_clip("circle", frames=8, seed=0)
     hands = lambda i: [{"handedness": "Right", "score": 0.9, "points": clip[i][RIGHT].tolist()}]  # noqa: E731
     message = {"frames": [{"t": 1 + i / 12.5, "hands": hands(i)} for i in range(8)]}
-    label, text, session, answer = browser_feed.browser_step(predictor, message, None, 0.6, None)
-    assert set(label) == {"circle", "swipe"} and answer == {"ack": pytest.approx(1 + 7 / 12.5)}
-    _, _, same, refused = browser_feed.browser_step(predictor, {"frames": "many"}, session, 0.6, None)
-    assert same is session and refused == {"refused": "a landmark message needs a non-empty 'frames' list"}
+    label, text, session, answer = browser_feed.browser_step(predictor, message, None, 0.6, None, 0.2)
+    landmarks = {"send": "landmarks", "every_ms": 320}
+    assert set(label) == {"circle", "swipe"} and answer == {"ack": pytest.approx(1 + 7 / 12.5), "wants": landmarks}
+    _, _, same, refused = browser_feed.browser_step(predictor, {"frames": "many"}, session, 0.6, None, 0.2)
+    assert same is session and refused["refused"] == "a landmark message needs a non-empty 'frames' list"
     empty = {"frames": [{"t": 3.0 + i / 12.5, "hands": []} for i in range(16)]}
-    label, *_ = browser_feed.browser_step(predictor, empty, session, 0.6, None)
+    label, *_ = browser_feed.browser_step(predictor, empty, session, 0.6, None, 0.2)
     assert label == NO_HAND
-    picture_model = SimpleNamespace(shelf=SimpleNamespace(predictor=SimpleNamespace(takes_landmarks=False)))
-    *_, answer = browser_feed.browser_step(predictor, message, session, 0.6, picture_model)
-    assert "recognises pictures" in answer["refused"]
+    whole_frames = SimpleNamespace(shelf=SimpleNamespace(predictor=WholeFrames()))
+    *_, answer = browser_feed.browser_step(predictor, message, session, 0.6, whole_frames, 0.2)
+    assert "this model sees whole frames, which this page does not send" in answer["refused"]
 
 
 def test_the_page_says_why_it_falls_back_and_shows_the_server_webcam():
     camera, note = browser_feed.browser_unavailable({"fallback": "the webcam could not be opened: denied"})
     assert camera["visible"] is True and "(the webcam could not be opened: denied)" in note
     assert "unknown reason" in browser_feed.browser_unavailable("not a dict")[1]
+
+
+class CropModel(HandCrops):
+    labels = ["A", "B"]
+
+    def predict_crop(self, crop):
+        from signspace.prediction import Prediction
+
+        return Prediction(None if crop is None else np.array([0.3, 0.7]), self.labels)
+
+    def new_live_session(self):
+        from signspace.live import HandshapeSession
+
+        return HandshapeSession(self)
+
+
+def test_a_visitor_who_picks_a_hand_crop_model_is_told_to_send_crops_at_the_live_rate(predictor):
+    message = {"frames": [{"t": 1.0, "hands": []}]}  # the page still sends what the motion model wanted
+    picked = SimpleNamespace(shelf=SimpleNamespace(predictor=CropModel()))
+    label, _, session, answer = browser_feed.browser_step(predictor, message, None, 0.6, picked, 0.25)
+    assert label == NO_HAND and answer["ack"] == 1.0
+    crops = {"send": "crop", "every_ms": 250, "side": 224, "resize": 224, "margin": 0.25, "quality": 0.92}
+    assert answer["wants"] == crops
+    assert session.predictor is picked.shelf.predictor

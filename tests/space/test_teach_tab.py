@@ -12,6 +12,7 @@ import pytest
 import teach_tab
 from factories import ASL_DIR, HAND_MODEL, pattern_image, write_video
 
+from signspace.browser import BrowserInput
 from signspace.jobs import Job, TrainingQueue
 from signspace.teach import ModelShelf, TeachSession
 from signspace.teach_folder import TeachFolder, TeachLimits
@@ -20,7 +21,8 @@ from signspace.teach_folder import TeachFolder, TeachLimits
 class Base:
     """The capabilities of a sequence predictor, without a model."""
 
-    tracks_hands, shows_crop, takes_clips, takes_landmarks, live_frame_seconds = True, False, True, True, 0.08
+    tracks_hands, shows_crop, takes_clips, live_frame_seconds = True, False, True, 0.08
+    browser_input = BrowserInput("landmarks")
     hand_model, precision = None, "fp32"
 
     def close(self):
