@@ -36,6 +36,9 @@ HAND_LABELS = {"found": "hand found", "none": "NO HAND: left out of training", "
 STORED_LANDMARKS = """**Stored: your hands' landmarks only.** Your hands are tracked in your browser while you record;
 only their landmarks reach this Space, and each clip is kept as those landmarks (`<sign>/<clip>.npy`): no video or
 picture of you leaves your device. (Such clips train motion models; image models need videos.)"""
+STORED_VIDEOS = """**Stored: each clip as a video** (`<sign>/<clip>.mp4`, your webcam's frames, sent to {where});
+its hands' landmarks are tracked from it when you train. Unlike landmarks, a video can also train an image model
+later (`train/build_dataset.py`)."""
 PRIVACY_SHARED = """**What is stored, and for how long.** Your clips may show your face and room. On this Space they are
 kept in a folder of your session only (no other visitor can list or open them) and **deleted when you close this
 tab** (at the latest {hours} hours after you opened the page), together with the models you train here. Nothing leaves
@@ -476,7 +479,9 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, visito
             with gr.Column(scale=2):
                 hand_model = _hand_model(getattr(visitors.base, "hand_model", None) or config.hand_model)
                 in_browser = visitors.records_landmarks and hand_model is not None
-                teach_note = gr.Markdown(STORED_LANDMARKS if in_browser else "", elem_id="teach-stored")
+                where = "this Space" if config.per_visitor else "this app, in your signs folder"
+                stored = STORED_LANDMARKS if in_browser else STORED_VIDEOS.format(where=where)
+                teach_note = gr.Markdown(stored, elem_id="teach-stored")
                 if in_browser:  # only landmarks leave the visitor's device
                     feed = browser_feed(
                         asset_urls(config.web_assets, Path(hand_model)),

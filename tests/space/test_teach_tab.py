@@ -155,6 +155,18 @@ def test_sign_in_is_offered_only_on_a_space(monkeypatch):
     assert sum(isinstance(b, gr.LoginButton) for b in space.blocks.values()) == 1
 
 
+def test_the_page_says_what_a_recording_stores(tmp_path):
+    def note(config):
+        demo = app.build_demo(Fake(), config)
+        return next(b.value for b in demo.blocks.values() if getattr(b, "elem_id", None) == "teach-stored")
+
+    local = note(app.AppConfig(model="m", data_dir=str(tmp_path / "signs")))
+    assert "Stored: each clip as a video" in local and "in your signs folder" in local
+    shared_server_tracked = note(app.AppConfig(model="m", per_visitor=True, tracking="server"))
+    assert "Stored: each clip as a video" in shared_server_tracked and "sent to this Space" in shared_server_tracked
+    assert "landmarks only" in teach_tab.STORED_LANDMARKS and "no video" in teach_tab.STORED_LANDMARKS
+
+
 def test_the_readme_install_brings_what_the_sign_in_needs_on_a_space(monkeypatch):
     """On a Space the sign-in button makes Gradio attach its OAuth routes at launch; without gradio[oauth]'s
     packages that crashed the app."""
