@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import io
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -262,22 +264,15 @@ def bytes_per_second(work: Path, seconds: float, crop_model: Path | None = None)
     )
 
 
-def agreement(work: Path) -> None:
-    """The same clips through both trackers: per-landmark difference where both found a hand, and the share of clips
-    whose predicted sign is the same."""
+@contextlib.contextmanager
+def tracker_page():
+    """Headless Chromium on the bench page (``page_tracker``), served over HTTP from a temporary folder."""
     import functools
     import http.server
 
-    from PIL import Image
     from playwright.sync_api import sync_playwright
     from test_browser import CHROMIUM
 
-    from signspace.browser import parse_message
-    from signspace.inference import Predictor
-    from signspace.landmarks import LEFT, RIGHT, track_clip
-
-    model = train_model(work)
-    predictor = Predictor.from_pretrained(str(model), hand_model=str(HAND_MODEL))
     site = Path(tempfile.mkdtemp())
     shutil.copytree(WEB_ASSETS, site / "web")
     shutil.copy(HAND_MODEL, site / "hand_landmarker.task")
@@ -285,13 +280,33 @@ def agreement(work: Path) -> None:
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+            page.wait_for_function("() => window.ready === true", timeout=60_000)
+            yield page
+            browser.close()
+    finally:
+        server.shutdown()
+
+
+def agreement(work: Path) -> None:
+    """The same clips through both trackers: per-landmark difference where both found a hand, and the share of clips
+    whose predicted sign is the same."""
+
+    from PIL import Image
+
+    from signspace.browser import parse_message
+    from signspace.inference import Predictor
+    from signspace.landmarks import LEFT, RIGHT, track_clip
+
+    model = train_model(work)
+    predictor = Predictor.from_pretrained(str(model), hand_model=str(HAND_MODEL))
     clips = [(letter, start) for letter in LETTERS for start in (36, 48, 60, 72)]  # photos the model never saw
     same, differences, found_py, found_web, both, took, mismatched_slots = 0, [], 0, 0, 0, [], 0
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page()
-        page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-        page.wait_for_function("() => window.ready === true", timeout=60_000)
+    with tracker_page() as page:
         base_ms = 0
         for letter, start in clips:
             frames = [scene(letter, start + i) for i in range(12)]
@@ -324,13 +339,11 @@ def agreement(work: Path) -> None:
             same += (
                 predictor.predict_landmarks(python, times).best[0] == predictor.predict_landmarks(web, times).best[0]
             )
-        browser.close()
-    server.shutdown()
     predictor.close()
     emit(
         "browser_python_same_predicted_sign",
         100 * same / len(clips),
-        f"% of {len(clips)} clips (5 letters, photos the model never saw) whose predicted sign is the same",
+        f"% of {len(clips)} clips (5 letters; held-out photos of the training source, not new people): same sign",
         95.0,
         "the issue's goal (95 %)",
         higher_is_better=True,
@@ -342,6 +355,12 @@ def agreement(work: Path) -> None:
         frames=len(clips) * 12,
         browser_tracker_ms_median=round(float(np.median(took)), 1),
     )
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc), to tell the app's cost from the clients'."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def send_as_the_page(client, body: dict, session: str, queued: bool) -> str | None:
@@ -431,10 +450,12 @@ def crowd_http(work: Path, visitors: list[int], seconds: float) -> None:
             times, errors = [], []
             stop = time.perf_counter() + seconds
             threads = [threading.Thread(target=visitor, args=(i, stop, times, errors)) for i in range(n)]
+            app_cpu = process_cpu_seconds(server.pid)
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
+            app_cpu = process_cpu_seconds(server.pid) - app_cpu
             result = {
                 "mode": "browser, through Gradio's HTTP routes" + (" (queued)" if event.get("queue", True) else ""),
                 "visitors": n,
@@ -443,6 +464,8 @@ def crowd_http(work: Path, visitors: list[int], seconds: float) -> None:
                 "frames_per_s_each": round(len(times) * 4 / seconds / n, 2),
                 "errors": len(errors),
                 "first_error": errors[0] if errors else None,
+                "app_cpu_ms_per_message": round(1000 * app_cpu / max(1, len(times)), 2),
+                "app_cores_busy": round(app_cpu / seconds, 2),
             }
             print(json.dumps(result), flush=True)
     finally:
@@ -574,14 +597,10 @@ def crops(work: Path, crop_model: Path) -> None:
     from the training photos' source, not unseen people): the server's answer (Python tracker, crop, resize) against
     the page's crop from the same landmarks (JPEG as sent, and lossless PNG: the resampling alone) and the page's
     crop from its own tracker (the whole browser path)."""
-    import functools
-    import http.server
 
     import datasets
     from PIL import Image
-    from playwright.sync_api import sync_playwright
     from scenes import hand_region, webcam_scene
-    from test_browser import CHROMIUM
 
     from signspace.browser import parse_crop
     from signspace.hands import Hand
@@ -601,13 +620,6 @@ def crops(work: Path, crop_model: Path) -> None:
         )
         for i, (row, other) in enumerate(zip(test, others))
     ]
-    site = Path(tempfile.mkdtemp())
-    shutil.copytree(WEB_ASSETS, site / "web")
-    shutil.copy(HAND_MODEL, site / "hand_landmarker.task")
-    (site / "index.html").write_text(page_tracker())
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     names = predictor.labels
     counts = {
         k: 0
@@ -625,11 +637,7 @@ def crops(work: Path, crop_model: Path) -> None:
         )
     }
     pixel_jpeg, pixel_png, jpeg_bytes, tops = [], [], [], []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page()
-        page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-        page.wait_for_function("() => window.ready === true", timeout=60_000)
+    with tracker_page() as page:
         for index, (picture, label) in enumerate(zip(scenes, test["label"])):
             frame = np.asarray(picture)
             truth = names[label]
@@ -678,8 +686,6 @@ def crops(work: Path, crop_model: Path) -> None:
                 if kind == "image/jpeg":
                     jpeg_bytes.append(len(sent))
                     counts["right_same_hands_jpeg"] += answer == truth
-        browser.close()
-    server.shutdown()
     predictor.close()
     with_hand = counts["server_hand"]
     emit(

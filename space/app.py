@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -332,6 +333,7 @@ def build_demo(
                 if in_browser:  # only hand landmarks (and an image model's hand crop) leave the visitor's device
                     urls = browser_feed.asset_urls(config.web_assets, predictor.hand_model)
                     wants = predictor.browser_input.paced(config.stream_every)
+                    slots = threading.BoundedSemaphore(config.concurrency)  # the queue's limit, off the queue
                     feed = browser_feed.browser_feed(urls, mirror=not config.unmirror, wants=wants)
                 with gr.Row(visible=not in_browser) as server_camera:  # the server tracks the streamed frames
                     camera = browser_feed.server_webcam("Webcam")
@@ -369,12 +371,12 @@ def build_demo(
             if in_browser:
                 feed.submit(
                     lambda message, state, t, visitor: browser_feed.browser_step(
-                        predictor, message, state, t, visitor, config.stream_every
+                        predictor, message, state, t, visitor, config.stream_every, slots
                     ),
                     inputs=[feed, session, threshold, teach],
                     outputs=[live_label, text, session, feed],
-                    # ~2 ms a message: Gradio's queue (its own round trips and event stream per call) cost far more
-                    # than the work, and a queue of --queue_size turned a crowd away (docs/benchmarks.md)
+                    # a few ms a message: Gradio's queue (its own round trips and event stream per call) cost more than
+                    # the work and turned a crowd over --queue_size away (docs/benchmarks.md); slots bound it instead
                     queue=False,
                     show_progress="hidden",
                     api_name=False,

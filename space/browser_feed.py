@@ -9,6 +9,8 @@ server-tracked webcam instead.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -108,10 +110,22 @@ def server_webcam(label: str, **options) -> gr.Image:
     )
 
 
-def browser_step(base: Predictor, message, state, threshold: float, teach, frame_seconds: float):
+def browser_step(
+    base: Predictor,
+    message,
+    state,
+    threshold: float,
+    teach,
+    frame_seconds: float,
+    slots: threading.Semaphore | None = None,
+):
     """One message with the visitor's chosen model -> (top-3 or "no hand", text, session, answer to the page). The
     answer acknowledges the message and says what the model wants next (``frame_seconds``: how often an image
-    model's crops come). A refused message changes nothing and says why; the stream goes on."""
+    model's crops come). A refused message changes nothing and says why; the stream goes on.
+
+    ``slots``: how many messages are classified at once. The event runs off Gradio's queue (its per-call overhead
+    dwarfed the work), so this is where ``--concurrency`` holds: unbounded, a crowd's handlers ran side by side and
+    each answer came slower (docs/benchmarks.md)."""
     predictor = teach.shelf.predictor if teach is not None else base
     if predictor.browser_input is None:
         if state is not None:  # the session of the model the visitor left
@@ -121,7 +135,8 @@ def browser_step(base: Predictor, message, state, threshold: float, teach, frame
     state = session_for(predictor, state)
     wants = predictor.browser_input.paced(frame_seconds).to_page()
     try:
-        step = state.step_message(message, threshold)
+        with slots or contextlib.nullcontext():
+            step = state.step_message(message, threshold)
     except LandmarkMessageError as exc:
         return gr.update(), state.text, state, {"refused": str(exc), "wants": wants}
     return NO_HAND if step.no_hand else step.top, step.text, state, {"ack": message["frames"][-1]["t"], "wants": wants}

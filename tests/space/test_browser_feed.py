@@ -102,3 +102,25 @@ def test_a_visitor_who_picks_a_hand_crop_model_is_told_to_send_crops_at_the_live
     crops = {"send": "crop", "every_ms": 250, "side": 224, "resize": 224, "margin": 0.25, "quality": 0.92}
     assert answer["wants"] == crops
     assert session.predictor is picked.shelf.predictor
+
+
+class CountingSlots:
+    """Stands in for the app's semaphore: counts who took a slot and gave it back."""
+
+    def __init__(self):
+        self.taken = self.given_back = 0
+
+    def __enter__(self):
+        self.taken += 1
+
+    def __exit__(self, *exc):
+        self.given_back += 1
+
+
+def test_every_message_is_classified_inside_a_slot_and_gives_it_back_even_when_refused(predictor):
+    slots = CountingSlots()
+    message = {"frames": [{"t": 1.0, "hands": []}]}
+    _, _, session, answer = browser_feed.browser_step(predictor, message, None, 0.6, None, 0.2, slots)
+    *_, replayed = browser_feed.browser_step(predictor, message, session, 0.6, None, 0.2, slots)
+    assert "ack" in answer and "does not come after" in replayed["refused"]
+    assert slots.taken == slots.given_back == 2
