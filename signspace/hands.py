@@ -223,8 +223,10 @@ def tiles(
         step = side * (1 - overlap)
 
         level = [(x, y, x + side, y + side) for y in _starts(height, side, step) for x in _starts(width, side, step)]
+        # Squared distance: plain IEEE arithmetic, so the page's tracker (browser_tracker.js) breaks the ties of
+        # tiles mirrored about the likely spot exactly as here (math.hypot and Math.hypot round differently).
         level.sort(
-            key=lambda b: math.hypot((b[0] + b[2]) / 2 / width - likely[0], (b[1] + b[3]) / 2 / height - likely[1])
+            key=lambda b: ((b[0] + b[2]) / 2 / width - likely[0]) ** 2 + ((b[1] + b[3]) / 2 / height - likely[1]) ** 2
         )
         found += level
     return found

@@ -15,7 +15,7 @@ const cropView = element.querySelector(".ss-crop");
 const cropCanvas = cropView.querySelector("canvas");
 const say = (text) => { status.textContent = text; };
 const MAX_FRAMES = 16;  // the server refuses bigger messages
-let wants = props.wants || { send: "landmarks", every_ms: 320 };
+let wants = props.wants;
 // hands.py's tracker settings (confidence, the small-hand search): the page finds hands as the server does.
 const search = props.search;
 let landmarker = null;  // VIDEO mode: the camera's stream
@@ -130,8 +130,8 @@ function tiles(width, height) {
     for (const y of starts(height, side, step)) {
       for (const x of starts(width, side, step)) level.push([x, y, x + side, y + side]);
     }
-    const away = (b) => Math.hypot((b[0] + b[2]) / 2 / width - search.likely[0],
-      (b[1] + b[3]) / 2 / height - search.likely[1]);
+    const away = (b) => ((b[0] + b[2]) / 2 / width - search.likely[0]) ** 2
+      + ((b[1] + b[3]) / 2 / height - search.likely[1]) ** 2;  // as hands.tiles: the same ties
     level.sort((a, b) => away(a) - away(b));
     found.push(...level);
   }

@@ -465,3 +465,36 @@ def test_an_image_model_trained_on_hand_crops_gets_the_crop_the_server_would_cut
     differences = [np.abs(np.asarray(crop, np.float32) - server_cut).mean() for crop in crops]
     background = np.abs(np.asarray((90, 90, 100), np.float32) - server_cut).mean()
     assert max(differences) < background / 2, (differences, background)  # the hand, where the server would cut
+
+
+def test_the_pages_tiles_and_crop_box_are_the_servers(tmp_path):
+    """browser_tracker.js re-implements hands.py's geometry (tiles for small hands, the crop square); run the page's
+    own functions in Chromium and compare them with Python's, edges and odd frame sizes included."""
+    from signspace.hands import Hand, crop_box, search_settings, tiles
+
+    script = (ROOT / "space" / "browser_tracker.js").read_text()
+    geometry = script[script.index("// Python's round()") : script.index("// hands.HandTracker.track, in the page")]
+    sizes = [(640, 480), (320, 240), (1280, 720), (250, 400)]
+    # Hands as the page sends them; coordinates in 1/64ths, exact in float32 and float64 alike.
+    spots = [(0.5, 0.5, 0.1), (0.02, 0.97, 0.08), (0.9, 0.1, 0.05), (0.5, 0.5, 0.9), (0.3, 0.6, 0.0)]
+    hands = []
+    for x, y, spread in spots:
+        points = np.array([[x + spread * ((i % 5) - 2) / 4, y + spread * ((i // 5) - 2) / 4, 0.0] for i in range(21)])
+        hands.append({"handedness": "Right", "score": 0.9, "points": (np.round(points * 64) / 64).reshape(-1).tolist()})
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page_result = page.evaluate(
+            """([geometry, search, sizes, hands]) => new Function("search", "sizes", "hands", geometry +
+                "return sizes.map(([w, h]) => ({tiles: tiles(w, h), " +
+                "boxes: hands.map((hand) => cropBox([hand], w, h, 0.25))}));"
+            )(search, sizes, hands)""",
+            [geometry, search_settings(), sizes, hands],
+        )
+        browser.close()
+    for (width, height), got in zip(sizes, page_result):
+        assert [tuple(b) for b in got["tiles"]] == tiles(width, height), (width, height)
+        for hand, box in zip(hands, got["boxes"]):
+            landmarks = np.asarray(hand["points"], np.float32).reshape(21, 3)
+            expected = crop_box([Hand(landmarks, np.zeros((21, 3)), "Right", 0.9)], width, height)
+            assert tuple(box) == expected, (width, height, hand["points"][:2])
