@@ -81,16 +81,18 @@ def browser_messages(predictor, frames: list[np.ndarray], per_message: int = 4) 
             batch.append(
                 {
                     "t": 1000 + index / FPS,
-                    "hands": [
-                        {"handedness": h.handedness, "score": round(h.score, 3), "points": _rounded(h.landmarks)}
-                        for h in hands
-                    ],
+                    "hands": [_hand_record(h) for h in hands],
                 }
             )
             if len(batch) == per_message:
                 messages.append({"frames": batch})
                 batch = []
     return messages
+
+
+def _hand_record(hand) -> dict:
+    """A tracked hand as the page's message writes it (score to 1/1000, coordinates to 1/10,000)."""
+    return {"handedness": hand.handedness, "score": round(hand.score, 3), "points": _rounded(hand.landmarks)}
 
 
 def _rounded(points) -> list[float]:
@@ -494,7 +496,7 @@ def crop_messages(predictor, frames: list[np.ndarray]) -> list[dict]:
     messages = []
     for index, frame in enumerate(frames):
         hands = predictor.still_tracker.detect(frame)
-        records = [{"handedness": h.handedness, "score": h.score, "points": _rounded(h.landmarks)} for h in hands]
+        records = [_hand_record(h) for h in hands]
         message = {"frames": [{"t": index * FRAME_SECONDS, "hands": records}]}
         crop = hand_crop(Image.fromarray(frame), hands, margin=predictor.crop_margin)
         if crop is not None:
@@ -664,9 +666,7 @@ def crops(work: Path, crop_model: Path) -> None:
             counts["right_own_tracker"] += own.best[0] == truth
             if served.no_hand:
                 continue
-            python_hands = [
-                {"handedness": h.handedness, "score": h.score, "points": _rounded(h.landmarks)} for h in served.hands
-            ]
+            python_hands = [_hand_record(h) for h in served.hands]
             server_pixels = eval_pixels(served.crop, predictor.spec).permute(1, 2, 0).numpy().astype(np.float32)
             # The model's own noise floor: the server's crop with every value moved by -1, 0 or +1 grey level.
             jitter = np.random.RandomState(index).randint(-1, 2, server_pixels.shape)

@@ -187,6 +187,18 @@ class ImagePredictor(Predictor):
         self.spec = InputSpec.from_processor(processor)
         self.hand_crop = wants_hand_crop(hand_crop, model.config, model_id)
         self.crop_margin = float((getattr(model.config, "signspace", None) or {}).get("crop_margin", CROP_MARGIN))
+        # A hand-crop model takes the crop cut in the page, at its input size (eval_pixels's shorter side, then the
+        # centre square); a whole-frame one needs the picture itself.
+        self.browser_input = (
+            BrowserInput(
+                "crop",
+                side=self.spec.size,
+                resize=int(round(self.spec.size / self.spec.crop_pct)),
+                margin=self.crop_margin,
+            )
+            if self.hand_crop
+            else None
+        )
         if self.hand_crop:
             self._start_tracking(hand_model)
         self.precision = precision
@@ -214,15 +226,6 @@ class ImagePredictor(Predictor):
     @property
     def shows_crop(self) -> bool:
         return self.hand_crop
-
-    @property
-    def browser_input(self) -> BrowserInput | None:
-        """A hand-crop model takes the crop cut in the page, already at its input size; a whole-frame one needs
-        the picture itself."""
-        if not self.hand_crop:
-            return None
-        resize = int(round(self.spec.size / self.spec.crop_pct))  # eval_pixels's shorter side
-        return BrowserInput("crop", side=self.spec.size, resize=resize, margin=self.crop_margin)
 
     def _make_runner(self, precision: str):
         if precision == "int8":
