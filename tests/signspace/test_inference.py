@@ -249,6 +249,8 @@ def test_a_crop_cut_in_the_browser_at_the_models_size_gets_the_servers_answer(mo
         as_sent = Image.fromarray(eval_pixels(served.crop, cropping.spec).permute(1, 2, 0).numpy())
         from_page = cropping.predict_crop(as_sent)
         assert cropping.predict_crop(None).no_hand
+        with pytest.raises(ValueError, match=r"a browser crop must be 32 pixels square, not \(40, 32\)"):
+            cropping.predict_crop(as_sent.resize((40, 32)))  # parse_crop refuses these; a direct caller is told
     assert from_page.crop.size == (32, 32) and from_page.hands is None
     np.testing.assert_allclose(from_page.probabilities, served.probabilities, atol=1e-6)
     whole_frame = Predictor.from_pretrained(str(model_dir), precision="fp32", hand_crop="off")
