@@ -3,7 +3,7 @@
 Every kind loads safely, decodes a frame with the shared decode, answers a ``Prediction`` and starts a visitor's
 live session (``live.py``). What differs by kind lives in the kind's class, never in the callers:
 - ``ImagePredictor``: one image -> a handshape (optionally the hand crop the builder stored). Precisions:
-  ``fp32``; ``int8`` (ONNX Runtime, ``quantized.py``); ``int8-torch`` (PyTorch dynamic int8, no ONNX Runtime);
+  ``fp32``; ``int8`` (ONNX Runtime, ``onnx_runner.py``); ``int8-torch`` (PyTorch dynamic int8, no ONNX Runtime);
   ``bf16`` (CPU autocast); ``auto`` picks int8 on a CPU for Linear-heavy models (ViT), else fp32. One-off answers
   rerun close calls in fp32, so they equal fp32's.
 - ``SequencePredictor``: tracked hand landmarks over time -> a motion sign.
@@ -35,8 +35,8 @@ from .imaging import IMAGE_EXTENSIONS, ImageSource, decode_image
 from .landmarks import frame_from_hands, hands_present, resample, track_clip
 from .live import MOTION_FRAME_SECONDS, HandshapeSession, LiveSession, SequenceSession
 from .modeling import is_sequence_model, load_classifier, load_processor
+from .onnx_runner import OnnxInt8Runner, linear_share
 from .prediction import Prediction, softmax
-from .quantized import OnnxInt8Runner, linear_share
 from .scan import display_labels
 from .transforms import InputSpec, eval_pixels, normalize
 from .video import MAX_CLIP_SECONDS, read_frames

@@ -1,9 +1,9 @@
-"""The int8 path's building blocks (signspace/quantized.py); the int8 answers themselves are checked against fp32
+"""The int8 path's building blocks (signspace/onnx_runner.py); the int8 answers themselves are checked against fp32
 in test_inference.py."""
 
 import torch
 
-from signspace.quantized import _model_fingerprint, linear_share
+from signspace.onnx_runner import _model_fingerprint, linear_share
 
 
 def test_int8_pays_for_linear_heavy_models_only():
