@@ -111,9 +111,13 @@ def linear_share(model) -> float:
 
 
 class _LogitsOnly(torch.nn.Module):
+    """The exported function. Made in eval mode: the exporter puts the wrapper back in the mode it found it in,
+    and a fresh module's training mode, restored, would switch the caller's model to training (dropout on)."""
+
     def __init__(self, model):
         super().__init__()
         self.model = model
+        self.eval()
 
     def forward(self, pixel_values):
         return self.model(pixel_values=pixel_values).logits
