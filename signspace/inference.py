@@ -32,10 +32,10 @@ from .cache import default_cache_dir
 from .errors import ConfigError
 from .hands import CROP_MARGIN, Hand, HandTracker, hand_crop, resolve_hand_model
 from .imaging import IMAGE_EXTENSIONS, ImageSource, decode_image
-from .landmarks import frame_from_hands, hands_present, resample, track_clip
+from .landmarks import FRAME_VALUES, frame_from_hands, hands_present, resample, track_clip
 from .live import MOTION_FRAME_SECONDS, HandshapeSession, LiveSession, SequenceSession
 from .modeling import is_sequence_model, load_classifier, load_processor
-from .onnx_runner import OnnxInt8Runner, linear_share
+from .onnx_runner import OnnxInt8Runner, OnnxRunner, linear_share
 from .prediction import Prediction, softmax
 from .scan import display_labels
 from .transforms import InputSpec, eval_pixels, normalize
@@ -363,7 +363,7 @@ class SequencePredictor(Predictor):
     takes_clips = True
     browser_input = BrowserInput("landmarks")
     live_frame_seconds = MOTION_FRAME_SECONDS
-    precision = "fp32"  # ~2 ms per window on a CPU: nothing to gain from int8
+    precision = "fp32"  # ~1 ms per window on a CPU (ONNX Runtime): nothing to gain from int8
 
     def __init__(
         self,
@@ -378,7 +378,23 @@ class SequencePredictor(Predictor):
         self.model = model.eval().cpu()
         self.length = int(model.config.sequence_length)
         self.window_seconds = float(model.config.window_seconds)
+        self._run = self._make_runner()
         self._start_tracking(hand_model)
+
+    def _make_runner(self):
+        """ONNX Runtime on one thread: every live message of every visitor runs the model once, and PyTorch's
+        per-op overhead was most of its cost (onnx_runner.OnnxRunner). PyTorch where the export fails."""
+        example = torch.zeros(1, self.length, FRAME_VALUES)
+        try:
+            return OnnxRunner(self.model, example, "input_values")
+        except (ImportError, RuntimeError, OSError) as exc:  # no onnxruntime, or a model the exporter cannot take
+            logger.warning("ONNX Runtime unavailable for the sequence model (%s); using PyTorch", exc)
+
+        def run(window: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return self.model(input_values=torch.from_numpy(window)).logits.numpy()
+
+        return run
 
     @classmethod
     def from_model(
@@ -392,15 +408,14 @@ class SequencePredictor(Predictor):
         **image_options,
     ) -> SequencePredictor:
         """``image_options`` (precision, hand crop, device) are the image kind's: a sequence model runs in fp32 on
-        the CPU (~2 ms a window) and always sees the tracked hands, so they do not apply."""
+        the CPU (~1 ms a window in ONNX Runtime) and always sees the tracked hands, so they do not apply."""
         return cls(model, model_id, revision, hand_model, unmirror, threads)
 
     def logits(
         self, sequence: np.ndarray, times: np.ndarray, start: float | None = None, end: float | None = None
     ) -> np.ndarray:
         window = np.ascontiguousarray(resample(sequence, times, self.length, start, end), np.float32)
-        with torch.inference_mode():
-            return self.model(input_values=torch.from_numpy(window)[None]).logits[0].numpy()
+        return self._run(window[None])[0]
 
     def predict_landmarks(
         self, sequence: np.ndarray, times, start: float | None = None, end: float | None = None

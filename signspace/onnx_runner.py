@@ -1,9 +1,15 @@
-"""The ``int8`` precision: the model exported to ONNX, its weight MatMuls dynamically quantised, run by ONNX
-Runtime (about 4x faster than fp32 for ViT-B on 2 CPU threads); built once per weights, cached on disk."""
+"""Models run by ONNX Runtime.
+
+- ``OnnxInt8Runner``, the image models' ``int8`` precision: the model exported to ONNX, its weight MatMuls
+  dynamically quantised (about 4x faster than fp32 for ViT-B on 2 CPU threads); built once per weights, cached on
+  disk.
+- ``OnnxRunner``: a small model exported in memory and run in fp32 on one thread (the landmark sequence models).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import time
@@ -67,7 +73,7 @@ class OnnxInt8Runner:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 torch.onnx.export(
-                    _LogitsOnly(model),
+                    _LogitsOnly(model, "pixel_values"),
                     (torch.zeros(1, 3, spec.size, spec.size),),
                     str(fp32_path),
                     input_names=["pixel_values"],
@@ -110,14 +116,49 @@ def linear_share(model) -> float:
     return linear / max(1, total)
 
 
+class OnnxRunner:
+    """A small model's logits from ONNX Runtime, exported in memory (a fraction of a second; nothing cached on disk,
+    so a model the Teach tab trains leaves no file behind). For the landmark sequence models: ~1 ms a window on one
+    thread where PyTorch's eager ops cost ~4.4 ms (7 ms of CPU on two threads), and the session's own thread
+    count changes nothing for other models in the process, as ``torch.set_num_threads`` would
+    (docs/benchmarks.md). Same logits as PyTorch within ~1e-5 on real landmarks (tests)."""
+
+    def __init__(self, model, example: torch.Tensor, input_name: str, threads: int = 1):
+        import onnxruntime as ort
+
+        exported = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            torch.onnx.export(
+                _LogitsOnly(model, input_name),
+                (example,),
+                exported,
+                input_names=[input_name],
+                output_names=["logits"],
+                opset_version=17,
+                dynamo=False,
+                dynamic_axes={input_name: {0: "batch"}, "logits": {0: "batch"}},
+            )
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.input_name = input_name
+        self.session = ort.InferenceSession(exported.getvalue(), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        return self.session.run(["logits"], {self.input_name: values})[0]
+
+
 class _LogitsOnly(torch.nn.Module):
     """The exported function. Made in eval mode: the exporter puts the wrapper back in the mode it found it in,
     and a fresh module's training mode, restored, would switch the caller's model to training (dropout on)."""
 
-    def __init__(self, model):
+    def __init__(self, model, input_name: str):
         super().__init__()
         self.model = model
+        self.input_name = input_name
         self.eval()
 
-    def forward(self, pixel_values):
-        return self.model(pixel_values=pixel_values).logits
+    def forward(self, values):
+        return self.model(**{self.input_name: values}).logits

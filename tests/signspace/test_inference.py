@@ -295,3 +295,23 @@ def test_concurrent_one_off_answers_keep_the_calibration_consistent(model_dir, t
     for i in rechecked:
         np.testing.assert_allclose(answers[i].probabilities, exact.predict(frames[i]).probabilities, atol=1e-6)
     assert torch.get_num_threads() == threads_before
+
+
+def test_a_sequence_predictor_answers_as_its_model_does_in_eval_mode(tmp_path):
+    """It runs the model in ONNX Runtime: the same probabilities as the PyTorch model in eval mode, every time."""
+    from factories import HAND_MODEL, landmark_clip, make_sequence_model
+
+    from signspace.landmarks import resample
+    from signspace.prediction import softmax
+
+    if not HAND_MODEL.is_file():
+        pytest.skip("../shared hand model absent")
+    model = make_sequence_model(tmp_path / "model").eval()
+    clip, times = landmark_clip("circle"), np.arange(30) / 25
+    with Predictor.from_pretrained(str(tmp_path / "model"), hand_model=str(HAND_MODEL)) as predictor:
+        answers = [predictor.predict_landmarks(clip, times).probabilities for _ in range(2)]
+        assert not any(module.training for module in predictor.model.modules())
+    with torch.inference_mode():
+        logits = model(input_values=torch.from_numpy(resample(clip, times, 16)[None])).logits[0].numpy()
+    np.testing.assert_allclose(answers[0], softmax(logits.astype(np.float64)), atol=1e-5)
+    np.testing.assert_array_equal(answers[0], answers[1])

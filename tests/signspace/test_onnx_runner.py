@@ -1,11 +1,13 @@
-"""The int8 path's building blocks (signspace/onnx_runner.py); the int8 answers themselves are checked against fp32
-in test_inference.py."""
+"""The ONNX Runtime paths (signspace/onnx_runner.py); the int8 answers themselves are checked against fp32 in
+test_inference.py."""
 
+import numpy as np
 import torch
-from factories import make_tiny_vit
+from factories import MOTIONS, landmark_clip, make_sequence_model, make_tiny_vit
 from transformers import ViTForImageClassification
 
-from signspace.onnx_runner import OnnxInt8Runner, _model_fingerprint, linear_share
+from signspace.landmarks import resample
+from signspace.onnx_runner import OnnxInt8Runner, OnnxRunner, _model_fingerprint, linear_share
 from signspace.transforms import InputSpec
 
 
@@ -28,6 +30,19 @@ def test_the_cache_key_changes_with_the_weights_and_the_recipe():
 def test_exporting_leaves_the_callers_model_in_eval_mode(tmp_path):
     """The exporter restores its wrapper's mode; a wrapper made in training mode switched the model it wraps to
     training, so a predictor's fp32 pass (the int8 recheck) ran with dropout on."""
+    sequence_model = make_sequence_model(tmp_path / "sequence").eval()
+    OnnxRunner(sequence_model, torch.zeros(1, 16, 258), "input_values")
     vit = ViTForImageClassification.from_pretrained(make_tiny_vit(tmp_path / "vit")).eval()
     OnnxInt8Runner(vit, InputSpec(32, (0.5,) * 3, (0.5,) * 3), 1, tmp_path / "cache")
-    assert not any(module.training for module in vit.modules())
+    assert not sequence_model.training and not vit.training
+    assert not any(module.training for module in [*sequence_model.modules(), *vit.modules()])
+
+
+def test_the_onnx_runner_gives_the_sequence_models_logits(tmp_path):
+    model = make_sequence_model(tmp_path / "sequence").eval()
+    runner = OnnxRunner(model, torch.zeros(1, 16, 258), "input_values")
+    windows = np.stack([resample(landmark_clip(m, seed=s), np.arange(30) / 25, 16) for m in MOTIONS for s in (0, 1)])
+    with torch.inference_mode():
+        expected = model(input_values=torch.from_numpy(windows)).logits.numpy()
+    assert runner(windows[:1]).shape == (1, 3)
+    np.testing.assert_allclose(runner(windows), expected, atol=1e-4)
