@@ -2,7 +2,7 @@
 
     python bench/bench_browser.py cpu          # server CPU per live frame, both ways (motion model)
     python bench/bench_browser.py crowd        # simulated visitors at 12.5 frames/s on this machine, both ways
-    python bench/bench_browser.py crowd-http   # the same visitors through Gradio's HTTP queue (browser tracking)
+    python bench/bench_browser.py crowd-http   # the same visitors through Gradio's HTTP routes (browser tracking)
     python bench/bench_browser.py bytes        # upstream bytes per second per visitor, measured in Chromium
     python bench/bench_browser.py agreement    # the same clips through the browser's and Python's trackers
     python bench/bench_browser.py crops --crop_model DIR   # an image model on hand crops: cut in the page or here
@@ -365,59 +365,77 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def send_as_the_page(client, body: dict, session: str, queued: bool) -> str | None:
-    """One landmark message as the page sends it (through Gradio's queue, or straight to the handler for an event
-    with ``queue=False``); what went wrong, or None."""
-    import httpx
-
-    try:
-        if not queued:
-            answer = client.post("/gradio_api/run/predict", json=body)
-            answer.raise_for_status()
-            page_answer = answer.json()["data"][-1]
-            return page_answer.get("refused") if isinstance(page_answer, dict) else None
-        client.post("/gradio_api/queue/join", json=body).raise_for_status()
-        with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
-            events = (json.loads(line[5:]) for line in stream.iter_lines() if line.startswith("data:"))
-            answer = next((e for e in events if e.get("msg") == "process_completed"), None)
-    except httpx.HTTPError as exc:
-        return repr(exc)
-    if not (answer and answer.get("success")):
-        return str(answer)[:200]
-    page_answer = answer["output"]["data"][-1]
-    return page_answer.get("refused") if isinstance(page_answer, dict) else None
+async def post_json(reader, writer, path: str, body: bytes) -> dict:
+    """One keep-alive HTTP/1.1 POST and its JSON answer, by hand: a few hundred microseconds of the client's CPU,
+    so the clients sharing these 2 cores take little from the app they measure (httpx threads took ~half)."""
+    writer.write(
+        f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    status = int(head[0].split()[1])
+    headers = dict(line.split(": ", 1) for line in head[1:] if ": " in line)
+    payload = await reader.readexactly(int(headers.get("content-length") or headers.get("Content-Length")))
+    if status != 200:
+        raise RuntimeError(f"HTTP {status}: {payload[:200]!r}")
+    return json.loads(payload)
 
 
 def crowd_http(work: Path, visitors: list[int], seconds: float) -> None:
     """The crowd through Gradio itself: the app in its own process (``space/app.py``, browser tracking), each
-    visitor a thread posting landmark messages the way the page does (``/gradio_api/queue/join``, then the answer
-    from the event stream), one message in flight each, 4 frames every 0.32 s. The clients share the 2 cores."""
-    import subprocess
-    import uuid
-
-    import httpx
-    from hub_server import free_port
-
+    visitor a keep-alive connection posting landmark messages exactly as the page does (the off-queue route, one
+    message in flight, the frames gathered meanwhile: ``_crowd_round``). Baseline, in the same run: the same crowd
+    against a Gradio app with the same inputs and outputs whose handler does nothing, i.e. Gradio's own cost."""
     from signspace.inference import Predictor
 
     model = train_model(work)
     with Predictor.from_pretrained(str(model), hand_model=str(HAND_MODEL)) as predictor:
         frames = [scene(LETTERS[(i // 25) % len(LETTERS)], i) for i in range(100)]
         messages = browser_messages(predictor, frames)
+    app_command = [str(ROOT / "space" / "app.py"), "--model", str(model), "--hand_model", str(HAND_MODEL)]
+    app_command += ["--web_assets", str(WEB_ASSETS), "--no_teach", "--tracking", "browser"]
+    floor = {}
+    for name, command in (("floor", [__file__, "serve-floor"]), ("app", app_command)):
+        with _served(command) as (server, port, fn_index, feed):
+            for n in visitors:
+                row = _crowd_round(server, port, fn_index, feed, messages, n, seconds)
+                if name == "floor":
+                    floor[n] = row
+                    continue
+                emit(
+                    "app CPU per landmark frame through Gradio's HTTP",
+                    row.pop("cpu_ms_per_frame"),
+                    "ms",
+                    floor[n]["cpu_ms_per_frame"],
+                    "Gradio's own: the same inputs and outputs, a handler that does nothing",
+                    higher_is_better=False,
+                    **row,
+                    floor_p95_ms=floor[n]["p95_ms"],
+                )
+
+
+@contextlib.contextmanager
+def _served(command: list[str]):
+    """A Gradio app in its own process; yields it with its port and the feed's submit event."""
+    import subprocess
+
+    import httpx
+    from hub_server import free_port
+
     port = free_port()
-    command = [sys.executable, str(ROOT / "space" / "app.py"), "--model", str(model), "--hand_model", str(HAND_MODEL)]
-    command += ["--web_assets", str(WEB_ASSETS), "--no_teach", "--tracking", "browser", "--port", str(port)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, *command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                config = httpx.get(f"{base}/config", timeout=5).json()
+                config = httpx.get(f"http://127.0.0.1:{port}/config", timeout=5).json()
                 break
             except httpx.HTTPError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the app did not start") from None
+                    raise RuntimeError(f"{command[0]} did not start") from None
                 time.sleep(1)
         feed = next(
             c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "signspace-browser-feed"
@@ -425,54 +443,100 @@ def crowd_http(work: Path, visitors: list[int], seconds: float) -> None:
         index, event = next(
             (i, d) for i, d in enumerate(config["dependencies"]) if [feed, "submit"] in [list(t) for t in d["targets"]]
         )
-        fn_index = event.get("id", index)
-
-        def visitor(seed: int, stop: float, times: list, errors: list) -> None:
-            session, sent, offset = uuid.uuid4().hex[:10], 0, seed * 1e4
-            next_at = time.perf_counter() + (seed % 10) * 0.03
-            with httpx.Client(base_url=base, timeout=30) as client:
-                while time.perf_counter() < stop:
-                    wait = next_at - time.perf_counter()
-                    if wait > 0:
-                        time.sleep(wait)
-                    message = messages[sent % len(messages)]
-                    shift = offset + (sent // len(messages)) * 100
-                    shifted = {"frames": [{**f, "t": f["t"] + shift} for f in message["frames"]]}
-                    body = {"data": [shifted, None, 0.6, None], "event_data": {}, "fn_index": fn_index}
-                    body |= {"trigger_id": feed, "session_hash": session}
-                    started = time.perf_counter()
-                    error = send_as_the_page(client, body, session, event.get("queue", True) is not False)
-                    if error:
-                        errors.append(error)
-                    times.append(time.perf_counter() - started)
-                    sent += 1
-                    next_at = max(next_at + 4 / FPS, time.perf_counter())  # one message in flight, as the page
-
-        for n in visitors:
-            times, errors = [], []
-            stop = time.perf_counter() + seconds
-            threads = [threading.Thread(target=visitor, args=(i, stop, times, errors)) for i in range(n)]
-            app_cpu = process_cpu_seconds(server.pid)
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            app_cpu = process_cpu_seconds(server.pid) - app_cpu
-            result = {
-                "mode": "browser, through Gradio's HTTP routes" + (" (queued)" if event.get("queue", True) else ""),
-                "visitors": n,
-                "p95_ms": round(float(np.percentile(times, 95) * 1000), 1),
-                "median_ms": round(float(np.median(times) * 1000), 1),
-                "frames_per_s_each": round(len(times) * 4 / seconds / n, 2),
-                "errors": len(errors),
-                "first_error": errors[0] if errors else None,
-                "app_cpu_ms_per_message": round(1000 * app_cpu / max(1, len(times)), 2),
-                "app_cores_busy": round(app_cpu / seconds, 2),
-            }
-            print(json.dumps(result), flush=True)
+        if event.get("queue", True) is not False:
+            raise RuntimeError("the feed's event runs through Gradio's queue; this bench posts to the off-queue route")
+        yield server, port, event.get("id", index), feed
     finally:
         server.terminate()
         server.wait(30)
+
+
+def _crowd_round(server, port: int, fn_index: int, feed: int, messages: list[dict], n: int, seconds: float) -> dict:
+    """``n`` visitors for ``seconds``, each sending as browser_tracker.js does: a frame every 1/12.5 s joins a
+    buffer (the newest 16 kept); every 0.32 s, unless the last message is unanswered, the buffer goes as one
+    message. A slow server thus gets fewer, larger messages and no frame is lost, as with the real page."""
+    import asyncio
+    import uuid
+
+    from signspace.browser import MAX_FRAMES_PER_MESSAGE
+
+    stream = [frame for message in messages for frame in message["frames"]]
+    times, sizes, errors = [], [], []
+
+    async def visitor(seed: int, start: float, stop: float) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        session, taken, tick = uuid.uuid4().hex[:10], 0, start + (seed % 8) * 0.04
+        try:
+            while True:
+                tick = max(tick, time.perf_counter())
+                await asyncio.sleep(tick - time.perf_counter())
+                if tick >= stop:
+                    break
+                made = int((tick - start) * FPS)  # frames the camera has given since the start
+                batch = range(max(taken, made - MAX_FRAMES_PER_MESSAGE), made)
+                taken = made
+                if not batch:
+                    tick += 4 / FPS
+                    continue
+                frames = [
+                    {**stream[i % len(stream)], "t": 1000 + seed * 1e4 + i / FPS} for i in batch
+                ]  # the page's clock: increasing
+                body = {"data": [{"frames": frames}, None, 0.6, None], "event_data": {}, "fn_index": fn_index}
+                body |= {"trigger_id": feed, "session_hash": session}
+                started = time.perf_counter()
+                try:
+                    answer = await post_json(reader, writer, "/gradio_api/run/predict", json.dumps(body).encode())
+                    refused = answer["data"][-1].get("refused") if isinstance(answer["data"][-1], dict) else None
+                    if refused:
+                        errors.append(refused)
+                except (OSError, RuntimeError, ValueError, asyncio.IncompleteReadError) as exc:
+                    errors.append(repr(exc))
+                answered = time.perf_counter()
+                times.append(answered - started)
+                sizes.append(len(frames))
+                while tick <= answered:  # the page tries every 0.32 s and skips while a message is unanswered
+                    tick += 4 / FPS
+        finally:
+            writer.close()
+
+    async def crowd() -> None:
+        start = time.perf_counter()
+        await asyncio.gather(*(visitor(i, start, start + seconds) for i in range(n)))
+
+    app_cpu, clients_cpu = process_cpu_seconds(server.pid), time.process_time()
+    asyncio.run(crowd())
+    app_cpu, clients_cpu = process_cpu_seconds(server.pid) - app_cpu, time.process_time() - clients_cpu
+    return {
+        "visitors": n,
+        "cpu_ms_per_frame": 1000 * app_cpu / max(1, sum(sizes)),
+        "app_cpu_ms_per_message": round(1000 * app_cpu / max(1, len(times)), 2),
+        "p95_ms": round(float(np.percentile(times, 95) * 1000), 1),
+        "median_ms": round(float(np.median(times) * 1000), 1),
+        "frames_per_s_each": round(sum(sizes) / seconds / n, 2),
+        "frames_per_message": round(float(np.mean(sizes)), 2),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "app_cores_busy": round(app_cpu / seconds, 2),
+        "clients_cores_busy": round(clients_cpu / seconds, 2),
+    }
+
+
+def serve_floor(port: int) -> None:
+    """The crowd's baseline: the Live feed's event with its inputs and outputs, the handler doing nothing."""
+    import browser_feed
+    import gradio as gr
+
+    with gr.Blocks() as demo:
+        feed = browser_feed.browser_feed({"bundle_url": "", "wasm_url": "", "model_url": ""}, mirror=True)
+        session, teach, threshold = gr.State(None), gr.State(None), gr.Slider(0, 1, 0.6)
+        label, text = gr.Label(), gr.Textbox()
+        feed.submit(
+            lambda message, state, t, visitor: ({"A": 0.5}, "", state, {"ack": message["frames"][-1]["t"]}),
+            inputs=[feed, session, threshold, teach],
+            outputs=[label, text, session, feed],
+            queue=False,
+        )
+    demo.launch(server_port=port)
 
 
 # --- image models trained on hand crops ---------------------------------------------------------------------------
@@ -711,12 +775,15 @@ def crops(work: Path, crop_model: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["cpu", "crowd", "crowd-http", "bytes", "agreement", "crops"])
+    parser.add_argument("what", choices=["cpu", "crowd", "crowd-http", "bytes", "agreement", "crops", "serve-floor"])
     parser.add_argument("--crop_model", default=None, help="an image model trained on hand crops (cpu, bytes, crops)")
     parser.add_argument("--work", default=str(ROOT / "artifacts" / "bench-browser"))
     parser.add_argument("--visitors", default="2,4,8,16,30,45")
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--port", type=int, default=7860, help="serve-floor: where crowd-http's baseline app listens")
     args = parser.parse_args()
+    if args.what == "serve-floor":
+        return serve_floor(args.port)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     crop_model = Path(args.crop_model) if args.crop_model else None
