@@ -54,6 +54,13 @@ def test_browser_frames_mean_what_the_python_trackers_frames_mean():
         ({"frames": [{"t": 1.0, "hands": [{**hand(), "score": 7}]}]}, "score must be between 0 and 1"),
         ({"frames": [{"t": 1.0, "hands": [{**hand(), "points": [0.5] * 62}]}]}, "points must be 63 numbers"),
         ({"frames": [{"t": 1.0, "hands": [{**hand(), "points": [1e9] * 63}]}]}, "coordinates lie outside"),
+        ({"frames": [{"t": 1.0, "hands": [{**hand(), "points": [0.5] * 62 + [True]}]}]}, "points must be 63 numbers"),
+        ({"frames": [{"t": 1.0, "hands": [{**hand(), "points": [0.5] * 62 + ["0.5"]}]}]}, "points must be 63 numbers"),
+        ({"frames": [{"t": 1.0, "hands": [{**hand(), "points": [0.5] * 62 + [float("nan")]}]}]}, "lie outside"),
+        # JSON integers have no size limit; one too large for a float was an OverflowError (a server error)
+        ({"frames": [{"t": 1.0, "hands": [{**hand(), "points": [0.5] * 62 + [10**400]}]}]}, "lie outside"),
+        ({"frames": [{"t": 1.0, "hands": [{**hand(), "score": 10**400}]}]}, "score must be between 0 and 1"),
+        ({"frames": [{"t": 10**400}]}, "'t' must be a time in seconds"),
         ({"frames": [{"t": 1.0, "hands": ["a hand"]}]}, "a hand must be an object"),
     ],
 )
