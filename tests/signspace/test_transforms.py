@@ -3,7 +3,7 @@ import torch
 from factories import pattern_image
 from torchvision.transforms.v2 import functional as F
 
-from signspace.transforms import InputSpec, batch_transform, device_augmentation
+from signspace.transforms import InputSpec, batch_transform, device_augmentation, normalize
 
 SPEC = InputSpec(32, (0.5,) * 3, (0.5,) * 3)
 
@@ -37,3 +37,14 @@ def test_device_augmentation_draws_per_image_keeps_range_and_follows_the_seed():
     torch.manual_seed(0)
     assert torch.equal(out, device_augmentation()(batch))
     assert np.isfinite(out.numpy()).all()
+
+
+def test_normalize_gives_the_same_values_for_bytes_and_fractions_and_leaves_its_input_alone():
+    spec = InputSpec(8, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    pixels = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    fractions = pixels.float() / 255
+    before = fractions.clone()
+    expected = (fractions - torch.tensor(spec.mean).view(1, 3, 1, 1)) / torch.tensor(spec.std).view(1, 3, 1, 1)
+    torch.testing.assert_close(normalize(pixels, spec), expected)
+    torch.testing.assert_close(normalize(fractions, spec), expected)
+    assert torch.equal(fractions, before)  # computed in place, but on its own copy
