@@ -576,7 +576,6 @@ def cpu_crops(crop_model: Path) -> None:
     import browser_feed
     import torch
 
-    from signspace.browser import parse_crop
     from signspace.inference import Predictor
 
     torch.set_num_threads(2)
@@ -584,38 +583,58 @@ def cpu_crops(crop_model: Path) -> None:
     assert predictor.hand_crop, f"{crop_model} does not record hand crops in its config.json"
     frames = [scene(LETTERS[(i // 10) % len(LETTERS)], i) for i in range(60)]
     messages = [m for m in crop_messages(predictor, frames) if "crop" in m]
+    run_model, model = predictor._run, []
+
+    def timed_model(pixels):  # the model's own share of each frame, timed inside the same call
+        started = _clocks()
+        try:
+            return run_model(pixels)
+        finally:
+            model.append(_clocks() - started)
+
+    predictor._run = timed_model
     session, server = None, []
     for index, frame in enumerate(frames):
-        started = time.process_time()
+        model.clear()
+        started = _clocks()
         _, _, session, _, _ = app.live_step(predictor, frame[:, ::-1].copy(), session, 0.6, None, now=index * 0.2)
-        server.append(time.process_time() - started)
+        if model:  # a frame with a hand
+            server.append((_clocks() - started, sum(model)))
     session.close()
-    model, page, state = [], [], None
+    page, state = [], None
     for message in messages:
-        started = time.process_time()
+        model.clear()
+        started = _clocks()
         _, _, state, answer = browser_feed.browser_step(predictor, message, state, 0.6, None, FRAME_SECONDS)
-        page.append(time.process_time() - started)
+        page.append((_clocks() - started, sum(model)))
         assert "ack" in answer, answer
-        pixels = predictor._pixels(parse_crop(message, predictor.browser_input))
-        started = time.process_time()
-        predictor._run(pixels)
-        model.append(time.process_time() - started)
     predictor.close()
-    model_ms, page_ms, server_ms = (float(np.median(c[5:]) * 1000) for c in (model, page, server))
+
+    def median_ms(values) -> float:
+        return round(float(np.median(values[5:]) * 1000), 2)
+
     emit(
         "server_cpu_ms_per_live_frame_hand_crop_model_beyond_the_model",
-        page_ms - model_ms,
-        "CPU ms per crop message on the server beyond the model itself (browser tracking), median",
-        server_ms - model_ms,
-        "server tracking: decode + VIDEO-mode tracker + crop + resize beyond the model, same run, same frames",
+        median_ms([total[0] - own[0] for total, own in page]),
+        "CPU ms per crop message beyond the model, on the request's thread (browser tracking), median",
+        median_ms([total[1] - own[1] for total, own in server]),
+        "server tracking: decode + VIDEO-mode tracker + crop + resize beyond the model, whole process, same frames",
         higher_is_better=False,
         goal="<= 2 ms",
-        model_alone_ms=round(model_ms, 2),
-        browser_tracking_total_ms=round(page_ms, 2),
-        server_tracking_total_ms=round(server_ms, 2),
+        model_alone_ms=median_ms([own[1] for _, own in page]),
+        model_alone_ms_on_the_request_thread=median_ms([own[0] for _, own in page]),
+        browser_tracking_total_ms=median_ms([total[1] for total, _ in page]),
+        server_tracking_total_ms=median_ms([total[1] for total, _ in server]),
         crop_side=predictor.spec.size,
         crop_bytes_mean=round(float(np.mean([len(m["crop"]) for m in messages]))),
+        note="PyTorch's OpenMP threads spin ~5 ms after each pass (5.1 ms of CPU measured): the model's cost, so the "
+        "figure counts the request's own thread, where all of the crop path's work runs",
     )
+
+
+def _clocks() -> np.ndarray:
+    """(this thread's, the whole process's) CPU seconds so far."""
+    return np.array([time.thread_time(), time.process_time()])
 
 
 def page_tracker() -> str:
