@@ -21,7 +21,10 @@ import base64
 import binascii
 import io
 import math
+import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -43,6 +46,10 @@ COORDINATE_RANGE = (-2.0, 3.0)
 NUMBER_TYPES = {int, float}  # what JSON numbers decode to (a bool is not one)
 CROP_FORMATS = {"data:image/jpeg;base64,": "JPEG", "data:image/png;base64,": "PNG"}
 LANDMARK_SEND_SECONDS = 0.32  # a motion model's page sends ~4 frames per message
+# Every visitor's request goes through Python under one GIL, so the app serves from about one core however many
+# the machine has (it saturated at 1.13 cores of 2, docs/benchmarks.md): past this much CPU, pages send less often.
+BUSY_CORES = 0.75
+MAX_SLOWDOWN = 4.0  # a landmark message then holds 16 frames (MAX_FRAMES_PER_MESSAGE) at 12.5 frames/s
 CROP_QUALITY = 0.92  # the page's JPEG quality for hand crops (docs/benchmarks.md: what it changes)
 # The page's own tracker files: the npm package at a pinned version on a public CDN for npm packages, unless the
 # app is given a local copy (--web_assets).
@@ -66,10 +73,12 @@ class BrowserInput:
     resize: int = 0  # crops: the shorter side the crop is resized to before the centre square is cut
     margin: float = 0.0  # crops: of the landmarks' extent, on every side (hands.crop_box)
 
-    def paced(self, frame_seconds: float) -> BrowserInput:
+    def paced(self, frame_seconds: float, slowdown: float = 1.0) -> BrowserInput:
         """Crops go at the rate the app serves an image model's frames (``--stream_every``); landmark messages
-        batch the frames at their own pace."""
-        return replace(self, every_seconds=frame_seconds) if self.send == "crop" else self
+        batch the frames at their own pace. ``slowdown`` (``Pacer``): how many times less often, while the app is
+        busy."""
+        every = frame_seconds if self.send == "crop" else LANDMARK_SEND_SECONDS
+        return replace(self, every_seconds=every * slowdown)
 
     def to_page(self) -> dict:
         page = {"send": self.send, "every_ms": round(self.every_seconds * 1000)}
@@ -106,6 +115,35 @@ def parse_frames(message, last_time: float | None = None) -> list[tuple[float, l
         parsed.append((float(when), [_hand(hand, index) for hand in hands]))
         last_time = float(when)
     return parsed
+
+
+@dataclass
+class Pacer:
+    """How many times less often pages should send, from how busy this process is: past ``busy_cores`` of CPU
+    (BUSY_CORES) in proportion, up to MAX_SLOWDOWN. A landmark message then carries more frames (none is lost) and
+    answers stay prompt; only the running guess updates less often. Measured over ``window`` seconds at a time.
+
+    The load seen is the load at the slowdown in force, so the full-pace load is about that times the slowdown:
+    the slowdown settles where the load is ``busy_cores`` rather than swinging between full pace and slow."""
+
+    busy_cores: float = BUSY_CORES
+    window: float = 2.0
+    cpu: Callable[[], float] = time.process_time  # this process's CPU seconds, all threads
+    clock: Callable[[], float] = time.monotonic
+    slowdown: float = 1.0
+    _since: tuple[float, float] | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def current(self) -> float:
+        with self._lock:  # every visitor's request asks
+            now, used = self.clock(), self.cpu()
+            if self._since is None:
+                self._since = (now, used)
+            elif now - self._since[0] >= self.window:
+                load = (used - self._since[1]) / (now - self._since[0])
+                self.slowdown = min(MAX_SLOWDOWN, max(1.0, load * self.slowdown / self.busy_cores))
+                self._since = (now, used)
+            return self.slowdown
 
 
 def parse_crop(message, wanted: BrowserInput) -> Image.Image | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from signspace.browser import TASKS_VISION_CDN, BrowserInput, LandmarkMessageError
+from signspace.browser import TASKS_VISION_CDN, BrowserInput, LandmarkMessageError, Pacer
 from signspace.errors import ConfigError
 from signspace.hands import search_settings
 from signspace.inference import Predictor
@@ -118,6 +118,7 @@ def browser_step(
     teach,
     frame_seconds: float,
     slots: threading.Semaphore | None = None,
+    pacer: Pacer | None = None,
 ):
     """One message with the visitor's chosen model -> (top-3 or "no hand", text, session, answer to the page). The
     answer acknowledges the message and says what the model wants next (``frame_seconds``: how often an image
@@ -125,7 +126,8 @@ def browser_step(
 
     ``slots``: how many messages are classified at once. The event runs off Gradio's queue (its per-call overhead
     dwarfed the work), so this is where ``--concurrency`` holds: unbounded, a crowd's handlers ran side by side and
-    each answer came slower (docs/benchmarks.md)."""
+    each answer came slower (docs/benchmarks.md). ``pacer``: while the app is busy, the answer asks the page to send
+    less often (more frames a message), so a crowd past its capacity still gets prompt answers."""
     predictor = teach.shelf.predictor if teach is not None else base
     if predictor.browser_input is None:
         if state is not None:  # the session of the model the visitor left
@@ -133,7 +135,7 @@ def browser_step(
         refused = "this model sees whole frames, which this page does not send; pick another model in the Model list"
         return gr.update(), "", None, {"refused": refused}
     state = session_for(predictor, state)
-    wants = predictor.browser_input.paced(frame_seconds).to_page()
+    wants = predictor.browser_input.paced(frame_seconds, pacer.current() if pacer else 1.0).to_page()
     try:
         with slots or contextlib.nullcontext():
             step = state.step_message(message, threshold)

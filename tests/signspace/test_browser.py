@@ -14,6 +14,7 @@ from signspace.browser import (
     BrowserInput,
     FrameRate,
     LandmarkMessageError,
+    Pacer,
     parse_crop,
     parse_frames,
     parse_message,
@@ -131,6 +132,8 @@ def test_a_bad_crop_is_refused_in_one_line_before_its_pixels_are_decoded(crop, e
 
 def test_the_page_is_told_what_the_model_needs_and_how_often():
     assert BrowserInput("landmarks").paced(0.2).to_page() == {"send": "landmarks", "every_ms": 320}
+    assert BrowserInput("landmarks").paced(0.2, slowdown=2.0).to_page()["every_ms"] == 640
+    assert CROP.paced(0.25, slowdown=1.5).to_page()["every_ms"] == 375
     assert CROP.paced(0.25).to_page() == {
         "send": "crop",
         "every_ms": 250,
@@ -139,3 +142,30 @@ def test_the_page_is_told_what_the_model_needs_and_how_often():
         "margin": 0.25,
         "quality": 0.92,
     }
+
+
+class Clocks:
+    """Wall and CPU seconds the test moves by hand."""
+
+    def __init__(self):
+        self.wall = self.used = 0.0
+
+    def run(self, seconds: float, cores: float) -> None:
+        self.wall += seconds
+        self.used += seconds * cores
+
+
+def test_pages_send_less_often_in_proportion_while_the_app_is_busy_and_at_full_pace_again_after():
+    clocks = Clocks()
+    pacer = Pacer(busy_cores=0.75, window=2.0, cpu=lambda: clocks.used, clock=lambda: clocks.wall)
+    assert pacer.current() == 1.0
+    clocks.run(1.0, cores=1.5)
+    assert pacer.current() == 1.0  # within the window: not measured yet
+    clocks.run(1.0, cores=1.5)
+    assert pacer.current() == pytest.approx(2.0)  # twice the busy load: half as often
+    clocks.run(2.0, cores=0.75)  # at half the messages the load is on target: the slowdown holds, no swing
+    assert pacer.current() == pytest.approx(2.0)
+    clocks.run(2.0, cores=1.9)
+    assert pacer.current() == 4.0  # never past 16 frames a message
+    clocks.run(2.0, cores=0.05)  # the crowd left
+    assert pacer.current() == 1.0

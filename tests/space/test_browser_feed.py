@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from factories import landmark_clip, make_sequence_model
 
-from signspace.browser import BrowserInput
+from signspace.browser import BrowserInput, Pacer
 from signspace.errors import ConfigError
 from signspace.landmarks import RIGHT
 from signspace.live import NO_HAND
@@ -69,6 +69,9 @@ def test_landmark_messages_answer_the_page_and_a_bad_one_is_refused_without_losi
     empty = {"frames": [{"t": 3.0 + i / 12.5, "hands": []} for i in range(16)]}
     label, *_ = browser_feed.browser_step(predictor, empty, session, 0.6, None, 0.2)
     assert label == NO_HAND
+    busy = Pacer(slowdown=2.0, window=1e9)  # a busy app: the answer asks the page to send half as often
+    *_, answer = browser_feed.browser_step(predictor, {"frames": [{"t": 5.0}]}, session, 0.6, None, 0.2, None, busy)
+    assert answer["wants"] == {"send": "landmarks", "every_ms": 640}
     whole_frames = SimpleNamespace(shelf=SimpleNamespace(predictor=WholeFrames()))
     *_, answer = browser_feed.browser_step(predictor, message, session, 0.6, whole_frames, 0.2)
     assert "this model sees whole frames, which this page does not send" in answer["refused"]
