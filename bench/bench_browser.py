@@ -2,7 +2,7 @@
 
     python bench/bench_browser.py cpu          # server CPU per live frame, both ways (motion model)
     python bench/bench_browser.py crowd        # simulated visitors at 12.5 frames/s on this machine, both ways
-    python bench/bench_browser.py crowd-http   # the same visitors through Gradio's HTTP routes (browser tracking)
+    python bench/bench_browser.py crowd-http   # the same visitors through Gradio's HTTP routes, against its own floor
     python bench/bench_browser.py bytes        # upstream bytes per second per visitor, measured in Chromium
     python bench/bench_browser.py agreement    # the same clips through the browser's and Python's trackers
     python bench/bench_browser.py crops --crop_model DIR   # an image model on hand crops: cut in the page or here
@@ -453,19 +453,20 @@ def _served(command: list[str]):
 
 def _crowd_round(server, port: int, fn_index: int, feed: int, messages: list[dict], n: int, seconds: float) -> dict:
     """``n`` visitors for ``seconds``, each sending as browser_tracker.js does: a frame every 1/12.5 s joins a
-    buffer (the newest 16 kept); every 0.32 s, unless the last message is unanswered, the buffer goes as one
-    message. A slow server thus gets fewer, larger messages and no frame is lost, as with the real page."""
+    buffer (the newest 16 kept); every 0.32 s (or as often as the last answer asked), unless the last message is
+    unanswered, the buffer goes as one message. A slow server gets fewer, larger messages; no frame is lost."""
     import asyncio
     import uuid
 
     from signspace.browser import MAX_FRAMES_PER_MESSAGE
 
     stream = [frame for message in messages for frame in message["frames"]]
-    times, sizes, errors = [], [], []
+    times, sizes, errors, paces = [], [], [], []
 
     async def visitor(seed: int, start: float, stop: float) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        session, taken, tick = uuid.uuid4().hex[:10], 0, start + (seed % 8) * 0.04
+        session, taken, tick = uuid.uuid4().hex[:10], 0, start + (seed * 0.618 % 1) * 4 / FPS  # spread phases
+        every = 4 / FPS  # until an answer says otherwise (browser.Pacer)
         try:
             while True:
                 tick = max(tick, time.perf_counter())
@@ -476,7 +477,7 @@ def _crowd_round(server, port: int, fn_index: int, feed: int, messages: list[dic
                 batch = range(max(taken, made - MAX_FRAMES_PER_MESSAGE), made)
                 taken = made
                 if not batch:
-                    tick += 4 / FPS
+                    tick += every
                     continue
                 frames = [
                     {**stream[i % len(stream)], "t": 1000 + seed * 1e4 + i / FPS} for i in batch
@@ -486,16 +487,18 @@ def _crowd_round(server, port: int, fn_index: int, feed: int, messages: list[dic
                 started = time.perf_counter()
                 try:
                     answer = await post_json(reader, writer, "/gradio_api/run/predict", json.dumps(body).encode())
-                    refused = answer["data"][-1].get("refused") if isinstance(answer["data"][-1], dict) else None
-                    if refused:
-                        errors.append(refused)
+                    page_answer = answer["data"][-1] if isinstance(answer["data"][-1], dict) else {}
+                    if page_answer.get("refused"):
+                        errors.append(page_answer["refused"])
+                    every = page_answer.get("wants", {}).get("every_ms", every * 1000) / 1000
                 except (OSError, RuntimeError, ValueError, asyncio.IncompleteReadError) as exc:
                     errors.append(repr(exc))
                 answered = time.perf_counter()
                 times.append(answered - started)
                 sizes.append(len(frames))
-                while tick <= answered:  # the page tries every 0.32 s and skips while a message is unanswered
-                    tick += 4 / FPS
+                paces.append(every)
+                while tick <= answered:  # the page tries every_ms and skips while a message is unanswered
+                    tick += every
         finally:
             writer.close()
 
@@ -514,6 +517,7 @@ def _crowd_round(server, port: int, fn_index: int, feed: int, messages: list[dic
         "median_ms": round(float(np.median(times) * 1000), 1),
         "frames_per_s_each": round(sum(sizes) / seconds / n, 2),
         "frames_per_message": round(float(np.mean(sizes)), 2),
+        "asked_every_ms_mean": round(float(np.mean(paces)) * 1000),
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
         "app_cores_busy": round(app_cpu / seconds, 2),
