@@ -39,6 +39,8 @@ picture of you leaves your device. (Such clips train motion models; image models
 STORED_VIDEOS = """**Stored: each clip as a video** (`<sign>/<clip>.mp4`, your webcam's frames, sent to {where});
 its hands' landmarks are tracked from it when you train. Unlike landmarks, a video can also train an image model
 later (`train/build_dataset.py`)."""
+# What a recording keeps, on a shared Space where the browser tracks (the visitor chooses; landmarks only by default)
+STORE_CHOICES = ("Landmarks only", "Landmarks and the video")
 PRIVACY_SHARED = """**What is stored, and for how long.** Your clips may show your face and room. On this Space they are
 kept in a folder of your session only (no other visitor can list or open them) and **deleted when you close this
 tab** (at the latest {hours} hours after you opened the page), together with the models you train here. Nothing leaves
@@ -237,17 +239,35 @@ def feed_landmarks(session: TeachSession | None, message, now: float | None = No
     except LandmarkMessageError as exc:
         return {"refused": str(exc)}
     newest = frames[-1][0]
+    if not session.records_landmarks:  # the visitor chose the video: the recording is the server webcam's frames
+        return {"ack": newest}
     for at, values in frames:  # the newest frame was taken about now: the others that much earlier
         session.recorder.feed(values, now - (newest - at), at=at)
     return {"ack": newest}
 
 
 def landmarks_unavailable(session: TeachSession | None, message) -> tuple:
-    """The page cannot track: record videos through the server instead, and say so."""
+    """The page cannot track: record videos through the server instead, and say so (no choice left to offer)."""
     if session is not None:
         session.records_landmarks = False
     camera, note = browser_unavailable(message)
-    return camera, note + " Clips are stored as videos."
+    return camera, gr.update(visible=True), gr.update(visible=False), note + " Clips are stored as videos."
+
+
+def choose_storage(session: TeachSession | None, choice: str) -> tuple:
+    """The visitor's choice where the browser tracks: landmarks only (no picture leaves the device), or the video
+    too (the webcam's frames go to the Space, each clip is kept as a video, its landmarks tracked from it when
+    training, and it can later train an image model). Not while a recording runs or waits to be saved again: its
+    frames are of the other kind. Returns the choice shown, the server webcam, its hand preview, the storage note."""
+    if session is None:
+        return gr.update(value=STORE_CHOICES[0]), gr.update(), gr.update(), gr.update()
+    busy = session.recorder.phase(time.monotonic())[0] != "idle" or session.pending is not None
+    if busy:
+        gr.Warning("A recording is running or waiting to be saved again: choose what to store after it is saved.")
+        return gr.update(value=STORE_CHOICES[0 if session.records_landmarks else 1]), *(gr.update(),) * 3
+    session.records_landmarks = landmarks = choice != STORE_CHOICES[1]
+    note = STORED_LANDMARKS if landmarks else STORED_VIDEOS.format(where="this Space")
+    return gr.update(), gr.update(visible=not landmarks), gr.update(visible=not landmarks), note
 
 
 def feed_frame(session: TeachSession | None, frame, unmirror: bool = True, now: float | None = None):
@@ -256,6 +276,8 @@ def feed_frame(session: TeachSession | None, frame, unmirror: bool = True, now: 
     view like Live's. Otherwise nothing runs."""
     now = time.monotonic() if now is None else now
     if session is None or frame is None or session.recorder.phase(now)[0] not in ("countdown", "recording"):
+        return gr.update()
+    if session.records_landmarks:  # the browser's landmarks are the recording (the webcam may still be streaming)
         return gr.update()
     import numpy as np
 
@@ -481,6 +503,14 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, visito
                 in_browser = visitors.records_landmarks and hand_model is not None
                 where = "this Space" if config.per_visitor else "this app, in your signs folder"
                 stored = STORED_LANDMARKS if in_browser else STORED_VIDEOS.format(where=where)
+                store = gr.Radio(
+                    list(STORE_CHOICES),
+                    value=STORE_CHOICES[0],
+                    label="What a recording keeps",
+                    info="The video is needed to train image models later; it sends your webcam's frames here.",
+                    visible=in_browser,
+                    elem_id="teach-store",
+                )
                 teach_note = gr.Markdown(stored, elem_id="teach-stored")
                 if in_browser:  # only landmarks leave the visitor's device
                     feed = browser_feed(
@@ -579,7 +609,12 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, visito
     )
     if in_browser:
         feed.submit(feed_landmarks, [session_state, feed], [feed], show_progress="hidden", api_name=False)
-        feed.stop(landmarks_unavailable, [session_state, feed], [server_camera, teach_note], api_name=False)
+        feed.stop(
+            landmarks_unavailable, [session_state, feed], [server_camera, hands_seen, store, teach_note], api_name=False
+        )
+        store.input(  # the visitor's own choice; a refused one is set back without firing again
+            choose_storage, [session_state, store], [store, server_camera, hands_seen, teach_note], api_name=False
+        )
     record_btn.click(
         record, [session_state, signs, takes], [status, signs, clips, retry_btn], api_name=False, concurrency_limit=None
     )

@@ -444,3 +444,47 @@ def test_on_a_shared_space_a_recording_is_the_landmarks_the_browser_sent_and_no_
     local = teach_tab.Visitors(app.AppConfig(model="m"), Base(), "m").records_landmarks
     server = teach_tab.Visitors(app.AppConfig(model="m", per_visitor=True, tracking="server"), Base(), "m")
     assert not local and not server.records_landmarks  # locally, and when told to, clips are videos as before
+
+
+def test_where_the_browser_tracks_the_visitor_may_keep_the_video_too_but_not_mid_recording(tmp_path):
+    from factories import landmark_clip
+
+    from signspace.landmarks import RIGHT
+
+    config = app.AppConfig(model="m", per_visitor=True)
+    visitors = teach_tab.Visitors(config, Base(), "m", root=tmp_path / "visitors")
+    session = visitors.open(SimpleNamespace(session_hash="visitor"))
+    teach_tab.add_sign(session, "hello")
+    _, camera, preview, note = teach_tab.choose_storage(session, "Landmarks and the video")
+    assert not session.records_landmarks and camera["visible"] and preview["visible"]
+    assert "Stored: each clip as a video" in note and "sent to this Space" in note
+    hands = [{"handedness": "Right", "score": 0.9, "points": landmark_clip("circle")[0][RIGHT].tolist()}]
+    session.recorder.countdown, session.recorder.seconds = 0.0, 5.0
+    session.recorder.arm("hello", time.monotonic())
+    assert "ack" in teach_tab.feed_landmarks(session, {"frames": [{"t": 1.0, "hands": hands}]})
+    assert session.recorder.frames == []  # the landmarks no longer make the recording: the webcam's frames do
+    teach_tab.feed_frame(session, np.asarray(pattern_image(0, (64, 48))))
+    assert len(session.recorder.frames) == 1
+    shown, *unchanged = teach_tab.choose_storage(session, "Landmarks only")  # mid-recording: refused
+    assert shown["value"] == "Landmarks and the video" and not session.records_landmarks
+    assert all(update == gr.update() for update in unchanged)
+    session.recorder.take()
+    _, camera, _, note = teach_tab.choose_storage(session, "Landmarks only")
+    assert session.records_landmarks and not camera["visible"] and note == teach_tab.STORED_LANDMARKS
+    session.recorder.arm("hello", time.monotonic())
+    teach_tab.feed_frame(session, np.asarray(pattern_image(0, (64, 48))))
+    assert session.recorder.frames == []  # a still-streaming webcam never mixes pictures into landmarks
+    visitors.close(session)
+
+
+def test_the_choice_of_what_to_keep_is_offered_only_where_the_browser_records(tmp_path):
+    def choice_shown(config):
+        demo = app.build_demo(Fake(), config)
+        return next(b.visible for b in demo.blocks.values() if getattr(b, "elem_id", None) == "teach-store")
+
+    from factories import fake_task_bundle
+
+    hand = str(fake_task_bundle(tmp_path / "hand_landmarker.task"))  # the page tracks only with a hand model
+    assert choice_shown(app.AppConfig(model="m", per_visitor=True, hand_model=hand))
+    assert not choice_shown(app.AppConfig(model="m", per_visitor=True, tracking="server", hand_model=hand))
+    assert not choice_shown(app.AppConfig(model="m", data_dir=str(tmp_path / "signs")))
