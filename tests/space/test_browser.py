@@ -404,6 +404,12 @@ def test_on_a_shared_space_teach_records_landmarks_in_the_browser_and_trains_on_
             result = page.locator("#teach-train-status").inner_text()
             [session] = visitors.sessions.values()
             recorded = [p for p in session.folder.root.rglob("*") if p.is_file() and ".signspace" not in p.parts]
+            page.locator("#teach-store label", has_text="Landmarks and the video").click()  # to train an image model
+            page.wait_for_function(
+                "() => document.querySelector('#teach-stored').innerText.includes('each clip as a video')",
+                timeout=10_000,
+            )
+            camera_offered = page.locator("#teach-camera").is_visible()
             browser.close()
     finally:
         demo.close()
@@ -411,6 +417,7 @@ def test_on_a_shared_space_teach_records_landmarks_in_the_browser_and_trains_on_
     assert "landmarks only" in stored and "no video" in stored
     assert len(recorded) == 6 and all(p.suffix == ".npy" for p in recorded), recorded
     assert "Validation accuracy" in result or "Score unknown" in result, result
+    assert camera_offered and not session.records_landmarks  # the next clips come from the server webcam, as videos
 
 
 @needs_web_tracker
