@@ -46,8 +46,8 @@ COORDINATE_RANGE = (-2.0, 3.0)
 NUMBER_TYPES = {int, float}  # what JSON numbers decode to (a bool is not one)
 CROP_FORMATS = {"data:image/jpeg;base64,": "JPEG", "data:image/png;base64,": "PNG"}
 LANDMARK_SEND_SECONDS = 0.32  # a motion model's page sends ~4 frames per message
-# Every visitor's request goes through Python under one GIL, so the app serves from about one core however many
-# the machine has (it saturated at 1.13 cores of 2, docs/benchmarks.md): past this much CPU, pages send less often.
+# Every visitor's request goes through Python under one GIL, so the app cannot give them much more than one core (it
+# saturated at 1.13 cores of 2, docs/benchmarks.md): past this much CPU, pages are asked to send less often.
 BUSY_CORES = 0.75
 MAX_SLOWDOWN = 4.0  # a landmark message then holds 16 frames (MAX_FRAMES_PER_MESSAGE) at 12.5 frames/s
 CROP_QUALITY = 0.92  # the page's JPEG quality for hand crops (docs/benchmarks.md: what it changes)
@@ -77,7 +77,7 @@ class BrowserInput:
         """Crops go at the rate the app serves an image model's frames (``--stream_every``); landmark messages
         batch the frames at their own pace. ``slowdown`` (``Pacer``): how many times less often, while the app is
         busy."""
-        every = frame_seconds if self.send == "crop" else LANDMARK_SEND_SECONDS
+        every = frame_seconds if self.send == "crop" else self.every_seconds
         return replace(self, every_seconds=every * slowdown)
 
     def to_page(self) -> dict:
@@ -120,8 +120,8 @@ def parse_frames(message, last_time: float | None = None) -> list[tuple[float, l
 @dataclass
 class Pacer:
     """How many times less often pages should send, from how busy this process is: past ``busy_cores`` of CPU
-    (BUSY_CORES) in proportion, up to MAX_SLOWDOWN. A landmark message then carries more frames (none is lost) and
-    answers stay prompt; only the running guess updates less often. Measured over ``window`` seconds at a time.
+    (BUSY_CORES) in proportion, up to MAX_SLOWDOWN. A landmark message then carries more frames (none is lost),
+    fewer messages queue, and the running guess updates less often. Measured over ``window`` seconds at a time.
 
     The load seen is the load at the slowdown in force, so the full-pace load is about that times the slowdown:
     the slowdown settles where the load is ``busy_cores`` rather than swinging between full pace and slow."""

@@ -334,7 +334,7 @@ def build_demo(
                     urls = browser_feed.asset_urls(config.web_assets, predictor.hand_model)
                     wants = predictor.browser_input.paced(config.stream_every)
                     slots = threading.BoundedSemaphore(config.concurrency)  # the queue's limit, off the queue
-                    pacer = browser.Pacer()  # past the app's capacity pages send less often; answers stay prompt
+                    pacer = browser.Pacer()  # near the app's capacity pages send less often, so fewer messages queue
                     feed = browser_feed.browser_feed(urls, mirror=not config.unmirror, wants=wants)
                 with gr.Row(visible=not in_browser) as server_camera:  # the server tracks the streamed frames
                     camera = browser_feed.server_webcam("Webcam")

@@ -127,7 +127,7 @@ def browser_step(
     ``slots``: how many messages are classified at once. The event runs off Gradio's queue (its per-call overhead
     dwarfed the work), so this is where ``--concurrency`` holds: unbounded, a crowd's handlers ran side by side and
     each answer came slower (docs/benchmarks.md). ``pacer``: while the app is busy, the answer asks the page to send
-    less often (more frames a message), so a crowd past its capacity still gets prompt answers."""
+    less often (more frames a message), so fewer of a crowd's messages queue."""
     predictor = teach.shelf.predictor if teach is not None else base
     if predictor.browser_input is None:
         if state is not None:  # the session of the model the visitor left
