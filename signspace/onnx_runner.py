@@ -43,10 +43,7 @@ class OnnxInt8Runner:
     def __init__(self, model, spec: InputSpec, threads: int, cache_dir: Path):
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
+        options = _session_options(threads)
         self.path = self._build(model, spec, Path(cache_dir))
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
@@ -70,18 +67,9 @@ class OnnxInt8Runner:
         tmp_path = target.with_name(f".{key}-{os.getpid()}-int8.onnx")
         started = time.perf_counter()
         try:
+            _export(model, torch.zeros(1, 3, spec.size, spec.size), "pixel_values", str(fp32_path))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                torch.onnx.export(
-                    _LogitsOnly(model, "pixel_values"),
-                    (torch.zeros(1, 3, spec.size, spec.size),),
-                    str(fp32_path),
-                    input_names=["pixel_values"],
-                    output_names=["logits"],
-                    opset_version=17,
-                    dynamo=False,
-                    dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}},
-                )
                 quantize_dynamic(
                     str(fp32_path),
                     str(tmp_path),
@@ -127,27 +115,40 @@ class OnnxRunner:
         import onnxruntime as ort
 
         exported = io.BytesIO()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-            torch.onnx.export(
-                _LogitsOnly(model, input_name),
-                (example,),
-                exported,
-                input_names=[input_name],
-                output_names=["logits"],
-                opset_version=17,
-                dynamo=False,
-                dynamic_axes={input_name: {0: "batch"}, "logits": {0: "batch"}},
-            )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
+        _export(model, example, input_name, exported)
         self.input_name = input_name
-        self.session = ort.InferenceSession(exported.getvalue(), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(
+            exported.getvalue(), _session_options(threads), providers=["CPUExecutionProvider"]
+        )
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         return self.session.run(["logits"], {self.input_name: values})[0]
+
+
+def _export(model, example: torch.Tensor, input_name: str, target) -> None:
+    """The model's logits as ONNX (opset 17, any batch size) to ``target``: a path or a file object."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(
+            _LogitsOnly(model, input_name),
+            (example,),
+            target,
+            input_names=[input_name],
+            output_names=["logits"],
+            opset_version=17,
+            dynamo=False,
+            dynamic_axes={input_name: {0: "batch"}, "logits": {0: "batch"}},
+        )
+
+
+def _session_options(threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return options
 
 
 class _LogitsOnly(torch.nn.Module):
