@@ -297,21 +297,49 @@ def test_concurrent_one_off_answers_keep_the_calibration_consistent(model_dir, t
     assert torch.get_num_threads() == threads_before
 
 
+def sequence_answer(model, clip, times) -> np.ndarray:
+    """What the PyTorch model itself answers for ``clip``'s window, in eval mode."""
+    from signspace.landmarks import resample
+    from signspace.prediction import softmax
+
+    window = np.ascontiguousarray(resample(clip, times, model.config.sequence_length), np.float32)[None]
+    with torch.inference_mode():
+        return softmax(model.eval()(input_values=torch.from_numpy(window)).logits[0].numpy().astype(np.float64))
+
+
 def test_a_sequence_predictor_answers_as_its_model_does_in_eval_mode(tmp_path):
     """It runs the model in ONNX Runtime: the same probabilities as the PyTorch model in eval mode, every time."""
     from factories import HAND_MODEL, landmark_clip, make_sequence_model
 
-    from signspace.landmarks import resample
-    from signspace.prediction import softmax
-
     if not HAND_MODEL.is_file():
         pytest.skip("../shared hand model absent")
-    model = make_sequence_model(tmp_path / "model").eval()
+    model = make_sequence_model(tmp_path / "model")
     clip, times = landmark_clip("circle"), np.arange(30) / 25
     with Predictor.from_pretrained(str(tmp_path / "model"), hand_model=str(HAND_MODEL)) as predictor:
         answers = [predictor.predict_landmarks(clip, times).probabilities for _ in range(2)]
         assert not any(module.training for module in predictor.model.modules())
-    with torch.inference_mode():
-        logits = model(input_values=torch.from_numpy(resample(clip, times, 16)[None])).logits[0].numpy()
-    np.testing.assert_allclose(answers[0], softmax(logits.astype(np.float64)), atol=1e-5)
+    np.testing.assert_allclose(answers[0], sequence_answer(model, clip, times), atol=1e-5)
     np.testing.assert_array_equal(answers[0], answers[1])
+
+
+def test_a_sequence_model_the_exporter_cannot_take_runs_in_pytorch_with_the_same_answers(tmp_path, caplog):
+    from factories import HAND_MODEL, landmark_clip, make_sequence_model
+
+    from signspace.inference import SequencePredictor
+    from signspace.sequence_model import SignSequenceModel
+
+    class Unexportable(SignSequenceModel):
+        def forward(self, input_values, **kwargs):
+            if torch.jit.is_tracing():
+                raise RuntimeError("an operator the ONNX exporter does not know")
+            return super().forward(input_values, **kwargs)
+
+    if not HAND_MODEL.is_file():
+        pytest.skip("../shared hand model absent")
+    make_sequence_model(tmp_path / "model")
+    model = Unexportable.from_pretrained(tmp_path / "model").eval()
+    clip, times = landmark_clip("swipe"), np.arange(30) / 25
+    with SequencePredictor(model, hand_model=str(HAND_MODEL)) as predictor:
+        answer = predictor.predict_landmarks(clip, times).probabilities
+    assert "ONNX Runtime unavailable for the sequence model (an operator the ONNX exporter" in caplog.text
+    np.testing.assert_allclose(answer, sequence_answer(model, clip, times), atol=1e-6)
