@@ -241,6 +241,9 @@ def test_teach_two_signs_record_train_and_recognise_live(tmp_path):
             browser, page = open_page(p, both, port)
             page.locator("#live-model input").first.click()
             page.get_by_role("option", name=result.split("Model ")[1].split(" ")[0].strip("`")).click()
+            # the switch loads the model (and exports it to ONNX): start the camera once it is in use, as a visitor
+            # reading the page would
+            page.wait_for_function("() => document.body.innerText.includes('input: hand landmarks')", timeout=30_000)
             start_camera(page)  # the Live tab's webcam (the tab shown first)
             label_box = page.locator(".output-class").first
             deadline = time.monotonic() + 40
