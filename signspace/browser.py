@@ -21,8 +21,10 @@ import base64
 import binascii
 import io
 import math
+import struct
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -41,6 +43,9 @@ MAX_FRAMES_PER_MESSAGE = 16
 MAX_HANDS = 2
 POINTS = 21 * 3
 MAX_FRAMES_PER_SECOND = 40  # a camera at 30 fps and some jitter; more is a client flooding the server
+# The page's clock is performance.now(): seconds since the page loaded. A time past this (115 days) is no page's, and
+# one like 1e308 would leave no later time to come after it (1e308 + 0.08 == 1e308).
+MAX_PAGE_SECONDS = 1e7
 # Where MediaPipe's normalised coordinates can be: a hand partly outside the frame goes a little past 0..1.
 COORDINATE_RANGE = (-2.0, 3.0)
 NUMBER_TYPES = {int, float}  # what JSON numbers decode to (a bool is not one)
@@ -105,8 +110,11 @@ def parse_frames(message, last_time: float | None = None) -> list[tuple[float, l
     parsed = []
     for index, frame in enumerate(frames):
         when = frame.get("t") if isinstance(frame, dict) else None
-        if not _finite_number(when):
-            raise LandmarkMessageError(f"frame {index}: 't' must be a time in seconds")
+        if not _finite_number(when) or not 0 <= when <= MAX_PAGE_SECONDS:
+            raise LandmarkMessageError(
+                f"frame {index}: 't' must be the page's clock in seconds (0 to {MAX_PAGE_SECONDS:g}, as "
+                "performance.now() / 1000 gives it)"
+            )
         if last_time is not None and when <= last_time:
             raise LandmarkMessageError(f"frame {index}: time {when} does not come after {last_time}")
         hands = frame.get("hands", [])
@@ -164,6 +172,8 @@ def parse_crop(message, wanted: BrowserInput) -> Image.Image | None:
         data = base64.b64decode(crop[len(prefix) :], validate=True)
         opened = Image.open(io.BytesIO(data), formats=[CROP_FORMATS[prefix]])  # the header only
         size = opened.size
+        if size == (side, side) and opened.format == "PNG":
+            check_png_complete(data)
         image = decode_image(opened) if size == (side, side) else None  # one open: a second cost ~0.15 ms
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise LandmarkMessageError(f"the crop claims far more pixels than {side}x{side}; send that size") from None
@@ -172,6 +182,37 @@ def parse_crop(message, wanted: BrowserInput) -> Image.Image | None:
     if image is None:
         raise LandmarkMessageError(f"the crop is {size[0]}x{size[1]} pixels; this model takes {side}x{side}")
     return image
+
+
+PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type -> samples per pixel
+
+
+def check_png_complete(data: bytes) -> None:
+    """Pillow decodes a PNG whose compressed data ends early (a 224x224 crop with 10 rows) without a word, the
+    missing rows black. The image data must inflate to exactly the rows its header promises (non-interlaced: the
+    page's canvas writes no other kind); inflating stops one byte past that, so a zip bomb costs nothing."""
+    try:
+        if data[:8] != b"\x89PNG\r\n\x1a\n":
+            raise ValueError("no PNG signature")
+        width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
+        if interlace or colour not in PNG_CHANNELS:
+            raise ValueError("an interlaced or unknown PNG")
+        compressed, offset = [], 8
+        while offset + 8 <= len(data):
+            length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+            if kind == b"IDAT":
+                compressed.append(data[offset + 8 : offset + 8 + length])
+            offset += 12 + length
+        expected = height * (1 + (width * depth * PNG_CHANNELS[colour] + 7) // 8)
+        inflater = zlib.decompressobj()
+        inflated = len(inflater.decompress(b"".join(compressed), expected + 1))
+    except (ValueError, struct.error, zlib.error):
+        raise LandmarkMessageError("the crop is not a readable PNG image") from None
+    if inflated != expected:
+        raise LandmarkMessageError(
+            f"the crop's PNG data does not hold the {height} rows its header promises (cut short?); send the whole "
+            "image"
+        )
 
 
 def _hand(record, frame: int) -> Hand:
@@ -205,10 +246,16 @@ def _finite_number(value) -> bool:
 
 @dataclass
 class FrameRate:
-    """How many frames one visitor sent over the last second: a page sending more is refused, not served."""
+    """How many frames one visitor may send: at most ``limit`` a second by the page's own clock, and by this
+    server's clock too, since a page's times are claims: one stamping its frames 1/30 s apart and sending them back
+    to back was served 785 frames a wall second. The server's count is a token bucket (a second's worth at most), so
+    a page that catches up after a stall is not refused. A refused message spends nothing."""
 
     limit: int = MAX_FRAMES_PER_SECOND
+    clock: Callable[[], float] = time.monotonic
     times: deque = field(default_factory=deque)
+    tokens: float | None = None  # frames the server's clock allows now (full at first)
+    _filled_at: float | None = None
 
     def admit(self, times: list[float]) -> None:
         if not times:
@@ -220,4 +267,15 @@ class FrameRate:
             raise LandmarkMessageError(
                 f"{len(self.times) + len(times)} frames within a second; the page may send at most {self.limit}"
             )
+        now = self.clock()
+        elapsed = 0.0 if self._filled_at is None else max(0.0, now - self._filled_at)
+        tokens = min(float(self.limit), (self.limit if self.tokens is None else self.tokens) + elapsed * self.limit)
+        self._filled_at = now
+        self.tokens = tokens
+        if len(times) > tokens:
+            raise LandmarkMessageError(
+                f"frames arrive faster than {self.limit} a second by this server's clock; send them as the camera "
+                "takes them"
+            )
+        self.tokens = tokens - len(times)
         self.times.extend(times)

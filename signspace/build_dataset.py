@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,7 +24,8 @@ from .cards import render_dataset_card
 from .cli import parse_dataclasses
 from .errors import ConfigError
 from .hands import CROP_MARGIN, DETECTION_CONFIDENCE, resolve_hand_model
-from .scan import scan_data_dir
+from .patterns import UserPattern
+from .scan import GROUP_NEEDS, SIGNER_NEEDS, scan_data_dir, signer_name
 from .splits import SplitRequest
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ class BuildConfig:
         if self.num_proc < 1:
             raise ConfigError(f"--num_proc={self.num_proc} must be at least 1")
         if self.group_pattern:
-            check_capture_regex("--group_pattern", self.group_pattern, "a capture group, e.g. '^(.+?)_jpg'")
+            UserPattern.compile("--group_pattern", self.group_pattern, GROUP_NEEDS)
         self._check_signers()
         if self.push_to_hub:
             hub.check_repo_id(self.hub_dataset_id, "--hub_dataset_id")
@@ -159,9 +159,7 @@ class BuildConfig:
 
     def _check_signers(self) -> None:
         if self.signer_pattern:
-            check_capture_regex(
-                "--signer_pattern", self.signer_pattern, "a capture group for the signer, e.g. '^([^/]+)/'"
-            )
+            UserPattern.compile("--signer_pattern", self.signer_pattern, SIGNER_NEEDS)
             if self.signer:
                 raise ConfigError("give --signer_pattern (several people) or --signer (one person), not both")
         if self.signer is not None and not self.signer.strip():
@@ -179,18 +177,8 @@ class BuildConfig:
 
     @property
     def split(self) -> SplitRequest:
-        names = [name.strip() for name in (self.test_signers or "").split(",") if name.strip()] or None
+        names = [signer_name(name) for name in (self.test_signers or "").split(",") if name.strip()] or None
         return SplitRequest(self.val_size, self.test_size, self.seed, self.split_by, names)
-
-
-def check_capture_regex(option: str, pattern: str, needs: str) -> None:
-    """A regex option whose first group is the id it extracts: it must compile and have that group."""
-    try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise ConfigError(f"{option} {pattern!r} is not a valid regex: {exc}") from None
-    if compiled.groups < 1:
-        raise ConfigError(f"{option} {pattern!r} needs {needs}")
 
 
 def make_report(config: BuildConfig, result: builder.BuildResult) -> dict:
@@ -297,6 +285,13 @@ def build(config: BuildConfig, progress=None) -> Built:
     return Built(dataset_dict, report, result, scan.signer_folders)
 
 
+def signer_layout(config: BuildConfig, signer_folders: bool) -> str:
+    """How the build knew who signed what, for its summary line."""
+    if config.signer:
+        return "named by --signer"
+    return "one folder per person" if signer_folders else "named by --signer_pattern"
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     (config,) = parse_dataclasses(HfArgumentParser(BuildConfig), argv)
@@ -310,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     signers = report["signers"]
     if signers:
-        layout = "one folder per person" if built.signer_folders else "named by --signer_pattern"
+        layout = signer_layout(config, built.signer_folders)
         print(
             f"{signers['count']} signer(s) ({layout}); test split: "
             + (

@@ -35,6 +35,11 @@ class TeachError(SignSpaceError, ValueError):
     """A Teach-tab action that cannot be done; the message says what to do instead."""
 
 
+class RecordingError(TeachError):
+    """A recording that cannot become a clip whatever the disk does (its frames' times make no clip): it is discarded,
+    not kept for saving again."""
+
+
 class TrainingCancelled(SignSpaceError):
     """The visitor cancelled the training job (or closed the tab)."""
 

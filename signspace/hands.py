@@ -80,9 +80,13 @@ def check_task_bundle(path: Path) -> Path:
 
 
 def resolve_hand_model(
-    option: str | os.PathLike | None = None, cache_dir: Path | None = None, download: bool = True
+    option: str | os.PathLike | None = None,
+    cache_dir: Path | None = None,
+    download: bool = True,
+    bundled: Path | None = None,
 ) -> Path:
-    """The hand model file: ``option``, else ``$SIGNSPACE_HAND_MODEL``, else the cached download (made once)."""
+    """The hand model file: ``option``, else ``$SIGNSPACE_HAND_MODEL``, else the cached download (made once), else
+    ``bundled`` (a copy shipped with the app, so it starts offline), else a download."""
     chosen = option or os.environ.get(HAND_MODEL_ENV)
     if chosen:
         return check_task_bundle(Path(chosen))
@@ -94,6 +98,8 @@ def resolve_hand_model(
     )
     if target.is_file():
         return check_task_bundle(target)
+    if bundled is not None and Path(bundled).is_file():
+        return check_task_bundle(Path(bundled))
     if not download:
         raise HandModelError(f"no hand model at {target}; pass --hand_model PATH or set {HAND_MODEL_ENV}")
     _download(HAND_MODEL_URL, target)

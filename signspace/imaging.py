@@ -34,8 +34,18 @@ IMAGE_EXTENSIONS = frozenset(
 )
 
 
+# The most pixels a photo sent to the app may have (uploads, the clip API, the Teach tab), and a video frame anywhere:
+# a 7,000 x 5,700 photo; far below Pillow's bomb limit (~89 MP, ~1 GB decoded). A 277 KB PNG can claim 9,400 x
+# 9,400 pixels, so the check reads the header before any pixel is decoded.
+MAX_PHOTO_PIXELS = 40_000_000
+
+
 class ImageDecodeError(SignSpaceError, ValueError):
     """An input that is not a usable image; the message names it and says why."""
+
+
+class ImageTooLarge(ImageDecodeError):
+    """An image over the pixel cap its caller sets (refused from the header, before decoding)."""
 
 
 def _open_checked(data: str | os.PathLike | bytes) -> Image.Image:
@@ -115,11 +125,13 @@ def decode_image(
     shorter_side: int | None = None,
     mirror: bool = False,
     name: str | None = None,
+    max_pixels: int | None = None,
 ) -> Image.Image:
     """Decode ``source`` fully into an upright RGB uint8 image.
 
     Raises ``ImageDecodeError`` naming the input (``name`` or the path) for anything Pillow cannot
-    decode: empty, truncated or random bytes, a decompression bomb, an odd array shape.
+    decode: empty, truncated or random bytes, a decompression bomb, an odd array shape; ``ImageTooLarge`` for a
+    file whose header claims more than ``max_pixels`` (the app's paths pass ``MAX_PHOTO_PIXELS``).
     """
     label = name or (str(source) if isinstance(source, (str, os.PathLike)) else type(source).__name__)
     try:
@@ -134,6 +146,11 @@ def decode_image(
                 if isinstance(source, bytes) and not source:
                     raise ImageDecodeError(f"{label}: no bytes")
                 image = _open_checked(source)
+                if max_pixels is not None and image.width * image.height > max_pixels:
+                    raise ImageTooLarge(
+                        f"{label}: {image.width} x {image.height} pixels, over {max_pixels // 1_000_000} megapixels; "
+                        "send a smaller photo"
+                    )
                 if shorter_side and image.format == "JPEG":
                     # DCT-domain downscale: decodes a 4x smaller JPEG ~4x faster, still >= target size.
                     image.draft("RGB", (shorter_side, shorter_side))

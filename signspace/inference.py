@@ -30,7 +30,7 @@ from .browser import BrowserInput
 from .cache import default_cache_dir
 from .errors import ConfigError
 from .hands import CROP_MARGIN, Hand, HandTracker, hand_crop, resolve_hand_model
-from .imaging import IMAGE_EXTENSIONS, ImageSource, decode_image
+from .imaging import IMAGE_EXTENSIONS, MAX_PHOTO_PIXELS, ImageSource, decode_image
 from .landmarks import FRAME_VALUES, frame_from_hands, hands_present, resample, track_clip
 from .live import MOTION_FRAME_SECONDS, HandshapeSession, LiveSession, SequenceSession
 from .modeling import is_sequence_model, load_classifier, load_processor
@@ -94,8 +94,11 @@ class Predictor:
         self.still_tracker = HandTracker(self.hand_model)  # IMAGE mode, for uploads (calls are serialised)
 
     def decode(self, source: ImageSource, unmirror: bool | None = None) -> Image.Image:
-        """The one decode of a frame or file (EXIF, colour modes; live frames unmirrored unless told otherwise)."""
-        return decode_image(source, mirror=self.unmirror if unmirror is None else unmirror)
+        """The one decode of a frame or file (EXIF, colour modes; live frames unmirrored unless told otherwise). A
+        file over the app's photo cap (MAX_PHOTO_PIXELS) is refused from its header, on every path that sends one."""
+        mirror = self.unmirror if unmirror is None else unmirror
+        name = Path(source).name if isinstance(source, (str, os.PathLike)) else None  # never the server's paths
+        return decode_image(source, mirror=mirror, max_pixels=MAX_PHOTO_PIXELS, name=name)
 
     def new_tracker(self) -> HandTracker:
         """A VIDEO-mode tracker for one visitor's stream (the caller closes it when the visitor leaves)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable, Collection
 
 from .errors import ConfigError
 
@@ -76,16 +77,19 @@ class UploadBudget:
     """ASGI middleware for a shared Space: what one client address may post to Gradio's upload route per window.
 
     Gradio keeps uploads in its cache until its hourly cleanup and counts them against nothing; an upload carries
-    no session id, so the budget is per address (the proxy's last X-Forwarded-For hop, else the socket's peer).
+    no session id, so the budget is per address: the socket's peer, or, behind a proxy we know is there
+    (``behind_proxy``: a Hugging Face Space), the last X-Forwarded-For hop that proxy added. Without a proxy anyone
+    can write that header, and each new value would get a fresh budget.
     Webcam streams do not use this route (their frames come inline), so the live demo never spends it."""
 
-    def __init__(self, app, max_bytes: int, window_seconds: float = 3600.0, clock=None):
+    def __init__(self, app, max_bytes: int, window_seconds: float = 3600.0, clock=None, behind_proxy: bool = False):
         self.app, self.max_bytes, self.window = app, max_bytes, window_seconds
         self.clock = clock or time.monotonic
+        self.behind_proxy = behind_proxy
         self.spent: dict[str, list[tuple[float, int]]] = {}
 
     def _client(self, scope) -> str:
-        forwarded = dict(scope.get("headers") or []).get(b"x-forwarded-for")
+        forwarded = dict(scope.get("headers") or []).get(b"x-forwarded-for") if self.behind_proxy else None
         if forwarded:
             return forwarded.decode("latin-1").split(",")[-1].strip()
         return (scope.get("client") or ("unknown",))[0]
@@ -135,3 +139,48 @@ class UploadBudget:
             f"upload limit reached: at most {megabytes} MB of uploads per visitor per hour on this Space; try again "
             "later",
         )
+
+
+class UnknownEvent:
+    """ASGI middleware: a call naming an event the page does not have (``fn_index``) gets 404 and one line, not
+    Gradio's bare 500 (its lookup raises KeyError). Only a failing request's body is read again: the bodies that pass
+    through are kept by reference, and parsed only when the app raised."""
+
+    def __init__(self, app, known: Callable[[], Collection[int]]):
+        self.app, self.known = app, known
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            return await self.app(scope, receive, send)
+        chunks: list[bytes] = []
+        started = False
+
+        async def keeping_receive():
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+            return message
+
+        async def watching_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, keeping_receive, watching_send)
+        except KeyError:
+            index = _fn_index(b"".join(chunks))
+            if started or index is None or index in self.known():
+                raise
+            body = json.dumps({"error": f"there is no event {index} on this page; reload the page"}).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 404, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+
+def _fn_index(body: bytes) -> int | None:
+    try:
+        index = json.loads(body).get("fn_index")
+    except (ValueError, AttributeError):
+        return None
+    return index if isinstance(index, int) and not isinstance(index, bool) else None

@@ -13,14 +13,19 @@ A frame is decoded once, by the predictor; a frame that cannot be decoded is ski
 from __future__ import annotations
 
 import logging
+import math
+import threading
+import time
+import weakref
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
-from .browser import FrameRate, parse_crop, parse_frames, parse_message
+from .browser import MAX_FRAMES_PER_SECOND, FrameRate, LandmarkMessageError, parse_crop, parse_frames, parse_message
 from .hands import HandTracker, draw_hands
 from .imaging import ImageDecodeError
 from .landmarks import LEFT, MIDDLE_MCP, RIGHT, WRIST, frame_from_hands, hands_present
@@ -38,6 +43,11 @@ HOLD_SECONDS = 1.0  # a handshape held this long is typed
 MOTION_FRAME_SECONDS = 0.08
 EDITS = ("space", "backspace", "clear")
 NO_HAND = "no hand found"  # what the page shows instead of a guess
+MAX_TEXT = 2000  # characters of typed text kept (the newest): a page whose clock races cannot grow it without end
+# Live sessions: a visitor whose page has sent nothing for this long has their window freed (a sign cannot span it),
+# and at most this many visitors are served at once (each holds at most ~0.5 MB of frames; 2 cores serve ~30).
+QUIET_SECONDS = 30.0
+MAX_LIVE_SESSIONS = 200
 
 
 @dataclass
@@ -92,6 +102,7 @@ class TextBuilder:
         if label is None or label == self._blocked or now - self._since < self.hold_seconds:
             return None
         self.text += label if len(label) == 1 else (f" {label}" if self.text and not self.text.endswith(" ") else label)
+        self.text = self.text[-MAX_TEXT:]
         self._blocked = label
         return label
 
@@ -113,6 +124,12 @@ class LiveSession:
         self.predictor = predictor
         self.tracker: HandTracker | None = None
         self.rate = FrameRate()  # frames tracked in the visitor's browser: at most so many a second
+        # one frame or message at a time; LiveRoster frees a quiet session's window from another visitor's thread
+        self.lock = threading.Lock()
+
+    def forget(self) -> None:
+        """Free what the stream holds (its window, its tracker) after the visitor went quiet; the text stays."""
+        self.close()
 
     @property
     def text(self) -> str:
@@ -174,13 +191,66 @@ class LiveSession:
             self.tracker = None
 
 
-def session_for(predictor: Predictor, state: LiveSession | None) -> LiveSession:
+class LiveRoster:
+    """Every live session of the app, so that what they hold is bounded whatever clients claim: a session quiet for
+    ``quiet_seconds`` (this server's clock) has its window freed, and a new visitor beyond ``max_sessions`` active
+    ones is refused (a raw POST can invent any session id; Gradio keeps each one's state for an hour). Sessions are
+    held weakly: the roster keeps none alive."""
+
+    def __init__(
+        self,
+        max_sessions: int = MAX_LIVE_SESSIONS,
+        quiet_seconds: float = QUIET_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.max_sessions, self.quiet_seconds, self.clock = max_sessions, quiet_seconds, clock
+        self._seen: dict[int, tuple[weakref.ref, float]] = {}  # id(session) -> (session, last heard of)
+        self._lock = threading.Lock()
+        self._swept_at = -math.inf
+
+    def admit(self, session: LiveSession) -> None:
+        """Called with every frame or message of ``session``; LandmarkMessageError when the app is full."""
+        now = self.clock()
+        with self._lock:
+            full = id(session) not in self._seen and len(self._seen) >= self.max_sessions
+            if full or now - self._swept_at >= 1.0:  # at most once a second, or when full: a sweep walks them all
+                self._sweep(now)
+            if id(session) not in self._seen and len(self._seen) >= self.max_sessions:
+                raise LandmarkMessageError(
+                    f"{len(self._seen)} visitors are live here, the most this app serves at once; try again in a minute"
+                )
+            self._seen[id(session)] = (weakref.ref(session), now)
+
+    def active(self) -> int:
+        with self._lock:
+            self._sweep(self.clock())
+            return len(self._seen)
+
+    def _sweep(self, now: float) -> None:
+        self._swept_at = now
+        for key, (ref, seen) in list(self._seen.items()):
+            session = ref()
+            if session is None:
+                del self._seen[key]
+            elif now - seen >= self.quiet_seconds and session.lock.acquire(blocking=False):
+                try:  # a session busy right now is not quiet
+                    session.forget()
+                    del self._seen[key]
+                finally:
+                    session.lock.release()
+
+
+def session_for(predictor: Predictor, state: LiveSession | None, roster: LiveRoster | None = None) -> LiveSession:
     """The visitor's session with ``predictor``: the one they have, or a new one when they had none or picked
-    another model (the old one is closed: its tracker freed)."""
+    another model (the old one is closed: its tracker freed). ``roster``: counts it among the live sessions, and
+    refuses a new one when the app is full (LandmarkMessageError)."""
     if state is not None and state.predictor is not predictor:
         state.close()
         state = None
-    return state or predictor.new_live_session()
+    session = state or predictor.new_live_session()
+    if roster is not None:
+        roster.admit(session)
+    return session
 
 
 class HandshapeSession(LiveSession):
@@ -319,7 +389,11 @@ class SequenceSession(LiveSession):
         self.window_seconds = window_seconds
         self.smoother = Smoother(window=3)
         self.segmenter = SignSegmenter()
-        self.frames: deque[tuple[float, np.ndarray]] = deque()  # (seconds, 258 values)
+        self.keep_seconds = max(4 * window_seconds, 10.0)  # enough for the longest sign we will classify
+        # (seconds, 258 values); capped in count too, since a page's clock may crawl: ~0.5 MB at the defaults
+        self.frames: deque[tuple[float, np.ndarray]] = deque(
+            maxlen=math.ceil(self.keep_seconds * MAX_FRAMES_PER_SECOND)
+        )
         self._text = ""
         self.last_word: str | None = None
 
@@ -329,7 +403,13 @@ class SequenceSession(LiveSession):
 
     @text.setter
     def text(self, value: str) -> None:
-        self._text = value
+        self._text = value[-MAX_TEXT:]
+
+    def forget(self) -> None:
+        super().forget()
+        self.frames.clear()
+        self.smoother.reset()
+        self.segmenter = SignSegmenter()
 
     def _step(self, image: Image.Image | None, now: float, threshold: float) -> LiveStep:
         hands = [] if image is None else self._track(image, now)
@@ -358,9 +438,6 @@ class SequenceSession(LiveSession):
         predictor = self.predictor
         speed = hand_speed(self.frames[-1][1], values, now - self.frames[-1][0]) if self.frames else None
         self.frames.append((now, values))
-        keep_from = now - max(4 * self.window_seconds, 10.0)  # enough for the longest sign we will classify
-        while self.frames and self.frames[0][0] < keep_from:
-            self.frames.popleft()
         running = None
         if guess:
             start = now - self.window_seconds
@@ -373,15 +450,19 @@ class SequenceSession(LiveSession):
                 running.probabilities = self.smoother.update(running.probabilities)
         committed = None
         ended = self.segmenter.update(now, bool(hands_present(values).any()), speed)
-        if ended is not None:
-            start, end = ended
-            part = [(t, v) for t, v in self.frames if start <= t <= end]
+        # the sign is classified before old frames are dropped: a sign that ends with a long gap (a tab in the
+        # background mid-sign) still has its frames
+        part = [(t, v) for t, v in self.frames if ended and ended[0] <= t <= ended[1]]
+        if part:
             sign, times = np.stack([v for _, v in part]), np.array([t for t, _ in part])
             label, confidence = predictor.predict_landmarks(sign, times).best
             if label is not None and label != BACKGROUND_WORD and confidence >= threshold:
                 committed = label
                 self.text = f"{self.text} {label}".strip()
                 self.last_word = label
+        keep_from = now - self.keep_seconds
+        while self.frames and self.frames[0][0] < keep_from:
+            self.frames.popleft()
         return running, committed
 
     def space(self) -> None:

@@ -40,6 +40,7 @@ def check_local_model_dir(path: Path) -> None:
         raise UnsafeModelError(
             f"{config_path} is not valid JSON ({exc}); copy the model folder again or retrain it"
         ) from None
+    check_config_values(path, config)
     if config.get("auto_map"):
         raise UnsafeModelError(
             f"model folder {path} asks to run custom code (auto_map in config.json); SignSpace never enables "
@@ -127,6 +128,56 @@ def check_hub_repo(repo_id: str, revision: str | None, weights: bool) -> None:
 
 # Keys SignSpace's sequence models always write; a config.json without them was not made by finetune.py.
 SEQUENCE_CONFIG_KEYS = ("sequence_length", "hidden_size", "feature_groups", "window_seconds", "id2label")
+LANDMARK_LAYOUT = "mediapipe-holistic-258"  # the one layout the builder writes (build_dataset.preprocessing)
+# Bounds far past any model SignSpace trains (32 frames, width 128, 1.5 s windows), below what would take the machine's
+# memory or make a live session keep its frames for ever.
+MAX_SEQUENCE_LENGTH = 1024
+MAX_HIDDEN_SIZE = 4096
+MAX_WINDOW_SECONDS = 60.0
+MAX_KEYPOINTS_FPS = 1000.0
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _whole(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _edited(name_or_path, key: str, value, why: str) -> ModelFolderError:
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+    return ModelFolderError(
+        f"{name_or_path}: config.json has {key} = {shown}, which no SignSpace model was trained with ({why}); restore "
+        "the file the training wrote, or train the model again"
+    )
+
+
+def check_config_values(name_or_path, raw: dict) -> None:
+    """What every model's config.json must hold for the app to serve it: a known model_type, and labels numbered
+    0..N-1 (a gap was a KeyError deep in the predictor)."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    model_type = raw.get("model_type")
+    if not model_type and "architecture" in raw:  # timm's own config.json (transformers wraps it as timm_wrapper)
+        model_type = "timm_wrapper"
+    if not model_type:
+        raise ModelFolderError(
+            f"{name_or_path}: config.json names no model_type, so the architecture is unknown; restore the file "
+            "the training wrote (train/finetune.py writes it)"
+        )
+    if model_type not in CONFIG_MAPPING:
+        raise ModelFolderError(
+            f"{name_or_path}: config.json's model_type {model_type!r} is no architecture this transformers knows; "
+            "restore the file the training wrote, or use a model with a built-in transformers architecture"
+        )
+    labels = raw.get("id2label")
+    if labels is not None:
+        keys = sorted(labels, key=lambda k: int(k) if str(k).lstrip("-").isdigit() else -1)
+        if not isinstance(labels, dict) or [str(k) for k in keys] != [str(i) for i in range(len(labels))]:
+            raise _edited(
+                name_or_path, "id2label", labels, f"labels must be numbered 0..{len(labels) - 1} without gaps"
+            )
 
 
 def _check_sequence_config(name_or_path: str, raw: dict) -> None:
@@ -137,17 +188,43 @@ def _check_sequence_config(name_or_path: str, raw: dict) -> None:
             f"{name_or_path}: its config.json says {MODEL_TYPE} but lacks {', '.join(missing)}; it was not written "
             "by SignSpace's train/finetune.py. Retrain it with finetune.py on a landmark dataset"
         )
+    check_config_values(name_or_path, raw)
+    heads = raw.get("num_heads", 4)
     checks = {
-        "sequence_length": lambda v: isinstance(v, int) and v >= 2,
-        "hidden_size": lambda v: isinstance(v, int) and v >= 1 and v % int(raw.get("num_heads", 4) or 1) == 0,
-        "window_seconds": lambda v: isinstance(v, (int, float)) and v > 0,
+        "sequence_length": (
+            _whole(raw["sequence_length"], 2, MAX_SEQUENCE_LENGTH),
+            f"a whole number of frames from 2 to {MAX_SEQUENCE_LENGTH}",
+        ),
+        "hidden_size": (_whole(raw["hidden_size"], 1, MAX_HIDDEN_SIZE), f"a whole number from 1 to {MAX_HIDDEN_SIZE}"),
+        "num_heads": (
+            _whole(heads, 1, MAX_HIDDEN_SIZE)
+            and _whole(raw["hidden_size"], 1, MAX_HIDDEN_SIZE)
+            and raw["hidden_size"] % heads == 0,
+            f"it must divide hidden_size = {raw['hidden_size']!r}",
+        ),
+        "window_seconds": (
+            _number(raw["window_seconds"]) and 0 < raw["window_seconds"] <= MAX_WINDOW_SECONDS,
+            f"seconds above 0 and at most {MAX_WINDOW_SECONDS:g}",
+        ),
     }
-    for key, valid in checks.items():
-        if not valid(raw[key]):
-            raise ModelFolderError(
-                f"{name_or_path}: config.json has {key} = {raw[key]!r}, which no SignSpace model was trained with; "
-                "restore the file the training wrote, or train the model again"
-            )
+    preprocessing = raw.get("signspace") or {}
+    if not isinstance(preprocessing, dict):
+        raise _edited(name_or_path, "signspace", preprocessing, "the builder records an object")
+    if "layout" in preprocessing:
+        checks["signspace.layout"] = (
+            preprocessing["layout"] == LANDMARK_LAYOUT,
+            f"the builder writes {LANDMARK_LAYOUT!r}",
+        )
+    if "keypoints_fps" in preprocessing:
+        fps = preprocessing["keypoints_fps"]
+        checks["signspace.keypoints_fps"] = (
+            _number(fps) and 0 < fps <= MAX_KEYPOINTS_FPS,
+            f"frames a second above 0 and at most {MAX_KEYPOINTS_FPS:g}",
+        )
+    for key, (valid, why) in checks.items():
+        if not valid:
+            value = preprocessing.get(key.split(".", 1)[1]) if key.startswith("signspace.") else raw.get(key, heads)
+            raise _edited(name_or_path, key, value, why)
 
 
 def load_classifier(
@@ -160,25 +237,36 @@ def load_classifier(
     from transformers import AutoConfig, AutoModelForImageClassification
 
     config = _from_hub_or_folder(AutoConfig, name_or_path, revision, flag)
+    raw, _ = type(config).get_config_dict(name_or_path, revision=revision, local_files_only=True)  # cached above
+    check_config_values(name_or_path, raw)
     loader = AutoModelForImageClassification
     if config.model_type == MODEL_TYPE:
-        raw, _ = type(config).get_config_dict(name_or_path, revision=revision, local_files_only=True)  # cached above
         _check_sequence_config(name_or_path, raw)
         loader = SignSequenceModel
     if not strict:
         return _from_hub_or_folder(loader, name_or_path, revision, flag, use_safetensors=True, **kwargs)
-    model, info = _from_hub_or_folder(
-        loader, name_or_path, revision, flag, use_safetensors=True, output_loading_info=True, **kwargs
-    )
+    try:
+        model, info = _from_hub_or_folder(
+            loader, name_or_path, revision, flag, use_safetensors=True, output_loading_info=True, **kwargs
+        )
+    except RuntimeError as exc:  # transformers refuses weights of another shape ("... look at the above report")
+        if "mismatch" not in str(exc) and "report" not in str(exc):
+            raise
+        raise _does_not_fit(name_or_path, config, "of other shapes, e.g. another number of labels") from None
     wrong = {kind: info.get(kind) or [] for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")}
     if any(wrong.values()):
         counts = ", ".join(f"{len(keys)} {kind.replace('_keys', '')}" for kind, keys in wrong.items() if keys)
-        raise ModelFolderError(
-            f"{name_or_path}: its weights do not fit the {config.model_type!r} architecture its config.json names "
-            f"({counts} weights, e.g. {next(k for keys in wrong.values() for k in keys)}); the config.json and "
-            "model.safetensors come from different models. Restore the pair the training wrote"
-        )
+        example = next(k for keys in wrong.values() for k in keys)
+        raise _does_not_fit(name_or_path, config, f"{counts} weights, e.g. {example}")
     return model
+
+
+def _does_not_fit(name_or_path: str, config, detail: str) -> ModelFolderError:
+    return ModelFolderError(
+        f"{name_or_path}: its weights do not fit the {config.model_type!r} architecture its config.json names "
+        f"({detail}); the config.json and model.safetensors come from different models. Restore the pair the "
+        "training wrote"
+    )
 
 
 def is_sequence_model(model) -> bool:

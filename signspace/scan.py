@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .errors import SignSpaceError
 from .imaging import IMAGE_EXTENSIONS
+from .patterns import UserPattern
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
 # Operating-system droppings; ignored silently because no user means them as data.
@@ -70,6 +71,10 @@ def is_junk(path: Path) -> bool:
 def normalise_label(folder_name: str) -> str:
     # macOS writes decomposed Unicode (NFD); the same sign must get the same id on every OS.
     return unicodedata.normalize("NFC", folder_name).strip()
+
+
+GROUP_NEEDS = "a capture group, e.g. '^(.+?)_jpg'"
+SIGNER_NEEDS = "a capture group for the signer, e.g. '^([^/]+)/'"
 
 
 # A sign folder of clips with hands but no sign (resting, scratching, reaching for the mouse): the model learns
@@ -137,13 +142,28 @@ def _landmark_clip_folder(entry: Path, label: str, relative: str, group: str, re
         result.skipped.append({"source": relative, "reason": "clip folder without images or .npy frames"})
 
 
-def _names_signer_folders(pattern: re.Pattern, folders: list[Path]) -> bool:
+def _names_signer_folders(pattern: UserPattern, folders: list[Path]) -> bool:
     """True when the signer pattern names each top-level folder whole: those folders are people, not signs."""
-    for folder in folders:
-        match = pattern.search(f"{folder.name}/")
-        if not (match and match.groups() and match.group(1) == folder.name):
-            return False
-    return bool(folders)
+    return bool(folders) and all(pattern.first_group(f"{folder.name}/") == folder.name for folder in folders)
+
+
+def signer_name(raw: str) -> str:
+    """A person's id as the sign names are kept: NFC (macOS writes NFD) and trimmed, so 'Zoë' typed and 'Zoë' from
+    a Mac's file name are one person."""
+    return normalise_label(raw)
+
+
+def check_signer_case(names) -> None:
+    """Two spellings of one name that differ only in letter case ('alice', 'Alice') would count as two people and
+    could put one person in train and in the held-out test: refused, as sign names are."""
+    seen: dict[str, str] = {}
+    for name in sorted(set(names)):
+        other = seen.setdefault(name.casefold(), name)
+        if other != name:
+            raise DataFolderError(
+                f"signers {other!r} and {name!r} differ only in letter case; if they are one person, rename the "
+                "files or folders so they are spelled alike, else give them names that differ in more than case"
+            )
 
 
 def _refuse_mixed_layout(people: list[Path]) -> None:
@@ -195,26 +215,26 @@ def _sign_folders(data_dir: Path, tops: list[Path], signer_folders: bool, result
     return folders
 
 
-def assign_signers(result: ScanResult, signer_pattern: str | None, signer: str | None) -> None:
+def assign_signers(result: ScanResult, signer_pattern: UserPattern | None, signer: str | None) -> None:
     """Set each item's signer from the pattern (or the one named person); items it cannot name are an error."""
     if signer_pattern is None:
         if signer:
             for index, item in enumerate(result.items):
-                result.items[index] = replace(item, signer=signer)
+                result.items[index] = replace(item, signer=signer_name(signer))
         return
-    pattern = re.compile(signer_pattern)
     unnamed = []
     for index, item in enumerate(result.items):
-        match = pattern.search(item.source)
-        if match and match.groups() and match.group(1):
-            result.items[index] = replace(item, signer=match.group(1))
+        found = signer_pattern.first_group(item.source)
+        if found and signer_name(found):
+            result.items[index] = replace(item, signer=signer_name(found))
         else:
             unnamed.append(item.source)
+    check_signer_case(item.signer for item in result.items if item.signer)
     if unnamed:
         shown = ", ".join(unnamed[:5]) + (f" and {len(unnamed) - 5} more" if len(unnamed) > 5 else "")
         what = "any" if len(unnamed) == len(result.items) else f"{len(unnamed)} of {len(result.items)}"
         raise DataFolderError(
-            f"--signer_pattern {signer_pattern!r} found no signer in {what} clip path(s): {shown}. The pattern is "
+            f"--signer_pattern {signer_pattern.text!r} found no signer in {what} clip path(s): {shown}. The pattern is "
             "searched in each path inside --data_dir (e.g. 'alice/hello/03.mp4' or 'hello/alice_03.mp4') and its "
             "first group is the signer; fix the pattern or rename those files"
         )
@@ -230,10 +250,11 @@ def scan_data_dir(
     data_dir = Path(data_dir).resolve()
     if not data_dir.is_dir():
         raise DataFolderError(f"data folder {data_dir} does not exist or is not a folder")
-    pattern = re.compile(group_pattern) if group_pattern else None
+    pattern = UserPattern.compile("--group_pattern", group_pattern, GROUP_NEEDS) if group_pattern else None
+    signers = UserPattern.compile("--signer_pattern", signer_pattern, SIGNER_NEEDS) if signer_pattern else None
     result = ScanResult(labels=[], items=[])
     tops = [entry for entry in _visible_children(data_dir) if entry.is_dir()]
-    result.signer_folders = bool(signer_pattern) and _names_signer_folders(re.compile(signer_pattern), tops)
+    result.signer_folders = signers is not None and _names_signer_folders(signers, tops)
     if result.signer_folders:  # files beside the people's folders belong to no one
         for entry in _visible_children(data_dir):
             if not entry.is_dir():
@@ -260,12 +281,12 @@ def scan_data_dir(
                 "add some or remove the folder"
             )
     result.labels = sorted(folders)
-    assign_signers(result, signer_pattern, signer)
+    assign_signers(result, signers, signer)
     return result
 
 
 def _scan_sign_folder(
-    data_dir: Path, folder: Path, label: str, features: str, pattern: re.Pattern | None, result: ScanResult
+    data_dir: Path, folder: Path, label: str, features: str, pattern: UserPattern | None, result: ScanResult
 ) -> None:
     # Groups are named by the path (the person's folder included), so two people's "take_1" stay apart.
     prefix = folder.parent.relative_to(data_dir).as_posix() + "/" if folder.parent != data_dir else ""
@@ -290,9 +311,9 @@ def _scan_sign_folder(
         elif suffix in IMAGE_EXTENSIONS:
             group = entry.name
             if pattern is not None:
-                match = pattern.search(entry.name)
-                if match and match.groups() and match.group(1):
-                    group = match.group(1)
+                found = pattern.first_group(entry.name)
+                if found:
+                    group = found
                 else:
                     result.unmatched_group_pattern += 1
             result.items.append(WorkItem(label, entry, relative, f"{prefix}{label}/{group}", "image"))

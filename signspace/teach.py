@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -207,8 +208,29 @@ def trained_models(folder: TeachFolder) -> list[Path]:
 
 
 # -- the models a visitor can pick in the Live tab ----------------------------------------------------------------
+class SharedModel:
+    """A model every visitor may pick (the starter shipped with the app): loaded once, when first picked, and shared
+    by every visitor's shelf; closed with the app, never with a visitor."""
+
+    def __init__(self, load: Callable[[], object]):
+        self._load, self._loaded, self._lock = load, None, threading.Lock()
+
+    def get(self):
+        with self._lock:  # two visitors picking it at once load it once
+            if self._loaded is None:
+                self._loaded = self._load()
+            return self._loaded
+
+    def close(self) -> None:
+        with self._lock:
+            if self._loaded is not None:
+                self._loaded.close()
+                self._loaded = None
+
+
 class ModelShelf:
-    """The app's own model, then the ones trained in the Teach tab (loaded when first picked)."""
+    """The app's own model, the ones every visitor may pick (``SharedModel``), then the ones trained in the Teach tab
+    (loaded when first picked)."""
 
     def __init__(self, base, base_name: str, load: Callable[[Path], object] | None = None):
         self.entries: dict[str, object] = {base_name: base}
@@ -220,7 +242,7 @@ class ModelShelf:
         return list(self.entries)
 
     def add(self, name: str, model: object, select: bool = True) -> None:
-        """``model``: a predictor, or the folder of a trained model (loaded on first use)."""
+        """``model``: a predictor, a ``SharedModel``, or the folder of a trained model (loaded on first use)."""
         self.entries[name] = model
         if select:
             self.select(name)
@@ -236,7 +258,8 @@ class ModelShelf:
 
     @property
     def predictor(self):
-        return self.entries[self.current]
+        entry = self.entries[self.current]
+        return entry.get() if isinstance(entry, SharedModel) else entry
 
     def close(self) -> None:
         for predictor in self._owned:  # the app's own model is shared by every visitor: never closed here
@@ -355,6 +378,7 @@ class TeachSession:
     pending: tuple | None = None  # a recording the disk refused: kept until it is saved
     records_landmarks: bool = False  # recordings tracked in the visitor's browser: landmarks stored, no video
     rate: FrameRate = field(default_factory=FrameRate)  # landmark frames from the browser: at most so many a second
+    page_time: float | None = None  # the newest frame time the visitor's page sent (its clock: frames must come later)
     closed: bool = False
     _tracker: HandTracker | None = None
     check: Callable[[TeachFolder], object] = check_ready  # says at once what a folder that cannot train lacks

@@ -23,8 +23,8 @@ import numpy as np
 
 from .atomic import write_bytes_atomic
 from .builder import close_process_tracker
-from .errors import SignSpaceError, TeachError
-from .imaging import IMAGE_EXTENSIONS, ImageDecodeError, decode_image
+from .errors import RecordingError, SignSpaceError, TeachError
+from .imaging import IMAGE_EXTENSIONS, MAX_PHOTO_PIXELS, ImageDecodeError, ImageTooLarge, decode_image
 from .landmarks import DEFAULT_KEYPOINTS_FPS, KeypointError, hands_present, load_npy, resample
 from .scan import VIDEO_EXTENSIONS, WorkItem, file_item, normalise_label
 from .sequence_builder import SequenceSettings, cached_landmarks, decode_sequence
@@ -242,8 +242,23 @@ class TeachFolder:
                 "no webcam frames arrived, so nothing was recorded: allow the camera in the browser, start the "
                 "webcam preview, then press Record again"
             )
+        self._check_span(times)
         data = encode_clip(frames, times, RECORD_SHORTER_SIDE)
         return self._write_clip(folder.name, data, CLIP_SUFFIX)
+
+    def _check_span(self, times) -> float:
+        """A recording's frames must span a clip's length at most, in increasing order, before anything is allocated
+        from their times (a clip is sized from its span: 30,000 s between two frames was 3 GB)."""
+        times = np.asarray(times, np.float64)
+        span = float(times[-1] - times[0]) if len(times) else 0.0
+        if not np.isfinite(times).all() or (np.diff(times) <= 0).any():
+            raise RecordingError("the recording's frame times do not increase; record it again")
+        if span > self.limits.clip_seconds:
+            raise RecordingError(
+                f"the recording's frames span {span:.3g} s, over the {self.limits.clip_seconds:g} s a clip may last "
+                "here; record it again"
+            )
+        return span
 
     def save_landmarks(self, sign: str | None, frames: list[np.ndarray], times: list[float]) -> Clip:
         """A recording tracked in the visitor's browser: its landmark frames (258 values each) as
@@ -255,9 +270,9 @@ class TeachFolder:
                 "no hand landmarks arrived, so nothing was recorded: allow the camera in the browser, wait for the "
                 "tracker to start, then press Record again"
             )
-        times = np.asarray(times, np.float64)
-        length = max(1, round((times[-1] - times[0]) * DEFAULT_KEYPOINTS_FPS) + 1)
-        values = resample(np.stack(frames).astype(np.float32), times, length)
+        span = self._check_span(times)
+        length = max(1, round(span * DEFAULT_KEYPOINTS_FPS) + 1)
+        values = resample(np.stack(frames).astype(np.float32), np.asarray(times, np.float64), length)
         buffer = io.BytesIO()
         np.save(buffer, values)
         clip = self._write_clip(folder.name, buffer.getvalue(), LANDMARKS_SUFFIX)
@@ -273,7 +288,7 @@ class TeachFolder:
             raise TeachError(f"{path.name}: not a clip or photo SignSpace reads; use MP4, WebM, MOV, JPEG or PNG")
         try:
             if suffix in IMAGE_EXTENSIONS:
-                decode_image(path, name=path.name)
+                decode_image(path, name=path.name, max_pixels=MAX_PHOTO_PIXELS)
             else:
                 try:  # decoding stops just past the limit: an hour-long upload costs no more than a clip
                     seconds = video_seconds(path, max_seconds=self.limits.clip_seconds)
@@ -285,6 +300,8 @@ class TeachFolder:
                         f"{path.name} lasts {length} s; a clip holds one sign, at most {self.limits.clip_seconds:g} s "
                         "here. Trim it and upload again"
                     )
+        except ImageTooLarge as exc:
+            raise TeachError(str(exc)) from None
         except ImageDecodeError as exc:
             raise TeachError(f"{path.name}: cannot be read ({str(exc).removeprefix(path.name + ': ')})") from None
         except VIDEO_ERRORS as exc:
@@ -392,13 +409,15 @@ class Recorder:
             return "recording", self.starts_at + self.seconds - now
         return "done", 0.0
 
-    def feed(self, frame, now: float, at: float | None = None) -> str:
-        """Keep ``frame`` if ``now`` (this server's clock) falls in the recording; ``at``: the frame's own time
-        when another clock took it (the visitor's browser), else ``now``."""
+    def feed(self, frame, now: float) -> str:
+        """Keep ``frame`` if ``now`` falls in the recording: this server's clock at the moment the frame was taken, as
+        well as the server can place it. The times kept are this clock's, never a page's claims, so a clip lasts
+        ``seconds`` whatever a page sends; they always increase (a frame placed before the last kept one goes just
+        after it)."""
         phase, _ = self.phase(now)
         if phase == "recording" and frame is not None and len(self.frames) < self.max_frames:
             self.frames.append(frame)
-            self.times.append(now if at is None else at)
+            self.times.append(max(now, self.times[-1] + 1e-3) if self.times else now)
         return phase
 
     def take(self) -> tuple[str | None, list, list]:

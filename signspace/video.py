@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .imaging import ImageDecodeError, decode_image, shrink_to_shorter_side
+from .imaging import MAX_PHOTO_PIXELS, ImageDecodeError, decode_image, shrink_to_shorter_side
 
 # PyAV's base error for unreadable containers and streams.
 VIDEO_ERRORS = (av.error.FFmpegError,)
@@ -19,7 +19,7 @@ MILLISECONDS = Fraction(1, 1000)
 
 # A video is refused above the photos' pixel cap, and frames are returned at most MAX_SIDE pixels long: 64 frames
 # of 4096x4096 held at full size took 8 GB (a 53 KB file could ask for it). Tracking needs no more than 720p.
-MAX_FRAME_PIXELS = 40_000_000
+MAX_FRAME_PIXELS = MAX_PHOTO_PIXELS
 MAX_SIDE = 1280
 MAX_VIDEO_SECONDS = 600.0  # the builder's longest video (sampled); the app's clips are capped lower
 MAX_CLIP_SECONDS = 60.0  # one sign's clip sent to the app (upload, API)

@@ -30,18 +30,27 @@ from starlette.middleware import Middleware
 from transformers import HfArgumentParser
 
 from signspace import browser
+from signspace.browser import LandmarkMessageError
 from signspace.cli import parse_dataclasses
-from signspace.errors import ConfigError, SignSpaceError, run_cli
-from signspace.imaging import ImageDecodeError
+from signspace.errors import ConfigError, HandModelError, SignSpaceError, run_cli
+from signspace.hands import resolve_hand_model
+from signspace.hub import HubError
+from signspace.imaging import MAX_PHOTO_PIXELS, ImageDecodeError, ImageTooLarge
 from signspace.inference import HandCropMode, Precision, Predictor
-from signspace.limits import RequestSizeLimit, UploadBudget, parse_size
-from signspace.live import MOTION_FRAME_SECONDS, NO_HAND, LiveSession, session_for
+from signspace.limits import RequestSizeLimit, UnknownEvent, UploadBudget, parse_size
+from signspace.live import MAX_LIVE_SESSIONS, MOTION_FRAME_SECONDS, NO_HAND, LiveRoster, LiveSession, session_for
 from signspace.modeling import is_local
+from signspace.teach import SharedModel
 from signspace.teach_folder import TeachLimits
 from signspace.video import VIDEO_ERRORS, VideoTooLarge, VideoTooLong
 
 DEFAULT_MODEL = "RavenOnur/Sign-Language"
 DEFAULT_REVISION = "refs/pr/1"  # the safetensors conversion of its main branch's pickle weights
+# Shipped with the app (beside this file, here and on a Space): a motion model any visitor can use at once, built by
+# train/build_starter.py from 23 people, and MediaPipe's hand model, so the app starts with no network at all.
+STARTER_DIR = Path(__file__).resolve().parent / "asl-starter"
+STARTER_NAME = "ASL starter: hello, thank you, I love you"
+BUNDLED_HAND_MODEL = Path(__file__).resolve().parent / "hand_landmarker.task"
 
 HOW_TO = """**How to use.** Allow the webcam (where your browser tracks your hands, as with a motion model, it starts
 by itself; otherwise press *Record*). The top guesses update several times a second, smoothed over the last frames.
@@ -60,7 +69,11 @@ def option(default, help: str, **extra):
 class AppConfig:
     """Every setting of the app, with its default, parsed once from the command line (``parse_args``)."""
 
-    model: str = option(DEFAULT_MODEL, "Hub id or local folder of the model")
+    model: str | None = option(
+        None,
+        f"Hub id or local folder of the model (default: {DEFAULT_MODEL}; when the Hub cannot be reached, the ASL "
+        "starter shipped with the app)",
+    )
     revision: str | None = option(
         None, f"Hub revision (branch, tag, commit); default: main, or {DEFAULT_REVISION} for {DEFAULT_MODEL}"
     )
@@ -102,11 +115,16 @@ class AppConfig:
     time_limit: int = option(120, "seconds a visitor's stream may run before it stops")
     queue_size: int = option(16, "waiting requests beyond this are politely refused")
     concurrency: int = option(2, "requests served at once (2 CPU cores on a free Space)")
+    max_live: int = option(
+        MAX_LIVE_SESSIONS, "visitors served live at once (each holds ~0.5 MB); more are asked to try again later"
+    )
     max_file_size: str = option("10mb", "largest upload, e.g. 10mb")
     delete_cache_every: int = option(1800, "seconds between sweeps of Gradio's upload cache")
     delete_cache_age: int = option(3600, "cached uploads older than this many seconds are deleted")
 
     def __post_init__(self):
+        self.chosen = self.model is not None  # no --model (nor MODEL_ID): offline, the starter serves instead
+        self.model = self.model or DEFAULT_MODEL
         if self.revision is None and self.model == DEFAULT_MODEL:
             self.revision = DEFAULT_REVISION
         data_dir = Path(self.data_dir)
@@ -120,6 +138,7 @@ class AppConfig:
             raise ConfigError(f"--threshold {self.threshold}: a confidence between 0 and 1, e.g. 0.6")
         positive = {"stream_every": self.stream_every, "time_limit": self.time_limit, "queue_size": self.queue_size}
         positive |= {"concurrency": self.concurrency, "delete_cache_every": self.delete_cache_every}
+        positive |= {"max_live": self.max_live}
         for name, value in positive.items():
             if value <= 0:
                 raise ConfigError(f"--{name} {value}: must be above 0 (default {getattr(AppConfig, name)})")
@@ -166,13 +185,12 @@ def parse_args(argv: list[str] | None = None, environ=os.environ) -> AppConfig:
 
 
 NOT_AN_IMAGE = "That file is not an image SignSpace can read (use JPEG, PNG, WebP or BMP)."
-MAX_UPLOAD_PIXELS = 40_000_000  # a 7,000 x 5,700 photo; far below Pillow's bomb limit (~89 MP, ~1 GB decoded)
 
 
 def too_large(detail: str) -> gr.Error:
     return gr.Error(
         f"That image is too large ({detail}); send a photo of at most "
-        f"{MAX_UPLOAD_PIXELS // 1_000_000} megapixels and {AppConfig.max_file_size}."
+        f"{MAX_PHOTO_PIXELS // 1_000_000} megapixels and {AppConfig.max_file_size}."
     )
 
 
@@ -218,15 +236,28 @@ def check_pixels(path) -> None:
         raise too_large("too many pixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError):
         raise gr.Error(NOT_AN_IMAGE) from None
-    if width * height > MAX_UPLOAD_PIXELS:
+    if width * height > MAX_PHOTO_PIXELS:
         raise too_large(f"{width} x {height} pixels")
 
 
-def live_step(base: Predictor, frame, state: LiveSession | None, threshold: float, teach, now: float | None = None):
+def live_step(
+    base: Predictor,
+    frame,
+    state: LiveSession | None,
+    threshold: float,
+    teach,
+    now: float | None = None,
+    roster: LiveRoster | None = None,
+):
     """One streamed frame with the visitor's chosen model (the app's own, or one trained in the Teach tab) ->
-    (top-3 smoothed or "no hand", text so far, session, overlay, crop)."""
-    state = session_for(teach.shelf.predictor if teach is not None else base, state)
-    step = state.step(frame, time.monotonic() if now is None else now, threshold)
+    (top-3 smoothed or "no hand", text so far, session, overlay, crop). ``roster``: the app's live sessions (a full
+    app says so instead of serving a new visitor)."""
+    try:
+        state = session_for(teach.shelf.predictor if teach is not None else base, state, roster)
+    except LandmarkMessageError as exc:
+        raise gr.Error(str(exc)) from None
+    with state.lock:
+        step = state.step(frame, time.monotonic() if now is None else now, threshold)
     return NO_HAND if step.no_hand else step.top, step.text, state, step.overlay, step.crop
 
 
@@ -241,7 +272,7 @@ def classify_clip(predictor, path: str | None) -> dict[str, float]:
         )
     try:
         prediction = predictor.predict_clip(path)
-    except (VideoTooLong, VideoTooLarge) as exc:  # the message says how long or large it may be
+    except (VideoTooLong, VideoTooLarge, ImageTooLarge) as exc:  # the message says how long or large it may be
         raise gr.Error(f"That clip cannot be used: {str(exc).removeprefix(Path(path).name + ': ')}") from None
     except ImageDecodeError:
         raise gr.Error(
@@ -260,6 +291,8 @@ def classify_file(predictor: Predictor, path: str | None) -> dict[str, float]:
         raise gr.Error("No image received: upload a photo or take a snapshot first.")
     try:
         prediction = predictor.predict_upload(path)  # image models rerun close calls in fp32: exact answers
+    except ImageTooLarge:
+        raise too_large("too many pixels") from None
     except ImageDecodeError:
         raise gr.Error(NOT_AN_IMAGE) from None
     if prediction.no_hand:
@@ -270,7 +303,7 @@ def classify_file(predictor: Predictor, path: str | None) -> dict[str, float]:
 def snapshot_step(classify, path, teach, config: AppConfig):
     """The Upload / snapshot tab: the visitor's chosen model (a Teach-tab one), else the app's own through
     ``classify`` (which may borrow a ZeroGPU device)."""
-    if teach is not None and teach.shelf.current != config.model:
+    if teach is not None and teach.shelf.current != model_label(config):
         return classify_file(teach.shelf.predictor, path)
     return classify(path)
 
@@ -308,9 +341,11 @@ def build_demo(
     endpoint borrow a ZeroGPU device (``spaces.GPU``) without every frame queuing for it. ``visitors``: the Teach
     tab's shared state (made here unless given)."""
     snapshot_predictor = snapshot_predictor or predictor
+    base_name = model_label(config)
     if config.teach:
-        visitors = visitors or teach_tab.Visitors(config, predictor, config.model)
+        visitors = visitors or teach_tab.Visitors(config, predictor, base_name, shared=shared_models(config))
     classify = gpu(lambda path: classify_file(snapshot_predictor, path))
+    roster = LiveRoster(config.max_live)  # every visitor's live session: what they hold is bounded
     with gr.Blocks(title="SignSpace — live sign recognition", delete_cache=config.delete_cache) as demo:
         gr.Markdown("# SignSpace — live sign recognition")
         info = gr.Markdown(model_info(predictor))
@@ -325,7 +360,7 @@ def build_demo(
         )
         with gr.Tab("Live webcam", id="live"):
             model_picker = gr.Dropdown(
-                label="Model", choices=[config.model], value=config.model, visible=config.teach, elem_id="live-model"
+                label="Model", choices=[base_name], value=base_name, visible=config.teach, elem_id="live-model"
             )
             in_browser = browser_feed.uses_browser(config.tracking, predictor)
             tracking_note = gr.Markdown(elem_id="signspace-tracking-note")
@@ -360,7 +395,7 @@ def build_demo(
                         back_btn = gr.Button("Backspace")
                         clear_btn = gr.Button("Clear")
             camera.stream(
-                lambda frame, state, t, visitor: live_step(predictor, frame, state, t, visitor),
+                lambda frame, state, t, visitor: live_step(predictor, frame, state, t, visitor, roster=roster),
                 inputs=[camera, session, threshold, teach],
                 outputs=[live_label, text, session, overlay, crop_view],
                 stream_every=stream_every(predictor, config),
@@ -372,7 +407,7 @@ def build_demo(
             if in_browser:
                 feed.submit(
                     lambda message, state, t, visitor: browser_feed.browser_step(
-                        predictor, message, state, t, visitor, config.stream_every, slots, pacer
+                        predictor, message, state, t, visitor, config.stream_every, slots, pacer, roster
                     ),
                     inputs=[feed, session, threshold, teach],
                     outputs=[live_label, text, session, feed],
@@ -445,13 +480,17 @@ def teach_ttl(config: AppConfig) -> int | None:
     return teach_tab.SHARED_SESSION_HOURS * 3600
 
 
-def launch_kwargs(config: AppConfig) -> dict:
+def launch_kwargs(config: AppConfig, demo: gr.Blocks | None = None) -> dict:
     """Limits for every route: Gradio's max_file_size for its upload route, and a request-body cap for the rest
-    (an inline base64 image is 4/3 of the file, plus JSON)."""
+    (an inline base64 image is 4/3 of the file, plus JSON); with ``demo``, a call naming an event it does not have is
+    a 404 with one line instead of Gradio's bare 500."""
     body_limit = parse_size(config.max_file_size) * 4 // 3 + 64_000
     middleware = [Middleware(RequestSizeLimit, max_bytes=body_limit)]
+    if demo is not None:
+        middleware.append(Middleware(UnknownEvent, known=lambda: demo.fns))
     if config.per_visitor:  # what one visitor may pile up in Gradio's cache (the Teach tab's storage limit, twice)
-        middleware.append(Middleware(UploadBudget, max_bytes=2 * TeachLimits.public().total_bytes))
+        budget = 2 * TeachLimits.public().total_bytes
+        middleware.append(Middleware(UploadBudget, max_bytes=budget, behind_proxy=teach_tab.on_hf_space()))
     kwargs = {"max_file_size": config.max_file_size, "app_kwargs": {"middleware": middleware}}
     if config.teach and not config.per_visitor:  # replaying clips and showing results from --data_dir, wherever it is
         kwargs["allowed_paths"] = [str(Path(config.data_dir).resolve())]
@@ -471,19 +510,67 @@ def stream_every(predictor: Predictor, config: AppConfig) -> float:
     return min(limit for limit in limits if limit is not None)
 
 
+def shared_models(config: AppConfig) -> dict[str, SharedModel]:
+    """What every visitor may pick besides the app's own model: the starter shipped with the app."""
+    if not STARTER_DIR.is_dir() or is_starter(config.model):
+        return {}
+
+    def load() -> Predictor:
+        return Predictor.from_pretrained(
+            str(STARTER_DIR), unmirror=config.unmirror, hand_model=hand_model_option(config)
+        )
+
+    return {STARTER_NAME: SharedModel(load)}
+
+
+def model_label(config: AppConfig) -> str:
+    """The app's own model as the Model list names it."""
+    return STARTER_NAME if is_starter(config.model) else config.model
+
+
+def is_starter(model: str) -> bool:
+    return Path(model).resolve() == STARTER_DIR
+
+
+def hand_model_option(config: AppConfig) -> str | None:
+    """--hand_model, else the one found without a download ($SIGNSPACE_HAND_MODEL, the cache, the copy shipped beside
+    the app); None: downloaded on first use."""
+    if config.hand_model:
+        return config.hand_model
+    try:
+        return str(resolve_hand_model(None, download=False, bundled=BUNDLED_HAND_MODEL))
+    except HandModelError:
+        return None
+
+
+def load_model(config: AppConfig, announce=print) -> Predictor:
+    """The model the app serves. With no --model and no Hub within reach, the starter shipped with the app serves
+    instead of the app stopping, and ``announce`` says so in one line; a model the user named fails clearly."""
+
+    def load(model: str, revision: str | None) -> Predictor:
+        options = dict(precision=config.precision, unmirror=config.unmirror, hand_crop=config.hand_crop)
+        device = "cpu" if config.zero_gpu else None
+        return Predictor.from_pretrained(model, revision, device=device, hand_model=config.hand_model, **options)
+
+    try:
+        return load(config.model, config.revision)
+    except HubError as exc:
+        if config.chosen or not STARTER_DIR.is_dir():
+            raise
+        announce(
+            f"note: {str(exc).split('. ')[0]}; serving the ASL starter shipped with the app instead ({STARTER_NAME}). "
+            "Pass --model for another model."
+        )
+        config.model, config.revision = str(STARTER_DIR), None
+        return load(config.model, None)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = parse_args(argv)
+    config.hand_model = hand_model_option(config)
     host, port = config.host, config.port
-    predictor = Predictor.from_pretrained(
-        config.model,
-        config.revision,
-        precision=config.precision,
-        unmirror=config.unmirror,
-        device="cpu" if config.zero_gpu else None,
-        hand_crop=config.hand_crop,
-        hand_model=config.hand_model,
-    )
+    predictor = load_model(config)
     snapshot, gpu = (predictor.for_gpu() if config.zero_gpu else None), (lambda fn: fn)
     if snapshot is not None:  # ZeroGPU: GPU time only inside spaces.GPU calls
         import spaces
@@ -492,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = build_demo(predictor, config, snapshot, gpu)
     try:
         demo.launch(
-            server_name=host, server_port=port, theme=gr.themes.Soft(), show_error=True, **launch_kwargs(config)
+            server_name=host, server_port=port, theme=gr.themes.Soft(), show_error=True, **launch_kwargs(config, demo)
         )
     except OSError as exc:
         if "port" not in str(exc).lower():

@@ -19,7 +19,7 @@ from signspace.browser import TASKS_VISION_CDN, BrowserInput, LandmarkMessageErr
 from signspace.errors import ConfigError
 from signspace.hands import search_settings
 from signspace.inference import Predictor
-from signspace.live import MOTION_FRAME_SECONDS, NO_HAND, session_for
+from signspace.live import MOTION_FRAME_SECONDS, NO_HAND, LiveRoster, session_for
 
 LANDMARKS = BrowserInput("landmarks")
 SCRIPT = (Path(__file__).parent / "browser_tracker.js").read_text(encoding="utf-8")
@@ -119,6 +119,7 @@ def browser_step(
     frame_seconds: float,
     slots: threading.Semaphore | None = None,
     pacer: Pacer | None = None,
+    roster: LiveRoster | None = None,
 ):
     """One message with the visitor's chosen model -> (top-3 or "no hand", text, session, answer to the page). The
     answer acknowledges the message and says what the model wants next (``frame_seconds``: how often an image
@@ -127,17 +128,21 @@ def browser_step(
     ``slots``: how many messages are classified at once. The event runs off Gradio's queue (its per-call overhead
     dwarfed the work), so this is where ``--concurrency`` holds: unbounded, a crowd's handlers ran side by side and
     each answer came slower (docs/benchmarks.md). ``pacer``: while the app is busy, the answer asks the page to send
-    less often (more frames a message), so fewer of a crowd's messages queue."""
+    less often (more frames a message), so fewer of a crowd's messages queue. ``roster``: every visitor's live
+    session; a new visitor past its limit is refused (the page says why and stays on its loop)."""
     predictor = teach.shelf.predictor if teach is not None else base
     if predictor.browser_input is None:
         if state is not None:  # the session of the model the visitor left
             state.close()
         refused = "this model sees whole frames, which this page does not send; pick another model in the Model list"
         return gr.update(), "", None, {"refused": refused}
-    state = session_for(predictor, state)
     wants = predictor.browser_input.paced(frame_seconds, pacer.current() if pacer else 1.0).to_page()
     try:
-        with slots or contextlib.nullcontext():
+        state = session_for(predictor, state, roster)
+    except LandmarkMessageError as exc:  # the app is full: nothing is kept for this visitor
+        return gr.update(), "", None, {"refused": str(exc), "wants": wants}
+    try:
+        with slots or contextlib.nullcontext(), state.lock:
             step = state.step_message(message, threshold)
     except LandmarkMessageError as exc:
         return gr.update(), state.text, state, {"refused": str(exc), "wants": wants}

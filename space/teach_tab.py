@@ -17,14 +17,22 @@ import gradio as gr
 from browser_feed import asset_urls, browser_feed, browser_unavailable, server_webcam
 
 from signspace.browser import LandmarkMessageError, parse_message
-from signspace.errors import SignSpaceError, TeachError
+from signspace.errors import RecordingError, SignSpaceError, TeachError
 from signspace.hands import draw_hands, resolve_hand_model
 from signspace.imaging import ImageDecodeError, decode_image
 from signspace.inference import Predictor
 from signspace.jobs import TrainingQueue
 from signspace.live import MOTION_FRAME_SECONDS
 from signspace.scan import BACKGROUND_LABEL
-from signspace.teach import ModelShelf, TeachSession, on_hf_space, publish, publish_token, trained_models
+from signspace.teach import (
+    ModelShelf,
+    SharedModel,
+    TeachSession,
+    on_hf_space,
+    publish,
+    publish_token,
+    trained_models,
+)
 from signspace.teach_folder import LANDMARKS_SUFFIX, TeachFolder, TeachLimits
 
 logger = logging.getLogger("app")
@@ -83,8 +91,17 @@ class Visitors:
     """The Teach tab's state shared by every visitor of one app (made by ``app.build_demo``): one training queue,
     the open sessions by Gradio session, and locally one folder object per data folder (so its lock is shared)."""
 
-    def __init__(self, config, base, base_name: str, queue: TrainingQueue | None = None, root: Path | None = None):
+    def __init__(
+        self,
+        config,
+        base,
+        base_name: str,
+        queue: TrainingQueue | None = None,
+        root: Path | None = None,
+        shared: dict[str, SharedModel] | None = None,
+    ):
         self.config, self.base, self.base_name = config, base, base_name
+        self.shared = shared or {}  # models every visitor may pick (the starter), loaded once for all
         self.queue = queue or TrainingQueue()  # one training at a time for the whole app
         self.root = root or visitor_root()  # a shared Space's private visitor folders live here
         self.sessions: dict[str, TeachSession] = {}
@@ -109,6 +126,8 @@ class Visitors:
             return Predictor.from_pretrained(str(path), None, unmirror=config.unmirror, hand_model=hand_model)
 
         shelf = ModelShelf(self.base, self.base_name, load)
+        for name, model in self.shared.items():
+            shelf.add(name, model, select=False)
         if not config.per_visitor:  # models trained in earlier runs stay selectable
             for path in reversed(trained_models(folder)):
                 shelf.add(path.name, path, select=False)
@@ -226,23 +245,23 @@ def delete_clip(session: TeachSession, sign: str | None, clip: str | None):
 
 
 def feed_landmarks(session: TeachSession | None, message, now: float | None = None) -> dict:
-    """Landmark frames tracked in the visitor's browser (landmarks-only recording), kept while a recording runs: on
-    this server's clock, each frame placed back by its age in the message; the frames keep the browser's times.
+    """Landmark frames tracked in the visitor's browser (landmarks-only recording), kept while a recording runs, on
+    this server's clock: the newest frame of a message was taken about now, the others as much earlier as the page's
+    times say. The page's times order its frames and space them within a message, never the clip's length.
     Answers the page: ``ack``, or ``refused`` with the reason; a refused message changes nothing."""
     if session is None:
         return {"refused": "the page is still loading"}
     now = time.monotonic() if now is None else now
-    recorded = session.recorder.times
     try:
-        frames = parse_message(message, recorded[-1] if recorded else None)
+        frames = parse_message(message, session.page_time)
         session.rate.admit([at for at, _ in frames])
     except LandmarkMessageError as exc:
         return {"refused": str(exc)}
-    newest = frames[-1][0]
+    newest = session.page_time = frames[-1][0]
     if not session.records_landmarks:  # the visitor chose the video: the recording is the server webcam's frames
         return {"ack": newest}
-    for at, values in frames:  # the newest frame was taken about now: the others that much earlier
-        session.recorder.feed(values, now - (newest - at), at=at)
+    for at, values in frames:
+        session.recorder.feed(values, now - (newest - at))
     return {"ack": newest}
 
 
@@ -340,6 +359,9 @@ def save_pending(session: TeachSession):
             clip = session.folder.save_landmarks(sign, frames, times)
         else:
             clip = session.folder.add_recording(sign, frames, times)
+    except RecordingError as exc:  # no disk could save it: saving again would only repeat this
+        session.pending = None
+        return f"**Could not save the clip:** {exc}.", gr.update(), gr.update(), gr.update(visible=False)
     except SignSpaceError as exc:
         return (
             f"**Could not save the clip:** {exc}. The recording is kept in this page: fix that, then press "

@@ -36,19 +36,24 @@ def write_image(path: Path, seed: int = 0, size=(64, 48)) -> Path:
     return path
 
 
-def bomb_png_bytes(width: int = 40_000, height: int = 40_000) -> bytes:
-    """A valid-looking PNG header claiming a huge 1-bit image, with almost no data behind it."""
-
+def _png(width: int, height: int, depth: int, colour: int, pixels: bytes) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + chunk(b"IEND", b"")
-    )
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(pixels)) + chunk(b"IEND", b"")
+
+
+def bomb_png_bytes(width: int = 40_000, height: int = 40_000) -> bytes:
+    """A valid-looking PNG header claiming a huge 1-bit image, with almost no data behind it."""
+    return _png(width, height, 1, 0, b"\x00" * 64)
+
+
+def short_png_bytes(side: int, rows: int, seed: int = 0) -> bytes:
+    """An RGB PNG of ``side`` x ``side`` whose image data holds only ``rows`` rows (a well-formed zlib stream that
+    ends early: Pillow decodes it without complaint, the missing rows black)."""
+    rng = np.random.default_rng(seed)
+    return _png(side, side, 8, 2, b"".join(b"\x00" + rng.bytes(side * 3) for _ in range(rows)))
 
 
 def write_video(path: Path, n_frames: int = 12, seed: int = 0, size=(64, 48), faststart: bool = False) -> Path:

@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from factories import bomb_png_bytes, landmark_clip, pattern_image
+from factories import bomb_png_bytes, landmark_clip, pattern_image, short_png_bytes
 from PIL import Image
 
 from signspace.browser import (
@@ -47,8 +47,11 @@ def test_browser_frames_mean_what_the_python_trackers_frames_mean():
         ("frames", "needs a non-empty 'frames' list"),
         ({"frames": []}, "needs a non-empty 'frames' list"),
         ({"frames": [{"t": 0.1 * i} for i in range(MAX_FRAMES_PER_MESSAGE + 1)]}, "send at most 16 at a time"),
-        ({"frames": [{"t": "soon"}]}, "'t' must be a time in seconds"),
-        ({"frames": [{"t": float("nan")}]}, "'t' must be a time in seconds"),
+        ({"frames": [{"t": "soon"}]}, "'t' must be the page's clock in seconds"),
+        ({"frames": [{"t": float("nan")}]}, "'t' must be the page's clock in seconds"),
+        # no page's clock reads 1e308, and nothing can come after it (1e308 + 0.08 == 1e308): the session was locked
+        ({"frames": [{"t": 1e308}]}, "'t' must be the page's clock in seconds \\(0 to 1e\\+07"),
+        ({"frames": [{"t": -1.0}]}, "'t' must be the page's clock in seconds"),
         ({"frames": [{"t": 1.0}, {"t": 1.0}]}, "frame 1: time 1.0 does not come after 1.0"),
         ({"frames": [{"t": 1.0, "hands": [hand()] * 3}]}, "'hands' must be a list of at most 2 hands"),
         ({"frames": [{"t": 1.0, "hands": [{**hand(), "handedness": "Both"}]}]}, "handedness must be 'Left' or"),
@@ -61,7 +64,7 @@ def test_browser_frames_mean_what_the_python_trackers_frames_mean():
         # JSON integers have no size limit; one too large for a float was an OverflowError (a server error)
         ({"frames": [{"t": 1.0, "hands": [{**hand(), "points": [0.5] * 62 + [10**400]}]}]}, "lie outside"),
         ({"frames": [{"t": 1.0, "hands": [{**hand(), "score": 10**400}]}]}, "score must be between 0 and 1"),
-        ({"frames": [{"t": 10**400}]}, "'t' must be a time in seconds"),
+        ({"frames": [{"t": 10**400}]}, "'t' must be the page's clock in seconds"),
         ({"frames": [{"t": 1.0, "hands": ["a hand"]}]}, "a hand must be an object"),
     ],
 )
@@ -76,14 +79,44 @@ def test_frames_must_come_after_the_ones_already_received():
 
 
 def test_a_page_sending_too_many_frames_a_second_is_refused_and_a_normal_one_is_not():
-    rate = FrameRate(limit=30)
+    wall = [0.0]
+    rate = FrameRate(limit=30, clock=lambda: wall[0])
     for second in range(3):  # 12.5 frames a second, in messages of 4: always fine
         for start in range(0, 12, 4):
+            wall[0] = second + (start + 3) * 0.08
             rate.admit([second + (start + i) * 0.08 for i in range(4)])
-    flood = FrameRate(limit=30)
+    flood = FrameRate(limit=30, clock=lambda: 0.0)
     flood.admit([i / 100 for i in range(16)])
     with pytest.raises(LandmarkMessageError, match="32 frames within a second; the page may send at most 30"):
         flood.admit([0.16 + i / 100 for i in range(16)])
+
+
+def test_the_rate_holds_by_the_servers_clock_whatever_times_the_page_claims():
+    """One page stamping 16-frame messages 1/30 s apart and sending them back to back was acked 49 messages (785
+    frames) a wall second: its own clock said 30 frames a second."""
+    wall = [0.0]
+    rate = FrameRate(limit=40, clock=lambda: wall[0])
+    claimed, acked = 0.0, 0
+    for _ in range(49):  # all within the same wall instant
+        try:
+            rate.admit([claimed + i / 30 for i in range(16)])
+            acked += 1
+        except LandmarkMessageError as exc:
+            assert "faster than 40 a second by this server's clock" in str(exc)
+        claimed += 16 / 30
+    assert acked == 2  # a second's worth (40 frames) at most: two messages of 16
+    wall[0] = 0.4  # 16 frames' worth of time later, one more message fits
+    rate.admit([claimed + i / 30 for i in range(16)])
+    with pytest.raises(LandmarkMessageError, match="by this server's clock"):
+        rate.admit([claimed + 1 + i / 30 for i in range(16)])
+
+
+def test_a_refused_message_spends_nothing_of_the_servers_rate():
+    rate = FrameRate(limit=40, clock=lambda: 0.0)
+    rate.admit([i / 30 for i in range(16)])
+    with pytest.raises(LandmarkMessageError, match="within a second"):
+        rate.admit([0.6 + i / 100 for i in range(30)])  # refused by the page's clock: nothing taken
+    rate.admit([2.0 + i / 30 for i in range(16)])  # 32 of 40 by the server's clock: still fits
 
 
 # --- hand crops cut in the page, for image models ----------------------------------------------------------------
@@ -122,6 +155,9 @@ def test_a_crop_of_the_models_size_arrives_as_the_pixels_the_page_cut():
         (data_url(b"not a picture at all"), "the crop is not a readable JPEG image"),
         (data_url(bomb_png_bytes(), "png"), "the crop claims far more pixels than 32x32"),
         (data_url(bomb_png_bytes(2000, 2000), "png"), "the crop is 2000x2000 pixels; this model takes 32x32"),
+        # a complete zlib stream holding 10 of 32 rows: Pillow decodes it, the rest black
+        (data_url(short_png_bytes(32, 10), "png"), "does not hold the 32 rows its header promises"),
+        (data_url(short_png_bytes(32, 33), "png"), "does not hold the 32 rows its header promises"),
         ("data:image/png;base64," + "A" * 8000, "the crop holds over 4096 bytes; send 32x32 pixels"),
     ],
 )

@@ -601,12 +601,14 @@ def test_clip_split_with_known_signers_reports_them_without_holding_anyone_out(t
     assert set(dataset["test"]["signer"]) <= set(dataset["train"]["signer"])
 
 
-def test_without_signers_there_is_no_signer_column(tmp_path, build):
+def test_without_signers_there_is_no_signer_column(tmp_path, build, capsys):
     data = make_landmark_folders(tmp_path / "data", per_sign=4)
     dataset, report = build(data, "--features", "landmarks")
     assert "signer" not in dataset["train"].features and report["signers"] is None
+    capsys.readouterr()
     _, report = build(data, "--features", "landmarks", "--signer", "me", out=tmp_path / "me")
     assert report["signers"]["count"] == 1 and report["signers"]["per_sign"]["circle"] == ["me"]
+    assert "1 signer(s) (named by --signer)" in capsys.readouterr().out  # it said "named by --signer_pattern"
 
 
 def test_a_signer_pattern_that_misses_files_writes_nothing(tmp_path):

@@ -42,10 +42,18 @@ def test_one_address_may_upload_its_budget_per_window_and_is_told_when_it_is_spe
     assert _post(budget, 600_000)[0] == 200  # the window moved on (Gradio's cache cleanup has run)
 
 
-def test_the_address_is_the_last_proxy_hop_not_what_the_client_claims():
-    budget = UploadBudget(_echo, max_bytes=500_000, clock=lambda: 0.0)
+def test_behind_a_proxy_the_address_is_its_last_hop_not_what_the_client_claims():
+    budget = UploadBudget(_echo, max_bytes=500_000, clock=lambda: 0.0, behind_proxy=True)
     assert _post(budget, 400_000, forwarded="1.1.1.1, 203.0.113.9")[0] == 200
     assert _post(budget, 400_000, forwarded="2.2.2.2, 203.0.113.9")[0] == 413  # a forged first hop changes nothing
+
+
+def test_without_a_proxy_a_forwarded_header_is_ignored_so_it_buys_no_fresh_budget():
+    budget = UploadBudget(_echo, max_bytes=500_000, clock=lambda: 0.0)
+    assert _post(budget, 400_000, forwarded="198.51.100.1")[0] == 200
+    status, body = _post(budget, 400_000, forwarded="198.51.100.2")  # a new claimed address, the same peer
+    assert status == 413 and b"upload limit reached" in body
+    assert list(budget.spent) == ["10.0.0.1"]
 
 
 def test_addresses_that_stopped_uploading_are_forgotten():

@@ -1,15 +1,19 @@
+import itertools
+
 import numpy as np
 import pytest
 from factories import landmark_clip, make_tiny_vit
 
-from signspace.browser import BrowserInput
+from signspace.browser import BrowserInput, FrameRate, LandmarkMessageError
 from signspace.hands import Hand
 from signspace.inference import Predictor
 from signspace.landmarks import LEFT, RIGHT
 from signspace.live import (
     HAND_GONE_SECONDS,
+    MAX_TEXT,
     REST_SECONDS,
     HandshapeSession,
+    LiveRoster,
     SequenceSession,
     SignSegmenter,
     Smoother,
@@ -247,15 +251,20 @@ def browser_message(clip, start, count, offset=0.0):
     return {"frames": frames}
 
 
-def test_browser_messages_type_the_same_word_as_the_same_frames_tracked_on_the_server():
-    from signspace.browser import LandmarkMessageError
+def unhurried(session):
+    """A session whose server clock moves a second per message: the frame rate by the server's clock never binds (the
+    tests send a page's minutes of messages at once)."""
+    session.rate = FrameRate(clock=itertools.count().__next__)
+    return session
 
+
+def test_browser_messages_type_the_same_word_as_the_same_frames_tracked_on_the_server():
     clip = landmark_clip("circle", frames=30, seed=1)
     by_frame = SequenceSession(FixedPredictor(), window_seconds=1.0)
     words = [
         by_frame.step_landmarks(clip[t] if t < 30 else np.zeros(258, np.float32), t / 12.5, 0.6)[1] for t in range(45)
     ]
-    by_message = SequenceSession(FixedPredictor(), window_seconds=1.0)
+    by_message = unhurried(SequenceSession(FixedPredictor(), window_seconds=1.0))
     steps = [by_message.step_message(browser_message(clip, start, 5), 0.6) for start in range(0, 45, 5)]
     assert [w for w in words if w] == ["circle"] and by_message.text == by_frame.text == "circle"
     assert [s.committed for s in steps if s.committed] == ["circle"]
@@ -314,3 +323,89 @@ def test_crops_from_the_browser_are_what_an_image_model_sees_and_a_held_sign_is_
     with pytest.raises(LandmarkMessageError, match="does not come after"):
         session.step_message(crop_message(1.0, 30), 0.6)  # replayed
     assert (session.last_time, len(predictor.crops), session.text) == before  # refused: nothing changed
+
+
+def test_a_sign_ended_by_a_gap_longer_than_the_window_is_still_typed():
+    """A tab in the background mid-sign for over 10 s: the sign's frames were dropped before its end was classified
+    (np.stack of nothing: HTTP 500, the word lost, the page stalled)."""
+    clip = landmark_clip("circle", frames=30, seed=1)
+    session = unhurried(SequenceSession(FixedPredictor(), window_seconds=1.0))
+    for start in range(0, 14, 2):  # frames with a hand at t = 0.1 .. 1.2
+        message = browser_message(clip, start, 2)
+        for frame in message["frames"]:
+            frame["t"] += 0.1
+        session.step_message(message, 0.6)
+    step = session.step_message({"frames": [{"t": 12.3, "hands": []}]}, 0.6)
+    assert step.committed == "circle" and session.text == "circle"
+    assert [t for t, _ in session.frames] == [12.3]  # what the sign needed is dropped once it was classified
+
+
+def test_a_session_keeps_a_bounded_window_and_text_whatever_times_the_page_claims():
+    session = SequenceSession(FixedPredictor(), window_seconds=1.0)
+    clip = landmark_clip("circle", frames=30, seed=1)
+    for index in range(3000):  # frames 1 ms apart (a clock that crawls): 10 s of them would be 10,000
+        session.step_landmarks(clip[index % 30], index / 1000, 0.6, guess=False)
+    assert len(session.frames) == session.frames.maxlen == 400  # 10 s at 40 frames a second: ~0.5 MB
+    session.text = "word " * 1000
+    assert len(session.text) == MAX_TEXT and session.text.endswith("word ")
+    builder = TextBuilder(hold_seconds=0.0)
+    builder.text = "x" * MAX_TEXT
+    builder.update("hello", 0.0)
+    assert builder.update("hello", 1.0) == "hello" and len(builder.text) == MAX_TEXT
+
+
+class Wall:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def filled_session(frames=50):
+    session = SequenceSession(FixedPredictor(), window_seconds=1.0)
+    clip = landmark_clip("circle", frames=30, seed=1)
+    for t in range(frames):
+        session.step_landmarks(clip[t % 30], t / 30, 0.6)
+    return session
+
+
+def test_quiet_sessions_have_their_window_freed_and_the_app_serves_a_bounded_number_at_once():
+    wall = Wall()
+    roster = LiveRoster(max_sessions=2, quiet_seconds=30.0, clock=wall)
+    first, second, third = filled_session(), filled_session(), filled_session()
+    first.text = "kept"
+    roster.admit(first)
+    roster.admit(second)
+    with pytest.raises(LandmarkMessageError, match="2 visitors are live here, the most this app serves at once"):
+        roster.admit(third)  # a raw POST can invent any session id: each would hold its window for an hour
+    assert len(third.frames) == 50  # refused: the roster holds nothing of it
+    wall.now = 20.0
+    roster.admit(second)  # still live
+    wall.now = 31.0
+    roster.admit(third)  # the first went quiet: its window is freed and its place taken
+    assert len(first.frames) == 0 and first.text == "kept" and len(second.frames) == 50
+    assert roster.active() == 2
+
+
+def test_a_session_busy_with_a_message_is_never_freed_under_it():
+    wall = Wall()
+    roster = LiveRoster(quiet_seconds=30.0, clock=wall)
+    busy = filled_session()
+    roster.admit(busy)
+    wall.now = 60.0
+    with busy.lock:  # another visitor's request sweeps while this one is being served
+        assert roster.active() == 1
+    assert len(busy.frames) == 50
+    assert roster.active() == 0 and len(busy.frames) == 0
+
+
+def test_the_roster_keeps_no_session_alive():
+    import gc
+
+    roster = LiveRoster(max_sessions=1, clock=Wall())
+    roster.admit(filled_session(5))  # nobody holds it: gone with its visitor
+    gc.collect()
+    second = filled_session(5)
+    roster.admit(second)  # the first one's place is free
+    assert roster.active() == 1

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from factories import make_landmark_folders, make_sign_folders, make_signer_folders, write_image
 
@@ -170,6 +172,41 @@ def test_a_signer_pattern_that_misses_files_names_them(tmp_path, pattern, messag
     with pytest.raises(DataFolderError, match="--signer_pattern") as caught:
         scan_data_dir(tmp_path, features="landmarks", signer_pattern=pattern)
     assert message in str(caught.value)
+
+
+def test_one_person_is_one_signer_however_their_name_is_encoded(tmp_path):
+    """NFC and NFD "Zoë" counted as two people: one person could be in train and in the held-out test."""
+    import unicodedata
+
+    make_signer_folders(tmp_path, {"zoë": ("circle",), "bob": ("circle", "swipe")}, per_sign=2, layout="names")
+    source = next((tmp_path / "circle").glob("zo*_0.npy"))
+    source.rename(source.with_name(unicodedata.normalize("NFD", "zoë") + "_0.npy"))  # as a Mac writes it
+    result = scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"/(\w+)_\d+\.npy$")
+    assert {item.signer for item in result.items} == {"zoë", "bob"}
+    assert all(item.signer == unicodedata.normalize("NFC", item.signer) for item in result.items)
+
+
+def test_signers_whose_names_differ_only_in_letter_case_are_refused(tmp_path):
+    make_signer_folders(tmp_path, {"alice": ("circle", "swipe"), "Alice": ("swipe",)}, per_sign=1, layout="names")
+    with pytest.raises(DataFolderError, match="signers 'Alice' and 'alice' differ only in letter case"):
+        scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"/([A-Za-z]+)_\d+\.npy$")
+
+
+def test_a_pattern_that_backtracks_without_end_is_refused_in_a_second_not_a_hang(tmp_path):
+    """``/(([a-z]+)+)_`` over a 34-character name hung the build with Python's re; the regex module matches it at
+    once, and a pattern that still backtracks without end is stopped at its time limit with one line."""
+    from signspace.errors import ConfigError
+
+    make_sign_folders(tmp_path, {"a": 1, "b": 1})
+    next((tmp_path / "a").iterdir()).rename(tmp_path / "a" / ("x" * 40 + ".jpg"))
+    started = time.monotonic()
+    with pytest.raises(DataFolderError, match=r"found no signer in 1 of 2 clip path\(s\): a/x{40}\.jpg"):  # no hang
+        scan_data_dir(tmp_path, signer_pattern=r"/(([a-z]+)+)_")
+    with pytest.raises(ConfigError, match=r"--signer_pattern '/\(\(x\|xx\)\+\)_' took over 0.5 s on 'a/x{40}.jpg'"):
+        scan_data_dir(tmp_path, signer_pattern=r"/((x|xx)+)_")
+    with pytest.raises(ConfigError, match="--group_pattern .* took over 0.5 s on 'x{40}.jpg': it backtracks"):
+        scan_data_dir(tmp_path, group_pattern=r"^((x|xx)+)_")
+    assert time.monotonic() - started < 10  # each stopped at its limit (2^40 ways to split the name otherwise)
 
 
 def test_the_same_sign_spelled_differently_by_two_people_is_refused(tmp_path):

@@ -16,7 +16,7 @@ from factories import (
     write_video,
 )
 
-from signspace.errors import TeachError
+from signspace.errors import RecordingError, TeachError
 from signspace.scan import scan_data_dir
 from signspace.teach_folder import Recorder, TeachFolder, TeachLimits, check_sign_name
 from signspace.video import read_frames, video_seconds
@@ -242,6 +242,42 @@ def test_a_second_record_press_during_a_recording_is_refused_and_frames_are_capp
     assert recorder.frames == [0, 1, 2] and recorder.sign == "hello"
     recorder.arm("thanks", now=5.0)  # a finished (or abandoned) recording does not block the next
     assert recorder.sign == "thanks" and recorder.frames == []
+
+
+def test_the_recorders_times_always_increase_on_its_own_clock():
+    recorder = Recorder(countdown=0.0, seconds=2.0)
+    recorder.arm("hello", now=0.0)
+    for placed in (0.5, 0.4, 0.5, 1.0):  # two messages whose frames the server places out of order
+        recorder.feed("f", placed)
+    assert recorder.times == pytest.approx([0.5, 0.501, 0.502, 1.0])
+
+
+@pytest.mark.parametrize(
+    "times, message",
+    [
+        ([0.0, 30000.0], "the recording's frames span 3e\\+04 s, over the 10 s a clip may last here"),
+        ([0.0, 1e308], "span 1e\\+308 s"),
+        ([0.0, float("inf")], "frame times do not increase"),
+        ([1.0, 0.5], "frame times do not increase"),
+    ],
+)
+def test_a_recording_whose_times_make_no_clip_is_refused_before_anything_is_allocated(tmp_path, times, message):
+    """A two-frame recording 30,000 s apart was sized as a clip of 900,001 frames: 1.2 -> 2.94 GB of the server."""
+    import tracemalloc
+
+    folder = TeachFolder(tmp_path / "signs")
+    folder.add_sign("hello")
+    frames = [np.ones(258, np.float32)] * 2
+    tracemalloc.start()
+    try:
+        with pytest.raises(RecordingError, match=message):
+            folder.save_landmarks("hello", frames, times)
+        with pytest.raises(RecordingError, match=message):
+            folder.save_recording("hello", webcam_frames(2), times)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000 and file_listing(folder.root) == ["hello"]
 
 
 # -- landmarks-only recordings (tracked in the visitor's browser) ---------------------------------------------------

@@ -33,7 +33,11 @@ def served(predictor):
     demo = app.build_demo(predictor, config)
     port = free_port()
     demo.launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs(config)
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        **app.launch_kwargs(config, demo),
     )
     yield f"http://127.0.0.1:{port}/", demo
     demo.close()
@@ -143,6 +147,17 @@ def test_overload_is_refused_politely_and_the_app_keeps_serving(served, predicto
     assert all("queue is full" in o.lower() or "too many" in o.lower() for o in refused), refused
     monkeypatch.setattr(predictor, "predict", real_predict)
     assert client.predict(handle_file(str(path)), api_name="/predict")["label"] in {"A", "B", "C"}
+
+
+def test_a_streamed_frame_from_a_visitor_past_the_apps_limit_is_refused_in_one_line(predictor):
+    from signspace.live import LiveRoster
+
+    roster = LiveRoster(max_sessions=1, clock=lambda: 0.0)
+    frame = np.asarray(pattern_image(1, (64, 48)))
+    *_, served_session, _, _ = app.live_step(predictor, frame, None, 0.6, None, now=1.0, roster=roster)
+    with pytest.raises(app.gr.Error, match="1 visitors are live here, the most this app serves at once"):
+        app.live_step(predictor, frame, None, 0.6, None, now=1.0, roster=roster)
+    app.live_step(predictor, frame, served_session, 0.6, None, now=1.2, roster=roster)  # the first goes on
 
 
 def test_stream_is_wired_with_rate_time_limit_and_concurrency(served):
@@ -447,6 +462,44 @@ def test_a_decompression_bomb_is_refused_in_our_words_without_server_paths(clien
     assert "/tmp" not in message and "preprocess" not in message
 
 
+def test_a_photo_claiming_too_many_pixels_is_refused_from_its_header_on_every_path(predictor, tmp_path):
+    """A 277 KB PNG claiming 9400 x 9400 was decoded by /predict_clip (4.6 s, +717 MB) and by the Teach tab's photo
+    upload; /predict refused it from the header."""
+    from signspace.errors import TeachError
+    from signspace.teach_folder import TeachFolder
+
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(bomb_png_bytes(9400, 9400))
+    with pytest.raises(app.gr.Error, match=r"That image is too large \(too many pixels\)"):
+        app.classify_file(predictor, str(bomb))
+    folder = TeachFolder(tmp_path / "signs")
+    folder.add_sign("hello")
+    with pytest.raises(TeachError, match=r"^bomb.png: 9400 x 9400 pixels, over 40 megapixels; send a smaller photo"):
+        folder.import_file("hello", bomb)
+    assert folder.clips("hello") == []
+
+
+@needs_hands
+def test_a_photo_sent_as_a_clip_is_held_to_the_same_pixel_cap(sequence_predictor, tmp_path):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(bomb_png_bytes(9400, 9400))
+    with pytest.raises(app.gr.Error) as caught:
+        app.classify_clip(sequence_predictor, str(bomb))
+    assert (
+        caught.value.message == "That clip cannot be used: 9400 x 9400 pixels, over 40 megapixels; send a smaller photo"
+    )
+
+
+@pytest.mark.parametrize("route", ["gradio_api/queue/join", "gradio_api/run/predict"])
+def test_a_call_to_an_event_the_page_does_not_have_is_a_404_in_one_line(served, route):
+    url, _ = served
+    body = {"fn_index": 999, "data": [None], "session_hash": "someone", "trigger_id": 1, "event_data": None}
+    answer = httpx.post(url + route, json=body, timeout=10)
+    assert answer.status_code == 404 and answer.json() == {
+        "error": "there is no event 999 on this page; reload the page"
+    }
+
+
 def test_uploads_are_deleted_from_the_cache(predictor, tmp_path):
     config = app.AppConfig(model="local", delete_cache_every=1, delete_cache_age=1)
     demo = app.build_demo(predictor, config)
@@ -532,7 +585,7 @@ def test_a_model_switch_mid_stream_starts_the_visitor_over():
 
     class Session:
         def __init__(self, predictor):
-            self.predictor, self.closed = predictor, False
+            self.predictor, self.closed, self.lock = predictor, False, threading.Lock()
 
         def step(self, frame, now, threshold):
             return LiveStep(top={"a": 1.0}, text="a")

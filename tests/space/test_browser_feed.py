@@ -127,3 +127,20 @@ def test_every_message_is_classified_inside_a_slot_and_gives_it_back_even_when_r
     *_, replayed = browser_feed.browser_step(predictor, message, session, 0.6, None, 0.2, slots)
     assert "ack" in answer and "does not come after" in replayed["refused"]
     assert slots.taken == slots.given_back == 2
+
+
+def test_a_new_visitor_past_the_apps_limit_is_refused_and_nothing_is_kept_for_them(predictor):
+    from signspace.live import LiveRoster
+
+    roster = LiveRoster(max_sessions=1, clock=lambda: 0.0)
+    message = {"frames": [{"t": 1.0, "hands": []}]}
+    _, _, first, answer = browser_feed.browser_step(predictor, message, None, 0.6, None, 0.2, None, None, roster)
+    assert "ack" in answer and first is not None
+    label, text, second, refused = browser_feed.browser_step(
+        predictor, message, None, 0.6, None, 0.2, None, None, roster
+    )
+    assert second is None and "1 visitors are live here, the most this app serves at once" in refused["refused"]
+    assert refused["wants"]["send"] == "landmarks"  # the page keeps its loop and tries again
+    message = {"frames": [{"t": 2.0, "hands": []}]}
+    *_, again = browser_feed.browser_step(predictor, message, first, 0.6, None, 0.2, None, None, roster)
+    assert "ack" in again  # the visitor already served is not turned away

@@ -446,6 +446,39 @@ def test_on_a_shared_space_a_recording_is_the_landmarks_the_browser_sent_and_no_
     assert not local and not server.records_landmarks  # locally, and when told to, clips are videos as before
 
 
+def test_a_recordings_length_is_the_servers_whatever_times_the_page_claims(tmp_path):
+    """Two feed messages stamped t = 0 and t = 30000 made a 929 MB clip (and 3 GB of the server's memory); kept, the
+    recording was offered to be saved again, and again."""
+    from factories import landmark_clip
+
+    from signspace.browser import FrameRate
+    from signspace.landmarks import RIGHT, load_npy
+
+    config = app.AppConfig(model="m", per_visitor=True)
+    visitors = teach_tab.Visitors(config, Base(), "m", root=tmp_path / "visitors")
+    session = visitors.open(SimpleNamespace(session_hash="visitor"))
+    teach_tab.add_sign(session, "hello")
+    session.rate = FrameRate(clock=lambda: 0.0)
+    hands = [{"handedness": "Right", "score": 0.9, "points": landmark_clip("circle")[0][RIGHT].tolist()}]
+    session.recorder.countdown, session.recorder.seconds = 0.0, 2.0
+    session.recorder.arm("hello", 100.0)
+    assert "ack" in teach_tab.feed_landmarks(session, {"frames": [{"t": 0, "hands": hands}]}, now=100.5)
+    assert "ack" in teach_tab.feed_landmarks(session, {"frames": [{"t": 30000, "hands": hands}]}, now=101.0)
+    # one message spanning 30,000 s: its first frame would have been taken long before the recording began
+    message = {"frames": [{"t": 30001, "hands": hands}, {"t": 60000, "hands": hands}]}
+    assert "ack" in teach_tab.feed_landmarks(session, message, now=101.5)
+    assert session.recorder.times == [100.5, 101.0, 101.5]
+    session.pending = session.recorder.take()
+    status, *_ = teach_tab.save_pending(session)
+    [clip] = session.folder.clips("hello")
+    assert status.startswith("Saved") and len(load_npy(clip.path, "c")) == 31  # 1 s at 30 frames a second
+    session.pending = ("hello", [np.ones(258, np.float32)] * 2, [0.0, 30000.0])  # what an old recorder kept
+    status, _, _, retry = teach_tab.save_pending(session)
+    assert "span 3e+04 s, over the 6 s a clip may last here" in status and not retry["visible"]
+    assert session.pending is None and len(session.folder.clips("hello")) == 1  # discarded, not offered again
+    visitors.close(session)
+
+
 def test_where_the_browser_tracks_the_visitor_may_keep_the_video_too_but_not_mid_recording(tmp_path):
     from factories import landmark_clip
 
