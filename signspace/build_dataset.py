@@ -25,7 +25,7 @@ from .cli import parse_dataclasses
 from .errors import ConfigError
 from .hands import CROP_MARGIN, DETECTION_CONFIDENCE, resolve_hand_model
 from .patterns import UserPattern
-from .scan import GROUP_NEEDS, SIGNER_NEEDS, scan_data_dir, signer_name
+from .scan import GROUP_NEEDS, SIGNER_NEEDS, curate, normalise_label, scan_data_dir, signer_name
 from .splits import SplitRequest
 
 if TYPE_CHECKING:
@@ -69,6 +69,20 @@ class BuildConfig:
     test_signers: str | None = field(
         default=None,
         metadata={"help": "With --split_by signer: who to hold out for test, comma-separated (default: chosen)."},
+    )
+    drop: str | None = field(
+        default=None,
+        metadata={
+            "help": "PERSON/SIGN pairs to leave out, comma-separated, e.g. 'prakhar1401/iloveyou' (finetune's data "
+            "health names the people whose form disagrees with everyone else's). Needs --signer_pattern."
+        },
+    )
+    variants: str | None = field(
+        default=None,
+        metadata={
+            "help": "PERSON/SIGN pairs that sign another form of the sign: their clips become a second class, "
+            "'<sign> (variant)', that the app types as the same word. Needs --signer_pattern."
+        },
     )
     features: Literal["images", "landmarks"] = field(
         default="images",
@@ -166,6 +180,12 @@ class BuildConfig:
             raise ConfigError("--signer is empty; give the name of the person who signed everything, e.g. --signer me")
         if self.test_signers is not None and self.split_by != "signer":
             raise ConfigError("--test_signers needs --split_by signer")
+        for option in ("drop", "variants"):
+            pairs = self.curated(option)
+            if pairs and not self.signer_pattern:
+                raise ConfigError(f"--{option} names people: give --signer_pattern too, e.g. '^([^/]+)/'")
+        if set(self.curated("drop")) & set(self.curated("variants")):
+            raise ConfigError("a PERSON/SIGN pair is in both --drop and --variants; keep it in one")
         if self.split_by == "signer":
             if not self.signer_pattern:
                 raise ConfigError(
@@ -174,6 +194,18 @@ class BuildConfig:
                 )
             if self.test_size == 0 and not self.test_signers:
                 raise ConfigError("--split_by signer holds people out in the test split; set --test_size above 0")
+
+    def curated(self, option: str) -> list[tuple[str, str]]:
+        """--drop or --variants as (person, sign) pairs."""
+        pairs = []
+        for text in (getattr(self, option) or "").split(","):
+            person, slash, sign = text.strip().partition("/")
+            if not text.strip():
+                continue
+            if not (slash and person.strip() and sign.strip()):
+                raise ConfigError(f"--{option} {text.strip()!r}: write PERSON/SIGN, e.g. prakhar1401/iloveyou")
+            pairs.append((signer_name(person), normalise_label(sign)))
+        return pairs
 
     @property
     def split(self) -> SplitRequest:
@@ -264,6 +296,7 @@ def build(config: BuildConfig, progress=None) -> Built:
     scan = scan_data_dir(
         Path(config.data_dir), config.group_pattern, config.features, config.signer_pattern, config.signer
     )
+    curate(scan, config.curated("drop"), config.curated("variants"))
     if config.features == "landmarks":
         if not config.hand_model and any(item.kind not in ("npy", "npy-frames") for item in scan.items):
             config.hand_model = str(resolve_hand_model(None))  # needed for videos and photos: fail before extracting

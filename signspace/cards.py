@@ -80,8 +80,10 @@ def render_model_card(
     preprocessing: dict | None = None,
     parameters: int | None = None,
     signers: dict | None = None,
+    data_health: dict | None = None,
 ) -> str:
-    """``signers``: metrics.signer_metrics (None when who signed is unknown): the card leads with new people."""
+    """``signers``: metrics.signer_metrics (None when who signed is unknown): the card leads with new people.
+    ``data_health``: data_health.report (pooled people), shown as counts."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     sequence = (preprocessing or {}).get("input") == "landmarks"
@@ -128,6 +130,7 @@ def render_model_card(
         labels=list(label_names),
         metrics=metrics,
         signers=signers,
+        data_health=data_health,
         eval_split=eval_split,
         eval_count=eval_count,
         split_counts=split_counts,

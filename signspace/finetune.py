@@ -18,7 +18,7 @@ from typing import Literal
 import yaml
 from transformers import EarlyStoppingCallback, HfArgumentParser, TrainingArguments
 
-from . import hub, training
+from . import data_health, hub, training
 from .cards import render_model_card
 from .checkpoints import find_resume_checkpoint
 from .cli import parse_dataclasses
@@ -197,6 +197,9 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
     final = metrics[split]
     print(f"{split} accuracy {final['accuracy']:.4f}, macro F1 {final['f1_macro']:.4f}; model in {output_dir}")
     print(describe_signer_scores(metrics["signers"]))
+    health = data_health.describe(metrics.get("data_health"))
+    if health:
+        print(health)
     if push:
         url = hub.push_folder(
             output_dir,
@@ -337,6 +340,7 @@ def train(
     )
     predicted = prediction.predictions.argmax(-1)
     metrics.update(task.record_errors(raw, predicted, prediction.label_ids, label_names, output_dir))
+    metrics["data_health"] = task.data_health(dataset, label_names)
     config = hub.redact_config(
         {"data": asdict(data_args), "model": asdict(model_args), "training": args.to_dict(), "push_to_hub": push},
         token,
@@ -358,6 +362,7 @@ def train(
         preprocessing=preprocessing,
         parameters=sum(p.numel() for p in trainer.model.parameters()),
         signers=metrics["signers"],
+        data_health=metrics["data_health"],
     )
     training.write_final_outputs(
         output_dir,

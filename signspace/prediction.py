@@ -26,15 +26,21 @@ class Prediction:
     def no_hand(self) -> bool:
         return self.probabilities is None
 
+    def words(self) -> dict[str, float]:
+        """Probability per word: classes shown as the same word (a sign and its variant, build_dataset.py
+        --variants) are one answer, their probabilities summed."""
+        merged: dict[str, float] = {}
+        for label, probability in zip(self.labels, self.probabilities):
+            merged[label] = merged.get(label, 0.0) + float(probability)
+        return merged
+
     def top(self, k: int = 3) -> dict[str, float]:
         if self.probabilities is None:
             return {}
-        order = np.argsort(-self.probabilities)[:k]
-        return {self.labels[i]: float(self.probabilities[i]) for i in order}
+        return dict(sorted(self.words().items(), key=lambda kv: -kv[1])[:k])
 
     @property
     def best(self) -> tuple[str | None, float]:
         if self.probabilities is None:
             return None, 0.0
-        index = int(np.argmax(self.probabilities))
-        return self.labels[index], float(self.probabilities[index])
+        return max(self.words().items(), key=lambda kv: kv[1])

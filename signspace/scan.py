@@ -82,12 +82,39 @@ SIGNER_NEEDS = "a capture group for the signer, e.g. '^([^/]+)/'"
 BACKGROUND_LABEL = "not-a-sign"
 
 
+# A second class for people who sign another form of a sign (build_dataset.py --variants): the app types the word.
+VARIANT_SUFFIX = " (variant)"
+
+
 def display_labels(names: list[str]) -> list[str]:
-    """Sign names as words for the page and the typed text: 'thank_you' and 'thank-you' read 'thank you'.
-    A name whose word form would collide with another sign's keeps its folder spelling."""
-    words = [" ".join(re.sub(r"[_-]+", " ", name).split()) or name for name in names]
-    counts = Counter(words)
-    return [word if counts[word] == 1 else name for name, word in zip(names, words)]
+    """Sign names as words for the page and the typed text: 'thank_you' and 'thank-you' read 'thank you', and
+    'thanks (variant)' reads 'thanks' (a variant is the same word on purpose). A name whose word form would
+    collide with another sign's by accident keeps its folder spelling."""
+    words = [" ".join(re.sub(r"[_-]+", " ", name.removesuffix(VARIANT_SUFFIX)).split()) or name for name in names]
+    counts = Counter(word for name, word in zip(names, words) if not name.endswith(VARIANT_SUFFIX))
+    return [word if counts[word] <= 1 else name for name, word in zip(names, words)]
+
+
+def curate(result: ScanResult, drop: list[tuple[str, str]], variants: list[tuple[str, str]]) -> None:
+    """A curator's answer to data health: each (person, sign) in ``drop`` is left out (listed as skipped), each in
+    ``variants`` becomes the class '<sign> (variant)'. A pair that names no clip is an error naming who signed
+    what."""
+    found = {(item.signer, item.label) for item in result.items}
+    for option, pairs in (("--drop", drop), ("--variants", variants)):
+        missing = [f"{person}/{sign}" for person, sign in pairs if (person, sign) not in found]
+        if missing:
+            known = ", ".join(sorted(f"{person}/{sign}" for person, sign in found if person))[:400]
+            raise DataFolderError(f"{option} {', '.join(missing)}: no clips of that person and sign; there are {known}")
+    kept = []
+    for item in result.items:
+        if (item.signer, item.label) in drop:
+            result.skipped.append({"source": item.source, "reason": f"left out by --drop {item.signer}/{item.label}"})
+        elif (item.signer, item.label) in variants:
+            kept.append(replace(item, label=item.label + VARIANT_SUFFIX))
+        else:
+            kept.append(item)
+    result.items = kept
+    result.labels = sorted({item.label for item in kept})
 
 
 def _visible_children(folder: Path) -> list[Path]:

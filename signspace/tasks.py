@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from . import training
@@ -82,6 +83,11 @@ class Task:
 
     def input_size(self, spec: InputSpec | None, data_args) -> int:
         raise NotImplementedError
+
+    def data_health(self, dataset, label_names: list[str]) -> dict | None:
+        """Whose form of a sign disagrees with everyone else's, when several people's clips are pooled
+        (``data_health.py``); None where the kind has no such check or the signers are unknown."""
+        return None
 
 
 class ImageTask(Task):
@@ -193,6 +199,21 @@ class SequenceTask(Task):
 
     def input_size(self, spec: InputSpec | None, data_args) -> int:
         return data_args.sequence_length
+
+    def data_health(self, dataset, label_names: list[str]) -> dict | None:
+        """Every split's clips (the curator's whole folder), when they say who signed them."""
+        import datasets
+
+        from . import data_health
+
+        parts = [part.with_format(None) for part in dataset.values() if "signer" in part.column_names and len(part)]
+        if not parts:
+            return None
+        rows = datasets.concatenate_datasets(parts)
+        if len(set(rows["signer"])) < data_health.MIN_PEOPLE:
+            return None
+        clips = [(np.asarray(row["landmarks"], np.float32), np.asarray(row["times"])) for row in rows]
+        return data_health.check_pooled(clips, rows["label"], rows["signer"], rows["source"], label_names)
 
 
 def task_for(dataset_dict) -> Task:

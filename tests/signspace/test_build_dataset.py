@@ -611,6 +611,41 @@ def test_without_signers_there_is_no_signer_column(tmp_path, build, capsys):
     assert "1 signer(s) (named by --signer)" in capsys.readouterr().out  # it said "named by --signer_pattern"
 
 
+def test_data_health_answered_in_the_build_drop_one_persons_sign_make_anothers_a_variant(tmp_path, build):
+    data = make_signer_folders(tmp_path / "data", PEOPLE, per_sign=3)
+    dataset, report = build(
+        data, "--features", "landmarks", "--signer_pattern", "^([^/]+)/", "--drop", "dan/circle",
+        "--variants", "bob/swipe,cat/swipe",
+    )  # fmt: skip
+    assert dataset["train"].features["label"].names == ["circle", "swipe", "swipe (variant)"]
+    rows = datasets.concatenate_datasets([dataset[s] for s in dataset])
+    labels = rows.features["label"].names
+    pairs = {(signer, labels[label]) for signer, label in zip(rows["signer"], rows["label"])}
+    assert ("dan", "circle") not in pairs and {("bob", "swipe (variant)"), ("cat", "swipe (variant)")} <= pairs
+    assert sum("left out by --drop dan/circle" in e["reason"] for e in report["skipped"]) == 3
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--drop", "dan/circle"], "--drop names people: give --signer_pattern too"),
+        (["--signer_pattern", "^([^/]+)/", "--drop", "dan"], "--drop 'dan': write PERSON/SIGN"),
+        (["--signer_pattern", "^([^/]+)/", "--drop", "a/b", "--variants", "a/b"], "in both --drop and --variants"),
+    ],
+)
+def test_curation_options_are_checked_before_anything_is_read(tmp_path, args, message):
+    from signspace.build_dataset import BuildConfig
+    from signspace.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        BuildConfig(
+            data_dir=str(tmp_path),
+            output_dir=str(tmp_path / "o"),
+            features="landmarks",
+            **{a.lstrip("-"): v for a, v in zip(args[::2], args[1::2])},
+        )
+
+
 def test_a_signer_pattern_that_misses_files_writes_nothing(tmp_path):
     data = make_signer_folders(tmp_path / "data", PEOPLE, per_sign=2, layout="names")
     (data / "circle" / "unnamed.npy").write_bytes((data / "circle" / "ann_0.npy").read_bytes())

@@ -808,7 +808,7 @@ def test_a_config_file_with_an_unknown_option_names_it(tmp_path, colour_dataset)
 
 
 @pytest.mark.slow
-def test_a_card_leads_with_people_the_model_never_saw(tmp_path):
+def test_a_card_leads_with_people_the_model_never_saw(tmp_path, capsys):
     import build_dataset
     from factories import make_signer_folders
 
@@ -829,6 +829,11 @@ def test_a_card_leads_with_people_the_model_never_saw(tmp_path):
         f"**On people the model never saw** (1 person,\n15 clips of the test split): accuracy **{unseen:.4f}**" in card
     )
     assert "accuracy on unseen signers" in card  # the card's metadata, read by the Hub
+    health = json.loads((out / "metrics.json").read_text())["data_health"]
+    assert health["people"] == 3 and health["clips"] == 45 and health["to_check"] == []  # all three sign alike
+    assert "**Data health** (each clip predicted by a simple model that never saw its signer, 3 people," in card
+    assert "0 person-sign pairs disagree with everyone else's form" in card
+    assert "data health: every person's signs agree with the other people's (3 people)" in capsys.readouterr().out
 
     one_person = tmp_path / "one-person"
     assert (

@@ -269,3 +269,25 @@ def test_a_sign_folder_among_the_peoples_folders_is_one_clear_line(tmp_path):
     make_landmark_folders(tmp_path, per_sign=2, motions=("rise",))  # DATA/rise/clip_000.npy beside alice/ and bob/
     with pytest.raises(DataFolderError, match=r"rise holds clips itself \(clip_000.npy, clip_001.npy\), but"):
         scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"^([^/]+)/")
+
+
+def test_a_variant_reads_as_its_word_and_only_accidental_twins_keep_their_spelling():
+    assert display_labels(["thanks", "thanks (variant)", "hello"]) == ["thanks", "thanks", "hello"]
+    assert display_labels(["thank_you", "thank-you"]) == ["thank_you", "thank-you"]  # an accident: told apart
+
+
+def test_a_curator_drops_a_persons_sign_or_makes_it_a_variant(tmp_path):
+    from signspace.scan import curate
+
+    make_signer_folders(tmp_path, {"ann": ("circle", "swipe"), "bob": ("circle", "swipe")}, per_sign=2)
+    result = scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"^([^/]+)/")
+    curate(result, drop=[("bob", "swipe")], variants=[("bob", "circle")])
+    assert result.labels == ["circle", "circle (variant)", "swipe"]
+    assert {(i.signer, i.label) for i in result.items} == {
+        ("ann", "circle"),
+        ("ann", "swipe"),
+        ("bob", "circle (variant)"),
+    }
+    assert {e["reason"] for e in result.skipped} == {"left out by --drop bob/swipe"}
+    with pytest.raises(DataFolderError, match="--drop cat/circle: no clips of that person and sign; there are ann/"):
+        curate(scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"^([^/]+)/"), [("cat", "circle")], [])
