@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .adaptation import MAX_EXAMPLES, AdaptationError, Method, PersonalMemory
 from .browser import BrowserInput
 from .cache import default_cache_dir
 from .errors import ConfigError
@@ -68,6 +69,7 @@ class Predictor:
     tracks_hands = False
     shows_crop = False
     takes_clips = False
+    adapts = False  # learns a visitor's form of a sign from their clips (``adapt``)
     browser_input: BrowserInput | None = None
     live_frame_seconds: float | None = None  # None: any rate
     crop_margin = CROP_MARGIN
@@ -361,10 +363,16 @@ class SequencePredictor(Predictor):
     """A landmark sequence model: frames -> hand landmarks (the shared tracker) -> a resampled window -> signs.
 
     ``predict_landmarks`` classifies landmark frames with their times (a finished sign, a live window);
-    ``predict_clip`` a video or photo file; ``predict`` a single photo (a one-frame clip, for the /predict API)."""
+    ``predict_clip`` a video or photo file; ``predict`` a single photo (a one-frame clip, for the /predict API);
+    ``adapt`` a copy that has learnt one person's form of some signs from a few of their clips (``adaptation.py``).
+    """
 
     tracks_hands = True
     takes_clips = True
+    adapts = True
+    memory: PersonalMemory | None = None  # a visitor's own clips (``adapt``); None: the model as trained
+    personal_clips: tuple = ()  # (frames x 258, times, label) of those clips, so the visitor can keep them
+    _shared_tracker: HandTracker | None = None  # an adapted copy's upload tracker: the original's
     browser_input = BrowserInput("landmarks")
     live_frame_seconds = MOTION_FRAME_SECONDS
     precision = "fp32"  # ~1 ms per window on a CPU (ONNX Runtime): nothing to gain from int8
@@ -389,14 +397,15 @@ class SequencePredictor(Predictor):
         """ONNX Runtime on one thread: every live message of every visitor runs the model once, and PyTorch's
         per-op overhead was most of its cost (onnx_runner.OnnxRunner). PyTorch where the export fails."""
         example = torch.zeros(1, self.length, FRAME_VALUES)
-        try:
-            return OnnxRunner(self.model, example, "input_values")
+        try:  # the features too: what personal adaptation reads, in the same pass
+            return OnnxRunner(self.model, example, "input_values", with_features=True)
         except (ImportError, RuntimeError, OSError) as exc:  # no onnxruntime, or a model the exporter cannot take
             logger.warning("ONNX Runtime unavailable for the sequence model (%s); using PyTorch", exc)
 
-        def run(window: np.ndarray) -> np.ndarray:
+        def run(window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             with torch.inference_mode():
-                return self.model(input_values=torch.from_numpy(window)).logits.numpy()
+                logits, features = self.model.classify(torch.from_numpy(window))
+                return logits.numpy(), features.numpy()
 
         return run
 
@@ -418,8 +427,42 @@ class SequencePredictor(Predictor):
     def logits(
         self, sequence: np.ndarray, times: np.ndarray, start: float | None = None, end: float | None = None
     ) -> np.ndarray:
+        logits, features = self._logits_and_features(sequence, times, start, end)
+        return logits if self.memory is None else self.memory.logits(features, logits)
+
+    def _logits_and_features(self, sequence, times, start=None, end=None) -> tuple[np.ndarray, np.ndarray]:
         window = np.ascontiguousarray(resample(sequence, times, self.length, start, end), np.float32)
-        return self._run(window[None])[0]
+        logits, features = self._run(window[None])
+        return logits[0], features[0]
+
+    def adapt(self, clips, labels: list[str], method: Method | None = None) -> SequencePredictor:
+        """A copy of this predictor that has also learnt from ``clips`` ((frames x 258, times) pairs: signs a person
+        made, e.g. the sign the Live tab just saw) labelled ``labels`` (sign names as ``self.labels`` shows them).
+        Milliseconds; nothing is written. The copy shares the model and its ONNX session with this one; its own
+        memory starts from this one's, so adapting again adds clips. Closing it closes only what it made."""
+        memory = PersonalMemory(*self._head(), method or (self.memory.method if self.memory else "nearest"))
+        kept = list(self.personal_clips)
+        if self.memory is not None:
+            for features, label in zip(self.memory.features, self.memory.labels):
+                memory.add(features, label)
+        for (sequence, times), label in zip(clips, labels, strict=True):
+            if label not in self.labels:
+                raise AdaptationError(f"{label!r} is not a sign of this model; pick one of {', '.join(self.labels)}")
+            sequence, times = np.asarray(sequence, np.float32), np.asarray(times, np.float64)
+            if len(sequence) == 0 or not hands_present(sequence).any():
+                raise AdaptationError("that clip has no hand in it, so it cannot teach the model your form")
+            memory.add(self._logits_and_features(sequence, times)[1], self.labels.index(label))
+            kept.append((sequence, times, label))
+        view = copy.copy(self)
+        view.memory, view.personal_clips = memory, tuple(kept[-MAX_EXAMPLES:])
+        view.still_tracker = None  # the upload tracker stays this one's: closed with it, not with the copy
+        view._shared_tracker = self.still_tracker or self._shared_tracker
+        view._trackers = weakref.WeakSet()
+        return view
+
+    def _head(self) -> tuple[np.ndarray, np.ndarray]:
+        layer = self.model.head_layer
+        return layer.weight.detach().double().numpy(), layer.bias.detach().double().numpy()
 
     def predict_landmarks(
         self, sequence: np.ndarray, times, start: float | None = None, end: float | None = None
@@ -437,16 +480,20 @@ class SequencePredictor(Predictor):
         path = Path(path)
         if path.suffix.lower() in IMAGE_EXTENSIONS:
             return self.predict(str(path), unmirror=False)
+        return self.predict_landmarks(*self.track_video(path, max_frames))
+
+    def track_video(self, path: Path, max_frames: int = 64) -> tuple[np.ndarray, list[float]]:
+        """A video of one sign as (frames x 258 landmark values, times), as the builder tracks a clip."""
         picked = read_frames(path, max_frames, path.name, max_seconds=MAX_CLIP_SECONDS)
         frames = [np.asarray(image) for _, image, _ in picked]
         times = [seconds for *_, seconds in picked]
         with self.new_tracker() as tracker:
-            sequence = track_clip(tracker, frames, times)
-        return self.predict_landmarks(sequence, times)
+            return track_clip(tracker, frames, times), times
 
     def predict(self, source: ImageSource, unmirror: bool | None = None) -> Prediction:
         """One photo as a one-frame clip (static signs; the /predict API)."""
-        hands = self.still_tracker.detect(np.asarray(self.decode(source, unmirror)))
+        tracker = self.still_tracker or self._shared_tracker
+        hands = tracker.detect(np.asarray(self.decode(source, unmirror)))
         prediction = self.predict_landmarks(frame_from_hands(hands)[None], [0.0])
         prediction.hands = hands
         return prediction
@@ -455,4 +502,8 @@ class SequencePredictor(Predictor):
         return SequenceSession(self, window_seconds=self.window_seconds)
 
     def describe(self) -> str:
-        return f"**input:** hand landmarks, {self.length} frames over {self.window_seconds:.1f} s (motion signs)"
+        personal = f" · **learnt your form from {len(self.memory)} of your clips**" if self.memory else ""
+        return (
+            f"**input:** hand landmarks, {self.length} frames over {self.window_seconds:.1f} s (motion signs)"
+            + personal
+        )

@@ -396,6 +396,8 @@ class SequenceSession(LiveSession):
         )
         self._text = ""
         self.last_word: str | None = None
+        # the frames and times of the last sign that ended (typed or not): what "That was ..." teaches the model
+        self.last_sign: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def text(self) -> str:
@@ -410,6 +412,7 @@ class SequenceSession(LiveSession):
         self.frames.clear()
         self.smoother.reset()
         self.segmenter = SignSegmenter()
+        self.last_sign = None
 
     def _step(self, image: Image.Image | None, now: float, threshold: float) -> LiveStep:
         hands = [] if image is None else self._track(image, now)
@@ -455,6 +458,7 @@ class SequenceSession(LiveSession):
         part = [(t, v) for t, v in self.frames if ended and ended[0] <= t <= ended[1]]
         if part:
             sign, times = np.stack([v for _, v in part]), np.array([t for t, _ in part])
+            self.last_sign = (sign, times)
             label, confidence = predictor.predict_landmarks(sign, times).best
             if label is not None and label != BACKGROUND_WORD and confidence >= threshold:
                 committed = label

@@ -109,35 +109,40 @@ class OnnxRunner:
     so a model the Teach tab trains leaves no file behind). For the landmark sequence models: ~1 ms a window on one
     thread where PyTorch's eager ops cost ~4.4 ms (7 ms of CPU on two threads), and the session's own thread
     count changes nothing for other models in the process, as ``torch.set_num_threads`` would
-    (docs/benchmarks.md). Same logits as PyTorch within ~1e-5 on real landmarks (tests)."""
+    (docs/benchmarks.md). Same logits as PyTorch within ~1e-5 on real landmarks (tests).
 
-    def __init__(self, model, example: torch.Tensor, input_name: str, threads: int = 1):
+    ``with_features``: the model's ``classify`` is exported instead, and a call returns (logits, features)."""
+
+    def __init__(self, model, example: torch.Tensor, input_name: str, threads: int = 1, with_features: bool = False):
         import onnxruntime as ort
 
         exported = io.BytesIO()
-        _export(model, example, input_name, exported)
+        self.outputs = ["logits", "features"] if with_features else ["logits"]
+        _export(model, example, input_name, exported, self.outputs)
         self.input_name = input_name
         self.session = ort.InferenceSession(
             exported.getvalue(), _session_options(threads), providers=["CPUExecutionProvider"]
         )
 
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        return self.session.run(["logits"], {self.input_name: values})[0]
+    def __call__(self, values: np.ndarray):
+        found = self.session.run(self.outputs, {self.input_name: values})
+        return tuple(found) if len(found) > 1 else found[0]
 
 
-def _export(model, example: torch.Tensor, input_name: str, target) -> None:
-    """The model's logits as ONNX (opset 17, any batch size) to ``target``: a path or a file object."""
+def _export(model, example: torch.Tensor, input_name: str, target, outputs=("logits",)) -> None:
+    """The model's logits (and features) as ONNX (opset 17, any batch size) to ``target``: a path or a file
+    object."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(
-            _LogitsOnly(model, input_name),
+            _Outputs(model, input_name, len(outputs) > 1),
             (example,),
             target,
             input_names=[input_name],
-            output_names=["logits"],
+            output_names=list(outputs),
             opset_version=17,
             dynamo=False,
-            dynamic_axes={input_name: {0: "batch"}, "logits": {0: "batch"}},
+            dynamic_axes={input_name: {0: "batch"}, **{name: {0: "batch"} for name in outputs}},
         )
 
 
@@ -151,15 +156,19 @@ def _session_options(threads: int):
     return options
 
 
-class _LogitsOnly(torch.nn.Module):
-    """The exported function. Made in eval mode: the exporter puts the wrapper back in the mode it found it in,
-    and a fresh module's training mode, restored, would switch the caller's model to training (dropout on)."""
+class _Outputs(torch.nn.Module):
+    """The exported function: the logits, or ``classify``'s (logits, features). Made in eval mode: the exporter puts
+    the wrapper back in the mode it found it in, and a fresh module's training mode, restored, would switch the
+    caller's model to training (dropout on)."""
 
-    def __init__(self, model, input_name: str):
+    def __init__(self, model, input_name: str, with_features: bool = False):
         super().__init__()
         self.model = model
         self.input_name = input_name
+        self.with_features = with_features
         self.eval()
 
     def forward(self, values):
+        if self.with_features:
+            return self.model.classify(values)
         return self.model(**{self.input_name: values}).logits

@@ -95,6 +95,19 @@ class SignSequenceModel(PreTrainedModel):
         self, input_values: torch.Tensor, labels: torch.Tensor | None = None, **kwargs
     ) -> SequenceClassifierOutput:
         """``input_values``: B x T x 258 raw landmark frames (Holistic layout), T = ``sequence_length``."""
+        logits, _ = self.classify(input_values)
+        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+    @property
+    def head_layer(self) -> nn.Linear:
+        """The last layer: logits = features @ weight.T + bias (personal adaptation refits it per visitor)."""
+        return self.head[-1]
+
+    def classify(self, input_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits, features): the features are what the head reads (B x hidden_size, pooled over the frames with a
+        hand), so ``adaptation.py`` can learn a visitor's form of a sign from them without running the model
+        twice."""
         if input_values.shape[-1] != FRAME_VALUES or input_values.shape[1] != self.config.sequence_length:
             raise ValueError(
                 f"expected B x {self.config.sequence_length} x {FRAME_VALUES} landmark frames, got "
@@ -108,9 +121,7 @@ class SignSequenceModel(PreTrainedModel):
         x = self.norm(self.encoder(x))
         weight = torch.where(seen.sum(1, keepdim=True) > 0, seen, torch.ones_like(seen))
         pooled = (x * weight[..., None]).sum(1) / weight.sum(1, keepdim=True)
-        logits = self.head(pooled)
-        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
-        return SequenceClassifierOutput(loss=loss, logits=logits)
+        return self.head(pooled), pooled
 
 
 AutoConfig.register(MODEL_TYPE, SignSequenceConfig, exist_ok=True)

@@ -26,6 +26,7 @@ from .errors import ConfigError, TeachError
 from .hands import HandTracker
 from .hub import check_repo_id
 from .jobs import Job, TrainingQueue
+from .scan import BACKGROUND_LABEL, display_labels
 from .tasks import task_for
 from .teach_folder import EXTRACTION_LOCK, Recorder, TeachFolder, disk_error
 from .training import load_sign_dataset
@@ -198,6 +199,19 @@ def _train(folder: TeachFolder, job: Job, seed: int, epochs: int | None, num_pro
     )
 
 
+def keep_personal_clips(folder: TeachFolder, clips) -> list:
+    """A visitor's "That was ..." clips ((frames x 258, times, sign as the page shows it)) as Teach clips of those
+    signs (landmarks, ``DATA/<sign>/<clip>.npy``, added where missing): the Teach tab trains on them and publishes
+    them like any recording. "not a sign" goes to the builder's ``not-a-sign`` folder."""
+    saved = []
+    for sequence, times, label in clips:
+        sign = BACKGROUND_LABEL if label == display_labels([BACKGROUND_LABEL])[0] else label
+        if sign not in folder.signs():
+            folder.add_sign(sign)
+        saved.append(folder.save_landmarks(sign, list(sequence), list(times)))
+    return saved
+
+
 def trained_models(folder: TeachFolder) -> list[Path]:
     """Models trained in this folder, newest first (a cancelled or crashed training leaves none)."""
     models = folder.work / "models"
@@ -255,6 +269,12 @@ class ModelShelf:
             entry = self.entries[name] = self._load(entry)
             self._owned.append(entry)
         self.current = name
+
+    def personalise(self, predictor) -> None:
+        """The current model, adapted to this visitor (``SequencePredictor.adapt``), replaces it on this shelf only:
+        every other visitor keeps the model as trained, and it is gone when this visitor's session closes."""
+        self.entries[self.current] = predictor
+        self._owned.append(predictor)  # an adapted copy closes only the trackers it made
 
     @property
     def predictor(self):

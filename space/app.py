@@ -24,6 +24,7 @@ from typing import Literal
 
 import browser_feed
 import gradio as gr
+import personal
 import teach_tab
 from PIL import Image, UnidentifiedImageError
 from starlette.middleware import Middleware
@@ -319,7 +320,7 @@ def model_info(predictor: Predictor) -> str:
 def pick_model(teach, name: str | None, state):
     """The Live tab's model list: switch the visitor to ``name`` (their live state starts over)."""
     if teach is None or not name:
-        return gr.update(), gr.update(), state
+        return gr.update(), gr.update(), state, gr.update(), gr.update()
     try:
         teach.shelf.select(name)
     except SignSpaceError as exc:
@@ -327,7 +328,7 @@ def pick_model(teach, name: str | None, state):
     if state is not None:
         state.close()
     predictor = teach.shelf.predictor
-    return model_info(predictor), gr.update(visible=predictor.shows_crop), None
+    return model_info(predictor), gr.update(visible=predictor.shows_crop), None, *personal.choices_update(predictor)
 
 
 def build_demo(
@@ -394,6 +395,8 @@ def build_demo(
                         space_btn = gr.Button("Space")
                         back_btn = gr.Button("Backspace")
                         clear_btn = gr.Button("Clear")
+            # "That was ...": the visitor's own copy of a motion model learns their form (kept on their Teach shelf)
+            personal_row, that_was = personal.build_row(predictor, teach, session, info, config.teach, model_info)
             camera.stream(
                 lambda frame, state, t, visitor: live_step(predictor, frame, state, t, visitor, roster=roster),
                 inputs=[camera, session, threshold, teach],
@@ -426,7 +429,7 @@ def build_demo(
             model_picker.change(
                 pick_model,
                 inputs=[teach, model_picker, session],
-                outputs=[info, crop_view, session],
+                outputs=[info, crop_view, session, personal_row, that_was],
                 api_name=False,
             )
             for button, action in ((space_btn, "space"), (back_btn, "backspace"), (clear_btn, "clear")):
@@ -467,6 +470,18 @@ def build_demo(
                     api_name="predict_clip",
                     concurrency_limit=config.concurrency,
                 )
+                if config.teach:  # the visitor's own copy of the model lives on their Teach shelf
+                    with gr.Row():
+                        clip_sign = gr.Textbox(label="That clip is the sign …", elem_id="clip-that-was")
+                        learn_clip = gr.Button("Learn my form from this clip")
+                    clip_note = gr.Markdown()
+                    learn_clip.click(
+                        personal.adapt_clip,
+                        inputs=[teach, clip, clip_sign],
+                        outputs=[clip_note],
+                        api_name="adapt_clip",
+                        concurrency_limit=config.concurrency,
+                    )
         if config.teach:
             teach_tab.build_teach_tab(demo, config, teach, model_picker, visitors)
         gr.Markdown(HOW_TO)
@@ -543,15 +558,17 @@ def hand_model_option(config: AppConfig) -> str | None:
         return None
 
 
-def load_model(config: AppConfig, announce=print) -> Predictor:
+def load_model(config: AppConfig, announce=print, load=None) -> Predictor:
     """The model the app serves. With no --model and no Hub within reach, the starter shipped with the app serves
-    instead of the app stopping, and ``announce`` says so in one line; a model the user named fails clearly."""
+    instead of the app stopping, and ``announce`` says so in one line; a model the user named fails clearly.
+    ``load(model, revision)``: how a model is loaded (``Predictor.from_pretrained`` with the config's options)."""
 
-    def load(model: str, revision: str | None) -> Predictor:
+    def from_pretrained(model: str, revision: str | None) -> Predictor:
         options = dict(precision=config.precision, unmirror=config.unmirror, hand_crop=config.hand_crop)
         device = "cpu" if config.zero_gpu else None
         return Predictor.from_pretrained(model, revision, device=device, hand_model=config.hand_model, **options)
 
+    load = load or from_pretrained
     try:
         return load(config.model, config.revision)
     except HubError as exc:

@@ -29,8 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # The whole package: the Teach tab builds datasets and trains on the Space with the scripts' own code (a test runs
 # the staged Space's imports to prove the copy is enough).
 APP_MODULES = tuple(sorted(p.stem for p in (ROOT / "signspace").glob("*.py")))
-APP_FILES = ("app.py", "teach_tab.py", "browser_feed.py", "browser_tracker.js")  # from space/
+APP_FILES = ("app.py", "teach_tab.py", "browser_feed.py", "personal.py", "browser_tracker.js")  # from space/
 CARD_TEMPLATES = ("dataset_card.md", "model_card.md")  # the Teach tab writes cards when it trains and publishes
+STARTER = "asl-starter"  # the model every visitor may pick (train/build_starter.py), beside app.py as locally
 # Sign in with Hugging Face: visitors publish with their own account (create repos, upload to them).
 OAUTH_SCOPES = ["write-repos", "manage-repos"]
 HAND_MODEL_FILE = "hand_landmarker.task"  # shipped with the app: no download when the Space starts
@@ -96,6 +97,8 @@ def stage_space(
         shutil.copy2(hand_model, folder / HAND_MODEL_FILE)
     for name in APP_FILES:
         shutil.copy2(ROOT / "space" / name, folder / name)
+    if (ROOT / "space" / STARTER).is_dir():
+        shutil.copytree(ROOT / "space" / STARTER, folder / STARTER)
     (folder / "signspace").mkdir()
     for module in APP_MODULES:
         shutil.copy2(ROOT / "signspace" / f"{module}.py", folder / "signspace" / f"{module}.py")
@@ -138,8 +141,8 @@ def parse_args(argv):
         "--hand_model",
         "--hand-model",
         default=None,
-        help="MediaPipe hand_landmarker.task to ship with the app (default: $SIGNSPACE_HAND_MODEL or the "
-        "cached download)",
+        help="MediaPipe hand_landmarker.task to ship with the app (default: $SIGNSPACE_HAND_MODEL, the cached "
+        "download, or the copy in space/)",
     )
     return parse_namespace(parser, argv)
 
@@ -153,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     hub.check_repo_id(args.model_id, "--model_id")
     token = hub.require_token()
 
-    hand_model = resolve_hand_model(args.hand_model)  # before any upload: the Space must not download it at start
+    # before any upload: the Space must not download it at start (the copy shipped beside the app will do)
+    hand_model = resolve_hand_model(args.hand_model, bundled=ROOT / "space" / HAND_MODEL_FILE)
     title = args.title or args.space_id.split("/")[-1].replace("-", " ").title()
     with tempfile.TemporaryDirectory(prefix="signspace-space-") as staging:
         stage_space(

@@ -329,10 +329,10 @@ def test_a_sequence_model_the_exporter_cannot_take_runs_in_pytorch_with_the_same
     from signspace.sequence_model import SignSequenceModel
 
     class Unexportable(SignSequenceModel):
-        def forward(self, input_values, **kwargs):
+        def classify(self, input_values):
             if torch.jit.is_tracing():
                 raise RuntimeError("an operator the ONNX exporter does not know")
-            return super().forward(input_values, **kwargs)
+            return super().classify(input_values)
 
     if not HAND_MODEL.is_file():
         pytest.skip("../shared hand model absent")
@@ -343,3 +343,58 @@ def test_a_sequence_model_the_exporter_cannot_take_runs_in_pytorch_with_the_same
         answer = predictor.predict_landmarks(clip, times).probabilities
     assert "ONNX Runtime unavailable for the sequence model (an operator the ONNX exporter" in caplog.text
     np.testing.assert_allclose(answer, sequence_answer(model, clip, times), atol=1e-6)
+
+
+def test_an_adapted_copy_learns_a_persons_form_for_them_only(tmp_path):
+    """``adapt``: a few of one person's clips change that copy's answers; the original (everyone else's) keeps its
+    own, and closing the copy leaves the original's trackers open."""
+    from factories import HAND_MODEL, landmark_clip, make_sequence_model
+
+    from signspace.adaptation import AdaptationError
+
+    if not HAND_MODEL.is_file():
+        pytest.skip("../shared hand model absent")
+    make_sequence_model(tmp_path / "model")
+    times = np.arange(30) / 25
+    mine = [landmark_clip("circle", seed=seed) for seed in range(3)]
+    with Predictor.from_pretrained(str(tmp_path / "model"), hand_model=str(HAND_MODEL)) as predictor:
+        before = predictor.predict_landmarks(mine[0], times).probabilities
+        wanted = next(label for label in predictor.labels if label != predictor.labels[int(before.argmax())])
+        adapted = predictor.adapt([(clip, times) for clip in mine], [wanted] * 3)
+        assert adapted.predict_landmarks(landmark_clip("circle", seed=7), times).best[0] == wanted
+        assert len(adapted.memory) == 3 and [c[2] for c in adapted.personal_clips] == [wanted] * 3
+        np.testing.assert_array_equal(predictor.predict_landmarks(mine[0], times).probabilities, before)
+        assert predictor.memory is None and "learnt your form from 3 of your clips" in adapted.describe()
+        again = adapted.adapt([(landmark_clip("swipe"), times)], [predictor.labels[0]])
+        assert len(again.memory) == 4 and len(adapted.memory) == 3  # adapting again adds, in a new copy
+        with pytest.raises(AdaptationError, match="'waving' is not a sign of this model; pick one of circle"):
+            predictor.adapt([(mine[0], times)], ["waving"])
+        with pytest.raises(AdaptationError, match="that clip has no hand in it"):
+            predictor.adapt([(np.zeros((30, 258), np.float32), times)], [wanted])
+        tracker = adapted.new_tracker()
+        adapted.close()
+        assert tracker.closed and predictor.still_tracker is not None
+        assert predictor.predict(np.zeros((64, 64, 3), np.uint8)).no_hand  # the original's upload tracker still works
+        assert again.predict(np.zeros((64, 64, 3), np.uint8)).no_hand  # and the copies share it
+
+
+def test_the_features_adaptation_reads_come_from_the_same_pass_as_the_logits(tmp_path):
+    from factories import HAND_MODEL, landmark_clip, make_sequence_model
+
+    if not HAND_MODEL.is_file():
+        pytest.skip("../shared hand model absent")
+    model = make_sequence_model(tmp_path / "model").eval()
+    clip, times = landmark_clip("rise"), np.arange(30) / 25
+    with Predictor.from_pretrained(str(tmp_path / "model"), hand_model=str(HAND_MODEL)) as predictor:
+        logits, features = predictor._logits_and_features(clip, times)
+    from signspace.landmarks import resample
+
+    window = np.ascontiguousarray(resample(clip, times, model.config.sequence_length), np.float32)[None]
+    with torch.inference_mode():
+        expected_logits, expected_features = model.classify(torch.from_numpy(window))
+    np.testing.assert_allclose(features, expected_features[0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(logits, expected_logits[0].numpy(), atol=1e-5)
+    head = model.head_layer
+    np.testing.assert_allclose(
+        features @ head.weight.detach().numpy().T + head.bias.detach().numpy(), logits, atol=1e-4
+    )

@@ -1,3 +1,4 @@
+import json
 import os
 import re
 import socket
@@ -169,7 +170,8 @@ def test_stream_is_wired_with_rate_time_limit_and_concurrency(served):
         assert stream["stream_every"] == 0.08 and stream["time_limit"] == 120 and stream["connection"] == "stream"
         assert demo.fns[stream["id"]].concurrency_limit == 1
     public = [d["api_name"] for d in demo.config["dependencies"] if d["api_visibility"] == "public"]
-    assert public == ["predict", "predict_clip"]  # what API users (and gradio_client) can call
+    # what API users (and gradio_client) can call; adapt_clip teaches the caller's own copy of a motion model
+    assert public == ["predict", "predict_clip", "adapt_clip"]
 
 
 def test_without_teach_an_image_model_streams_at_its_own_rate(tiny_vit):
@@ -186,6 +188,39 @@ def _run_app(*args, env_extra=None):
     return subprocess.run(
         [sys.executable, str(ROOT / "space" / "app.py"), *args], capture_output=True, text=True, timeout=60, env=env
     )
+
+
+@pytest.mark.skipif(not app.STARTER_DIR.is_dir(), reason="space/asl-starter absent")
+def test_with_no_model_given_and_no_hub_the_app_serves_the_starter_and_says_so(tmp_path):
+    """A fresh machine with no network: `python space/app.py` starts with the starter shipped beside it (and the
+    hand model shipped beside it) instead of stopping."""
+    port = free_port()
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    env = {**os.environ, "HF_ENDPOINT": dead, "HF_HOME": str(tmp_path), "SIGNSPACE_CACHE": str(tmp_path / "c")}
+    env.pop("SIGNSPACE_HAND_MODEL", None)  # as on a fresh machine: the copy beside the app serves
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "space" / "app.py"), "--port", str(port), "--no-teach"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline, info = time.monotonic() + 90, None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                info = httpx.get(f"http://127.0.0.1:{port}/config", timeout=2).json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert info is not None, server.stdout.read() if server.poll() is not None else "no answer in 90 s"
+        assert "hello, thank you, I love you" in json.dumps(info) or "I love you" in json.dumps(info)
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    notes = [line for line in output.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "cannot reach the Hugging Face Hub" in notes[0] and app.STARTER_NAME in notes[0]
+    assert "Traceback" not in output
 
 
 def test_missing_local_model_folder_exits_fast_and_clearly(tmp_path, fresh_hub):
@@ -212,8 +247,11 @@ def test_unreachable_hub_exits_fast_with_how_to_run_locally(tmp_path):
 
     threading.Thread(target=hang_up, daemon=True).start()
     dead = f"http://127.0.0.1:{door.getsockname()[1]}"
-    try:
-        result = _run_app("--port", str(free_port()), env_extra={"HF_ENDPOINT": dead, "HF_HOME": str(tmp_path)})
+    try:  # a model the user named: no starter instead of it, one clear line
+        result = _run_app(
+            "--model", "RavenOnur/Sign-Language", "--port", str(free_port()),
+            env_extra={"HF_ENDPOINT": dead, "HF_HOME": str(tmp_path)},
+        )  # fmt: skip
     finally:
         door.close()
     assert result.returncode == 2 and "Traceback" not in result.stderr

@@ -33,7 +33,9 @@ def test_staged_space_holds_exactly_what_the_app_needs(tmp_path, hardware):
     deploy.stage_space(space, "me/demo", "me/model", "v1", hardware, "Demo", "apache-2.0", hand_model=task)
     files = sorted(p.relative_to(space).as_posix() for p in space.rglob("*") if p.is_file())
     expected = ["README.md", "app.py", "teach_tab.py", "browser_feed.py", "browser_tracker.js", "hand_landmarker.task"]
-    expected += ["requirements.txt"]
+    expected += ["requirements.txt", "personal.py"]
+    starter = ROOT / "space" / deploy.STARTER  # the model every visitor may pick, beside app.py as locally
+    expected += [f"{deploy.STARTER}/{p.name}" for p in starter.iterdir() if p.is_file()] if starter.is_dir() else []
     expected += [f"signspace/{m}.py" for m in deploy.APP_MODULES]
     expected += ["hub_cards/dataset_card.md", "hub_cards/model_card.md"]
     assert files == sorted(expected)
@@ -110,7 +112,11 @@ def test_deploy_creates_the_space_sets_variables_and_hardware(fresh_hub, capsys,
     assert space.hardware == "zero-a10g"
     files = fresh_hub.files("tester/sign-demo", repo_type="space")
     assert {"app.py", "requirements.txt", "README.md", "signspace/inference.py"} <= set(files)
-    assert not [name for name in files if name.endswith((".safetensors", ".arrow", ".parquet", ".bin"))]
+    weights = [name for name in files if name.endswith((".safetensors", ".arrow", ".parquet", ".bin"))]
+    starter = (ROOT / "space" / deploy.STARTER).is_dir()
+    assert weights == (
+        [f"{deploy.STARTER}/model.safetensors"] if starter else []
+    )  # the served model comes from the Hub
     out = capsys.readouterr()
     assert "tester/signs @ v2" in out.out and TOKEN not in out.out + out.err
 

@@ -21,9 +21,9 @@ from signspace.teach_folder import TeachFolder, TeachLimits
 class Base:
     """The capabilities of a sequence predictor, without a model."""
 
-    tracks_hands, shows_crop, takes_clips, live_frame_seconds = True, False, True, 0.08
+    tracks_hands, shows_crop, takes_clips, live_frame_seconds, adapts = True, False, True, 0.08, True
     browser_input = BrowserInput("landmarks")
-    hand_model, precision = None, "fp32"
+    hand_model, precision, labels = None, "fp32", ["a", "b"]
 
     def close(self):
         pass
@@ -379,10 +379,11 @@ def test_the_live_tab_switches_to_a_trained_model_and_back(tmp_path):
             self.closed = True
 
     live = Live()
-    info, crop, state = app.pick_model(session, "app-model", live)
+    info, crop, state, personal_row, that_was = app.pick_model(session, "app-model", live)
     assert live.closed and state is None and "Signs (1)" in info
-    info, _, _ = app.pick_model(session, "signs-1", None)
-    assert "hello, yes" in info
+    assert personal_row["visible"] and that_was["choices"] == ["a"]  # "That was ..." offers the model's signs
+    info, _, _, _, that_was = app.pick_model(session, "signs-1", None)
+    assert "hello, yes" in info and that_was["choices"] == ["hello", "yes"]
     with pytest.raises(gr.Error, match="no model 'gone'"):
         app.pick_model(session, "gone", None)
 

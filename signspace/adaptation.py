@@ -1,0 +1,128 @@
+"""Personal adaptation: a sequence model learns one visitor's form of a sign from a few of their clips, in
+milliseconds, for them only.
+
+A visitor who signs another form than the people a model learnt from is wrong most of the time, and more training
+people help them slowly (docs/benchmarks.md, "Signer independence"). What they can give is a few clips labelled by
+themselves ("That was *thank you*"). The model's last layer reads a feature vector per clip
+(``SignSequenceModel.classify``); adaptation works on those vectors alone, so it needs no training data, no
+gradient through the model and nothing on disk, and it runs on every window at the cost of a small matrix product.
+
+Two ways were measured (``bench/bench_adaptation.py``, docs/benchmarks.md "Personal adaptation"); ``nearest`` is the
+default: for the people the starter serves worst it gained more (45 -> 60 % with one clip per word, -> 73 % with
+three) at a smaller cost to everyone else's forms than the refitted layer at any pull:
+- ``head``: the last layer refitted to the visitor's clips, pulled towards the model's own weights (so the signs
+  they gave no clip of, and other people's forms, keep their answers): a logistic regression with a prior;
+- ``nearest``: their clips as nearest neighbours in feature space, trusted in proportion to how close a window is to
+  one of them, the model's own answer elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+import numpy as np
+
+from .errors import SignSpaceError
+
+Method = Literal["head", "nearest"]
+METHODS = get_args(Method)
+MAX_EXAMPLES = 60  # per visitor: 20 signs x 3 clips; a page cannot grow the memory without end
+HEAD_PRIOR = 0.05  # pull towards the model's own last layer (per weight, relative to the clips' loss)
+HEAD_STEPS = 300
+NEAREST_FLOOR = 0.7  # cosine similarity below which a visitor's clip says nothing about a window
+NEAREST_TEMPERATURE = 0.05
+
+
+class AdaptationError(SignSpaceError, ValueError):
+    """Clips that cannot teach the model (no hand in them, an unknown sign); the message says what to give."""
+
+
+@dataclass
+class PersonalMemory:
+    """One visitor's labelled clips, as the model's features, and what the model's answer becomes with them."""
+
+    weight: np.ndarray  # the model's last layer: labels x features
+    bias: np.ndarray
+    method: Method = "nearest"  # measured better for the people a model misses (bench/bench_adaptation.py)
+    features: list[np.ndarray] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    _fitted: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise AdaptationError(f"adaptation method {self.method!r} is unknown; use one of {', '.join(METHODS)}")
+
+    def add(self, features: np.ndarray, label: int) -> None:
+        """One more clip of the visitor's (its features) labelled ``label``; the oldest goes past MAX_EXAMPLES."""
+        self.features.append(np.asarray(features, np.float64))
+        self.labels.append(int(label))
+        del self.features[:-MAX_EXAMPLES], self.labels[:-MAX_EXAMPLES]
+        self._fitted = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def logits(self, features: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        """The answer for one window (its features and the model's own logits) once this visitor's clips count."""
+        if not self.labels:
+            return logits
+        if self.method == "head":
+            weight, bias = self._head()
+            return np.asarray(features, np.float64) @ weight.T + bias
+        return self._nearest(np.asarray(features, np.float64), np.asarray(logits, np.float64))
+
+    def _head(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._fitted is None:
+            self._fitted = fit_head(self.weight, self.bias, np.stack(self.features), np.asarray(self.labels))
+        return self._fitted
+
+    def _nearest(self, features: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        known = np.stack(self.features)
+        similarity = _unit(known) @ _unit(features)
+        best = float(similarity.max())
+        trust = np.clip((best - NEAREST_FLOOR) / (1 - NEAREST_FLOOR), 0.0, 1.0)
+        if trust == 0.0:
+            return logits
+        closest = np.full(len(logits), -np.inf)
+        for label, value in zip(self.labels, similarity):
+            closest[label] = max(closest[label], value)
+        personal = _softmax(np.where(np.isfinite(closest), closest / NEAREST_TEMPERATURE, -np.inf))
+        mixed = (1 - trust) * _softmax(logits) + trust * personal
+        return np.log(np.maximum(mixed, 1e-12))
+
+
+def fit_head(
+    weight: np.ndarray, bias: np.ndarray, features: np.ndarray, labels: np.ndarray, prior: float = HEAD_PRIOR
+) -> tuple[np.ndarray, np.ndarray]:
+    """The last layer refitted to the visitor's clips: mean cross-entropy on them plus ``prior`` times the squared
+    distance to the model's own weights, by gradient descent (full batch, a few hundred steps of a labels x
+    features matrix: milliseconds). Clips are weighted so each sign counts alike, however many clips it has. The
+    bias stays the model's: moved, it shifts every answer towards the visitor's signs, everyone else's forms too."""
+    w0, b = np.asarray(weight, np.float64), np.asarray(bias, np.float64)
+    w = w0.copy()
+    counts = np.bincount(labels, minlength=len(b))
+    sample_weight = 1.0 / counts[labels]
+    sample_weight /= sample_weight.sum()
+    targets = np.eye(len(b))[labels]
+    scale = float(np.mean(np.sum(features**2, axis=1))) + 1.0  # a step size the features' size cannot blow up
+    rate = 1.0 / scale
+    for _ in range(HEAD_STEPS):
+        probabilities = _softmax_rows(features @ w.T + b)
+        error = (probabilities - targets) * sample_weight[:, None]
+        w -= rate * (error.T @ features + prior * scale * (w - w0))
+    return w, b
+
+
+def _unit(values: np.ndarray) -> np.ndarray:
+    return values / np.maximum(np.linalg.norm(values, axis=-1, keepdims=True), 1e-12)
+
+
+def _softmax(values: np.ndarray) -> np.ndarray:
+    shifted = np.exp(values - np.max(values))
+    return shifted / shifted.sum()
+
+
+def _softmax_rows(values: np.ndarray) -> np.ndarray:
+    shifted = np.exp(values - values.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
