@@ -99,6 +99,7 @@ def build_row(predictor, teach, session, info, visible: bool, describe):
     with gr.Row(visible=visible and adapts) as row:
         label = gr.Dropdown(
             choices=list(dict.fromkeys(predictor.labels)) if adapts else [],
+            value=None,  # nothing chosen: Learn without a choice says so instead of teaching the first sign
             label="That was …",
             info="Wrong or missed? Say which sign you made: the model learns your form of it, for you only.",
             elem_id="live-that-was",

@@ -52,9 +52,10 @@ SOURCES = {
 }
 
 
-def stage(keypoints: Path, root: Path, other_signs: bool = True) -> dict[str, str]:
+def stage(keypoints: Path, root: Path, other_signs: bool = True, other_clips: int | None = None) -> dict[str, str]:
     """root/<person>/<sign>/<clip>.npy (or a clip folder of frames); returns person -> source folder name.
-    ``other_signs``: the people's other signs become ``not-a-sign`` (else they are left out)."""
+    ``other_signs``: the people's other signs become ``not-a-sign`` (else they are left out); ``other_clips``: at
+    most so many clips of each such sign per person (one person's many clips would make the class theirs)."""
     people = {}
     for source in ("asl-multi-signer", "asl-more-people"):
         for person in sorted(p for p in (keypoints / source).iterdir() if p.is_dir()):
@@ -64,9 +65,11 @@ def stage(keypoints: Path, root: Path, other_signs: bool = True) -> dict[str, st
                     continue
                 target = root / person.name / SIGNS.get(sign_folder.name, OTHER)
                 target.mkdir(parents=True, exist_ok=True)
-                for clip in sorted(sign_folder.iterdir()):
-                    if clip.is_dir() or clip.suffix == ".npy":  # a clip folder of frames, or one .npy per clip
-                        (target / f"{sign_folder.name}-{clip.name}").symlink_to(clip.resolve(), clip.is_dir())
+                clips = [c for c in sorted(sign_folder.iterdir()) if c.is_dir() or c.suffix == ".npy"]
+                if sign_folder.name not in SIGNS and other_clips is not None:
+                    clips = clips[:other_clips]
+                for clip in clips:  # a clip folder of frames, or one .npy per clip
+                    (target / f"{sign_folder.name}-{clip.name}").symlink_to(clip.resolve(), clip.is_dir())
     for path in sorted((keypoints / "islr-hello-thankyou").glob("*.npz")):
         people[path.stem] = "islr-hello-thankyou"
         with np.load(path) as stored:
@@ -268,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         help="the people's other signs: a not-a-sign class, or left out",
     )
     parser.add_argument(
+        "--other_clips", type=int, default=None, help="at most so many clips of each other sign per person (all)"
+    )
+    parser.add_argument(
         "--work", default=None, help="scratch folder, kept (default: a temporary one, removed); holds fold<N>.npz"
     )
     args = parser.parse_args(argv)
@@ -283,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             work.mkdir(parents=True, exist_ok=True)
         else:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="signspace-starter-")))
-        people_sources = stage(keypoints, work / "people", args.other_signs == "not-a-sign")
+        people_sources = stage(keypoints, work / "people", args.other_signs == "not-a-sign", args.other_clips)
         people = sorted(people_sources)
         evaluation = unseen_people(work / "people", work, people, args.folds) if args.folds else None
         build(work / "people", work / "dataset", None)

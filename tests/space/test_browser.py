@@ -296,7 +296,8 @@ def serve(model, tmp_path, **options):
     from signspace.inference import Predictor
 
     predictor = Predictor.from_pretrained(str(model), hand_model=str(HAND_MODEL))
-    config = app.AppConfig(model=str(model), teach=False, hand_model=str(HAND_MODEL), data_dir=str(tmp_path), **options)
+    options = {"teach": False, **options}
+    config = app.AppConfig(model=str(model), hand_model=str(HAND_MODEL), data_dir=str(tmp_path), **options)
     demo = app.build_demo(predictor, config)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -336,6 +337,40 @@ def test_the_browser_tracks_and_the_server_types_the_signs_without_receiving_a_p
     assert {"hello", "yes"} <= set(text.split()), f"typed {text!r}; page said {status!r}; feed {feed}"
     assert "only hand landmarks are sent" in status and int(feed.get("frames", 0)) > 10
     assert server_frames == [] and not list(predictor._trackers)  # no picture was tracked (or sent) to the server
+
+
+@needs_web_tracker
+def test_that_was_teaches_the_visitors_own_copy_in_the_page(motion_model, tmp_path):
+    """A sign typed in the Live tab, then "That was … yes" and Learn: the visitor's copy learns it in the page."""
+    predictor, demo, port = serve(
+        motion_model, tmp_path, tracking="browser", web_assets=str(WEB_ASSETS), threshold=0.3, teach=True
+    )
+    rest = [np.full((240, 320, 3), 90, np.uint8)] * 12
+    video = write_y4m(tmp_path / "camera.y4m", hand_frames("B", 20) + rest)
+    text = note = info = ""
+    try:
+        with playwright.sync_playwright() as p:
+            browser, page = open_page(p, video, port)
+            text_box = page.locator("#signspace-text textarea")
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and "hello" not in text:
+                text = text_box.input_value() if text_box.count() else ""
+                time.sleep(0.5)
+            page.locator("#live-that-was input").click()
+            page.get_by_role("option", name="yes").click()
+            page.locator("#live-learn").click()
+            page.wait_for_function(
+                "() => document.querySelector('#live-adapt-note')?.innerText.includes('Learnt')", timeout=30_000
+            )
+            note = page.locator("#live-adapt-note").inner_text()
+            info = page.locator("body").inner_text()
+            browser.close()
+    finally:
+        demo.close()
+        predictor.close()
+    assert "hello" in text, f"typed {text!r}"
+    assert "Learnt: that was yes (1 of your clips so far)" in note and "learnt your form from 1 of your clips" in info
+    assert predictor.memory is None  # the app's own model, everyone else's, is unchanged
 
 
 @needs_web_tracker
