@@ -1,14 +1,15 @@
 """Personal adaptation on people the model never saw: a few of their clips, then their other clips.
 
-    python train/build_starter.py --work /tmp/starter-work     # leaves fold<N>.npz: held-out clips' features
+    python train/build_starter.py --work /tmp/starter-work     # leaves fold<N>.npz and fold<N>/model
     python bench/bench_adaptation.py --work /tmp/starter-work [--draws 5]
 
 Every held-out person of the starter's recipe (23 people dealt into 5 groups, each group predicted by a model that
 never saw it) gives k = 1 or 3 of their clips per word (hello, thank you, I love you; drawn ``--draws`` times), the
-model adapts (``signspace.adaptation``, both methods: the exact code ``SequencePredictor.adapt`` runs, on the same
-features), and is scored on the person's other clips of those words. Also measured: the same adapted model on the
-*other* held-out people of that group (what it still knows of everyone else's forms), and the time to adapt.
-Baseline in the same run: the model as trained, on the same clips.
+model adapts (``signspace.adaptation``, every method: the exact code ``SequencePredictor.adapt`` runs, on the same
+features, or for ``finetune`` the fold's model trained on the clips' windows), and is scored on the person's other
+clips of those words. Also measured: the same adapted model on the *other* held-out people of that group (what it
+still knows of everyone else's forms), and the time to adapt. Baseline in the same run: the model as trained, on
+the same clips.
 """
 
 from __future__ import annotations
@@ -34,9 +35,18 @@ def accuracy(memory, features, logits, truth) -> float:
     return float(np.mean([memory.logits(f, z).argmax() == t for f, z, t in zip(features, logits, truth)]))
 
 
-def person_trials(fold: dict, person: str, k: int, draws: int, method: str):
-    """(before, after, others before, others after, seconds) for each draw of k clips per word of ``person``."""
-    from signspace.adaptation import PersonalMemory
+def tuned_accuracy(model, windows, truth) -> float:
+    import torch
+
+    with torch.inference_mode():
+        logits, _ = model.classify(torch.from_numpy(np.ascontiguousarray(windows, np.float32)))
+    return float((logits.argmax(-1).numpy() == truth).mean())
+
+
+def person_trials(fold: dict, person: str, k: int, draws: int, method: str, model=None):
+    """(before, after, others before, others after, seconds) for each draw of k clips per word of ``person``;
+    ``model``: the fold's model, for ``finetune`` (trained on the clips' windows as the app's adapt does)."""
+    from signspace.adaptation import PersonalMemory, finetune_copy
     from signspace.scan import BACKGROUND_LABEL, display_labels
 
     other = list(fold["labels"]).index(display_labels([BACKGROUND_LABEL])[0])
@@ -51,6 +61,20 @@ def person_trials(fold: dict, person: str, k: int, draws: int, method: str):
         )
         test = np.setdiff1d(np.flatnonzero(mine), chosen)
         started = time.perf_counter()
+        if method == "finetune":
+            windows = fold["windows"]
+            times = np.arange(windows.shape[1]) / 30
+            tuned = finetune_copy(model, [(windows[i], times) for i in chosen], [int(fold["label"][i]) for i in chosen])
+            seconds = time.perf_counter() - started
+            truth = fold["label"]
+            yield (
+                float((fold["predicted"][test] == truth[test]).mean()),
+                tuned_accuracy(tuned, windows[test], truth[test]),
+                float((fold["predicted"][rest] == truth[rest]).mean()) if rest.any() else None,
+                tuned_accuracy(tuned, windows[rest], truth[rest]) if rest.any() else None,
+                seconds,
+            )
+            continue
         memory = PersonalMemory(fold["head_weight"], fold["head_bias"], method)
         for index in chosen:
             memory.add(fold["features"][index], int(fold["label"][index]))
@@ -71,13 +95,19 @@ def main() -> None:
     parser.add_argument("--work", required=True, help="the --work folder of train/build_starter.py")
     parser.add_argument("--draws", type=int, default=5)
     args = parser.parse_args()
-    folds = [dict(np.load(path)) for path in sorted(Path(args.work).glob("fold*.npz"))]
-    for method in ("head", "nearest"):
+    from signspace.modeling import load_classifier
+
+    work = Path(args.work)
+    folds = [dict(np.load(path)) for path in sorted(work.glob("fold*.npz"))]
+    models = [work / f"fold{n}" / "model" for n in range(len(folds))]
+    tunable = all((m / "config.json").is_file() for m in models) and all("windows" in f for f in folds)
+    for method in ("head", "nearest", "finetune") if tunable else ("head", "nearest"):
         for k in (1, 3):
             before, after, low_before, low_after, others, seconds = [], [], [], [], [], []
-            for fold in folds:
+            for fold, folder in zip(folds, models):
+                model = load_classifier(str(folder), strict=True).eval() if method == "finetune" else None
                 for person in sorted(set(fold["signer"])):
-                    trials = list(person_trials(fold, person, k, args.draws, method))
+                    trials = list(person_trials(fold, person, k, args.draws, method, model))
                     if not trials:
                         continue
                     b = statistics.mean(t[0] for t in trials)

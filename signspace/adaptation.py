@@ -4,16 +4,19 @@ milliseconds, for them only.
 A visitor who signs another form than the people a model learnt from is wrong most of the time, and more training
 people help them slowly (docs/benchmarks.md, "Signer independence"). What they can give is a few clips labelled by
 themselves ("That was *thank you*"). The model's last layer reads a feature vector per clip
-(``SignSequenceModel.classify``); adaptation works on those vectors alone, so it needs no training data, no
-gradient through the model and nothing on disk, and it runs on every window at the cost of a small matrix product.
+(``SignSequenceModel.classify``); the default adaptation works on those vectors alone, so it needs no training data,
+no gradient through the model and nothing on disk, and it runs on every window at the cost of a small matrix product.
 
-Two ways were measured (``bench/bench_adaptation.py``, docs/benchmarks.md "Personal adaptation"); ``nearest`` is the
-default: for the people the starter serves worst it gained more (45 -> 60 % with one clip per word, -> 73 % with
-three) at a smaller cost to everyone else's forms than the refitted layer at any pull:
+Three ways were measured (``bench/bench_adaptation.py``, docs/benchmarks.md "Personal adaptation"); ``nearest`` is the
+default: for the people the starter serves worst (47 % right) it gave 62 % with one clip per word and 79 % with three,
+nearly what fine-tuning the whole model gave (67 / 81 %) at a quarter of the cost to everyone else's forms:
 - ``head``: the last layer refitted to the visitor's clips, pulled towards the model's own weights (so the signs
   they gave no clip of, and other people's forms, keep their answers): a logistic regression with a prior;
 - ``nearest``: their clips as nearest neighbours in feature space, trusted in proportion to how close a window is to
-  one of them, the model's own answer elsewhere.
+  one of them, the model's own answer elsewhere;
+- ``finetune``: a few steps of training a copy of the whole model on their clips (augmented as in training), pulled
+  towards its own weights: it can move the features themselves, where a form the features do not separate defeats
+  the two others (``finetune_copy``; a second or so, and the copy's own ONNX export).
 """
 
 from __future__ import annotations
@@ -25,13 +28,17 @@ import numpy as np
 
 from .errors import SignSpaceError
 
-Method = Literal["head", "nearest"]
+Method = Literal["head", "nearest", "finetune"]
 METHODS = get_args(Method)
+MEMORY_METHODS = ("head", "nearest")  # adapt on the features alone; finetune trains a copy of the model
 MAX_EXAMPLES = 60  # per visitor: 20 signs x 3 clips; a page cannot grow the memory without end
 HEAD_PRIOR = 0.05  # pull towards the model's own last layer (per weight, relative to the clips' loss)
 HEAD_STEPS = 300
 NEAREST_FLOOR = 0.7  # cosine similarity below which a visitor's clip says nothing about a window
 NEAREST_TEMPERATURE = 0.05
+FINETUNE_STEPS = 40  # a second or so on 2 cores for a few clips
+FINETUNE_RATE = 3e-4
+FINETUNE_ANCHOR = 1e-2  # pull towards the model's own weights (L2-SP): what it knew of everyone else's forms
 
 
 class AdaptationError(SignSpaceError, ValueError):
@@ -50,8 +57,9 @@ class PersonalMemory:
     _fitted: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self):
-        if self.method not in METHODS:
-            raise AdaptationError(f"adaptation method {self.method!r} is unknown; use one of {', '.join(METHODS)}")
+        check_method(self.method)
+        if self.method not in MEMORY_METHODS:
+            raise AdaptationError(f"{self.method!r} trains a copy of the model (finetune_copy), not a memory")
 
     def add(self, features: np.ndarray, label: int) -> None:
         """One more clip of the visitor's (its features) labelled ``label``; the oldest goes past MAX_EXAMPLES."""
@@ -92,6 +100,11 @@ class PersonalMemory:
         return np.log(np.maximum(mixed, 1e-12))
 
 
+def check_method(method: str) -> None:
+    if method not in METHODS:
+        raise AdaptationError(f"adaptation method {method!r} is unknown; use one of {', '.join(METHODS)}")
+
+
 def fit_head(
     weight: np.ndarray, bias: np.ndarray, features: np.ndarray, labels: np.ndarray, prior: float = HEAD_PRIOR
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -126,3 +139,33 @@ def _softmax(values: np.ndarray) -> np.ndarray:
 def _softmax_rows(values: np.ndarray) -> np.ndarray:
     shifted = np.exp(values - values.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def finetune_copy(model, clips, labels: list[int], steps: int = FINETUNE_STEPS, seed: int = 0):
+    """A copy of ``model`` (a SignSequenceModel) trained for ``steps`` on ``clips`` ((frames x 258, times)) labelled
+    ``labels``, each step on a fresh augmented view of every clip, with the loss pulled towards the model's own
+    weights. The original is untouched."""
+    import copy
+
+    import torch
+
+    from .landmarks import augment
+
+    tuned = copy.deepcopy(model).train()
+    anchor = [parameter.detach().clone() for parameter in tuned.parameters()]
+    optimiser = torch.optim.AdamW(tuned.parameters(), lr=FINETUNE_RATE, weight_decay=0.0)
+    rng = np.random.default_rng(seed)
+    length = model.config.sequence_length
+    targets = torch.as_tensor(labels)
+    generator = torch.random.fork_rng()  # dropout's draws: the caller's torch seed is left as it was
+    with generator:
+        torch.manual_seed(seed)
+        for _ in range(steps):
+            views = [augment(np.asarray(v, np.float32), np.asarray(t, np.float64), rng, length) for v, t in clips]
+            logits, _ = tuned.classify(torch.from_numpy(np.stack(views).astype(np.float32)))
+            pull = sum(((p - a) ** 2).sum() for p, a in zip(tuned.parameters(), anchor))
+            loss = torch.nn.functional.cross_entropy(logits, targets) + FINETUNE_ANCHOR * pull
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    return tuned.eval()

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .adaptation import MAX_EXAMPLES, AdaptationError, Method, PersonalMemory
+from .adaptation import MAX_EXAMPLES, AdaptationError, Method, PersonalMemory, check_method, finetune_copy
 from .browser import BrowserInput
 from .cache import default_cache_dir
 from .errors import ConfigError
@@ -371,6 +371,8 @@ class SequencePredictor(Predictor):
     takes_clips = True
     adapts = True
     memory: PersonalMemory | None = None  # a visitor's own clips (``adapt``); None: the model as trained
+    adaptation: Method | None = None  # how this copy learnt them (``adapt``)
+    original: object | None = None  # the model as trained, where this copy's model is a fine-tuned one
     personal_clips: tuple = ()  # (frames x 258, times, label) of those clips, so the visitor can keep them
     _shared_tracker: HandTracker | None = None  # an adapted copy's upload tracker: the original's
     browser_input = BrowserInput("landmarks")
@@ -438,26 +440,38 @@ class SequencePredictor(Predictor):
     def adapt(self, clips, labels: list[str], method: Method | None = None) -> SequencePredictor:
         """A copy of this predictor that has also learnt from ``clips`` ((frames x 258, times) pairs: signs a person
         made, e.g. the sign the Live tab just saw) labelled ``labels`` (sign names as ``self.labels`` shows them).
-        Milliseconds; nothing is written. The copy shares the model and its ONNX session with this one; its own
-        memory starts from this one's, so adapting again adds clips. Closing it closes only what it made."""
-        memory = PersonalMemory(*self._head(), method or (self.memory.method if self.memory else "nearest"))
+        Nothing is written. ``nearest`` (default) and ``head`` adapt on the model's features (milliseconds; the copy
+        shares the model and its ONNX session); ``finetune`` trains a copy of the model (about a second, and its own
+        ONNX export). Adapting a copy again adds the new clips to the ones it learnt from. Closing the copy closes
+        only what it made."""
+        method = method or self.adaptation or "nearest"
+        check_method(method)
         kept = list(self.personal_clips)
-        if self.memory is not None:
-            for features, label in zip(self.memory.features, self.memory.labels):
-                memory.add(features, label)
         for (sequence, times), label in zip(clips, labels, strict=True):
             if label not in self.labels:
                 raise AdaptationError(f"{label!r} is not a sign of this model; pick one of {', '.join(self.labels)}")
             sequence, times = np.asarray(sequence, np.float32), np.asarray(times, np.float64)
             if len(sequence) == 0 or not hands_present(sequence).any():
                 raise AdaptationError("that clip has no hand in it, so it cannot teach the model your form")
-            memory.add(self._logits_and_features(sequence, times)[1], self.labels.index(label))
             kept.append((sequence, times, label))
+        kept = kept[-MAX_EXAMPLES:]
         view = copy.copy(self)
-        view.memory, view.personal_clips = memory, tuple(kept[-MAX_EXAMPLES:])
+        view.personal_clips, view.adaptation = tuple(kept), method
         view.still_tracker = None  # the upload tracker stays this one's: closed with it, not with the copy
         view._shared_tracker = self.still_tracker or self._shared_tracker
         view._trackers = weakref.WeakSet()
+        view.original = self.original or self.model
+        if method == "finetune":  # from the model as trained, on every clip so far: repeated adapting never drifts
+            indices = [self.labels.index(label) for *_, label in kept]
+            view.model = finetune_copy(view.original, [(v, t) for v, t, _ in kept], indices)
+            view._run, view.memory = view._make_runner(), None
+            return view
+        view.model, view._run = view.original, self._run if self.model is view.original else None
+        if view._run is None:  # a fine-tuned copy adapted again on features: back to the model as trained
+            view._run = view._make_runner()
+        view.memory = PersonalMemory(*view._head(), method)
+        for sequence, times, label in kept:
+            view.memory.add(view._logits_and_features(sequence, times)[1], self.labels.index(label))
         return view
 
     def _head(self) -> tuple[np.ndarray, np.ndarray]:
@@ -502,7 +516,8 @@ class SequencePredictor(Predictor):
         return SequenceSession(self, window_seconds=self.window_seconds)
 
     def describe(self) -> str:
-        personal = f" · **learnt your form from {len(self.memory)} of your clips**" if self.memory else ""
+        count = len(self.personal_clips)
+        personal = f" · **learnt your form from {count} of your clips**" if count else ""
         return (
             f"**input:** hand landmarks, {self.length} frames over {self.window_seconds:.1f} s (motion signs)"
             + personal

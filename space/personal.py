@@ -33,7 +33,7 @@ def _adapt(teach, clip, label: str | None, state=None) -> str:
     if state is not None:
         with state.lock:  # the same session goes on with the adapted model: the typed text stays
             state.predictor, state.last_sign = adapted, None
-    return LEARNT.format(label=label, count=len(adapted.memory))
+    return LEARNT.format(label=label, count=len(adapted.personal_clips))
 
 
 def _motion_model(teach):

@@ -127,16 +127,18 @@ def held_out_predictions(dataset: Path, model_dir: Path, held: list[str]) -> dic
         "predicted": logits.argmax(-1).numpy(),
         "logits": logits.numpy(),
         "features": features.numpy(),
+        "windows": windows,  # what the model read: adaptation that fine-tunes the model learns from these
         "head_weight": head.weight.detach().numpy(),
         "head_bias": head.bias.detach().numpy(),
         "labels": np.asarray(labels),
     }
 
 
-def unseen_people(data: Path, work: Path, people: list[str], folds: int) -> dict:
+def unseen_people(data: Path, work: Path, people: list[str], folds: int, keep_models: bool = False) -> dict:
     """Each group of people held out in turn, predicted by a model that never saw them: per person, the share of
     their clips of the three words that were right, and of their other signs that were not typed as a word. The
-    predictions and features are kept in ``work/fold<N>.npz`` for the adaptation benchmark."""
+    predictions and features are kept in ``work/fold<N>.npz`` for the adaptation benchmark (``keep_models``: and each
+    fold's model in ``work/fold<N>/model``)."""
     found = []
     for fold in range(folds):
         held = people[fold::folds]
@@ -145,7 +147,9 @@ def unseen_people(data: Path, work: Path, people: list[str], folds: int) -> dict
         result = held_out_predictions(work / f"fold{fold}" / "dataset", work / f"fold{fold}" / "model", held)
         np.savez(work / f"fold{fold}.npz", **result)
         found.append(result)
-        shutil.rmtree(work / f"fold{fold}", ignore_errors=True)
+        shutil.rmtree(work / f"fold{fold}" / "dataset", ignore_errors=True)
+        if not keep_models:
+            shutil.rmtree(work / f"fold{fold}", ignore_errors=True)
     return summarise(found, folds)
 
 
@@ -242,6 +246,16 @@ def write_card(folder: Path, people: dict[str, str], evaluation: dict | None) ->
         ]
     else:
         lines.append("Not measured in this build (`--folds 0`).")
+    health = metrics.get("data_health")
+    if health:
+        named = ", ".join(f"{e['signer']}'s *{e['sign']}* ({e['agreement']:.0%} agree)" for e in health["to_check"])
+        lines += [
+            "",
+            f"**Data health** (every clip predicted by a simple model that never saw its signer): "
+            f"{len(health['to_check'])} person-sign pairs disagree with everyone else's form"
+            + (f": {named}" if named else "")
+            + ". They are kept: the shipped model knows their form too (`data_health` in `metrics.json`).",
+        ]
     lines += [
         "",
         f"The shipped model's own validation clips (the same people, other clips): accuracy "
@@ -271,7 +285,10 @@ def main(argv: list[str] | None = None) -> int:
         help="the people's other signs: a not-a-sign class, or left out",
     )
     parser.add_argument(
-        "--other_clips", type=int, default=None, help="at most so many clips of each other sign per person (all)"
+        "--other_clips",
+        type=int,
+        default=30,
+        help="at most so many clips of each other sign per person (0: all; 30 measured best, docs/benchmarks.md)",
     )
     parser.add_argument(
         "--work", default=None, help="scratch folder, kept (default: a temporary one, removed); holds fold<N>.npz"
@@ -289,9 +306,9 @@ def main(argv: list[str] | None = None) -> int:
             work.mkdir(parents=True, exist_ok=True)
         else:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="signspace-starter-")))
-        people_sources = stage(keypoints, work / "people", args.other_signs == "not-a-sign", args.other_clips)
+        people_sources = stage(keypoints, work / "people", args.other_signs == "not-a-sign", args.other_clips or None)
         people = sorted(people_sources)
-        evaluation = unseen_people(work / "people", work, people, args.folds) if args.folds else None
+        evaluation = unseen_people(work / "people", work, people, args.folds, bool(args.work)) if args.folds else None
         build(work / "people", work / "dataset", None)
         train(work / "dataset", work / "model")
         with atomic_directory(Path(args.output_dir), overwrite=True) as partial:

@@ -398,3 +398,26 @@ def test_the_features_adaptation_reads_come_from_the_same_pass_as_the_logits(tmp
     np.testing.assert_allclose(
         features @ head.weight.detach().numpy().T + head.bias.detach().numpy(), logits, atol=1e-4
     )
+
+
+def test_a_fine_tuned_copy_learns_from_the_clips_and_leaves_the_original_as_trained(tmp_path):
+    from factories import HAND_MODEL, landmark_clip, make_sequence_model
+
+    if not HAND_MODEL.is_file():
+        pytest.skip("../shared hand model absent")
+    make_sequence_model(tmp_path / "model")
+    times = np.arange(30) / 25
+    mine = [landmark_clip("circle", seed=seed) for seed in range(3)]
+    with Predictor.from_pretrained(str(tmp_path / "model"), hand_model=str(HAND_MODEL)) as predictor:
+        before = predictor.predict_landmarks(mine[0], times).probabilities
+        wanted = next(label for label in predictor.labels if label != predictor.labels[int(before.argmax())])
+        weights = {name: p.detach().clone() for name, p in predictor.model.named_parameters()}
+        tuned = predictor.adapt([(clip, times) for clip in mine], [wanted] * 3, method="finetune")
+        assert tuned.model is not predictor.model and tuned.memory is None and tuned.adaptation == "finetune"
+        assert tuned.predict_landmarks(landmark_clip("circle", seed=9), times).best[0] == wanted
+        assert all(torch.equal(p, weights[name]) for name, p in predictor.model.named_parameters())
+        np.testing.assert_array_equal(predictor.predict_landmarks(mine[0], times).probabilities, before)
+        again = tuned.adapt([(landmark_clip("swipe"), times)], [predictor.labels[0]])
+        assert again.original is predictor.model and len(again.personal_clips) == 4  # from the model as trained
+        assert "learnt your form from 4 of your clips" in again.describe()
+        tuned.close()
