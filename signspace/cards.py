@@ -22,10 +22,11 @@ def render_dataset_card(report: dict, repo_id: str, license: str, source_descrip
 
     params = report["parameters"]
     split_names = list(report["counts"])
+    landmarks = (report.get("preprocessing") or {}).get("input") == "landmarks"
     card_data = DatasetCardData(
         license=license,
-        task_categories=["image-classification"],
-        tags=["sign-language", "signspace"],
+        task_categories=["video-classification" if landmarks else "image-classification"],
+        tags=["sign-language", "signspace"] + (["landmarks", "mediapipe"] if landmarks else []),
         pretty_name=f"{repo_id.split('/')[-1]}",
         size_categories=["n<1K"]
         if report["total_images"] < 1000
@@ -58,6 +59,8 @@ def render_dataset_card(report: dict, repo_id: str, license: str, source_descrip
         duplicate_count=len(report["duplicates"]),
         source_description=source_description,
         signers=report.get("signers"),
+        landmarks=landmarks,
+        keypoints_fps=params.get("keypoints_fps"),
     )
     return str(card)
 
