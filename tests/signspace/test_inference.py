@@ -345,12 +345,11 @@ def test_a_sequence_model_the_exporter_cannot_take_runs_in_pytorch_with_the_same
     np.testing.assert_allclose(answer, sequence_answer(model, clip, times), atol=1e-6)
 
 
-def test_an_adapted_copy_learns_a_persons_form_for_them_only(tmp_path):
-    """``adapt``: a few of one person's clips change that copy's answers; the original (everyone else's) keeps its
-    own, and closing the copy leaves the original's trackers open."""
+@pytest.fixture
+def adaptable(tmp_path):
+    """A small sequence predictor, three clips of one person's "circle", what the model answers for the first, and
+    a sign it did not answer: what the person says those clips were."""
     from factories import HAND_MODEL, landmark_clip, make_sequence_model
-
-    from signspace.adaptation import AdaptationError
 
     if not HAND_MODEL.is_file():
         pytest.skip("../shared hand model absent")
@@ -360,22 +359,33 @@ def test_an_adapted_copy_learns_a_persons_form_for_them_only(tmp_path):
     with Predictor.from_pretrained(str(tmp_path / "model"), hand_model=str(HAND_MODEL)) as predictor:
         before = predictor.predict_landmarks(mine[0], times).probabilities
         wanted = next(label for label in predictor.labels if label != predictor.labels[int(before.argmax())])
-        adapted = predictor.adapt([(clip, times) for clip in mine], [wanted] * 3)
-        assert adapted.predict_landmarks(landmark_clip("circle", seed=7), times).best[0] == wanted
-        assert len(adapted.memory) == 3 and [c[2] for c in adapted.personal_clips] == [wanted] * 3
-        np.testing.assert_array_equal(predictor.predict_landmarks(mine[0], times).probabilities, before)
-        assert predictor.memory is None and "learnt your form from 3 of your clips" in adapted.describe()
-        again = adapted.adapt([(landmark_clip("swipe"), times)], [predictor.labels[0]])
-        assert len(again.memory) == 4 and len(adapted.memory) == 3  # adapting again adds, in a new copy
-        with pytest.raises(AdaptationError, match="'waving' is not a sign of this model; pick one of circle"):
-            predictor.adapt([(mine[0], times)], ["waving"])
-        with pytest.raises(AdaptationError, match="that clip has no hand in it"):
-            predictor.adapt([(np.zeros((30, 258), np.float32), times)], [wanted])
-        tracker = adapted.new_tracker()
-        adapted.close()
-        assert tracker.closed and predictor.still_tracker is not None
-        assert predictor.predict(np.zeros((64, 64, 3), np.uint8)).no_hand  # the original's upload tracker still works
-        assert again.predict(np.zeros((64, 64, 3), np.uint8)).no_hand  # and the copies share it
+        yield predictor, times, mine, before, wanted
+
+
+def test_an_adapted_copy_learns_a_persons_form_for_them_only(adaptable):
+    """``adapt``: a few of one person's clips change that copy's answers; the original (everyone else's) keeps its
+    own, and closing the copy leaves the original's trackers open."""
+    from factories import landmark_clip
+
+    from signspace.adaptation import AdaptationError
+
+    predictor, times, mine, before, wanted = adaptable
+    adapted = predictor.adapt([(clip, times) for clip in mine], [wanted] * 3)
+    assert adapted.predict_landmarks(landmark_clip("circle", seed=7), times).best[0] == wanted
+    assert len(adapted.memory) == 3 and [c[2] for c in adapted.personal_clips] == [wanted] * 3
+    np.testing.assert_array_equal(predictor.predict_landmarks(mine[0], times).probabilities, before)
+    assert predictor.memory is None and "learnt your form from 3 of your clips" in adapted.describe()
+    again = adapted.adapt([(landmark_clip("swipe"), times)], [predictor.labels[0]])
+    assert len(again.memory) == 4 and len(adapted.memory) == 3  # adapting again adds, in a new copy
+    with pytest.raises(AdaptationError, match="'waving' is not a sign of this model; pick one of circle"):
+        predictor.adapt([(mine[0], times)], ["waving"])
+    with pytest.raises(AdaptationError, match="that clip has no hand in it"):
+        predictor.adapt([(np.zeros((30, 258), np.float32), times)], [wanted])
+    tracker = adapted.new_tracker()
+    adapted.close()
+    assert tracker.closed and predictor.still_tracker is not None
+    assert predictor.predict(np.zeros((64, 64, 3), np.uint8)).no_hand  # the original's upload tracker still works
+    assert again.predict(np.zeros((64, 64, 3), np.uint8)).no_hand  # and the copies share it
 
 
 def test_the_features_adaptation_reads_come_from_the_same_pass_as_the_logits(tmp_path):
@@ -400,24 +410,17 @@ def test_the_features_adaptation_reads_come_from_the_same_pass_as_the_logits(tmp
     )
 
 
-def test_a_fine_tuned_copy_learns_from_the_clips_and_leaves_the_original_as_trained(tmp_path):
-    from factories import HAND_MODEL, landmark_clip, make_sequence_model
+def test_a_fine_tuned_copy_learns_from_the_clips_and_leaves_the_original_as_trained(adaptable):
+    from factories import landmark_clip
 
-    if not HAND_MODEL.is_file():
-        pytest.skip("../shared hand model absent")
-    make_sequence_model(tmp_path / "model")
-    times = np.arange(30) / 25
-    mine = [landmark_clip("circle", seed=seed) for seed in range(3)]
-    with Predictor.from_pretrained(str(tmp_path / "model"), hand_model=str(HAND_MODEL)) as predictor:
-        before = predictor.predict_landmarks(mine[0], times).probabilities
-        wanted = next(label for label in predictor.labels if label != predictor.labels[int(before.argmax())])
-        weights = {name: p.detach().clone() for name, p in predictor.model.named_parameters()}
-        tuned = predictor.adapt([(clip, times) for clip in mine], [wanted] * 3, method="finetune")
-        assert tuned.model is not predictor.model and tuned.memory is None and tuned.adaptation == "finetune"
-        assert tuned.predict_landmarks(landmark_clip("circle", seed=9), times).best[0] == wanted
-        assert all(torch.equal(p, weights[name]) for name, p in predictor.model.named_parameters())
-        np.testing.assert_array_equal(predictor.predict_landmarks(mine[0], times).probabilities, before)
-        again = tuned.adapt([(landmark_clip("swipe"), times)], [predictor.labels[0]])
-        assert again.original is predictor.model and len(again.personal_clips) == 4  # from the model as trained
-        assert "learnt your form from 4 of your clips" in again.describe()
-        tuned.close()
+    predictor, times, mine, before, wanted = adaptable
+    weights = {name: p.detach().clone() for name, p in predictor.model.named_parameters()}
+    tuned = predictor.adapt([(clip, times) for clip in mine], [wanted] * 3, method="finetune")
+    assert tuned.model is not predictor.model and tuned.memory is None and tuned.adaptation == "finetune"
+    assert tuned.predict_landmarks(landmark_clip("circle", seed=9), times).best[0] == wanted
+    assert all(torch.equal(p, weights[name]) for name, p in predictor.model.named_parameters())
+    np.testing.assert_array_equal(predictor.predict_landmarks(mine[0], times).probabilities, before)
+    again = tuned.adapt([(landmark_clip("swipe"), times)], [predictor.labels[0]])
+    assert again.original is predictor.model and len(again.personal_clips) == 4  # from the model as trained
+    assert "learnt your form from 4 of your clips" in again.describe()
+    tuned.close()
