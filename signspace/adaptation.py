@@ -31,7 +31,7 @@ from .errors import SignSpaceError
 Method = Literal["head", "nearest", "finetune"]
 METHODS = get_args(Method)
 MEMORY_METHODS = ("head", "nearest")  # adapt on the features alone; finetune trains a copy of the model
-MAX_EXAMPLES = 60  # per visitor: 20 signs x 3 clips; a page cannot grow the memory without end
+MAX_EXAMPLES = 30  # per visitor: 10 signs x 3 clips, ~1 MB kept as the model's windows; the oldest go first
 HEAD_PRIOR = 0.05  # pull towards the model's own last layer (per weight, relative to the clips' loss)
 HEAD_STEPS = 300
 NEAREST_FLOOR = 0.7  # cosine similarity below which a visitor's clip says nothing about a window

@@ -453,7 +453,10 @@ class SequencePredictor(Predictor):
             sequence, times = np.asarray(sequence, np.float32), np.asarray(times, np.float64)
             if len(sequence) == 0 or not hands_present(sequence).any():
                 raise AdaptationError("that clip has no hand in it, so it cannot teach the model your form")
-            kept.append((sequence, times, label))
+            # kept as the model reads it (its window length over the clip's own span): a sign of 400 frames would be
+            # 0.4 MB a clip, 25 MB a visitor at the limit; this is 33 KB a clip, and the same features
+            window = np.linspace(times[0], times[-1], self.length)
+            kept.append((resample(sequence, times, self.length).astype(np.float32), window, label))
         kept = kept[-MAX_EXAMPLES:]
         view = copy.copy(self)
         view.personal_clips, view.adaptation = tuple(kept), method

@@ -373,6 +373,10 @@ def test_an_adapted_copy_learns_a_persons_form_for_them_only(adaptable):
     adapted = predictor.adapt([(clip, times) for clip in mine], [wanted] * 3)
     assert adapted.predict_landmarks(landmark_clip("circle", seed=7), times).best[0] == wanted
     assert len(adapted.memory) == 3 and [c[2] for c in adapted.personal_clips] == [wanted] * 3
+    # kept as the model's window (16 frames here), not the whole sign: a visitor's clips stay ~1 MB at the limit
+    assert {clip.shape for clip, *_ in adapted.personal_clips} == {(16, 258)}
+    long = landmark_clip("circle", frames=400, seed=4)
+    assert predictor.adapt([(long, np.arange(400) / 40)], [wanted]).personal_clips[0][0].shape == (16, 258)
     np.testing.assert_array_equal(predictor.predict_landmarks(mine[0], times).probabilities, before)
     assert predictor.memory is None and "learnt your form from 3 of your clips" in adapted.describe()
     again = adapted.adapt([(landmark_clip("swipe"), times)], [predictor.labels[0]])
