@@ -93,8 +93,7 @@ class PersonalMemory:
         if trust == 0.0:
             return logits
         closest = np.full(len(logits), -np.inf)
-        for label, value in zip(self.labels, similarity):
-            closest[label] = max(closest[label], value)
+        np.maximum.at(closest, self.labels, similarity)  # per sign, its closest clip of the visitor's
         personal = _softmax(np.where(np.isfinite(closest), closest / NEAREST_TEMPERATURE, -np.inf))
         mixed = (1 - trust) * _softmax(logits) + trust * personal
         return np.log(np.maximum(mixed, 1e-12))

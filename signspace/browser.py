@@ -257,6 +257,9 @@ class FrameRate:
     tokens: float | None = None  # frames the server's clock allows now (full at first)
     _filled_at: float | None = None
 
+    def __post_init__(self):
+        self.tokens = float(self.limit) if self.tokens is None else self.tokens
+
     def admit(self, times: list[float]) -> None:
         if not times:
             return
@@ -269,13 +272,12 @@ class FrameRate:
             )
         now = self.clock()
         elapsed = 0.0 if self._filled_at is None else max(0.0, now - self._filled_at)
-        tokens = min(float(self.limit), (self.limit if self.tokens is None else self.tokens) + elapsed * self.limit)
         self._filled_at = now
-        self.tokens = tokens
-        if len(times) > tokens:
+        self.tokens = min(float(self.limit), self.tokens + elapsed * self.limit)
+        if len(times) > self.tokens:
             raise LandmarkMessageError(
                 f"frames arrive faster than {self.limit} a second by this server's clock; send them as the camera "
                 "takes them"
             )
-        self.tokens = tokens - len(times)
+        self.tokens -= len(times)
         self.times.extend(times)

@@ -212,10 +212,10 @@ class LiveRoster:
         """Called with every frame or message of ``session``; LandmarkMessageError when the app is full."""
         now = self.clock()
         with self._lock:
-            full = id(session) not in self._seen and len(self._seen) >= self.max_sessions
-            if full or now - self._swept_at >= 1.0:  # at most once a second, or when full: a sweep walks them all
+            full = lambda: id(session) not in self._seen and len(self._seen) >= self.max_sessions  # noqa: E731
+            if full() or now - self._swept_at >= 1.0:  # at most once a second, or when full: a sweep walks them all
                 self._sweep(now)
-            if id(session) not in self._seen and len(self._seen) >= self.max_sessions:
+            if full():
                 raise LandmarkMessageError(
                     f"{len(self._seen)} visitors are live here, the most this app serves at once; try again in a minute"
                 )

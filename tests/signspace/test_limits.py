@@ -64,3 +64,39 @@ def test_addresses_that_stopped_uploading_are_forgotten():
     now[0] = 61.0
     _post(budget, 100_000, client="192.0.2.1")
     assert list(budget.spent) == ["192.0.2.1"]
+
+
+def _call(middleware, body: bytes):
+    scope = {"type": "http", "method": "POST", "path": "/gradio_api/queue/join", "headers": []}
+    sent, chunks = [], [body]
+
+    async def receive():
+        return {"type": "http.request", "body": chunks.pop(0) if chunks else b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(middleware(scope, receive, send))
+    return sent
+
+
+async def _lookup(scope, receive, send):
+    """A stand-in for Gradio: reads the body, then fails its event lookup with KeyError."""
+    await receive()
+    raise KeyError(999)
+
+
+def test_an_unknown_event_is_a_404_but_a_real_bug_keeps_its_traceback():
+    import json
+
+    import pytest
+
+    from signspace.limits import UnknownEvent
+
+    guard = UnknownEvent(_lookup, known=lambda: {0, 1})
+    sent = _call(guard, json.dumps({"fn_index": 999}).encode())
+    assert sent[0]["status"] == 404 and b"there is no event 999 on this page" in sent[1]["body"]
+    with pytest.raises(KeyError):  # the event exists: the KeyError is a bug of ours, not the caller's mistake
+        _call(guard, json.dumps({"fn_index": 1}).encode())
+    with pytest.raises(KeyError):  # no readable fn_index: nothing to say about it
+        _call(guard, b"not json")
