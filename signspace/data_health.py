@@ -61,6 +61,9 @@ def report(
     per_sign = {label_names[k]: round(float(agrees[labels == k].mean()), 4) for k in sorted(set(labels.tolist()))}
     per_person_sign, flagged = [], []
     signed_by = {k: len(set(signers[labels == k].tolist())) for k in set(labels.tolist())}
+    # "not a sign" gathers whatever each person did that is no sign: it has no form to agree on; a sign only one
+    # person made has nobody else to agree with
+    judged = {k for k in signed_by if label_names[k] != BACKGROUND_LABEL and signed_by[k] > 1}
     for person in sorted(set(signers.tolist())):
         for k in sorted(set(labels[signers == person].tolist())):
             mine = (signers == person) & (labels == k)
@@ -76,13 +79,11 @@ def report(
                 "mostly_read_as": label_names[int(taken.argmax())] if taken.any() else None,
             }
             per_person_sign.append(entry)
-            # "not a sign" gathers whatever each person did that is no sign: it has no form to agree on; a sign only
-            # one person made has nobody else to agree with
-            judged = label_names[k] != BACKGROUND_LABEL and signed_by[k] > 1
-            if agreement < floor and mine.sum() >= 3 and judged:
+            if agreement < floor and mine.sum() >= 3 and k in judged:
                 flagged.append(entry)
     given = probabilities[np.arange(len(labels)), labels]
-    worst = np.argsort(given)[:CLIPS_TO_CHECK]
+    candidates = np.flatnonzero(np.isin(labels, sorted(judged)) & (predicted != labels))
+    worst = candidates[np.argsort(given[candidates], kind="stable")][:CLIPS_TO_CHECK]
     clips = [
         {
             "source": str(sources[i]),
@@ -92,7 +93,6 @@ def report(
             "probability_of_its_label": round(float(given[i]), 4),
         }
         for i in worst
-        if predicted[i] != labels[i]
     ]
     return {
         "method": f"out-of-fold linear model over {min(FOLDS, len(set(signers.tolist())))} groups of people",

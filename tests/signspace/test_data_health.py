@@ -37,6 +37,35 @@ def test_two_people_whose_labels_were_swapped_are_named():
     assert line.startswith("data health: check ") and "bob's circle" in line and "--drop PERSON/SIGN" in line
 
 
+def test_the_clips_to_check_are_judged_signs_only():
+    """Not-a-sign and a sign one person made have no form to agree on: their clips are not listed either."""
+    names = ["circle", "swipe", "not-a-sign", "rise"]
+    clips, labels, signers, sources = people(["ann", "bob", "cat", "dan", "eve"], motions=("circle", "swipe"))
+    for p, person in enumerate(["ann", "bob", "cat", "dan", "eve"]):  # each person's no-sign: their own motion
+        for n in range(6):
+            clip = landmark_clip(["circle", "swipe", "rise", "circle", "swipe"][p], frames=24, seed=7000 + 10 * p + n)
+            clips.append((clip, np.arange(len(clip)) / 25))
+            labels.append(2)
+            signers.append(person)
+            sources.append(f"{person}/not-a-sign/{n}.npy")
+    for n in range(6):  # only ann made "rise", and she made it look like swipe
+        clip = landmark_clip("swipe", frames=24, seed=9000 + n)
+        clips.append((clip, np.arange(len(clip)) / 25))
+        labels.append(3)
+        signers.append("ann")
+        sources.append(f"ann/rise/{n}.npy")
+    labels = np.asarray(labels)
+    swapped = (np.asarray(signers) == "bob") & (labels < 2)
+    labels[swapped] = 1 - labels[swapped]  # bob's circle and swipe folders swapped
+    health = data_health.check_pooled(clips, labels, signers, sources, names)
+    listed = health["clips_to_check"]
+    assert listed and {c["sign"] for c in listed} <= {"circle", "swipe"}
+    signers_listed = [c["signer"] for c in listed]
+    assert signers_listed[0] == "bob" and max(set(signers_listed), key=signers_listed.count) == "bob"
+    given = [c["probability_of_its_label"] for c in listed]
+    assert given == sorted(given)
+
+
 def test_people_who_agree_are_not_named_and_two_people_are_not_enough_to_judge():
     clips, labels, signers, sources = people(["ann", "bob", "cat", "dan"])
     health = data_health.check_pooled(clips, labels, signers, sources, ["circle", "swipe", "rise"])
