@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import io
 import math
 import struct
@@ -28,7 +29,6 @@ import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 import numpy as np
 from PIL import Image
@@ -66,28 +66,38 @@ class LandmarkMessageError(SignSpaceError, ValueError):
     """A landmark message from a page that is malformed, too large or too frequent; the stream goes on."""
 
 
+class Send(enum.StrEnum):
+    """What the page sends for a model (the wire value browser_tracker.js reads)."""
+
+    LANDMARKS = "landmarks"
+    CROP = "crop"
+
+
 @dataclass(frozen=True)
 class BrowserInput:
     """What a model needs from a page that tracks the hands itself: landmarks (motion models), or the hand crop
     at the model's input size (image models trained on crops). Told to the page at start and in every answer, so
     a visitor who picks another model gets what it needs."""
 
-    send: Literal["landmarks", "crop"]
+    send: Send
     every_seconds: float = LANDMARK_SEND_SECONDS  # how often the page sends a message
     side: int = 0  # crops: the model's input, in pixels (square)
     resize: int = 0  # crops: the shorter side the crop is resized to before the centre square is cut
     margin: float = 0.0  # crops: of the landmarks' extent, on every side (hands.crop_box)
 
+    def __post_init__(self):
+        object.__setattr__(self, "send", Send(self.send))  # the wire value is accepted too; anything else refused
+
     def paced(self, frame_seconds: float, slowdown: float = 1.0) -> BrowserInput:
         """Crops go at the rate the app serves an image model's frames (``--stream_every``); landmark messages
         batch the frames at their own pace. ``slowdown`` (``Pacer``): how many times less often, while the app is
         busy."""
-        every = frame_seconds if self.send == "crop" else self.every_seconds
+        every = frame_seconds if self.send is Send.CROP else self.every_seconds
         return replace(self, every_seconds=every * slowdown)
 
     def to_page(self) -> dict:
-        page = {"send": self.send, "every_ms": round(self.every_seconds * 1000)}
-        if self.send == "crop":
+        page = {"send": self.send.value, "every_ms": round(self.every_seconds * 1000)}
+        if self.send is Send.CROP:
             page.update(side=self.side, resize=self.resize, margin=self.margin, quality=CROP_QUALITY)
         return page
 

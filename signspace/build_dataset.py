@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Literal
 
 from transformers import HfArgumentParser
 
-from . import builder, hub, sequence_builder
+from . import builder, hub, kinds
 from .atomic import atomic_directory, check_output_dir, write_json_atomic
 from .cards import render_dataset_card
 from .cli import parse_dataclasses
 from .errors import ConfigError
-from .hands import CROP_MARGIN, DETECTION_CONFIDENCE, resolve_hand_model
+from .hands import resolve_hand_model
+from .kinds import ModelKind
 from .patterns import UserPattern
 from .scan import GROUP_NEEDS, SIGNER_NEEDS, curate, normalise_label, scan_data_dir, signer_name
 from .splits import SplitRequest
@@ -156,7 +157,7 @@ class BuildConfig:
             raise ConfigError(f"--max_frames={self.max_frames} must be at least 1")
         if self.keypoints_fps <= 0:
             raise ConfigError(f"--keypoints_fps={self.keypoints_fps} must be above 0, e.g. 30")
-        if self.features == "landmarks" and self.hand_crop:
+        if self.kind.is_sequence and self.hand_crop:
             raise ConfigError(
                 "--hand_crop makes image datasets; leave it out with --features landmarks (the landmarks "
                 "are the hands already)"
@@ -208,6 +209,11 @@ class BuildConfig:
         return pairs
 
     @property
+    def kind(self) -> ModelKind:
+        """The kind of model this dataset trains (kinds.py): --features, and --hand_crop for images."""
+        return kinds.for_build(self.features, self.hand_crop)
+
+    @property
     def split(self) -> SplitRequest:
         names = [signer_name(name) for name in (self.test_signers or "").split(",") if name.strip()] or None
         return SplitRequest(self.val_size, self.test_size, self.seed, self.split_by, names)
@@ -230,7 +236,7 @@ def make_report(config: BuildConfig, result: builder.BuildResult) -> dict:
         "hands": result.hands,
         "signers": signer_report(config, result),
         # What a model trained on this dataset must do to its inputs (finetune.py writes it into config.json).
-        "preprocessing": preprocessing(config),
+        "preprocessing": config.kind.preprocessing_for(config),
     }
 
 
@@ -239,14 +245,6 @@ def signer_report(config: BuildConfig, result: builder.BuildResult) -> dict | No
     if summary is None:
         return None
     return {"pattern": config.signer_pattern, "split_by": config.split_by, **summary}
-
-
-def preprocessing(config: BuildConfig) -> dict:
-    if config.features == "landmarks":
-        return {"input": "landmarks", "layout": "mediapipe-holistic-258", "keypoints_fps": config.keypoints_fps}
-    if not config.hand_crop:
-        return {"input": "image"}
-    return {"input": "hand_crop", "crop_margin": CROP_MARGIN, "hand_detection_confidence": DETECTION_CONFIDENCE}
 
 
 def publish(
@@ -294,23 +292,10 @@ def build(config: BuildConfig, progress=None) -> Built:
     (landmarks); it may raise to stop the build."""
     check_output_dir(Path(config.output_dir), config.overwrite)
     scan = scan_data_dir(
-        Path(config.data_dir), config.group_pattern, config.features, config.signer_pattern, config.signer
+        Path(config.data_dir), config.group_pattern, config.kind.reads_keypoints, config.signer_pattern, config.signer
     )
     curate(scan, config.curated("drop"), config.curated("variants"))
-    if config.features == "landmarks":
-        if not config.hand_model and any(item.kind not in ("npy", "npy-frames") for item in scan.items):
-            config.hand_model = str(resolve_hand_model(None))  # needed for videos and photos: fail before extracting
-        settings = sequence_builder.SequenceSettings(
-            config.max_frames, config.keypoints_fps, config.hand_model, config.landmark_cache
-        )
-        result = sequence_builder.build_sequences(scan, settings, config.split, config.num_proc, progress)
-        dataset_dict = sequence_builder.to_dataset_dict(result, include_test=config.test_size > 0)
-    else:
-        settings = builder.DecodeSettings(
-            config.image_size, config.frames_per_video, config.track_hands, config.hand_crop, config.hand_model
-        )
-        result = builder.build(scan, settings, config.split, config.num_proc)
-        dataset_dict = builder.to_dataset_dict(result, include_test=config.test_size > 0)
+    result, dataset_dict = config.kind.builder_function()(scan, config, progress)
     report = make_report(config, result)
     with atomic_directory(Path(config.output_dir), config.overwrite) as partial:
         dataset_dict.save_to_disk(str(partial))

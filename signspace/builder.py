@@ -17,9 +17,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import SignSpaceError
-from .hands import HandTracker, hand_crop
+from .hands import CROP_MARGIN, DETECTION_CONFIDENCE, HandTracker, hand_crop
 from .imaging import ImageDecodeError, decode_image, encode_jpeg, shrink_to_shorter_side
-from .scan import DataFolderError, ScanResult, WorkItem
+from .scan import DataFolderError, ScanResult, Source, WorkItem
 from .splits import SPLITS, SplitRequest, UnionFind, plan_signer_splits, plan_splits
 from .video import VIDEO_ERRORS, read_frames
 
@@ -125,7 +125,7 @@ class ItemResult:
 def decode_item(item: WorkItem, settings: DecodeSettings) -> ItemResult:
     """Rows for one file, or a skip record saying why it was refused."""
     try:
-        if item.kind == "video":
+        if item.kind is Source.VIDEO:
             rows = decode_video(item, settings)
         else:
             shorter = None if settings.tracking else settings.image_size
@@ -313,6 +313,24 @@ def build(scan: ScanResult, settings: DecodeSettings, split: SplitRequest, num_p
         )
     hands = hand_counts(scan.labels, rows, no_hand, settings.hand_crop) if settings.tracking else None
     return BuildResult(scan.labels, rows_by_split, scan.skipped + skipped, duplicates, warnings, hands)
+
+
+def build_images(scan: ScanResult, config, progress=None):
+    """The image kinds' pipeline (registered in kinds.py): decode (and crop) every photo and frame, split.
+    ``config``: build_dataset.BuildConfig. Returns (BuildResult, DatasetDict)."""
+    settings = DecodeSettings(
+        config.image_size, config.frames_per_video, config.track_hands, config.hand_crop, config.hand_model
+    )
+    result = build(scan, settings, config.split, config.num_proc)
+    return result, to_dataset_dict(result, include_test=config.test_size > 0)
+
+
+def image_preprocessing(config) -> dict:
+    return {"input": "image"}
+
+
+def hand_crop_preprocessing(config) -> dict:
+    return {"input": "hand_crop", "crop_margin": CROP_MARGIN, "hand_detection_confidence": DETECTION_CONFIDENCE}
 
 
 def _hands_feature():

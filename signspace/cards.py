@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import kinds
 from .errors import ModelFolderError
 from .modeling import is_local
 
@@ -22,11 +23,11 @@ def render_dataset_card(report: dict, repo_id: str, license: str, source_descrip
 
     params = report["parameters"]
     split_names = list(report["counts"])
-    landmarks = (report.get("preprocessing") or {}).get("input") == "landmarks"
+    kind = kinds.for_preprocessing(report.get("preprocessing"))
     card_data = DatasetCardData(
         license=license,
-        task_categories=["video-classification" if landmarks else "image-classification"],
-        tags=["sign-language", "signspace"] + (["landmarks", "mediapipe"] if landmarks else []),
+        task_categories=[kind.task_category],
+        tags=["sign-language", "signspace", *kind.dataset_tags],
         pretty_name=f"{repo_id.split('/')[-1]}",
         size_categories=["n<1K"]
         if report["total_images"] < 1000
@@ -42,7 +43,7 @@ def render_dataset_card(report: dict, repo_id: str, license: str, source_descrip
     )
     card = DatasetCard.from_template(
         card_data,
-        template_path=str(template_path("dataset_card.md")),
+        template_path=str(template_path(kind.dataset_card)),
         repo_id=repo_id,
         labels=report["labels"],
         num_classes=len(report["labels"]),
@@ -59,7 +60,8 @@ def render_dataset_card(report: dict, repo_id: str, license: str, source_descrip
         duplicate_count=len(report["duplicates"]),
         source_description=source_description,
         signers=report.get("signers"),
-        landmarks=landmarks,
+        landmarks=kind.is_sequence,
+        items=kind.items,
         keypoints_fps=params.get("keypoints_fps"),
     )
     return str(card)
@@ -89,9 +91,9 @@ def render_model_card(
     ``data_health``: data_health.report (pooled people), shown as counts."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-    sequence = (preprocessing or {}).get("input") == "landmarks"
+    kind = kinds.for_preprocessing(preprocessing)
     base_is_hub = bool(base_model) and not is_local(base_model)
-    task = "video-classification" if sequence else "image-classification"
+    task = kind.task_category
     scores = [("accuracy", "accuracy", metrics["accuracy"], eval_split), ("f1", "f1", metrics["f1_macro"], eval_split)]
     if signers and signers.get("unseen"):
         unseen = f"{eval_split} (signers not seen in training)"
@@ -112,23 +114,21 @@ def render_model_card(
         model_name=repo_id.split("/")[-1],
         base_model=base_model if base_is_hub else None,
         library_name="transformers",
-        pipeline_tag=None if sequence else "image-classification",
+        pipeline_tag=kind.pipeline_tag,
         license=license,
-        tags=["sign-language", "signspace"]
-        + (["landmarks", "mediapipe"] if sequence else ["image-classification", "vision"])
-        + (["hand-crop"] if (preprocessing or {}).get("input") == "hand_crop" else []),
+        tags=["sign-language", "signspace", *kind.tags],
         datasets=[dataset_id] if dataset_id else None,
         metrics=["accuracy", "f1"],
         eval_results=eval_results,
     )
     card = ModelCard.from_template(
         card_data,
-        template_path=str(template_path("model_card.md")),
+        template_path=str(template_path(kind.model_card)),
         repo_id=repo_id,
         model_name=repo_id.split("/")[-1],
         base_model_link=base_model if base_is_hub else None,
         base_model_path=Path(base_model).name if base_model else None,
-        sequence=sequence,
+        sequence=kind.is_sequence,
         parameters=f"{parameters / 1e6:.2f} M" if parameters else None,
         labels=list(label_names),
         metrics=metrics,
@@ -144,7 +144,7 @@ def render_model_card(
         batch_size=training_args.per_device_train_batch_size,
         best_metric=training_args.metric_for_best_model,
         input_size=input_size,
-        hand_crop=preprocessing if (preprocessing or {}).get("input") == "hand_crop" else None,
+        hand_crop=preprocessing if kind.crops_hands else None,
         space_hint=f"you/{repo_id.rstrip('/').split('/')[-1]}-demo",
     )
     return str(card)

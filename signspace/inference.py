@@ -26,15 +26,16 @@ import numpy as np
 import torch
 from PIL import Image
 
+from . import kinds
 from .adaptation import MAX_EXAMPLES, AdaptationError, Method, PersonalMemory, check_method, finetune_copy
-from .browser import BrowserInput
+from .browser import BrowserInput, Send
 from .cache import default_cache_dir
 from .errors import ConfigError
 from .hands import CROP_MARGIN, Hand, HandTracker, hand_crop, resolve_hand_model
 from .imaging import IMAGE_EXTENSIONS, MAX_PHOTO_PIXELS, ImageSource, decode_image
 from .landmarks import FRAME_VALUES, frame_from_hands, hands_present, resample, track_clip
 from .live import MOTION_FRAME_SECONDS, HandshapeSession, LiveSession, SequenceSession
-from .modeling import is_sequence_model, load_classifier, load_processor
+from .modeling import load_classifier, load_processor
 from .onnx_runner import OnnxInt8Runner, OnnxRunner, linear_share
 from .prediction import Prediction, softmax
 from .scan import display_labels
@@ -88,8 +89,8 @@ class Predictor:
     def from_pretrained(cls, model_id: str, revision: str | None = None, **options) -> Predictor:
         """The predictor for the model's kind (as transformers' Auto classes dispatch once, here)."""
         model = load_classifier(model_id, revision, flag="--model", strict=True)
-        kind = SequencePredictor if is_sequence_model(model) else ImagePredictor
-        return kind.from_model(model, model_id, revision, **options)
+        predictor = kinds.for_model(model).predictor_class()
+        return predictor.from_model(model, model_id, revision, **options)
 
     def _start_tracking(self, hand_model: str | os.PathLike | None) -> None:
         self.hand_model = resolve_hand_model(hand_model)  # fails now, clearly, not on the first frame
@@ -195,7 +196,7 @@ class ImagePredictor(Predictor):
         # centre square); a whole-frame one needs the picture itself.
         self.browser_input = (
             BrowserInput(
-                "crop",
+                Send.CROP,
                 side=self.spec.size,
                 resize=int(round(self.spec.size / self.spec.crop_pct)),
                 margin=self.crop_margin,
@@ -375,7 +376,7 @@ class SequencePredictor(Predictor):
     original: object | None = None  # the model as trained, where this copy's model is a fine-tuned one
     personal_clips: tuple = ()  # (frames x 258, times, label) of those clips, so the visitor can keep them
     _shared_tracker: HandTracker | None = None  # an adapted copy's upload tracker: the original's
-    browser_input = BrowserInput("landmarks")
+    browser_input = BrowserInput(Send.LANDMARKS)
     live_frame_seconds = MOTION_FRAME_SECONDS
     precision = "fp32"  # ~1 ms per window on a CPU (ONNX Runtime): nothing to gain from int8
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import itertools
 import logging
 import threading
@@ -14,13 +15,21 @@ from .errors import SignSpaceError, TeachError, TrainingCancelled
 logger = logging.getLogger(__name__)
 
 
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
 @dataclass
 class Job:
     key: str  # the data folder: two tabs training it at once would race on its dataset and models
     owner: str
     run: Callable[[Job], object]
     id: int = 0
-    state: str = "queued"  # queued, running, done, failed, cancelled
+    state: JobState = JobState.QUEUED
     fraction: float = 0.0
     stage: str = "waiting for its turn"
     result: object = None
@@ -78,7 +87,7 @@ class TrainingQueue:
             job.cancel_event.set()
             if job in self._waiting:
                 self._waiting.remove(job)
-                job.state = "cancelled"
+                job.state = JobState.CANCELLED
                 job.done_event.set()
 
     def cancel_owner(self, owner: str) -> None:
@@ -96,16 +105,16 @@ class TrainingQueue:
                         self._worker = None
                         return
                 job = self._running = self._waiting.popleft()
-                job.state = "running"
+                job.state = JobState.RUNNING
             try:
                 job.result = job.run(job)
-                job.state = "done"
+                job.state = JobState.DONE
             except TrainingCancelled as exc:
-                job.state, job.error = "cancelled", exc
+                job.state, job.error = JobState.CANCELLED, exc
             except BaseException as exc:  # reported to the visitor; the queue goes on with the next job
                 if not isinstance(exc, SignSpaceError):
                     logger.exception("training job %s failed", job.id)
-                job.state, job.error = "failed", exc
+                job.state, job.error = JobState.FAILED, exc
             finally:
                 with self._lock:
                     self._running = None

@@ -262,8 +262,6 @@ class HandshapeSession(LiveSession):
         super().__init__(predictor)
         self.smoother = Smoother()
         self.builder = TextBuilder(hold_seconds=hold_seconds)
-        self.frames = 0
-        self.started: float | None = None
         self.last_time: float | None = None  # of the newest frame from the visitor's browser
 
     @property
@@ -300,8 +298,6 @@ class HandshapeSession(LiveSession):
             self.builder.update(None, now)
             self.smoother.reset()  # the hand left: the next sign starts fresh
             return {}, None
-        self.frames += 1
-        self.started = self.started or now
         smoothed = Prediction(self.smoother.update(prediction.probabilities), prediction.labels)
         label, confidence = smoothed.best
         committed = self.builder.update(label if confidence >= threshold else None, now)
@@ -395,7 +391,6 @@ class SequenceSession(LiveSession):
             maxlen=math.ceil(self.keep_seconds * MAX_FRAMES_PER_SECOND)
         )
         self._text = ""
-        self.last_word: str | None = None
         # the frames and times of the last sign that ended (typed or not): what "That was ..." teaches the model
         self.last_sign: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -463,7 +458,6 @@ class SequenceSession(LiveSession):
             if label is not None and label != BACKGROUND_WORD and confidence >= threshold:
                 committed = label
                 self.text = f"{self.text} {label}".strip()
-                self.last_word = label
         keep_from = now - self.keep_seconds
         while self.frames and self.frames[0][0] < keep_from:
             self.frames.popleft()

@@ -6,6 +6,7 @@ import json
 import logging
 from pathlib import Path
 
+from . import kinds
 from .checkpoints import safetensors_complete
 from .errors import ModelFolderError, SignSpaceError
 from .hub import HubError, check_repo_id, require_reachable
@@ -62,7 +63,7 @@ def check_local_model_dir(path: Path) -> None:
                 f"corrupt ({weights.stat().st_size} bytes); copy the model folder again "
                 "or retrain it"
             )
-    image_model = config.get("model_type") != MODEL_TYPE
+    image_model = not kinds.for_config(config).is_sequence
     has_processor = (
         path / "preprocessor_config.json"
     ).is_file() or "pretrained_cfg" in config  # timm keeps it in config
@@ -240,7 +241,7 @@ def load_classifier(
     raw, _ = type(config).get_config_dict(name_or_path, revision=revision, local_files_only=True)  # cached above
     check_config_values(name_or_path, raw)
     loader = AutoModelForImageClassification
-    if config.model_type == MODEL_TYPE:
+    if kinds.for_config(raw).is_sequence:
         _check_sequence_config(name_or_path, raw)
         loader = SignSequenceModel
     if not strict:
@@ -267,10 +268,6 @@ def _does_not_fit(name_or_path: str, config, detail: str) -> ModelFolderError:
         f"({detail}); the config.json and model.safetensors come from different models. Restore the pair the "
         "training wrote"
     )
-
-
-def is_sequence_model(model) -> bool:
-    return getattr(model.config, "model_type", None) == MODEL_TYPE
 
 
 def load_processor(name_or_path: str, revision: str | None = None, flag: str = "--model_name_or_path"):

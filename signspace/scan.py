@@ -5,7 +5,8 @@ Layouts, mixed freely inside ``DATA/<sign>/``:
 - ``<clip>/*.jpg`` frames of one recording; the clip folder is the group;
 - ``*.mp4|mov|…``  videos; the video is the group.
 
-With ``features="landmarks"`` every clip becomes one work item (a sequence), and saved keypoints are read too:
+With ``keypoints=True`` (the landmark kind) every clip becomes one work item (a sequence), and saved keypoints
+are read too:
 - ``<clip>.npy``          frames x 258 (or x 1662) MediaPipe Holistic values;
 - ``<clip>/<frame>.npy``  the tutorial layout, one vector per frame;
 - ``<clip>/*.jpg``        a clip folder of frames; a video; a single photo (a one-frame clip).
@@ -18,6 +19,7 @@ them (``DATA/<signer>/<sign>/…``, the layout of several people's tutorial ``MP
 
 from __future__ import annotations
 
+import enum
 import re
 import unicodedata
 from collections import Counter
@@ -37,20 +39,34 @@ class DataFolderError(SignSpaceError, ValueError):
     """The data folder cannot become a dataset; the message says which path and how to fix it."""
 
 
+class Source(enum.StrEnum):
+    """What one work item is read from."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+    FRAMES = "frames"  # a clip folder of photos (landmarks)
+    NPY = "npy"  # one .npy of frames x values
+    NPY_FRAMES = "npy-frames"  # a clip folder of one .npy per frame (the tutorial layout)
+
+    @property
+    def is_keypoints(self) -> bool:
+        return self in (Source.NPY, Source.NPY_FRAMES)
+
+
 @dataclass(frozen=True)
 class WorkItem:
     label: str
     path: Path  # absolute
     source: str  # path relative to the data folder, POSIX separators
     group: str
-    kind: str  # "image", "video"; landmarks also "frames" (clip folder), "npy", "npy-frames"
+    kind: Source
     signer: str | None = None  # who signed it, when --signer_pattern (or --signer) says
 
 
 def file_item(label: str, path: Path, source: str) -> WorkItem:
     """One video or photo that is a clip of its own: its own group, named by its path in the data folder (the Teach
     folder's clips, and every video the scan finds, are made here, so both track a clip alike)."""
-    kind = "video" if path.suffix.lower() in VIDEO_EXTENSIONS else "image"
+    kind = Source.VIDEO if path.suffix.lower() in VIDEO_EXTENSIONS else Source.IMAGE
     return WorkItem(label, path, source, source, kind)
 
 
@@ -162,9 +178,9 @@ def clip_files(folder: Path, suffixes) -> list[Path]:
 def _landmark_clip_folder(entry: Path, label: str, relative: str, group: str, result: ScanResult) -> None:
     children = [c for c in _visible_children(entry) if unusable(c) is None and c.is_file()]
     if any(c.suffix.lower() == ".npy" for c in children):
-        result.items.append(WorkItem(label, entry, relative, group, "npy-frames"))
+        result.items.append(WorkItem(label, entry, relative, group, Source.NPY_FRAMES))
     elif any(c.suffix.lower() in IMAGE_EXTENSIONS for c in children):
-        result.items.append(WorkItem(label, entry, relative, group, "frames"))
+        result.items.append(WorkItem(label, entry, relative, group, Source.FRAMES))
     else:
         result.skipped.append({"source": relative, "reason": "clip folder without images or .npy frames"})
 
@@ -270,7 +286,7 @@ def assign_signers(result: ScanResult, signer_pattern: UserPattern | None, signe
 def scan_data_dir(
     data_dir: Path,
     group_pattern: str | None = None,
-    features: str = "images",
+    keypoints: bool = False,
     signer_pattern: str | None = None,
     signer: str | None = None,
 ) -> ScanResult:
@@ -300,11 +316,11 @@ def scan_data_dir(
     for label in sorted(folders):
         before = len(result.items)
         for folder in folders[label]:
-            _scan_sign_folder(data_dir, folder, label, features, pattern, result)
+            _scan_sign_folder(data_dir, folder, label, keypoints, pattern, result)
         if len(result.items) == before:
             raise DataFolderError(
                 f"sign folder {folders[label][0]} holds no images "
-                f"or videos{' or .npy keypoints' if features == 'landmarks' else ''}; "
+                f"or videos{' or .npy keypoints' if keypoints else ''}; "
                 "add some or remove the folder"
             )
     result.labels = sorted(folders)
@@ -313,7 +329,7 @@ def scan_data_dir(
 
 
 def _scan_sign_folder(
-    data_dir: Path, folder: Path, label: str, features: str, pattern: UserPattern | None, result: ScanResult
+    data_dir: Path, folder: Path, label: str, keypoints: bool, pattern: UserPattern | None, result: ScanResult
 ) -> None:
     # Groups are named by the path (the person's folder included), so two people's "take_1" stay apart.
     prefix = folder.parent.relative_to(data_dir).as_posix() + "/" if folder.parent != data_dir else ""
@@ -322,17 +338,18 @@ def _scan_sign_folder(
         suffix = entry.suffix.lower()
         if reason := unusable(entry):
             result.skipped.append({"source": relative, "reason": reason})
-        elif features == "landmarks" and entry.is_dir():
+        elif keypoints and entry.is_dir():
             _landmark_clip_folder(entry, label, relative, f"{prefix}{label}/{entry.name}", result)
-        elif features == "landmarks" and suffix == ".npy":
-            result.items.append(WorkItem(label, entry, relative, f"{prefix}{label}/{entry.name}", "npy"))
+        elif keypoints and suffix == ".npy":
+            result.items.append(WorkItem(label, entry, relative, f"{prefix}{label}/{entry.name}", Source.NPY))
         elif entry.is_dir():
             for frame in _visible_children(entry):
                 frame_rel = printable(frame.relative_to(data_dir).as_posix())
                 if reason := unusable(frame):
                     result.skipped.append({"source": frame_rel, "reason": reason})
                 elif frame.is_file() and frame.suffix.lower() in IMAGE_EXTENSIONS:
-                    result.items.append(WorkItem(label, frame, frame_rel, f"{prefix}{label}/{entry.name}", "image"))
+                    group = f"{prefix}{label}/{entry.name}"
+                    result.items.append(WorkItem(label, frame, frame_rel, group, Source.IMAGE))
                 else:
                     result.skipped.append({"source": frame_rel, "reason": "not an image file inside a clip folder"})
         elif suffix in IMAGE_EXTENSIONS:
@@ -343,7 +360,7 @@ def _scan_sign_folder(
                     group = found
                 else:
                     result.unmatched_group_pattern += 1
-            result.items.append(WorkItem(label, entry, relative, f"{prefix}{label}/{group}", "image"))
+            result.items.append(WorkItem(label, entry, relative, f"{prefix}{label}/{group}", Source.IMAGE))
         elif suffix in VIDEO_EXTENSIONS:
             result.items.append(file_item(label, entry, relative))
         else:

@@ -16,6 +16,7 @@ import numpy as np
 
 from .atomic import write_bytes_atomic
 from .builder import BuildResult, ItemResult, dataset_dict, process_tracker, run_parallel, split_rows
+from .hands import resolve_hand_model
 from .imaging import IMAGE_EXTENSIONS, ImageDecodeError, decode_image
 from .landmarks import (
     FRAME_VALUES,
@@ -26,7 +27,7 @@ from .landmarks import (
     load_npy_frames,
     track_clip,
 )
-from .scan import ScanResult, WorkItem, clip_files
+from .scan import ScanResult, Source, WorkItem, clip_files
 from .splits import SplitRequest
 from .video import VIDEO_ERRORS, read_frames, sample_indices
 
@@ -98,17 +99,17 @@ class SequenceRow:
 def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
     """One clip -> one row of landmark frames; a clip without a hand in any frame is skipped with that reason."""
     try:
-        if item.kind in ("npy", "npy-frames"):
-            files = clip_files(item.path, {".npy"}) if item.kind == "npy-frames" else None
+        if item.kind.is_keypoints:
+            files = clip_files(item.path, {".npy"}) if item.kind is Source.NPY_FRAMES else None
             landmarks = load_npy_frames(files, item.source) if files is not None else load_npy(item.path, item.source)
             times = np.arange(len(landmarks)) / settings.keypoints_fps
-        elif item.kind == "image":
+        elif item.kind is Source.IMAGE:
             image = np.asarray(decode_image(item.path, name=item.source))
             landmarks, times = frame_from_hands(process_tracker(settings).detect(image))[None, :], np.zeros(1)
         elif (hit := cached_landmarks(item, settings)) is not None:
             landmarks, times = hit
         else:
-            if item.kind == "video":
+            if item.kind is Source.VIDEO:
                 picked = read_frames(item.path, settings.max_frames, item.source)
                 images, times = [np.asarray(image) for _, image, _ in picked], [t for *_, t in picked]
             else:  # a clip folder of frames
@@ -162,6 +163,20 @@ def build_sequences(
         "no_hand_clips": no_hand_clips,
     }
     return BuildResult(scan.labels, rows_by_split, scan.skipped + skipped, duplicates, warnings, hands)
+
+
+def build_landmarks(scan: ScanResult, config, progress: Callable[[int, int], None] | None = None):
+    """The landmark kind's pipeline (registered in kinds.py): track (or read) every clip, split. ``config``:
+    build_dataset.BuildConfig. Returns (BuildResult, DatasetDict)."""
+    if not config.hand_model and any(not item.kind.is_keypoints for item in scan.items):
+        config.hand_model = str(resolve_hand_model(None))  # needed for videos and photos: fail before extracting
+    settings = SequenceSettings(config.max_frames, config.keypoints_fps, config.hand_model, config.landmark_cache)
+    result = build_sequences(scan, settings, config.split, config.num_proc, progress)
+    return result, to_dataset_dict(result, include_test=config.test_size > 0)
+
+
+def landmark_preprocessing(config) -> dict:
+    return {"input": "landmarks", "layout": "mediapipe-holistic-258", "keypoints_fps": config.keypoints_fps}
 
 
 def to_dataset_dict(result: BuildResult, include_test: bool):

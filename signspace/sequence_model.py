@@ -16,9 +16,10 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from .kinds import SEQUENCE_MODEL_TYPE
 from .landmarks import FRAME_VALUES, NORMALISED_PER_HAND, normalise
 
-MODEL_TYPE = "signspace-sequence"
+MODEL_TYPE = SEQUENCE_MODEL_TYPE
 
 
 class SignSequenceConfig(PretrainedConfig):

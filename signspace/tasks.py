@@ -1,4 +1,5 @@
-"""What fine-tuning does differently for each kind of model. The dataset decides: ``task_for(dataset)``.
+"""What fine-tuning does differently for each kind of model (each kind in kinds.py names its task). The dataset
+decides: ``task_for(dataset)``.
 
 - ``ImageTask``: photos or video frames (optionally hand crops) -> a pretrained image classifier with a new head.
 - ``SequenceTask``: landmark clips (``--features landmarks``) -> a small sequence model trained from scratch.
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import training
+from . import kinds, training
 from .modeling import load_classifier, load_processor
 from .sequence_model import SignSequenceConfig, SignSequenceModel
 from .transforms import InputSpec, batch_transform, collate
@@ -38,8 +39,7 @@ class TaskSetup:
 class Task:
     """One kind of model as fine-tuning sees it."""
 
-    name: str
-    columns: tuple[str, ...]  # the dataset columns it reads, beside "label"
+    columns: tuple[str, ...]  # the dataset columns it reads, beside "label" (its kind's, kinds.py)
     patience: int  # epochs without improvement before early stopping, unless --early_stopping_patience says
 
     def defaults(self) -> dict:
@@ -91,8 +91,7 @@ class Task:
 
 
 class ImageTask(Task):
-    name = "images"
-    columns = ("image",)
+    columns = kinds.KINDS[kinds.Kind.IMAGE].columns
     patience = 3
     learning_rates = (1e-5, 5e-4)
 
@@ -131,8 +130,7 @@ class ImageTask(Task):
 
 
 class SequenceTask(Task):
-    name = "landmarks"
-    columns = ("landmarks", "times")
+    columns = kinds.KINDS[kinds.Kind.LANDMARKS].columns
     # Small models from scratch: a higher rate, more (fast) epochs, more patience.
     patience = 10
     learning_rates = (3e-4, 3e-3)
@@ -148,7 +146,7 @@ class SequenceTask(Task):
         continued = model_args.model_name_or_path
         if continued:
             model = load_classifier(continued, model_args.model_revision, ignore_mismatched_sizes=True, **labels)
-            if not isinstance(model, SignSequenceModel):
+            if not kinds.for_model(model).is_sequence:
                 raise training.DatasetFormatError(
                     f"{continued} is an image model but the dataset holds landmark sequences; leave out "
                     "--model_name_or_path for a new sequence model, or build an image dataset (without --features "
@@ -217,6 +215,5 @@ class SequenceTask(Task):
 
 
 def task_for(dataset_dict) -> Task:
-    """The sequence task for a landmark dataset (build_dataset.py --features landmarks), else the image task."""
-    split = dataset_dict["train"] if "train" in dataset_dict else next(iter(dataset_dict.values()), None)
-    return SequenceTask() if split is not None and "landmarks" in split.features else ImageTask()
+    """The task of the dataset's kind (a landmark dataset's columns, else images)."""
+    return kinds.for_dataset(dataset_dict).task_class()()

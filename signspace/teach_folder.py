@@ -8,6 +8,7 @@ folder recorded here trains later with the scripts unchanged. The app's own work
 from __future__ import annotations
 
 import contextlib
+import enum
 import errno
 import io
 import itertools
@@ -26,7 +27,7 @@ from .builder import close_process_tracker
 from .errors import RecordingError, SignSpaceError, TeachError
 from .imaging import IMAGE_EXTENSIONS, MAX_PHOTO_PIXELS, ImageDecodeError, ImageTooLarge, decode_image
 from .landmarks import DEFAULT_KEYPOINTS_FPS, KeypointError, hands_present, load_npy, resample
-from .scan import VIDEO_EXTENSIONS, WorkItem, file_item, normalise_label
+from .scan import VIDEO_EXTENSIONS, Source, WorkItem, file_item, normalise_label
 from .sequence_builder import SequenceSettings, cached_landmarks, decode_sequence
 from .video import VIDEO_ERRORS, VideoTooLong, encode_clip, video_seconds
 
@@ -102,12 +103,34 @@ def check_sign_name(name: str | None, existing: list[str]) -> str:
     return label
 
 
+class Hands(enum.StrEnum):
+    """Whether a clip showed a hand."""
+
+    FOUND = "found"
+    NONE = "none"  # kept, left out of training
+    UNCHECKED = "unchecked"
+
+
+class Phase(enum.StrEnum):
+    """Where a recording is."""
+
+    IDLE = "idle"
+    COUNTDOWN = "countdown"
+    RECORDING = "recording"
+    DONE = "done"
+
+    @property
+    def capturing(self) -> bool:
+        """Frames are being taken (the countdown shows them; the recording keeps them)."""
+        return self in (Phase.COUNTDOWN, Phase.RECORDING)
+
+
 @dataclass
 class Clip:
     sign: str
     name: str
     path: Path
-    hands: str  # "found", "none" (kept, excluded from training), "unchecked"
+    hands: Hands
     problem: str | None = None  # why it could not be checked for hands yet (Train checks it again)
 
     @property
@@ -208,7 +231,7 @@ class TeachFolder:
                 if path.name.startswith(".") or not path.is_file():
                     continue
                 if path.suffix.lower() in VIDEO_EXTENSIONS | IMAGE_EXTENSIONS | {LANDMARKS_SUFFIX}:
-                    status = self._hand_status(name, path) if hands else "unchecked"
+                    status = self._hand_status(name, path) if hands else Hands.UNCHECKED
                     found.append(Clip(name, path.name, path, status))
         return found
 
@@ -276,7 +299,7 @@ class TeachFolder:
         buffer = io.BytesIO()
         np.save(buffer, values)
         clip = self._write_clip(folder.name, buffer.getvalue(), LANDMARKS_SUFFIX)
-        clip.hands = "found" if hands_present(values).any() else "none"
+        clip.hands = Hands.FOUND if hands_present(values).any() else Hands.NONE
         return clip
 
     def import_file(self, sign: str | None, path: str | Path) -> Clip:
@@ -316,7 +339,7 @@ class TeachFolder:
                 write_bytes_atomic(target, data)
             except OSError as exc:
                 raise disk_error(exc, f"save the clip in {self.root / sign}") from None
-        return Clip(sign, target.name, target, "unchecked")
+        return Clip(sign, target.name, target, Hands.UNCHECKED)
 
     def delete_clip(self, sign: str | None, name: str | None) -> None:
         folder = self.sign_dir(sign)
@@ -338,16 +361,16 @@ class TeachFolder:
     def _hand_status(self, sign: str, path: Path) -> str:
         if path.suffix.lower() == LANDMARKS_SUFFIX:  # tracked already: a few KB to read
             try:
-                return "found" if hands_present(load_npy(path, f"{sign}/{path.name}")).any() else "none"
+                return Hands.FOUND if hands_present(load_npy(path, f"{sign}/{path.name}")).any() else Hands.NONE
             except KeypointError:
-                return "unchecked"  # the builder will say what is wrong with it
+                return Hands.UNCHECKED  # the builder will say what is wrong with it
         item = self._item(sign, path)
-        if item.kind == "image":
-            return "unchecked"
+        if item.kind is Source.IMAGE:
+            return Hands.UNCHECKED
         hit = cached_landmarks(item, self.settings())
         if hit is None:
-            return "unchecked"
-        return "found" if hands_present(hit[0]).any() else "none"
+            return Hands.UNCHECKED
+        return Hands.FOUND if hands_present(hit[0]).any() else Hands.NONE
 
     def add_recording(self, sign: str | None, frames: list[np.ndarray], times: list[float]) -> Clip:
         """Save a recording (``save_recording``), then look for hands in it at once."""
@@ -377,7 +400,7 @@ class TeachFolder:
                 close_process_tracker()
         if result.skip and not result.no_hand_clip:
             raise TeachError(f"{clip.key}: {result.skip['reason']}")
-        clip.hands = "none" if result.skip else "found"
+        clip.hands = Hands.NONE if result.skip else Hands.FOUND
         return clip.hands
 
 
@@ -395,19 +418,19 @@ class Recorder:
     times: list = field(default_factory=list)
 
     def arm(self, sign: str, now: float) -> None:
-        if self.phase(now)[0] in ("countdown", "recording"):
+        if self.phase(now)[0].capturing:
             raise TeachError("a recording is running already: wait for it to finish, then record the next clip")
         self.sign, self.starts_at, self.frames, self.times = sign, now + self.countdown, [], []
 
-    def phase(self, now: float) -> tuple[str, float]:
-        """("idle"|"countdown"|"recording"|"done", seconds left in that phase)."""
+    def phase(self, now: float) -> tuple[Phase, float]:
+        """The phase, and the seconds left in it."""
         if self.starts_at is None:
-            return "idle", 0.0
+            return Phase.IDLE, 0.0
         if now < self.starts_at:
-            return "countdown", self.starts_at - now
+            return Phase.COUNTDOWN, self.starts_at - now
         if now < self.starts_at + self.seconds:
-            return "recording", self.starts_at + self.seconds - now
-        return "done", 0.0
+            return Phase.RECORDING, self.starts_at + self.seconds - now
+        return Phase.DONE, 0.0
 
     def feed(self, frame, now: float) -> str:
         """Keep ``frame`` if ``now`` falls in the recording: this server's clock at the moment the frame was taken, as
@@ -415,7 +438,7 @@ class Recorder:
         ``seconds`` whatever a page sends; they always increase (a frame placed before the last kept one goes just
         after it)."""
         phase, _ = self.phase(now)
-        if phase == "recording" and frame is not None and len(self.frames) < self.max_frames:
+        if phase is Phase.RECORDING and frame is not None and len(self.frames) < self.max_frames:
             self.frames.append(frame)
             self.times.append(max(now, self.times[-1] + 1e-3) if self.times else now)
         return phase

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from signspace.browser import TASKS_VISION_CDN, BrowserInput, LandmarkMessageError, Pacer
+from signspace.browser import TASKS_VISION_CDN, BrowserInput, LandmarkMessageError, Pacer, Send
 from signspace.errors import ConfigError
 from signspace.hands import search_settings
 from signspace.inference import Predictor
 from signspace.live import MOTION_FRAME_SECONDS, NO_HAND, LiveRoster, session_for
 
-LANDMARKS = BrowserInput("landmarks")
+LANDMARKS = BrowserInput(Send.LANDMARKS)
 SCRIPT = (Path(__file__).parent / "browser_tracker.js").read_text(encoding="utf-8")
 ASSET_FILES = ("vision_bundle.mjs", "wasm/vision_wasm_internal.js", "wasm/vision_wasm_internal.wasm")
 TEMPLATE = """<div class="ss-feed">

@@ -15,6 +15,7 @@ from signspace.browser import (
     FrameRate,
     LandmarkMessageError,
     Pacer,
+    Send,
     parse_crop,
     parse_frames,
     parse_message,
@@ -121,7 +122,7 @@ def test_a_refused_message_spends_nothing_of_the_servers_rate():
 
 # --- hand crops cut in the page, for image models ----------------------------------------------------------------
 
-CROP = BrowserInput("crop", side=32, resize=36, margin=0.25)
+CROP = BrowserInput(Send.CROP, side=32, resize=36, margin=0.25)
 
 
 def data_url(image_or_bytes, kind="jpeg"):
@@ -167,8 +168,8 @@ def test_a_bad_crop_is_refused_in_one_line_before_its_pixels_are_decoded(crop, e
 
 
 def test_the_page_is_told_what_the_model_needs_and_how_often():
-    assert BrowserInput("landmarks").paced(0.2).to_page() == {"send": "landmarks", "every_ms": 320}
-    assert BrowserInput("landmarks").paced(0.2, slowdown=2.0).to_page()["every_ms"] == 640
+    assert BrowserInput(Send.LANDMARKS).paced(0.2).to_page() == {"send": "landmarks", "every_ms": 320}
+    assert BrowserInput(Send.LANDMARKS).paced(0.2, slowdown=2.0).to_page()["every_ms"] == 640
     assert CROP.paced(0.25, slowdown=1.5).to_page()["every_ms"] == 375
     assert CROP.paced(0.25).to_page() == {
         "send": "crop",

@@ -7,7 +7,7 @@ from factories import write_image, write_video
 from PIL import Image
 
 from signspace.builder import DecodeSettings, decode_item
-from signspace.scan import WorkItem, file_item
+from signspace.scan import Source, WorkItem, file_item
 
 
 def test_a_photo_becomes_one_shrunk_row_and_the_same_pixels_get_the_same_digest(tmp_path):
@@ -28,5 +28,5 @@ def test_a_video_gives_frames_named_by_their_index_and_a_damaged_file_is_a_skip(
     assert len(rows) == 3 and all(r.source.startswith("b/take.mp4#frame=") for r in rows)
     broken = tmp_path / "b" / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff" + b"\x00" * 20)  # a JPEG header and nothing else
-    result = decode_item(WorkItem("b", broken, "b/broken.jpg", "b/broken.jpg", "image"), settings)
+    result = decode_item(WorkItem("b", broken, "b/broken.jpg", "b/broken.jpg", Source.IMAGE), settings)
     assert not result.rows and result.skip["source"] == "b/broken.jpg" and result.skip["reason"]

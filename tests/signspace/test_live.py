@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from factories import landmark_clip, make_tiny_vit
 
-from signspace.browser import BrowserInput, FrameRate, LandmarkMessageError
+from signspace.browser import BrowserInput, FrameRate, LandmarkMessageError, Send
 from signspace.hands import Hand
 from signspace.inference import Predictor
 from signspace.landmarks import LEFT, RIGHT
@@ -278,7 +278,7 @@ class CropPredictor:
     """An image model trained on hand crops: answers 'B' for a dark crop, 'A' for a light one; keeps what it saw."""
 
     labels = ["A", "B"]
-    browser_input = BrowserInput("crop", side=16, resize=16, margin=0.25)
+    browser_input = BrowserInput(Send.CROP, side=16, resize=16, margin=0.25)
 
     def __init__(self):
         self.crops = []

@@ -127,7 +127,7 @@ def test_signer_folders_hold_sign_folders_and_name_the_signer(tmp_path):
     make_signer_folders(tmp_path, {"alice": ("circle", "swipe"), "bob": ("circle", "swipe")}, per_sign=2)
     (tmp_path / "notes.txt").write_text("who is who")
     (tmp_path / "alice" / "todo.txt").write_text("record more")
-    result = scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"^([^/]+)/")
+    result = scan_data_dir(tmp_path, keypoints=True, signer_pattern=r"^([^/]+)/")
     assert result.signer_folders and result.labels == ["circle", "swipe"]
     assert {(e["source"], e["reason"]) for e in result.skipped} == {
         ("notes.txt", "not inside a person's folder; ignored"),
@@ -143,7 +143,7 @@ def test_signer_in_the_file_name_keeps_the_usual_layout(tmp_path):
     make_signer_folders(
         tmp_path, {"alice": ("circle", "swipe"), "bob": ("circle", "swipe")}, per_sign=2, layout="names"
     )
-    result = scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"/([a-z]+)_\d+\.npy$")
+    result = scan_data_dir(tmp_path, keypoints=True, signer_pattern=r"/([a-z]+)_\d+\.npy$")
     assert not result.signer_folders
     assert {(item.source, item.signer) for item in result.items if item.label == "circle"} == {
         ("circle/alice_0.npy", "alice"),
@@ -170,7 +170,7 @@ def test_a_signer_pattern_that_misses_files_names_them(tmp_path, pattern, messag
         tmp_path, {"alice": ("circle", "swipe"), "bob": ("circle", "swipe")}, per_sign=2, layout="names"
     )
     with pytest.raises(DataFolderError, match="--signer_pattern") as caught:
-        scan_data_dir(tmp_path, features="landmarks", signer_pattern=pattern)
+        scan_data_dir(tmp_path, keypoints=True, signer_pattern=pattern)
     assert message in str(caught.value)
 
 
@@ -181,7 +181,7 @@ def test_one_person_is_one_signer_however_their_name_is_encoded(tmp_path):
     make_signer_folders(tmp_path, {"zoë": ("circle",), "bob": ("circle", "swipe")}, per_sign=2, layout="names")
     source = next((tmp_path / "circle").glob("zo*_0.npy"))
     source.rename(source.with_name(unicodedata.normalize("NFD", "zoë") + "_0.npy"))  # as a Mac writes it
-    result = scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"/(\w+)_\d+\.npy$")
+    result = scan_data_dir(tmp_path, keypoints=True, signer_pattern=r"/(\w+)_\d+\.npy$")
     assert {item.signer for item in result.items} == {"zoë", "bob"}
     assert all(item.signer == unicodedata.normalize("NFC", item.signer) for item in result.items)
 
@@ -189,7 +189,7 @@ def test_one_person_is_one_signer_however_their_name_is_encoded(tmp_path):
 def test_signers_whose_names_differ_only_in_letter_case_are_refused(tmp_path):
     make_signer_folders(tmp_path, {"alice": ("circle", "swipe"), "Alice": ("swipe",)}, per_sign=1, layout="names")
     with pytest.raises(DataFolderError, match="signers 'Alice' and 'alice' differ only in letter case"):
-        scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"/([A-Za-z]+)_\d+\.npy$")
+        scan_data_dir(tmp_path, keypoints=True, signer_pattern=r"/([A-Za-z]+)_\d+\.npy$")
 
 
 def test_a_pattern_that_backtracks_without_end_is_refused_in_a_second_not_a_hang(tmp_path):
@@ -214,7 +214,7 @@ def test_the_same_sign_spelled_differently_by_two_people_is_refused(tmp_path):
     (tmp_path / "bob" / "Circle").mkdir(parents=True)
     (tmp_path / "bob" / "Circle" / "clip_0.npy").write_bytes((tmp_path / "alice/circle/clip_0.npy").read_bytes())
     with pytest.raises(DataFolderError, match="differ only in letter case"):
-        scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"^([^/]+)/")
+        scan_data_dir(tmp_path, keypoints=True, signer_pattern=r"^([^/]+)/")
 
 
 def test_sign_names_read_as_words_unless_two_would_look_the_same():
@@ -236,7 +236,7 @@ def test_pipes_and_names_that_are_not_utf8_are_skipped_and_listed(tmp_path):
     bad = os.fsencode(tmp_path / "b") + b"/caf\xe9.png"  # Latin-1 bytes, not UTF-8
     with open(bad, "wb") as handle:
         handle.write((tmp_path / "b" / "img_000.png").read_bytes())
-    result = scan_data_dir(tmp_path, features="landmarks")
+    result = scan_data_dir(tmp_path, keypoints=True)
     reasons = {entry["source"]: entry["reason"] for entry in result.skipped}
     assert reasons["a/pipe.npy"] == "not a regular file (a pipe, socket or device)"
     assert reasons["b/caf\\udce9.png"] == "its name is not valid UTF-8; rename it"
@@ -268,7 +268,7 @@ def test_a_sign_folder_among_the_peoples_folders_is_one_clear_line(tmp_path):
     make_signer_folders(tmp_path, {"alice": ("circle", "swipe"), "bob": ("circle", "swipe")}, per_sign=1)
     make_landmark_folders(tmp_path, per_sign=2, motions=("rise",))  # DATA/rise/clip_000.npy beside alice/ and bob/
     with pytest.raises(DataFolderError, match=r"rise holds clips itself \(clip_000.npy, clip_001.npy\), but"):
-        scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"^([^/]+)/")
+        scan_data_dir(tmp_path, keypoints=True, signer_pattern=r"^([^/]+)/")
 
 
 def test_a_variant_reads_as_its_word_and_only_accidental_twins_keep_their_spelling():
@@ -280,7 +280,7 @@ def test_a_curator_drops_a_persons_sign_or_makes_it_a_variant(tmp_path):
     from signspace.scan import curate
 
     make_signer_folders(tmp_path, {"ann": ("circle", "swipe"), "bob": ("circle", "swipe")}, per_sign=2)
-    result = scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"^([^/]+)/")
+    result = scan_data_dir(tmp_path, keypoints=True, signer_pattern=r"^([^/]+)/")
     curate(result, drop=[("bob", "swipe")], variants=[("bob", "circle")])
     assert result.labels == ["circle", "circle (variant)", "swipe"]
     assert {(i.signer, i.label) for i in result.items} == {
@@ -290,4 +290,4 @@ def test_a_curator_drops_a_persons_sign_or_makes_it_a_variant(tmp_path):
     }
     assert {e["reason"] for e in result.skipped} == {"left out by --drop bob/swipe"}
     with pytest.raises(DataFolderError, match="--drop cat/circle: no clips of that person and sign; there are ann/"):
-        curate(scan_data_dir(tmp_path, features="landmarks", signer_pattern=r"^([^/]+)/"), [("cat", "circle")], [])
+        curate(scan_data_dir(tmp_path, keypoints=True, signer_pattern=r"^([^/]+)/"), [("cat", "circle")], [])

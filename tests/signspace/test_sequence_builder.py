@@ -4,7 +4,7 @@
 import numpy as np
 from factories import landmark_clip, write_video
 
-from signspace.scan import WorkItem, file_item
+from signspace.scan import Source, WorkItem, file_item
 from signspace.sequence_builder import SequenceSettings, _store_landmarks, cached_landmarks, decode_sequence
 
 
@@ -12,7 +12,7 @@ def npy_item(tmp_path, values) -> WorkItem:
     path = tmp_path / "hello" / "clip.npy"
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, values)
-    return WorkItem("hello", path, "hello/clip.npy", "hello/clip.npy", "npy")
+    return WorkItem("hello", path, "hello/clip.npy", "hello/clip.npy", Source.NPY)
 
 
 def test_a_clip_without_a_hand_is_a_typed_skip_and_one_with_hands_is_a_row(tmp_path):
@@ -34,7 +34,7 @@ def test_the_landmark_cache_returns_what_was_stored_and_ignores_a_damaged_entry(
     video = write_video(tmp_path / "data" / "hello" / "take.mp4", n_frames=4)
     item = file_item("hello", video, "hello/take.mp4")
     settings = SequenceSettings(cache_dir=str(tmp_path / "cache"))
-    assert item.kind == "video" and cached_landmarks(item, settings) is None
+    assert item.kind is Source.VIDEO and cached_landmarks(item, settings) is None
     landmarks, times = landmark_clip("swipe", frames=4), np.arange(4) / 12
     _store_landmarks(item, settings, landmarks, times)
     hit = cached_landmarks(item, settings)

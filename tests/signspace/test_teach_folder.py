@@ -128,7 +128,7 @@ def test_a_recording_is_an_mp4_the_builder_reads_with_its_real_times(tmp_path):
 def _scan_items(root: Path):
     (root / "other").mkdir(exist_ok=True)
     write_image(root / "other" / "x.png")
-    return [i for i in scan_data_dir(root, features="landmarks").items if i.label != "other"]
+    return [i for i in scan_data_dir(root, keypoints=True).items if i.label != "other"]
 
 
 def test_recording_with_no_webcam_frames_says_so_and_writes_nothing(tmp_path):
@@ -298,7 +298,7 @@ def test_a_landmarks_recording_is_saved_as_evenly_spaced_keypoints_the_builder_r
     assert file_listing(folder.root) == ["hello", f"hello/{saved.path.name}"]  # no picture, no video
     folder.add_sign("thanks")
     folder.save_landmarks("thanks", list(clip), times)
-    items = scan_data_dir(folder.root, features="landmarks").items
+    items = scan_data_dir(folder.root, keypoints=True).items
     assert {i.kind for i in items} == {"npy"} and f"hello/{saved.path.name}" in {i.source for i in items}
     with pytest.raises(TeachError, match="no hand landmarks arrived, so nothing was recorded"):
         folder.save_landmarks("hello", [], [])

@@ -8,18 +8,18 @@ import numpy as np
 import pytest
 from factories import landmark_clip, make_sequence_model
 
-from signspace.browser import BrowserInput, Pacer
+from signspace.browser import BrowserInput, Pacer, Send
 from signspace.errors import ConfigError
 from signspace.landmarks import RIGHT
 from signspace.live import NO_HAND
 
 
 class Sequence:
-    browser_input, hand_model = BrowserInput("landmarks"), "hand.task"
+    browser_input, hand_model = BrowserInput(Send.LANDMARKS), "hand.task"
 
 
 class HandCrops:
-    browser_input, hand_model = BrowserInput("crop", side=224, resize=224, margin=0.25), "hand.task"
+    browser_input, hand_model = BrowserInput(Send.CROP, side=224, resize=224, margin=0.25), "hand.task"
 
 
 class WholeFrames:
