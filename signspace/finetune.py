@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -25,6 +26,7 @@ from .cli import parse_dataclasses
 from .errors import ConfigError
 from .metrics import classification_metrics, signer_metrics
 from .tasks import DEFAULT_IMAGE_MODEL, ImageTask, Task, task_for
+from .transforms import device_augmentation
 
 logger = logging.getLogger("finetune")
 
@@ -173,8 +175,8 @@ def peek_data_args(argv: list[str]) -> DataArguments:
     return parser.parse_args_into_dataclasses(args=flags, return_remaining_strings=True)[0]
 
 
-def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
-    """``callbacks``: extra TrainerCallbacks (progress bars, a cancel button)."""
+def main(argv: list[str] | None = None, callbacks: list | None = None, **hooks) -> int:
+    """``callbacks``: extra TrainerCallbacks (progress bars, a cancel button); ``hooks``: ``train``'s."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else argv
     peek = peek_data_args(argv)  # the dataset decides the defaults (an image model, or a landmark sequence model)
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
         token = args.hub_token or hub.require_token()  # before any training
     # The Trainer pickles its arguments into every checkpoint (training_args.bin): keep the token out of them.
     args.hub_token = None
-    metrics = train(dataset, data_args, model_args, args, callbacks, push=push, token=token)
+    metrics = train(dataset, data_args, model_args, args, callbacks, push=push, token=token, **hooks)
     if args.process_index != 0:
         return 0
     output_dir, split = Path(args.output_dir), metrics["eval_split"]
@@ -228,10 +230,14 @@ def train(
     callbacks: list | None = None,
     push: bool = False,
     token: str | None = None,
+    metrics_fn: Callable = training.metrics_fn,
+    device_augmentation: Callable = device_augmentation,
 ) -> dict:
     """Train on ``dataset`` (a loaded SignSpace DatasetDict) into ``args.output_dir``: the model, metrics.json,
     confusion matrix, card and config; resumes from the last complete checkpoint there. Returns the metrics.
-    ``push``/``token``: recorded (redacted) in the saved config only; publishing is the caller's."""
+    ``push``/``token``: recorded (redacted) in the saved config only; publishing is the caller's.
+    ``metrics_fn(label_names)``: the evaluation's compute_metrics; ``device_augmentation()``: the on-device
+    augmentation (both replaceable, e.g. by tests that script the scores or count the batches)."""
     task = task_for(dataset)
     has_validation = has_validation_split(dataset)
     output_dir = Path(args.output_dir)
@@ -284,9 +290,10 @@ def train(
         train_dataset=dataset["train"],
         eval_dataset=dataset["validation"] if has_validation else None,
         processing_class=setup.processor,
-        compute_metrics=training.metrics_fn(label_names),
+        compute_metrics=metrics_fn(label_names),
         input_spec=setup.spec,
         augment_on_device=setup.augment_on_device,
+        device_augmentation=device_augmentation,
     )
     if model_args.hp_search:
         if not has_validation:

@@ -84,9 +84,10 @@ def resolve_hand_model(
     cache_dir: Path | None = None,
     download: bool = True,
     bundled: Path | None = None,
+    url: str = HAND_MODEL_URL,
 ) -> Path:
     """The hand model file: ``option``, else ``$SIGNSPACE_HAND_MODEL``, else the cached download (made once), else
-    ``bundled`` (a copy shipped with the app, so it starts offline), else a download."""
+    ``bundled`` (a copy shipped with the app, so it starts offline), else a download from ``url``."""
     chosen = option or os.environ.get(HAND_MODEL_ENV)
     if chosen:
         return check_task_bundle(Path(chosen))
@@ -102,7 +103,7 @@ def resolve_hand_model(
         return check_task_bundle(Path(bundled))
     if not download:
         raise HandModelError(f"no hand model at {target}; pass --hand_model PATH or set {HAND_MODEL_ENV}")
-    _download(HAND_MODEL_URL, target)
+    _download(url, target)
     return target
 
 

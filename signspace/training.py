@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from transformers import Trainer
 
+from . import kinds
 from .atomic import OutputExistsError, replace_when_done, write_json_atomic, write_text_atomic
 from .checkpoints import CheckpointError, list_checkpoints
 from .errors import SignSpaceError
@@ -21,7 +22,6 @@ from .imaging import decode_image
 from .landmarks import augment, resample
 from .metrics import classification_metrics, scalar_metrics
 from .modeling import is_local, load_classifier
-from .sequence_model import MODEL_TYPE
 from .transforms import InputSpec, device_augmentation, normalize
 
 logger = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def refuse_sequence_model(name_or_path: str, revision: str | None) -> None:
     """An image dataset needs an image model: say so plainly instead of failing deep in the processor."""
 
     config = read_json(Path(name_or_path) / "config.json") if is_local(name_or_path) else None
-    if config and config.get("model_type") == MODEL_TYPE:
+    if config and kinds.for_config(config).is_sequence:
         raise DatasetFormatError(
             f"{name_or_path} is a landmark sequence model but the dataset holds images; pass an image model (or leave "
             "--model_name_or_path out), or build the dataset with --features landmarks"
@@ -235,17 +235,28 @@ class SignTrainer(Trainer):
       and silently keeps the current weights (upstream #43701/#48822).
     """
 
-    def __init__(self, *args, input_spec: InputSpec | None = None, augment_on_device: bool = False, **kwargs):
+    def __init__(
+        self,
+        *args,
+        input_spec: InputSpec | None = None,
+        augment_on_device: bool = False,
+        device_augmentation: Callable[[], Callable] = device_augmentation,
+        **kwargs,
+    ):
+        """``device_augmentation``: makes the on-device rotation and colour jitter (made once, when first needed)."""
         super().__init__(*args, **kwargs)
         self.input_spec = input_spec
         self.augment_on_device = augment_on_device
+        self._make_augmentation, self._augmentation = device_augmentation, None
 
     def _prepare_inputs(self, inputs):
         inputs = super()._prepare_inputs(inputs)
         pixels = inputs.get("pixel_values")
         if pixels is not None and pixels.dtype == torch.uint8:
             if self.augment_on_device and self.model.training:  # training_step calls model.train(); eval does not
-                pixels = device_augmentation()(pixels.float() / 255.0)
+                if self._augmentation is None:
+                    self._augmentation = self._make_augmentation()
+                pixels = self._augmentation(pixels.float() / 255.0)
             inputs["pixel_values"] = normalize(pixels, self.input_spec)
         return inputs
 
@@ -375,7 +386,8 @@ def describe_dataset(where: str, data_args) -> str:
         return f"Trained on a local dataset ({Path(where).name})."
     params = report["parameters"]
     grouping = f"file-name group pattern `{params['group_pattern']}`, " if params.get("group_pattern") else ""
-    items = "clips" if params.get("features") == "landmarks" else "validated images"
+    built = report.get("preprocessing")  # older reports say only --features
+    items = (kinds.for_preprocessing(built) if built else kinds.for_build(params.get("features") or "images")).items
     return (
         f"Built with SignSpace's dataset builder from {report['total_images']} {items} of "
         f"{len(report['labels'])} signs ({grouping}clip folders and videos as groups, seed {params.get('seed')}); "

@@ -34,7 +34,7 @@ FAST = [
 ]
 
 
-def run(dataset, out, model, *extra):
+def run(dataset, out, model, *extra, **hooks):
     argv = [
         "--dataset_dir",
         str(dataset),
@@ -45,7 +45,7 @@ def run(dataset, out, model, *extra):
         *FAST,
         *map(str, extra),
     ]
-    return finetune.main(argv)
+    return finetune.main(argv, **hooks)
 
 
 def weights(folder):
@@ -100,7 +100,7 @@ def test_outputs_are_complete_and_honest(tmp_path, colour_dataset, tiny_vit):
 
 
 @pytest.mark.slow
-def test_final_weights_are_the_best_checkpoint_not_the_last(tmp_path, colour_dataset, tiny_vit, monkeypatch):
+def test_final_weights_are_the_best_checkpoint_not_the_last(tmp_path, colour_dataset, tiny_vit):
     # Validation macro-F1 per evaluation: the first epoch is the best, later ones worse.
     scores = iter([0.9, 0.2, 0.1, 0.1, 0.1])
     real = training.metrics_fn
@@ -109,9 +109,9 @@ def test_final_weights_are_the_best_checkpoint_not_the_last(tmp_path, colour_dat
         compute = real(label_names)
         return lambda prediction: {**compute(prediction), "f1_macro": next(scores)}
 
-    monkeypatch.setattr(training, "metrics_fn", scripted)
     out = tmp_path / "model"
-    assert run(colour_dataset, out, tiny_vit, "--num_train_epochs", 3, "--early_stopping_patience", 0) == 0
+    epochs = ("--num_train_epochs", 3, "--early_stopping_patience", 0)
+    assert run(colour_dataset, out, tiny_vit, *epochs, metrics_fn=scripted) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     best = Path(metrics["best_checkpoint"])
     assert best.name == "checkpoint-3"  # 18 images / batch 6 = 3 steps per epoch
@@ -286,14 +286,26 @@ def test_dataset_without_classlabel_or_with_one_label_is_refused(tmp_path, tiny_
 
 
 @pytest.mark.slow
-def test_augmentation_on_the_batch_device_trains_end_to_end(tmp_path, colour_dataset, tiny_vit, monkeypatch):
+def test_augmentation_on_the_batch_device_trains_end_to_end(tmp_path, colour_dataset, tiny_vit):
     from signspace import transforms
 
     calls = []
     real = transforms.device_augmentation()
-    monkeypatch.setattr(training, "device_augmentation", lambda: lambda batch: calls.append(len(batch)) or real(batch))
+    counting = lambda: lambda batch: calls.append(len(batch)) or real(batch)  # noqa: E731
     out = tmp_path / "model"
-    assert run(colour_dataset, out, tiny_vit, "--num_train_epochs", 1, "--augment_on", "device") == 0
+    assert (
+        run(
+            colour_dataset,
+            out,
+            tiny_vit,
+            "--num_train_epochs",
+            1,
+            "--augment_on",
+            "device",
+            device_augmentation=counting,
+        )
+        == 0
+    )
     assert calls and sum(calls) == 18  # every training image once (one epoch of 18), no evaluation batch
     assert json.loads((out / "training_config.json").read_text())["data"]["augment_on"] == "device"
     with pytest.raises(SystemExit):  # a Literal choice: argparse lists the valid ones in --help and the error

@@ -148,12 +148,16 @@ def test_the_environment_variable_names_the_model(tmp_path, monkeypatch):
 
 def test_offline_without_the_model_fails_in_seconds_saying_what_to_do(tmp_path, monkeypatch):
     monkeypatch.delenv(hands_mod.HAND_MODEL_ENV, raising=False)
-    monkeypatch.setattr(hands_mod, "HAND_MODEL_URL", f"http://127.0.0.1:{free_port()}/hand_landmarker.task")
     started = time.monotonic()
     with pytest.raises(HandModelError, match=r"could not download the MediaPipe hand model .*pass --hand_model PATH"):
-        resolve_hand_model(None, cache_dir=tmp_path)
+        resolve_hand_model(None, cache_dir=tmp_path, url=nowhere())
     assert time.monotonic() - started < 10  # a guard against retry loops, not a speed target
     assert not any(p.is_file() for p in tmp_path.rglob("*"))  # no half file in the cache
+
+
+def nowhere() -> str:  # noqa: N802 - reads as the place it is
+    """A URL where nothing answers: a download from it fails at once."""
+    return f"http://127.0.0.1:{free_port()}/hand_landmarker.task"
 
 
 def _serve(hub, payload: bytes) -> str:
@@ -166,21 +170,18 @@ def _serve(hub, payload: bytes) -> str:
 
 def test_a_download_that_is_not_a_bundle_never_reaches_the_cache(tmp_path, monkeypatch, fresh_hub):
     monkeypatch.delenv(hands_mod.HAND_MODEL_ENV, raising=False)
-    monkeypatch.setattr(hands_mod, "HAND_MODEL_URL", _serve(fresh_hub, b"<html>captive portal</html>"))
     with pytest.raises(HandModelError, match="not a MediaPipe task bundle"):
-        resolve_hand_model(None, cache_dir=tmp_path)
+        resolve_hand_model(None, cache_dir=tmp_path, url=_serve(fresh_hub, b"<html>captive portal</html>"))
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
 
 
 @needs_model
 def test_the_model_is_downloaded_once_into_the_cache(tmp_path, monkeypatch, fresh_hub):
     monkeypatch.delenv(hands_mod.HAND_MODEL_ENV, raising=False)
-    monkeypatch.setattr(hands_mod, "HAND_MODEL_URL", _serve(fresh_hub, HAND_MODEL.read_bytes()))
-    path = resolve_hand_model(None, cache_dir=tmp_path)
+    path = resolve_hand_model(None, cache_dir=tmp_path, url=_serve(fresh_hub, HAND_MODEL.read_bytes()))
     assert path.read_bytes() == HAND_MODEL.read_bytes()
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["hand_landmarker.task"]
-    monkeypatch.setattr(hands_mod, "_download", lambda *a: pytest.fail("downloaded twice"))
-    assert resolve_hand_model(None, cache_dir=tmp_path) == path
+    assert resolve_hand_model(None, cache_dir=tmp_path, url=nowhere()) == path  # a download would fail
 
 
 @needs_model
@@ -189,8 +190,7 @@ def test_a_cached_model_is_used_without_downloading(tmp_path, monkeypatch):
     cached = tmp_path / "mediapipe" / hands_mod.HAND_MODEL_VERSION.replace("/", "-") / "hand_landmarker.task"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(HAND_MODEL.read_bytes())
-    monkeypatch.setattr(hands_mod, "_download", lambda *a: pytest.fail("downloaded although cached"))
-    assert resolve_hand_model(None, cache_dir=tmp_path) == cached
+    assert resolve_hand_model(None, cache_dir=tmp_path, url=nowhere()) == cached  # a download would fail
 
 
 # --- the tracker on real hands ------------------------------------------------------------------------------
