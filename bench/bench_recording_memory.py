@@ -3,7 +3,7 @@ recording must not cost gigabytes"; the server went from 1.2 to 2.94 GB for it b
 
     python bench/bench_recording_memory.py
 
-Each recording runs in a fresh process through the page's own path (``teach_tab.feed_landmarks`` while the recorder
+Each recording runs in a fresh process through the page's own path (``teach_handlers.feed_landmarks`` while the recorder
 records, then ``save_pending``), on a shared-Space session that records landmarks. Figure: peak resident memory
 (``ru_maxrss``) for the attack; baseline in the same run: an honest 2-second recording (4 frames every 0.32 s).
 """
@@ -22,12 +22,12 @@ from common import emit, run_main  # noqa: E402
 MEASURE = """
 import json, resource, sys, tempfile, time
 from pathlib import Path
-from types import SimpleNamespace
 sys.path.insert(0, sys.argv[1])
-import app, teach_tab
+import app, teach_handlers
 from signspace.landmarks import load_npy
 
 from signspace.browser import BrowserInput
+from signspace.visitors import Visitors
 class Base:
     tracks_hands, shows_crop, takes_clips, live_frame_seconds = True, False, True, 0.08
     browser_input, hand_model, precision = BrowserInput("landmarks"), None, "fp32"
@@ -35,9 +35,10 @@ class Base:
 
 with tempfile.TemporaryDirectory() as root:
     config = app.AppConfig(model="m", per_visitor=True)
-    visitors = teach_tab.Visitors(config, Base(), "m", root=Path(root))
-    session = visitors.open(SimpleNamespace(session_hash="bench"))
-    teach_tab.add_sign(session, "hello")
+    visitors = Visitors(config, Base(), "m", root=Path(root))
+    session = visitors.open("bench")
+    page = teach_handlers.TeachPage.named()
+    teach_handlers.add_sign(page, session, "hello")
     hands = [{"handedness": "Right", "score": 0.9, "points": [0.5, 0.5, 0.0] * 21}]
     session.recorder.countdown, session.recorder.seconds = 0.0, 2.0
     session.recorder.arm("hello", 100.0)
@@ -48,10 +49,10 @@ with tempfile.TemporaryDirectory() as root:
     else:  # what the page sends: 4 frames every 0.32 s, 12.5 frames a second
         messages = [([i * 0.32 + k * 0.08 for k in range(4)], 100.0 + (i + 1) * 0.32) for i in range(6)]
     for times, now in messages:
-        answer = teach_tab.feed_landmarks(session, {"frames": [{"t": t, "hands": hands} for t in times]}, now=now)
+        answer = teach_handlers.feed_landmarks(session, {"frames": [{"t": t, "hands": hands} for t in times]}, now=now)
         assert "ack" in answer, answer
     session.pending = session.recorder.take()
-    status = teach_tab.save_pending(session)[0]
+    status = teach_handlers.save_pending(page, session)["status"]
     clips = session.folder.clips("hello")
     frames = len(load_npy(clips[0].path, "c")) if clips else 0
     print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "before_mb": before,

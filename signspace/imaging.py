@@ -48,13 +48,36 @@ class ImageTooLarge(ImageDecodeError):
     """An image over the pixel cap its caller sets (refused from the header, before decoding)."""
 
 
-def _open_checked(data: str | os.PathLike | bytes) -> Image.Image:
+def _open_checked(data: str | os.PathLike | bytes | io.BytesIO) -> Image.Image:
     """Open lazily and refuse decompression bombs before any pixel buffer is allocated."""
     with warnings.catch_warnings():
         # Pillow only *warns* between MAX_IMAGE_PIXELS and twice that: make it an error so an
         # oversized image is refused from its header, before .load() allocates gigabytes.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         return Image.open(io.BytesIO(data) if isinstance(data, bytes) else data)
+
+
+def check_pixels(image: Image.Image, max_pixels: int | None, label: str) -> None:
+    """The pixel cap, from the header of an image opened by ``_open_checked`` (nothing decoded yet)."""
+    if max_pixels is not None and image.width * image.height > max_pixels:
+        raise ImageTooLarge(
+            f"{label}: {image.width} x {image.height} pixels, over {max_pixels // 1_000_000} megapixels; "
+            "send a smaller photo"
+        )
+
+
+def check_header(source: str | os.PathLike | bytes | io.BytesIO, max_pixels: int, label: str) -> None:
+    """Refuse from the header alone what ``decode_image`` would refuse for its size: a 23 KB 1-bit PNG can claim
+    9,400 x 9,400 pixels (~1 GB once decoded). ``ImageDecodeError`` for what is no image at all."""
+    try:
+        with _open_checked(source) as image:
+            check_pixels(image, max_pixels, label)
+    except ImageDecodeError:
+        raise
+    except PILLOW_DECODE_ERRORS as exc:
+        if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+            raise ImageTooLarge(f"{label}: too many pixels; send a smaller photo") from None
+        raise ImageDecodeError(f"{label}: not an image Pillow can read") from None
 
 
 def _to_uint8_rgb_array(array: np.ndarray) -> np.ndarray:
@@ -146,11 +169,7 @@ def decode_image(
                 if isinstance(source, bytes) and not source:
                     raise ImageDecodeError(f"{label}: no bytes")
                 image = _open_checked(source)
-                if max_pixels is not None and image.width * image.height > max_pixels:
-                    raise ImageTooLarge(
-                        f"{label}: {image.width} x {image.height} pixels, over {max_pixels // 1_000_000} megapixels; "
-                        "send a smaller photo"
-                    )
+                check_pixels(image, max_pixels, label)
                 if shorter_side and image.format == "JPEG":
                     # DCT-domain downscale: decodes a 4x smaller JPEG ~4x faster, still >= target size.
                     image.draft("RGB", (shorter_side, shorter_side))

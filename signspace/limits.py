@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Collection
 
 from .errors import ConfigError
+from .imaging import MAX_PHOTO_PIXELS, ImageTooLarge, check_header
 
 _UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
 
@@ -184,3 +185,12 @@ def _fn_index(body: bytes) -> int | None:
     except (ValueError, AttributeError):
         return None
     return index if isinstance(index, int) and not isinstance(index, bool) else None
+
+
+def check_photo_upload(source, size: int, max_bytes: int, max_pixels: int = MAX_PHOTO_PIXELS) -> None:
+    """An uploaded photo (a path, or the bytes of an inline data URL, which skips the upload route's size check):
+    ``ImageTooLarge`` past ``max_bytes`` or, from its header alone, past ``max_pixels``; ``ImageDecodeError`` for
+    no image. The page turns either into one line for the visitor."""
+    if size > max_bytes:
+        raise ImageTooLarge(f"photo: {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit; send a smaller photo")
+    check_header(source, max_pixels, "photo")

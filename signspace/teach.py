@@ -12,24 +12,20 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import TrainerCallback
+import numpy as np
 
-from . import build_dataset, finetune, hub
-from .browser import FrameRate
-from .build_dataset import BuildConfig
-from .build_dataset import publish as publish_dataset
-from .errors import ConfigError, TeachError
+from . import hub
+from .browser import FrameRate, LandmarkMessageError, parse_message
+from .errors import ConfigError, RecordingError, TeachError
 from .hands import HandTracker
 from .hub import check_repo_id
 from .jobs import Job, TrainingQueue
 from .scan import BACKGROUND_LABEL, display_labels
-from .tasks import task_for
-from .teach_folder import EXTRACTION_LOCK, Recorder, TeachFolder, disk_error
-from .training import load_sign_dataset
+from .teach_folder import EXTRACTION_LOCK, Clip, Hands, Phase, Recorder, TeachFolder, disk_error
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +33,7 @@ logger = logging.getLogger(__name__)
 # score (the builder's own defaults, 0.15/0.15, are for datasets large enough to spare a test split).
 VAL_SIZE = 0.2
 MIN_CLIPS_FOR_SCORE = 2  # per sign: one to train on, one to validate with
+LANDMARKS_GRACE_SECONDS = 0.6  # landmark messages arrive up to one send interval (0.32 s) after their frames
 
 
 # -- training ----------------------------------------------------------------------------------------------------
@@ -83,8 +80,8 @@ def check_ready(folder: TeachFolder) -> tuple[list[str], list[str]]:
             f"sign(s) {', '.join(map(repr, empty))} have no clips yet: record a few (10 or more is best) or delete "
             "the sign"
         )
-    excluded = [c.key for c in clips if c.hands == "none"]
-    without_hand = [s for s in signs if all(c.hands == "none" for c in clips if c.sign == s)]
+    excluded = [c.key for c in clips if c.hands is Hands.NONE]
+    without_hand = [s for s in signs if all(c.hands is Hands.NONE for c in clips if c.sign == s)]
     if without_hand:
         raise TeachError(
             f"no hand was found in any clip of {', '.join(map(repr, without_hand))}: record again with your hands "
@@ -104,9 +101,17 @@ def run_training(
 
 
 def _train(folder: TeachFolder, job: Job, seed: int, epochs: int | None, num_proc: int | None) -> TrainResult:
+    # The training stack (transformers' Trainer, datasets, scikit-learn) is imported when Teach first trains, so
+    # the app's start-up does not pay for it (issue 26).
+    from transformers import TrainerCallback
+
+    from . import build_dataset, finetune
+    from .tasks import task_for
+    from .training import load_sign_dataset
+
     signs, excluded = check_ready(folder)
     if num_proc is None:  # a second tracking process pays off only when there is tracking to do
-        untracked = sum(c.hands == "unchecked" for c in folder.clips())
+        untracked = sum(c.hands is Hands.UNCHECKED for c in folder.clips())
         num_proc = min(2, os.cpu_count() or 1) if untracked >= 4 else 1
     work = folder.work
     dataset_dir, models = work / "dataset", work / "models"
@@ -116,7 +121,7 @@ def _train(folder: TeachFolder, job: Job, seed: int, epochs: int | None, num_pro
         job.report(0.3 * done / max(total, 1), f"finding hands in clip {done} of {total}")
 
     job.report(0.0, "finding hands in the clips")
-    config = BuildConfig(
+    config = build_dataset.BuildConfig(
         data_dir=str(folder.root),
         output_dir=str(dataset_dir),
         features="landmarks",
@@ -328,7 +333,10 @@ def publish(
     folder: TeachFolder, model_dir: Path, dataset_repo: str, model_repo: str, token: str, private: bool = True
 ) -> dict[str, str]:
     """The recordings with their landmark dataset, then the model, each as one commit; returns their URLs."""
-    import datasets
+    import datasets  # the publishing stack, imported when Teach first publishes (as _train's)
+
+    from .build_dataset import BuildConfig
+    from .build_dataset import publish as publish_dataset
 
     dataset_repo, model_repo = check_publish_ids(dataset_repo, model_repo)
     model_dir = Path(model_dir)
@@ -403,6 +411,89 @@ class TeachSession:
     _tracker: HandTracker | None = None
     check: Callable[[TeachFolder], object] = check_ready  # says at once what a folder that cannot train lacks
     run: Callable[..., TrainResult] = run_training
+
+    def feed_landmarks(self, message, now: float) -> dict:
+        """Landmark frames tracked in the visitor's browser (landmarks-only recording), kept while a recording runs,
+        on this server's clock (``now``): the newest frame of a message was taken about now, the others as much
+        earlier as the page's times say. The page's times order its frames and space them within a message, never
+        the clip's length. Answers the page: ``ack``, or ``refused`` with the reason; a refused message changes
+        nothing."""
+        try:
+            frames = parse_message(message, self.page_time)
+            self.rate.admit([at for at, _ in frames])
+        except LandmarkMessageError as exc:
+            return {"refused": str(exc)}
+        newest = self.page_time = frames[-1][0]
+        if self.records_landmarks:  # else the visitor chose the video: the recording is the server webcam's frames
+            for at, values in frames:
+                self.recorder.feed(values, now - (newest - at))
+        return {"ack": newest}
+
+    def recording_busy(self, now: float) -> bool:
+        """A recording runs, or one the disk refused waits to be saved again."""
+        return self.recorder.phase(now)[0] is not Phase.IDLE or self.pending is not None
+
+    def record_take(
+        self, sign: str | None, poll: float = 0.1, clock: Callable[[], float] = time.monotonic, sleep=time.sleep
+    ) -> Iterator[tuple[Phase, float]]:
+        """One take: arms the recorder, yields (phase, seconds left) every ``poll`` seconds through the countdown
+        and the recording, waits for the page's last landmark messages, then keeps the recording in ``pending``
+        (``save_pending`` stores it). ``TeachError`` when no frame arrived."""
+        self.folder.sign_dir(sign)
+        self.recorder.arm(sign, clock())
+        while (step := self.recorder.phase(clock()))[0].capturing:
+            yield step
+            sleep(poll)
+        if self.records_landmarks:  # the page sends every ~0.3 s: the recording's last frames are on their way
+            sleep(LANDMARKS_GRACE_SECONDS)
+        sign, frames, times = self.recorder.take()
+        if not frames:
+            raise TeachError(
+                "No webcam frames arrived, so nothing was recorded: allow the camera in the browser, start the "
+                "webcam preview in this tab, then press Record again."
+            )
+        self.pending = (sign, frames, times)
+
+    def save_pending(self) -> Clip:
+        """Store the kept recording (landmarks or video, as it was recorded); it stays kept if the disk refuses,
+        except a ``RecordingError``, which saving again would only repeat."""
+        sign, frames, times = self.pending
+        try:
+            if self.records_landmarks:
+                clip = self.folder.save_landmarks(sign, frames, times)
+            else:
+                clip = self.folder.add_recording(sign, frames, times)
+        except RecordingError:
+            self.pending = None
+            raise
+        self.pending = None
+        return clip
+
+    def webcam_frame(self, frame: np.ndarray, now: float) -> list | None:
+        """A server-webcam frame: kept while a video recording runs; during the countdown and the recording, the
+        hands the preview tracker finds in it (None: nothing to show, e.g. the browser's landmarks are the
+        recording, or no hand model)."""
+        if not self.recorder.phase(now)[0].capturing or self.records_landmarks:
+            return None  # the browser's landmarks are the recording (the webcam may still be streaming)
+        self.recorder.feed(frame, now)
+        if self.folder.hand_model is None:  # the page says there is none; the recording goes on without a preview
+            return None
+        try:
+            return self.preview_tracker().track(frame, int(now * 1000))
+        except Exception:  # the preview is a help, never a reason to lose the recording
+            logger.exception("hand preview failed on a frame")
+            return None
+
+    def publish(self, dataset_repo: str, model_repo: str, token: str, private: bool) -> dict[str, str]:
+        """The clips and the model trained last in this session (locally, else the newest in the folder)."""
+        if self.result is not None:
+            model_dir = self.result.model_dir
+        else:
+            models = trained_models(self.folder)
+            if not models:
+                raise TeachError("there is nothing to publish yet: press Train first")
+            model_dir = models[0]
+        return publish(self.folder, model_dir, dataset_repo, model_repo, token, private)
 
     def preview_tracker(self):
         """This visitor's VIDEO-mode tracker for the hands preview while recording (made on first use)."""

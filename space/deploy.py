@@ -29,7 +29,17 @@ ROOT = Path(__file__).resolve().parent.parent
 # The whole package: the Teach tab builds datasets and trains on the Space with the scripts' own code (a test runs
 # the staged Space's imports to prove the copy is enough).
 APP_MODULES = tuple(sorted(p.stem for p in (ROOT / "signspace").glob("*.py")))
-APP_FILES = ("app.py", "teach_tab.py", "browser_feed.py", "personal.py", "browser_tracker.js")  # from space/
+APP_FILES = (  # from space/
+    "app.py",
+    "app_config.py",
+    "handlers.py",
+    "teach_tab.py",
+    "teach_handlers.py",
+    "teach_text.py",
+    "browser_feed.py",
+    "personal.py",
+    "browser_tracker.js",
+)
 CARD_TEMPLATES = ("dataset_card.md", "model_card.md")  # the Teach tab writes cards when it trains and publishes
 STARTER = "asl-starter"  # the model every visitor may pick (train/build_starter.py), beside app.py as locally
 # Sign in with Hugging Face: visitors publish with their own account (create repos, upload to them).

@@ -100,3 +100,24 @@ def test_an_unknown_event_is_a_404_but_a_real_bug_keeps_its_traceback():
         _call(guard, json.dumps({"fn_index": 1}).encode())
     with pytest.raises(KeyError):  # no readable fn_index: nothing to say about it
         _call(guard, b"not json")
+
+
+def test_a_photo_upload_is_refused_by_size_then_from_its_header(tmp_path):
+    import io
+
+    import pytest
+    from factories import bomb_png_bytes, jpeg_bytes, pattern_image
+
+    from signspace.imaging import ImageDecodeError, ImageTooLarge
+    from signspace.limits import check_photo_upload
+
+    small = jpeg_bytes(pattern_image(0, (32, 24)))
+    check_photo_upload(io.BytesIO(small), len(small), max_bytes=10_000)  # fits: nothing raised
+    with pytest.raises(ImageTooLarge, match=r"^photo: 0\.0 MB, over the 0\.0001 MB limit; send a smaller photo$"):
+        check_photo_upload(io.BytesIO(small), len(small), max_bytes=100)
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(bomb_png_bytes(9400, 9400))  # 23 KB on disk, ~1 GB decoded
+    with pytest.raises(ImageTooLarge, match=r"^photo: 9400 x 9400 pixels, over 40 megapixels"):
+        check_photo_upload(bomb, bomb.stat().st_size, max_bytes=10_000_000)
+    with pytest.raises(ImageDecodeError, match=r"^photo: not an image Pillow can read$"):
+        check_photo_upload(io.BytesIO(b"not an image"), 12, max_bytes=10_000)

@@ -17,7 +17,7 @@ from factories import (
 from signspace.errors import SignSpaceError, TeachError, TrainingCancelled
 from signspace.jobs import Job, TrainingQueue
 from signspace.teach import ModelShelf, TeachSession, check_ready, publish, publish_token, run_training, trained_models
-from signspace.teach_folder import TeachFolder
+from signspace.teach_folder import Hands, TeachFolder
 
 needs_hands = pytest.mark.skipif(
     not (ASL_DIR.is_dir() and HAND_MODEL.is_file()), reason="../shared photos or hand model absent"
@@ -45,7 +45,7 @@ def test_signs_whose_clips_all_lack_a_hand_cannot_train(tmp_path):
         folder.save_recording(sign, webcam_frames(), [0.1 * i for i in range(6)])
     flagged = folder.clips()
     for clip in flagged:
-        clip.hands = "none"  # as extraction flags clips without a hand
+        clip.hands = Hands.NONE  # as extraction flags clips without a hand
     folder.clips = lambda sign=None: flagged
     with pytest.raises(TeachError, match="no hand was found in any clip of 'a', 'b'"):
         check_ready(folder)

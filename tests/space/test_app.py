@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 import app
+import app_config
+import handlers
 import httpx
 import numpy as np
 import pytest
@@ -297,7 +299,7 @@ def test_live_frames_show_the_overlay_and_the_crop_and_keep_one_tracker_per_visi
     label, _, session, overlay, crop = app.live_step(
         cropping, np.full((480, 640, 3), 90, np.uint8), session, 0.5, None, now=1.1
     )
-    assert label == app.NO_HAND and crop is None and overlay is not None
+    assert label == handlers.NO_HAND and crop is None and overlay is not None
     assert session.tracker is tracker  # the visitor's VIDEO-mode tracker is reused, not rebuilt per frame
     _, _, other, _, _ = app.live_step(cropping, hand_scene(), None, 0.5, None, now=1.0)
     assert other.tracker is not tracker  # another visitor has their own
@@ -315,7 +317,7 @@ def test_a_tracker_failure_is_a_no_hand_frame_not_a_broken_stream(cropping, monk
 
     monkeypatch.setattr(session.tracker, "track", explode)
     label, _, session, overlay, crop = app.live_step(cropping, hand_scene(), session, 0.5, None, now=1.2)
-    assert label == app.NO_HAND and crop is None and overlay is None
+    assert label == handlers.NO_HAND and crop is None and overlay is None
     session.close()
 
 
@@ -388,7 +390,7 @@ def test_a_sequence_model_gets_the_landmark_stream_and_a_clip_upload(sequence_pr
         label, text, session, *_ = app.live_step(
             sequence_predictor, np.full((480, 640, 3), 90, np.uint8), session, 0.0, None, now=1.1 + step * 0.1
         )
-    assert label == app.NO_HAND  # the window is empty now
+    assert label == handlers.NO_HAND  # the window is empty now
     tracker = session.tracker
     session.close()
     assert tracker.closed
@@ -496,7 +498,7 @@ def test_a_decompression_bomb_is_refused_in_our_words_without_server_paths(clien
     with pytest.raises(AppError) as caught:
         client.predict(handle_file(str(path)), api_name="/predict")
     message = str(caught.value)
-    assert "That image is too large (9400 x 9400 pixels)" in message
+    assert "That image is too large: 9400 x 9400 pixels, over 40 megapixels" in message
     assert "/tmp" not in message and "preprocess" not in message
 
 
@@ -508,7 +510,7 @@ def test_a_photo_claiming_too_many_pixels_is_refused_from_its_header_on_every_pa
 
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(bomb_png_bytes(9400, 9400))
-    with pytest.raises(app.gr.Error, match=r"That image is too large \(too many pixels\)"):
+    with pytest.raises(app.gr.Error, match=r"That image is too large: 9400 x 9400 pixels, over 40 megapixels"):
         app.classify_file(predictor, str(bomb))
     folder = TeachFolder(tmp_path / "signs")
     folder.add_sign("hello")
@@ -651,7 +653,8 @@ def test_options_come_from_the_config_with_the_spaces_variables_as_defaults():
     assert (config.model, config.revision, config.port, config.per_visitor) == ("me/model", None, 7861, True)
     assert app.parse_args(["--model", "other/m", "--port", "7000"], environ=on_space).port == 7000  # a flag wins
     default = app.parse_args([], environ={})
-    assert (default.model, default.revision, default.per_visitor) == (app.DEFAULT_MODEL, app.DEFAULT_REVISION, False)
+    expected = (app_config.DEFAULT_MODEL, app_config.DEFAULT_REVISION, False)
+    assert (default.model, default.revision, default.per_visitor) == expected
     assert app.parse_args(["--no-teach", "--hand-crop", "on"], environ={}).teach is False
 
 

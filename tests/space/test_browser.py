@@ -14,6 +14,8 @@ from factories import ASL_DIR, HAND_MODEL, make_colour_dataset
 from hub_server import free_port
 from PIL import Image
 
+from signspace.visitors import Visitors
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -290,7 +292,7 @@ def motion_model(tmp_path_factory):
     return run_training(folder, Job("k", "me", None), epochs=15, num_proc=1).model_dir
 
 
-def serve(model, tmp_path, **options):
+def serve(model, tmp_path, live=None, **options):
     import app
 
     from signspace.inference import Predictor
@@ -298,22 +300,21 @@ def serve(model, tmp_path, **options):
     predictor = Predictor.from_pretrained(str(model), hand_model=str(HAND_MODEL))
     options = {"teach": False, **options}
     config = app.AppConfig(model=str(model), hand_model=str(HAND_MODEL), data_dir=str(tmp_path), **options)
-    demo = app.build_demo(predictor, config)
+    demo = app.build_demo(predictor, config, live=live or app.live_step)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     return predictor, demo, port
 
 
 @needs_web_tracker
-def test_the_browser_tracks_and_the_server_types_the_signs_without_receiving_a_picture(
-    motion_model, tmp_path, monkeypatch
-):
+def test_the_browser_tracks_and_the_server_types_the_signs_without_receiving_a_picture(motion_model, tmp_path):
     import app
 
     server_frames = []
-    real_live_step = app.live_step
-    monkeypatch.setattr(app, "live_step", lambda *a, **k: server_frames.append(1) or real_live_step(*a, **k))
-    predictor, demo, port = serve(motion_model, tmp_path, tracking="browser", web_assets=str(WEB_ASSETS), threshold=0.3)
+    counted = lambda *a, **k: server_frames.append(1) or app.live_step(*a, **k)  # noqa: E731
+    predictor, demo, port = serve(
+        motion_model, tmp_path, live=counted, tracking="browser", web_assets=str(WEB_ASSETS), threshold=0.3
+    )
     rest = [np.full((240, 320, 3), 90, np.uint8)] * 12  # hands down: the sign ends
     video = write_y4m(tmp_path / "camera.y4m", hand_frames("B", 20) + rest + hand_frames("Y", 20) + rest)
     artefacts = ROOT / "artifacts"
@@ -404,7 +405,6 @@ def test_on_a_shared_space_teach_records_landmarks_in_the_browser_and_trains_on_
     """Record and train on a shared Space: the page tracks the hands, the Space stores landmarks (.npy), no video.
     One visitor session (a shared Space gives every session its own folder), so one camera file: B, then Y."""
     import app
-    import teach_tab
     from factories import make_tiny_vit
 
     from signspace.inference import Predictor
@@ -414,7 +414,7 @@ def test_on_a_shared_space_teach_records_landmarks_in_the_browser_and_trains_on_
         model=str(base), per_visitor=True, web_assets=str(WEB_ASSETS), hand_model=str(HAND_MODEL), threshold=0.3
     )
     predictor = Predictor.from_pretrained(str(base), precision="fp32", unmirror=True)
-    visitors = teach_tab.Visitors(config, predictor, str(base), root=tmp_path / "visitors")
+    visitors = Visitors(config, predictor, str(base), root=tmp_path / "visitors")
     demo = app.build_demo(predictor, config, visitors=visitors)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)

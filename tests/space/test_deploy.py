@@ -33,7 +33,14 @@ def test_staged_space_holds_exactly_what_the_app_needs(tmp_path, hardware):
     deploy.stage_space(space, "me/demo", "me/model", "v1", hardware, "Demo", "apache-2.0", hand_model=task)
     files = sorted(p.relative_to(space).as_posix() for p in space.rglob("*") if p.is_file())
     expected = ["README.md", "app.py", "teach_tab.py", "browser_feed.py", "browser_tracker.js", "hand_landmarker.task"]
-    expected += ["requirements.txt", "personal.py"]
+    expected += [
+        "requirements.txt",
+        "personal.py",
+        "app_config.py",
+        "handlers.py",
+        "teach_handlers.py",
+        "teach_text.py",
+    ]
     starter = ROOT / "space" / deploy.STARTER  # the model every visitor may pick, beside app.py as locally
     expected += [f"{deploy.STARTER}/{p.name}" for p in starter.iterdir() if p.is_file()] if starter.is_dir() else []
     expected += [f"signspace/{m}.py" for m in deploy.APP_MODULES]

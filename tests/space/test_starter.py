@@ -1,22 +1,21 @@
 """The ASL starter shipped with the app (space/asl-starter, built by train/build_starter.py): it loads offline with
 the hand model shipped beside it, its card names its sources, and every visitor may pick it in the Model list."""
 
-from types import SimpleNamespace
-
 import app
+import app_config
 import numpy as np
 import pytest
-import teach_tab
 from factories import KEYPOINTS_DIR
 
 from signspace.inference import Predictor, SequencePredictor
+from signspace.visitors import Visitors
 
 pytestmark = pytest.mark.skipif(not app.STARTER_DIR.is_dir(), reason="space/asl-starter absent")
 
 
 @pytest.fixture(scope="module")
 def starter():
-    with Predictor.from_pretrained(str(app.STARTER_DIR), hand_model=str(app.BUNDLED_HAND_MODEL)) as loaded:
+    with Predictor.from_pretrained(str(app.STARTER_DIR), hand_model=str(app_config.BUNDLED_HAND_MODEL)) as loaded:
         yield loaded
 
 
@@ -24,7 +23,8 @@ def test_the_starter_is_a_small_motion_model_for_three_words_that_never_types_no
     assert isinstance(starter, SequencePredictor) and starter.adapts
     assert sorted(starter.labels) == ["I love you", "hello", "not a sign", "thank you"]
     assert (app.STARTER_DIR / "model.safetensors").stat().st_size < 2_000_000
-    assert app.BUNDLED_HAND_MODEL.is_file() and (app.BUNDLED_HAND_MODEL.parent / "hand_landmarker.LICENSE").is_file()
+    bundled = app_config.BUNDLED_HAND_MODEL
+    assert bundled.is_file() and (bundled.parent / "hand_landmarker.LICENSE").is_file()
 
 
 def test_its_card_names_its_sources_licences_attribution_and_its_score_on_people_it_never_saw():
@@ -55,9 +55,9 @@ def test_every_visitor_may_pick_it_and_it_is_loaded_once_for_all(starter, tmp_pa
     config = app.AppConfig(model="local", per_visitor=True)
     shared = app.shared_models(config)
     assert list(shared) == [app.STARTER_NAME]
-    visitors = teach_tab.Visitors(config, starter, "local", root=tmp_path, shared=shared)
-    one = visitors.open(SimpleNamespace(session_hash="one"))
-    two = visitors.open(SimpleNamespace(session_hash="two"))
+    visitors = Visitors(config, starter, "local", root=tmp_path, shared=shared)
+    one = visitors.open("one")
+    two = visitors.open("two")
     assert one.shelf.names() == ["local", app.STARTER_NAME]
     one.shelf.select(app.STARTER_NAME)
     two.shelf.select(app.STARTER_NAME)
@@ -81,7 +81,7 @@ def test_with_no_model_named_and_no_hub_the_starter_serves_and_a_named_model_fai
 
     said = []
     config = app.AppConfig()
-    assert not config.chosen and config.model == app.DEFAULT_MODEL
+    assert not config.chosen and config.model == app_config.DEFAULT_MODEL
     assert app.load_model(config, announce=said.append, load=offline) is starter
     assert config.model == str(app.STARTER_DIR) and config.revision is None
     assert said == [

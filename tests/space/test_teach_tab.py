@@ -9,20 +9,24 @@ import app
 import gradio as gr
 import numpy as np
 import pytest
-import teach_tab
+import teach_handlers
+import teach_text
 from factories import ASL_DIR, HAND_MODEL, pattern_image, write_video
 
-from signspace.browser import BrowserInput
+from signspace.browser import BrowserInput, Send
 from signspace.jobs import Job, TrainingQueue
 from signspace.teach import ModelShelf, TeachSession
 from signspace.teach_folder import TeachFolder, TeachLimits
+from signspace.visitors import Visitors
+
+PAGE = teach_handlers.TeachPage.named()  # each component is its name: a handler's answer reads out["status"]
 
 
 class Base:
     """The capabilities of a sequence predictor, without a model."""
 
     tracks_hands, shows_crop, takes_clips, live_frame_seconds, adapts = True, False, True, 0.08, True
-    browser_input = BrowserInput("landmarks")
+    browser_input = BrowserInput(Send.LANDMARKS)
     hand_model, precision, labels = None, "fp32", ["a", "b"]
 
     def close(self):
@@ -49,12 +53,12 @@ def run_record(session, sign, frames_to_feed=0, takes=1):
     session.recorder.countdown, session.recorder.seconds = 0.05, 0.3
     outputs = []
     fed = 0
-    for out in teach_tab.record(session, sign, takes=takes, poll=0.02):
-        if outputs and "Recording" not in outputs[-1][0]:
+    for out in teach_handlers.record(PAGE, session, sign, takes=takes, poll=0.02):
+        if outputs and "Recording" not in outputs[-1]["status"]:
             fed = 0  # a new take
         outputs.append(out)
-        if "Recording" in out[0] and fed < frames_to_feed:
-            teach_tab.feed_frame(session, np.asarray(pattern_image(fed, (64, 48))))
+        if "Recording" in out["status"] and fed < frames_to_feed:
+            teach_handlers.feed_frame(session, np.asarray(pattern_image(fed, (64, 48))))
             fed += 1
     return outputs
 
@@ -63,32 +67,32 @@ def test_sign_name_mistakes_are_one_line_messages(tmp_path):
     session = make_session(tmp_path / "signs")
     for bad, message in (("", "needs a name"), ("..", "cannot be a sign name"), ("a/b", "has a slash")):
         with pytest.raises(gr.Error, match=message):
-            teach_tab.add_sign(session, bad)
-    teach_tab.add_sign(session, "Hello")
+            teach_handlers.add_sign(PAGE, session, bad)
+    teach_handlers.add_sign(PAGE, session, "Hello")
     with pytest.raises(gr.Error, match="only in letter case"):
-        teach_tab.add_sign(session, "HELLO")
-    signs, name_box, clips, status = teach_tab.add_sign(session, "thanks")
-    assert signs["value"] == "thanks" and name_box == "" and "Added **thanks**" in status
-    assert [v for _, v in signs["choices"]] == ["Hello", "thanks"]
+        teach_handlers.add_sign(PAGE, session, "HELLO")
+    out = teach_handlers.add_sign(PAGE, session, "thanks")
+    assert out["signs"]["value"] == "thanks" and out["new_name"] == "" and "Added **thanks**" in out["status"]
+    assert [v for _, v in out["signs"]["choices"]] == ["Hello", "thanks"]
 
 
 def test_the_not_a_sign_class_is_one_click_and_a_folder_the_builder_reads(tmp_path):
     session = make_session(tmp_path / "signs")
-    signs, _, _, status = teach_tab.add_background_sign(session)
-    assert signs["value"] == "not-a-sign" and "never types it" in status
+    out = teach_handlers.add_background_sign(PAGE, session)
+    assert out["signs"]["value"] == "not-a-sign" and "never types it" in out["status"]
     assert (tmp_path / "signs" / "not-a-sign").is_dir()
     with pytest.raises(gr.Error, match="already"):
-        teach_tab.add_background_sign(session)
+        teach_handlers.add_background_sign(PAGE, session)
 
 
 def test_a_click_before_the_page_has_loaded_says_so():
     with pytest.raises(gr.Error, match="still loading"):
-        teach_tab.add_sign(None, "hello")
+        teach_handlers.add_sign(PAGE, None, "hello")
 
 
 def test_recording_with_no_webcam_frames_says_how_to_fix_it(tmp_path):
     session = make_session(tmp_path / "signs")
-    teach_tab.add_sign(session, "hello")
+    teach_handlers.add_sign(PAGE, session, "hello")
     with pytest.raises(gr.Error, match="No webcam frames arrived.*allow the camera"):
         run_record(session, "hello", frames_to_feed=0)
     assert session.folder.clips() == []
@@ -96,13 +100,13 @@ def test_recording_with_no_webcam_frames_says_how_to_fix_it(tmp_path):
 
 def test_recording_counts_down_then_saves_the_streamed_frames(tmp_path):
     session = make_session(tmp_path / "signs")
-    teach_tab.add_sign(session, "hello")
+    teach_handlers.add_sign(PAGE, session, "hello")
     outputs = run_record(session, "hello", frames_to_feed=3)
-    messages = [o[0] for o in outputs]
+    messages = [o["status"] for o in outputs]
     assert any("Get ready" in m for m in messages) and any("Recording **hello**" in m for m in messages)
     assert messages[-1].startswith("Saved ") and "frames" in messages[-1]
     [clip] = session.folder.clips("hello")
-    signs, clips = outputs[-1][1], outputs[-1][2]
+    signs, clips = outputs[-1]["signs"], outputs[-1]["clips"]
     assert clips["value"] == clip.name and signs["value"] == "hello"
 
 
@@ -111,7 +115,7 @@ def test_a_recording_the_disk_refuses_is_kept_and_saved_on_retry(tmp_path, monke
     import os
 
     session = make_session(tmp_path / "signs")
-    teach_tab.add_sign(session, "hello")
+    teach_handlers.add_sign(PAGE, session, "hello")
     real_replace = os.replace
 
     def full_disk(src, dst):
@@ -121,25 +125,26 @@ def test_a_recording_the_disk_refuses_is_kept_and_saved_on_retry(tmp_path, monke
 
     monkeypatch.setattr(os, "replace", full_disk)
     outputs = run_record(session, "hello", frames_to_feed=3, takes=5)
-    assert sum("Recording **hello** (1 of 5)" in o[0] for o in outputs) > 0
-    assert not any("(2 of 5)" in o[0] for o in outputs)  # the series stops at the take the disk refused
-    message, _, _, retry = outputs[-1]
+    assert sum("Recording **hello** (1 of 5)" in o["status"] for o in outputs) > 0
+    assert not any("(2 of 5)" in o["status"] for o in outputs)  # the series stops at the take the disk refused
+    message, retry = outputs[-1]["status"], outputs[-1]["retry"]
     assert "Could not save the clip" in message and "the disk is full" in message and "kept" in message
     assert retry["visible"] is True and session.folder.clips() == []
     monkeypatch.setattr(os, "replace", real_replace)  # space freed
-    message, _, clips, retry = teach_tab.retry_save(session)
+    out = teach_handlers.retry_save(PAGE, session)
+    message, clips, retry = out["status"], out["clips"], out["retry"]
     [clip] = session.folder.clips("hello")
     assert message.startswith(f"Saved {clip.name} (3 frames)") and clips["value"] == clip.name
     assert retry["visible"] is False and session.pending is None
-    assert teach_tab.retry_save(session)[0] == "Nothing is waiting to be saved."
+    assert teach_handlers.retry_save(PAGE, session)["status"] == "Nothing is waiting to be saved."
 
 
 def test_a_shared_space_session_expires_even_if_the_browser_never_says_it_left(tmp_path):
     config = app.AppConfig(model="m", per_visitor=True)
     assert app.teach_ttl(config) == 6 * 3600 and app.teach_ttl(app.AppConfig(model="m")) is None
-    visitors = teach_tab.Visitors(config, Base(), "m", root=tmp_path / "signspace-teach")
-    session = visitors.open(SimpleNamespace(session_hash="gone"))
-    teach_tab.add_sign(session, "hello")
+    visitors = Visitors(config, Base(), "m", root=tmp_path / "signspace-teach")
+    session = visitors.open("gone")
+    teach_handlers.add_sign(PAGE, session, "hello")
     visitors.close(session)  # what the State's delete_callback runs when its time is up
     assert not session.folder.root.exists() and "gone" not in visitors.sessions
 
@@ -164,7 +169,7 @@ def test_the_page_says_what_a_recording_stores(tmp_path):
     assert "Stored: each clip as a video" in local and "in your signs folder" in local
     shared_server_tracked = note(app.AppConfig(model="m", per_visitor=True, tracking="server"))
     assert "Stored: each clip as a video" in shared_server_tracked and "sent to this Space" in shared_server_tracked
-    assert "landmarks only" in teach_tab.STORED_LANDMARKS and "no video" in teach_tab.STORED_LANDMARKS
+    assert "landmarks only" in teach_text.STORED_LANDMARKS and "no video" in teach_text.STORED_LANDMARKS
 
 
 def test_the_readme_install_brings_what_the_sign_in_needs_on_a_space(monkeypatch):
@@ -190,19 +195,19 @@ def test_the_readme_install_brings_what_the_sign_in_needs_on_a_space(monkeypatch
 
 def test_a_sign_renamed_during_its_recording_loses_nothing(tmp_path):
     session = make_session(tmp_path / "signs")
-    teach_tab.add_sign(session, "hello")
+    teach_handlers.add_sign(PAGE, session, "hello")
     session.recorder.countdown, session.recorder.seconds = 0.05, 0.3
     outputs = []
-    for out in teach_tab.record(session, "hello", poll=0.02):
+    for out in teach_handlers.record(PAGE, session, "hello", poll=0.02):
         outputs.append(out)
-        if "Recording" in out[0]:
+        if "Recording" in out["status"]:
             if not session.folder.clips() and session.folder.signs() == ["hello"]:
-                teach_tab.rename_sign(session, "hello", "hi")  # another tab renames it meanwhile
-            teach_tab.feed_frame(session, np.asarray(pattern_image(len(outputs), (64, 48))))
-    message, _, _, retry = outputs[-1]
+                teach_handlers.rename_sign(PAGE, session, "hello", "hi")  # another tab renames it meanwhile
+            teach_handlers.feed_frame(session, np.asarray(pattern_image(len(outputs), (64, 48))))
+    message, retry = outputs[-1]["status"], outputs[-1]["retry"]
     assert "Could not save the clip" in message and "there is no sign 'hello'" in message
     assert retry["visible"] is True
-    message, signs, _, _ = teach_tab.retry_save(session, "hi")
+    message = teach_handlers.retry_save(PAGE, session, "hi")["status"]
     assert message.startswith("Saved ") and [c.sign for c in session.folder.clips()] == ["hi"]
 
 
@@ -210,18 +215,18 @@ def test_on_a_shared_space_no_copy_of_a_visitors_clips_outlives_their_folder(tmp
     from gradio import processing_utils
 
     config = app.AppConfig(model="m", per_visitor=True)
-    visitors = teach_tab.Visitors(config, Base(), "m", root=tmp_path / "signspace-teach")
+    visitors = Visitors(config, Base(), "m", root=tmp_path / "signspace-teach")
     demo = app.build_demo(Fake(), config, visitors=visitors)
-    session = visitors.open(SimpleNamespace(session_hash="visitor"))
-    teach_tab.add_sign(session, "hello")
+    session = visitors.open("visitor")
+    teach_handlers.add_sign(PAGE, session, "hello")
     upload = Path(gr.utils.get_upload_folder()) / "test-upload" / "mine.mp4"
     write_video(upload, n_frames=6)
     elsewhere = write_video(tmp_path / "elsewhere.mp4", n_frames=6)
-    teach_tab.upload_clips(session, "hello", [str(upload), str(elsewhere)])
+    teach_handlers.upload_clips(PAGE, session, "hello", [str(upload), str(elsewhere)])
     assert not upload.exists() and elsewhere.exists()  # Gradio's copy went as soon as the clip was stored
     [clip, _] = session.folder.clips("hello")
     player = next(b for b in demo.blocks.values() if isinstance(b, gr.Video) and b.label == "Replay")
-    replay = teach_tab.select_clip(session, "hello", clip.name)
+    replay = teach_handlers.select_clip(PAGE, session, "hello", clip.name)
     served = processing_utils.move_files_to_cache(player.postprocess(replay), player, postprocess=True)
     assert served["path"] == str(clip.path)  # served from the visitor's folder, not copied into the cache
     visitors.close(session)
@@ -244,14 +249,14 @@ def test_while_recording_the_page_shows_the_hands_it_sees_and_nothing_runs_other
 
     session = make_session(tmp_path / "signs")
     session.folder.hand_model = str(HAND_MODEL)
-    teach_tab.add_sign(session, "hello")
+    teach_handlers.add_sign(PAGE, session, "hello")
     photo = np.asarray(Image.open(sorted((ASL_DIR / "B").glob("*.jpg"))[0]).convert("RGB"))
-    assert teach_tab.feed_frame(session, photo, now=1.0) == gr.update()  # idle: no tracking, no frame kept
+    assert teach_handlers.feed_frame(session, photo, now=1.0) == gr.update()  # idle: no tracking, no frame kept
     assert session._tracker is None
     session.recorder.countdown, session.recorder.seconds = 1.0, 2.0
     session.recorder.arm("hello", now=10.0)
-    countdown = teach_tab.feed_frame(session, photo, now=10.5)
-    recording = teach_tab.feed_frame(session, photo, now=11.2)
+    countdown = teach_handlers.feed_frame(session, photo, now=10.5)
+    recording = teach_handlers.feed_frame(session, photo, now=11.2)
     assert isinstance(countdown, Image.Image) and isinstance(recording, Image.Image)
     assert len(session.recorder.frames) == 1  # only the frame inside the 2 seconds
     red_banner = np.asarray(recording)[:18].reshape(-1, 3).mean(axis=0)
@@ -262,9 +267,9 @@ def test_while_recording_the_page_shows_the_hands_it_sees_and_nothing_runs_other
 
 def test_several_clips_in_a_row_each_with_its_countdown(tmp_path):
     session = make_session(tmp_path / "signs")
-    teach_tab.add_sign(session, "hello")
+    teach_handlers.add_sign(PAGE, session, "hello")
     outputs = run_record(session, "hello", frames_to_feed=2, takes=3)
-    messages = [o[0] for o in outputs]
+    messages = [o["status"] for o in outputs]
     assert any("Get ready (2 of 3)" in m for m in messages) and any("(3 of 3)" in m for m in messages)
     assert sum(m.startswith("Saved ") for m in messages) == 3 and len(session.folder.clips("hello")) == 3
 
@@ -272,25 +277,25 @@ def test_several_clips_in_a_row_each_with_its_countdown(tmp_path):
 def test_recording_needs_a_chosen_sign(tmp_path):
     session = make_session(tmp_path / "signs")
     with pytest.raises(gr.Error, match="there is no sign None; add it first"):
-        list(teach_tab.record(session, None))
+        list(teach_handlers.record(PAGE, session, None))
 
 
 def test_training_with_one_sign_or_an_empty_sign_says_what_to_record(tmp_path):
     session = make_session(tmp_path / "signs")
-    teach_tab.add_sign(session, "hello")
+    teach_handlers.add_sign(PAGE, session, "hello")
     with pytest.raises(gr.Error, match="at least two signs"):
-        next(teach_tab.train(session, progress=lambda *a, **k: None))
+        next(teach_handlers.train(PAGE, session, progress=lambda *a, **k: None))
     run_record(session, "hello", frames_to_feed=2)
-    teach_tab.add_sign(session, "thanks")
+    teach_handlers.add_sign(PAGE, session, "thanks")
     with pytest.raises(gr.Error, match="'thanks' have no clips yet"):
-        next(teach_tab.train(session, progress=lambda *a, **k: None))
+        next(teach_handlers.train(PAGE, session, progress=lambda *a, **k: None))
 
 
 def test_two_tabs_of_one_visitor_cannot_train_the_same_folder_at_once(tmp_path):
     queue = TrainingQueue()
     first, second = (make_session(tmp_path / "signs", queue=queue, owner=o) for o in ("tab-1", "tab-2"))
     for sign in ("a", "b"):
-        teach_tab.add_sign(first, sign)
+        teach_handlers.add_sign(PAGE, first, sign)
         run_record(first, sign, frames_to_feed=2)
     release = threading.Event()
 
@@ -302,10 +307,10 @@ def test_two_tabs_of_one_visitor_cannot_train_the_same_folder_at_once(tmp_path):
     for session in (first, second):
         session.run = slow_training
         session.check = lambda folder: (folder.signs(), [])  # pattern clips have no hand: train them anyway
-    running = teach_tab.train(first, progress=lambda *a, **k: None)
-    assert next(running)[0].startswith(("Training", "Waiting"))
+    running = teach_handlers.train(PAGE, first, progress=lambda *a, **k: None)
+    assert next(running)["train_status"].startswith(("Training", "Waiting"))
     with pytest.raises(gr.Error, match="training already .*another tab"):
-        next(teach_tab.train(second, progress=lambda *a, **k: None))
+        next(teach_handlers.train(PAGE, second, progress=lambda *a, **k: None))
     running.close()  # the first tab closes mid-training: its job is cancelled and the trainer freed
     assert first.job.done_event.wait(5) and first.job.state == "cancelled"
     release.set()
@@ -325,9 +330,9 @@ def test_closing_the_tab_cancels_its_training_and_frees_the_queue(tmp_path):
     session.job = queue.submit(str(session.folder.root), "leaver", forever)
     session.folder.add_sign("hello")
     assert started.wait(5)
-    visitors = teach_tab.Visitors(app.AppConfig(model="m", per_visitor=True), Base(), "m", queue=queue)
+    visitors = Visitors(app.AppConfig(model="m", per_visitor=True), Base(), "m", queue=queue)
     visitors.sessions["leaver"] = session
-    visitors.leave(SimpleNamespace(session_hash="leaver"))
+    visitors.leave("leaver")
     assert session.job.state == "cancelled" and not session.folder.root.exists()  # their recordings are gone
     after = queue.submit("other", "someone", lambda job: "ran")
     assert after.done_event.wait(5) and after.result == "ran"
@@ -337,32 +342,32 @@ def test_publishing_without_login_on_a_shared_space_or_with_a_bad_repo_id(tmp_pa
     monkeypatch.setenv("SPACE_ID", "someone/signs")
     shared = make_session(tmp_path / "shared", per_visitor=True)
     with pytest.raises(gr.Error, match="your own Hugging Face account: press 'Sign in with Hugging Face'"):
-        teach_tab.publish_clicked(shared, "me/signs", "me/model", True, None)
+        teach_handlers.publish_clicked(shared, "me/signs", "me/model", True, None)
     token = SimpleNamespace(token="hf_visitor")
     with pytest.raises(gr.Error, match="nothing to publish yet: press Train first"):
-        teach_tab.publish_clicked(shared, "me/signs", "me/model", True, token)
+        teach_handlers.publish_clicked(shared, "me/signs", "me/model", True, token)
     local = make_session(tmp_path / "local")
     local.result = SimpleNamespace(model_dir=tmp_path)
     with pytest.raises(gr.Error, match=r"dataset repo='my signs' is not a Hub repo id; use the form 'user/name'"):
-        teach_tab.publish_clicked(local, "my signs", "me/model", True, None)
+        teach_handlers.publish_clicked(local, "my signs", "me/model", True, None)
     with pytest.raises(gr.Error, match=r"model repo='me' is not a Hub repo id"):
-        teach_tab.publish_clicked(local, "me/signs", "me", True, None)
+        teach_handlers.publish_clicked(local, "me/signs", "me", True, None)
 
 
 def test_a_shared_space_gives_each_visitor_a_private_folder_with_tighter_limits(tmp_path):
     config = app.AppConfig(model="m", per_visitor=True)
-    visitors = teach_tab.Visitors(config, Base(), "m", root=tmp_path / "signspace-teach")
-    one = visitors.open(SimpleNamespace(session_hash="visitor-1"))
-    two = visitors.open(SimpleNamespace(session_hash="visitor-2"))
+    visitors = Visitors(config, Base(), "m", root=tmp_path / "signspace-teach")
+    one = visitors.open("visitor-1")
+    two = visitors.open("visitor-2")
     assert one.folder.root != two.folder.root and one.folder.root.parent == two.folder.root.parent
     assert one.folder.root.parent == tmp_path / "signspace-teach"
-    sneaky = visitors.open(SimpleNamespace(session_hash="../../escape"))
+    sneaky = visitors.open("../../escape")
     assert sneaky.folder.root.parent == tmp_path / "signspace-teach"  # a browser-chosen id names no other folder
     assert one.folder.limits == TeachLimits.public() and TeachLimits.public().total_bytes < TeachLimits().total_bytes
-    teach_tab.add_sign(one, "hello")
+    teach_handlers.add_sign(PAGE, one, "hello")
     assert two.folder.signs() == []  # never listed to others
     for session in (one, two, sneaky):
-        visitors.leave(SimpleNamespace(session_hash=session.owner))
+        visitors.leave(session.owner)
     assert not one.folder.root.exists()
 
 
@@ -388,17 +393,17 @@ def test_the_live_tab_switches_to_a_trained_model_and_back(tmp_path):
         app.pick_model(session, "gone", None)
 
 
-def test_the_snapshot_tab_answers_with_the_visitors_chosen_model(tmp_path, monkeypatch):
+def test_the_snapshot_tab_answers_with_the_visitors_chosen_model(tmp_path):
     calls = []
-    monkeypatch.setattr(app, "classify_file", lambda predictor, path: calls.append((predictor, path)) or {"x": 1.0})
+    own = lambda predictor, path: calls.append((predictor, path)) or {"x": 1.0}  # noqa: E731
     session = make_session(tmp_path / "signs")
     trained = Base()
     session.shelf.add("signs-1", trained, select=False)
     config = app.AppConfig(model="app-model")
-    assert app.snapshot_step(lambda path: {"app": 1.0}, "p.jpg", session, config) == {"app": 1.0}
-    assert app.snapshot_step(lambda path: {"app": 1.0}, "p.jpg", None, config) == {"app": 1.0}
+    assert app.snapshot_step(lambda path: {"app": 1.0}, "p.jpg", session, config, own) == {"app": 1.0}
+    assert app.snapshot_step(lambda path: {"app": 1.0}, "p.jpg", None, config, own) == {"app": 1.0}
     session.shelf.select("signs-1")
-    assert app.snapshot_step(lambda path: {"app": 1.0}, "p.jpg", session, config) == {"x": 1.0}
+    assert app.snapshot_step(lambda path: {"app": 1.0}, "p.jpg", session, config, own) == {"x": 1.0}
     assert calls == [(trained, "p.jpg")]
 
 
@@ -406,7 +411,7 @@ def test_publish_is_handed_the_visitors_own_token_by_gradio():
     """Gradio injects the signed-in visitor's token by type hint; a hint it cannot read would silently drop it."""
     from gradio import utils
 
-    assert utils.oauth_token_requirement(teach_tab.publish_clicked) == "optional"
+    assert utils.oauth_token_requirement(teach_handlers.publish_clicked) == "optional"
 
 
 def test_on_a_shared_space_a_recording_is_the_landmarks_the_browser_sent_and_no_video(tmp_path):
@@ -415,10 +420,10 @@ def test_on_a_shared_space_a_recording_is_the_landmarks_the_browser_sent_and_no_
     from signspace.landmarks import RIGHT
 
     config = app.AppConfig(model="m", per_visitor=True)
-    visitors = teach_tab.Visitors(config, Base(), "m", root=tmp_path / "visitors")
-    session = visitors.open(SimpleNamespace(session_hash="visitor"))
+    visitors = Visitors(config, Base(), "m", root=tmp_path / "visitors")
+    session = visitors.open("visitor")
     assert session.records_landmarks
-    teach_tab.add_sign(session, "hello")
+    teach_handlers.add_sign(PAGE, session, "hello")
     session.recorder.countdown, session.recorder.seconds = 0.1, 0.5
     clip = landmark_clip("circle", frames=40, seed=2)
     sent = iter(range(40))
@@ -429,21 +434,21 @@ def test_on_a_shared_space_a_recording_is_the_landmarks_the_browser_sent_and_no_
         return {"frames": [{"t": 50 + i * 0.08, "hands": hands(i)} for i in batch]}
 
     outputs = []
-    for out in teach_tab.record(session, "hello", poll=0.02):
+    for out in teach_handlers.record(PAGE, session, "hello", poll=0.02):
         outputs.append(out)
-        if "Recording" in out[0] or "Get ready" in out[0]:
-            answer = teach_tab.feed_landmarks(session, page())
+        if "Recording" in out["status"] or "Get ready" in out["status"]:
+            answer = teach_handlers.feed_landmarks(session, page())
             assert "ack" in answer, answer
             time.sleep(0.3)
     [clip_saved] = session.folder.clips("hello")
     assert clip_saved.path.suffix == ".npy" and clip_saved.hands == "found", outputs[-1]
-    assert teach_tab.select_clip(session, "hello", clip_saved.name) is None  # landmarks: nothing to replay
-    assert teach_tab.feed_landmarks(session, {"frames": []}) == {
+    assert teach_handlers.select_clip(PAGE, session, "hello", clip_saved.name) is None  # landmarks: nothing to replay
+    assert teach_handlers.feed_landmarks(session, {"frames": []}) == {
         "refused": "a landmark message needs a non-empty 'frames' list"
     }
     visitors.close(session)
-    local = teach_tab.Visitors(app.AppConfig(model="m"), Base(), "m").records_landmarks
-    server = teach_tab.Visitors(app.AppConfig(model="m", per_visitor=True, tracking="server"), Base(), "m")
+    local = Visitors(app.AppConfig(model="m"), Base(), "m").records_landmarks
+    server = Visitors(app.AppConfig(model="m", per_visitor=True, tracking="server"), Base(), "m")
     assert not local and not server.records_landmarks  # locally, and when told to, clips are videos as before
 
 
@@ -456,25 +461,26 @@ def test_a_recordings_length_is_the_servers_whatever_times_the_page_claims(tmp_p
     from signspace.landmarks import RIGHT, load_npy
 
     config = app.AppConfig(model="m", per_visitor=True)
-    visitors = teach_tab.Visitors(config, Base(), "m", root=tmp_path / "visitors")
-    session = visitors.open(SimpleNamespace(session_hash="visitor"))
-    teach_tab.add_sign(session, "hello")
+    visitors = Visitors(config, Base(), "m", root=tmp_path / "visitors")
+    session = visitors.open("visitor")
+    teach_handlers.add_sign(PAGE, session, "hello")
     session.rate = FrameRate(clock=lambda: 0.0)
     hands = [{"handedness": "Right", "score": 0.9, "points": landmark_clip("circle")[0][RIGHT].tolist()}]
     session.recorder.countdown, session.recorder.seconds = 0.0, 2.0
     session.recorder.arm("hello", 100.0)
-    assert "ack" in teach_tab.feed_landmarks(session, {"frames": [{"t": 0, "hands": hands}]}, now=100.5)
-    assert "ack" in teach_tab.feed_landmarks(session, {"frames": [{"t": 30000, "hands": hands}]}, now=101.0)
+    assert "ack" in teach_handlers.feed_landmarks(session, {"frames": [{"t": 0, "hands": hands}]}, now=100.5)
+    assert "ack" in teach_handlers.feed_landmarks(session, {"frames": [{"t": 30000, "hands": hands}]}, now=101.0)
     # one message spanning 30,000 s: its first frame would have been taken long before the recording began
     message = {"frames": [{"t": 30001, "hands": hands}, {"t": 60000, "hands": hands}]}
-    assert "ack" in teach_tab.feed_landmarks(session, message, now=101.5)
+    assert "ack" in teach_handlers.feed_landmarks(session, message, now=101.5)
     assert session.recorder.times == [100.5, 101.0, 101.5]
     session.pending = session.recorder.take()
-    status, *_ = teach_tab.save_pending(session)
+    status = teach_handlers.save_pending(PAGE, session)["status"]
     [clip] = session.folder.clips("hello")
     assert status.startswith("Saved") and len(load_npy(clip.path, "c")) == 31  # 1 s at 30 frames a second
     session.pending = ("hello", [np.ones(258, np.float32)] * 2, [0.0, 30000.0])  # what an old recorder kept
-    status, _, _, retry = teach_tab.save_pending(session)
+    out = teach_handlers.save_pending(PAGE, session)
+    status, retry = out["status"], out["retry"]
     assert "span 3e+04 s, over the 6 s a clip may last here" in status and not retry["visible"]
     assert session.pending is None and len(session.folder.clips("hello")) == 1  # discarded, not offered again
     visitors.close(session)
@@ -486,27 +492,29 @@ def test_where_the_browser_tracks_the_visitor_may_keep_the_video_too_but_not_mid
     from signspace.landmarks import RIGHT
 
     config = app.AppConfig(model="m", per_visitor=True)
-    visitors = teach_tab.Visitors(config, Base(), "m", root=tmp_path / "visitors")
-    session = visitors.open(SimpleNamespace(session_hash="visitor"))
-    teach_tab.add_sign(session, "hello")
-    _, camera, preview, note = teach_tab.choose_storage(session, "Landmarks and the video")
+    visitors = Visitors(config, Base(), "m", root=tmp_path / "visitors")
+    session = visitors.open("visitor")
+    teach_handlers.add_sign(PAGE, session, "hello")
+    out = teach_handlers.choose_storage(PAGE, session, "Landmarks and the video")
+    camera, preview, note = out["server_camera"], out["hands_seen"], out["note"]
     assert not session.records_landmarks and camera["visible"] and preview["visible"]
     assert "Stored: each clip as a video" in note and "sent to this Space" in note
     hands = [{"handedness": "Right", "score": 0.9, "points": landmark_clip("circle")[0][RIGHT].tolist()}]
     session.recorder.countdown, session.recorder.seconds = 0.0, 5.0
     session.recorder.arm("hello", time.monotonic())
-    assert "ack" in teach_tab.feed_landmarks(session, {"frames": [{"t": 1.0, "hands": hands}]})
+    assert "ack" in teach_handlers.feed_landmarks(session, {"frames": [{"t": 1.0, "hands": hands}]})
     assert session.recorder.frames == []  # the landmarks no longer make the recording: the webcam's frames do
-    teach_tab.feed_frame(session, np.asarray(pattern_image(0, (64, 48))))
+    teach_handlers.feed_frame(session, np.asarray(pattern_image(0, (64, 48))))
     assert len(session.recorder.frames) == 1
-    shown, *unchanged = teach_tab.choose_storage(session, "Landmarks only")  # mid-recording: refused
-    assert shown["value"] == "Landmarks and the video" and not session.records_landmarks
-    assert all(update == gr.update() for update in unchanged)
+    refused = teach_handlers.choose_storage(PAGE, session, "Landmarks only")  # mid-recording: refused
+    assert refused["store"]["value"] == "Landmarks and the video" and not session.records_landmarks
+    assert list(refused) == ["store"]  # nothing else changes
     session.recorder.take()
-    _, camera, _, note = teach_tab.choose_storage(session, "Landmarks only")
-    assert session.records_landmarks and not camera["visible"] and note == teach_tab.STORED_LANDMARKS
+    out = teach_handlers.choose_storage(PAGE, session, "Landmarks only")
+    camera, note = out["server_camera"], out["note"]
+    assert session.records_landmarks and not camera["visible"] and note == teach_text.STORED_LANDMARKS
     session.recorder.arm("hello", time.monotonic())
-    teach_tab.feed_frame(session, np.asarray(pattern_image(0, (64, 48))))
+    teach_handlers.feed_frame(session, np.asarray(pattern_image(0, (64, 48))))
     assert session.recorder.frames == []  # a still-streaming webcam never mixes pictures into landmarks
     visitors.close(session)
 
