@@ -46,8 +46,8 @@ def tuned_accuracy(model, windows, truth) -> float:
 def person_trials(fold: dict, person: str, k: int, draws: int, method: str, model=None):
     """(before, after, others before, others after, seconds) for each draw of k clips per word of ``person``;
     ``model``: the fold's model, for ``finetune`` (trained on the clips' windows as the app's adapt does)."""
-    from signspace.adaptation import PersonalMemory, finetune_copy
-    from signspace.scan import BACKGROUND_LABEL, display_labels
+    from signspace.core.labels import BACKGROUND_LABEL, display_labels
+    from signspace.serve.adaptation import PersonalMemory, finetune_copy
 
     other = list(fold["labels"]).index(display_labels([BACKGROUND_LABEL])[0])
     words = fold["label"] != other
@@ -95,7 +95,7 @@ def main() -> None:
     parser.add_argument("--work", required=True, help="the --work folder of train/build_starter.py")
     parser.add_argument("--draws", type=int, default=5)
     args = parser.parse_args()
-    from signspace.modeling import load_classifier
+    from signspace.models.modeling import load_classifier
 
     work = Path(args.work)
     folds = [dict(np.load(path)) for path in sorted(work.glob("fold*.npz"))]

@@ -44,9 +44,9 @@ FRAME_SECONDS = 0.2  # the app's --stream_every: how often an image model's page
 
 
 def train_model(work: Path) -> Path:
-    from signspace.jobs import Job
-    from signspace.teach import run_training
-    from signspace.teach_folder import TeachFolder
+    from signspace.teach.folder import TeachFolder
+    from signspace.teach.jobs import Job
+    from signspace.teach.session import run_training
 
     done = work / "model.txt"
     if done.is_file() and Path(done.read_text()).is_dir():
@@ -105,7 +105,7 @@ def cpu(work: Path) -> None:
     import browser_feed
     import torch
 
-    from signspace.inference import Predictor
+    from signspace.serve.inference import Predictor
 
     torch.set_num_threads(2)
     model = train_model(work)
@@ -145,7 +145,7 @@ def crowd(work: Path, visitors: list[int], seconds: float) -> None:
     import browser_feed
     import torch
 
-    from signspace.inference import Predictor
+    from signspace.serve.inference import Predictor
 
     torch.set_num_threads(1)  # the app serves visitors on threads: one each, as Gradio's workers do
     model = train_model(work)
@@ -224,7 +224,7 @@ def bytes_per_second(work: Path, seconds: float, crop_model: Path | None = None)
     from playwright.sync_api import sync_playwright
     from test_browser import hand_frames, open_page, start_camera, write_y4m
 
-    from signspace.inference import Predictor
+    from signspace.serve.inference import Predictor
 
     model = crop_model or train_model(work)
     video = write_y4m(work / "camera.y4m", hand_frames("B", 30) + hand_frames("Y", 30))
@@ -300,9 +300,9 @@ def agreement(work: Path) -> None:
 
     from PIL import Image
 
-    from signspace.browser import parse_message
-    from signspace.inference import Predictor
-    from signspace.landmarks import LEFT, RIGHT, track_clip
+    from signspace.core.landmarks import LEFT, RIGHT, track_clip
+    from signspace.serve.browser import parse_message
+    from signspace.serve.inference import Predictor
 
     model = train_model(work)
     predictor = Predictor.from_pretrained(str(model), hand_model=str(HAND_MODEL))
@@ -387,7 +387,7 @@ def crowd_http(work: Path, visitors: list[int], seconds: float) -> None:
     visitor a keep-alive connection posting landmark messages exactly as the page does (the off-queue route, one
     message in flight, the frames gathered meanwhile: ``_crowd_round``). Baseline, in the same run: the same crowd
     against a Gradio app with the same inputs and outputs whose handler does nothing, i.e. Gradio's own cost."""
-    from signspace.inference import Predictor
+    from signspace.serve.inference import Predictor
 
     model = train_model(work)
     with Predictor.from_pretrained(str(model), hand_model=str(HAND_MODEL)) as predictor:
@@ -458,7 +458,7 @@ def _crowd_round(server, port: int, fn_index: int, feed: int, messages: list[dic
     import asyncio
     import uuid
 
-    from signspace.browser import MAX_FRAMES_PER_MESSAGE
+    from signspace.serve.browser import MAX_FRAMES_PER_MESSAGE
 
     stream = [frame for message in messages for frame in message["frames"]]
     times, sizes, errors, paces = [], [], [], []
@@ -558,8 +558,8 @@ def crop_messages(predictor, frames: list[np.ndarray]) -> list[dict]:
     crop at the model's input size (cut here with the server's own code, so the pixels are the server's)."""
     from PIL import Image
 
-    from signspace.hands import hand_crop
-    from signspace.transforms import eval_pixels
+    from signspace.core.hands import hand_crop
+    from signspace.models.transforms import eval_pixels
 
     messages = []
     for index, frame in enumerate(frames):
@@ -580,7 +580,7 @@ def cpu_crops(crop_model: Path) -> None:
     import browser_feed
     import torch
 
-    from signspace.inference import Predictor
+    from signspace.serve.inference import Predictor
 
     torch.set_num_threads(2)
     predictor = Predictor.from_pretrained(str(crop_model), hand_model=str(HAND_MODEL))
@@ -645,7 +645,7 @@ def page_tracker() -> str:
     """The bench page: the Live tab's own tracking and crop code, taken from space/browser_tracker.js (from its
     tracker options to the drawing code: the small-hand search, the crop), so what is measured is what the page does.
     ``track(urls, ms)`` tracks frames as one stream; ``reset()`` starts another; ``cut(url, hands, wants, type)``."""
-    from signspace.hands import search_settings
+    from signspace.core.hands import search_settings
 
     script = (ROOT / "space" / "browser_tracker.js").read_text()
     helpers = script[script.index("// hands.HandTracker's options") : script.index("const BONES")]
@@ -691,10 +691,10 @@ def crops(work: Path, crop_model: Path) -> None:
     from PIL import Image
     from scenes import hand_region, webcam_scene
 
-    from signspace.browser import parse_crop
-    from signspace.hands import Hand
-    from signspace.inference import Predictor
-    from signspace.transforms import eval_pixels
+    from signspace.core.hands import Hand
+    from signspace.models.transforms import eval_pixels
+    from signspace.serve.browser import parse_crop
+    from signspace.serve.inference import Predictor
 
     predictor = Predictor.from_pretrained(str(crop_model), precision="fp32", hand_model=str(HAND_MODEL))
     wants = predictor.browser_input.paced(FRAME_SECONDS)

@@ -16,8 +16,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ASL_DIR, ASL_GROUP_PATTERN, emit, run_main  # noqa: E402
 
-from signspace.builder import DecodeSettings, decode_all  # noqa: E402
-from signspace.scan import scan_data_dir  # noqa: E402
+from signspace.data.builder import DecodeSettings, decode_all  # noqa: E402
+from signspace.data.scan import scan_data_dir  # noqa: E402
 
 
 def naive(paths, size):

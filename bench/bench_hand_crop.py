@@ -35,8 +35,8 @@ HAND_MODEL = HERE.parent.parent / "shared" / "models" / "mediapipe-hand-landmark
 def crop_dataset(tracked: Path, out: Path) -> None:
     import datasets
 
-    from signspace.hands import Hand, hand_crop
-    from signspace.imaging import decode_image, encode_jpeg
+    from signspace.core.hands import Hand, hand_crop
+    from signspace.core.imaging import decode_image, encode_jpeg
 
     data = datasets.load_from_disk(str(tracked))
 
@@ -83,7 +83,7 @@ def main() -> None:
     import datasets
     import finetune
 
-    from signspace.inference import Predictor
+    from signspace.serve.inference import Predictor
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="signspace-crop-"))
     tracked, cropped = work / "asl-tracked", work / "asl-crops"
@@ -131,7 +131,7 @@ def main() -> None:
     photos = [np.asarray(image.convert("RGB")) for image in test["image"]]
     labels = test["label"]
     others = [test[(i * 7 + 3) % len(test)]["image"] for i in range(len(test))]
-    from signspace.hands import Hand
+    from signspace.core.hands import Hand
 
     regions = [hand_region(row["image"], None, [Hand.from_record(h) for h in row["hands"]]) for row in test]
     scenes = [

@@ -37,7 +37,7 @@ def sample_photos(count: int, seed: int = 0) -> list[Path]:
 
 
 def make_scenes(count: int = 72) -> list[np.ndarray]:
-    from signspace.hands import HandTracker
+    from signspace.core.hands import HandTracker
 
     picks = sample_photos(count)
     others = sample_photos(count, seed=1)
@@ -53,7 +53,7 @@ def make_scenes(count: int = 72) -> list[np.ndarray]:
 
 
 def bench_found(args) -> None:
-    from signspace.hands import HandTracker
+    from signspace.core.hands import HandTracker
 
     scenes = make_scenes(args.scenes)
     photos = [np.asarray(Image.open(p).convert("RGB")) for p in sample_photos(args.photos, seed=2)]
@@ -90,7 +90,7 @@ def bench_found(args) -> None:
 
 
 def bench_cost(args) -> None:
-    from signspace.hands import HandTracker
+    from signspace.core.hands import HandTracker
 
     scenes = make_scenes(24)
     with HandTracker(HAND_MODEL) as tracker:
@@ -131,7 +131,7 @@ def bench_latency(args) -> None:
     import torch
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
 
-    from signspace.inference import Predictor
+    from signspace.serve.inference import Predictor
 
     scenes = make_scenes(24)
     results = {}

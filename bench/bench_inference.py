@@ -74,7 +74,7 @@ def make_probed_vit(folder: Path, train_photos: list[Path]) -> Path:
     from sklearn.linear_model import LogisticRegression
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
 
-    from signspace.inference import Predictor
+    from signspace.serve.inference import Predictor
 
     torch.manual_seed(0)
     letters = sorted({p.parent.name for p in train_photos})
@@ -167,7 +167,7 @@ def main() -> None:
     from PIL import Image
     from transformers import pipeline
 
-    from signspace.inference import Predictor
+    from signspace.serve.inference import Predictor
 
     frame = np.random.RandomState(0).randint(0, 256, (480, 640, 3), dtype=np.uint8)
     frame_pil = Image.fromarray(frame)

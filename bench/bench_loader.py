@@ -50,7 +50,7 @@ def main() -> None:
         sys.exit(f"needs {ASL_DIR}")
     import datasets
 
-    from signspace.transforms import InputSpec, batch_transform, collate, device_augmentation
+    from signspace.models.transforms import InputSpec, batch_transform, collate, device_augmentation
 
     torch.set_num_threads(1)
     spec = InputSpec(args.size, (0.5,) * 3, (0.5,) * 3)

@@ -24,10 +24,10 @@ import json, resource, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import app, teach_handlers
-from signspace.landmarks import load_npy
+from signspace.core.landmarks import load_npy
 
-from signspace.browser import BrowserInput
-from signspace.visitors import Visitors
+from signspace.serve.browser import BrowserInput
+from signspace.teach.visitors import Visitors
 class Base:
     tracks_hands, shows_crop, takes_clips, live_frame_seconds = True, False, True, 0.08
     browser_input, hand_model, precision = BrowserInput("landmarks"), None, "fp32"

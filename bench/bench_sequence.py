@@ -33,7 +33,7 @@ HAND_MODEL = SHARED / "models" / "mediapipe-hand-landmarker" / "hand_landmarker.
 def gru_baseline() -> tuple[float, float]:
     """The issue's reference: a plain bidirectional GRU over normalised hand landmarks, random 70/30 split of the
     KSL clips, one CPU thread. Returns (test accuracy, training seconds)."""
-    from signspace.landmarks import load_npy
+    from signspace.core.landmarks import load_npy
 
     clips, labels = [], []
     names = sorted(p.name for p in KSL.iterdir() if p.is_dir())
@@ -108,8 +108,8 @@ def bench_live(work: Path, frames: int = 150) -> None:
     """Frames of a real hand moving across a 640x480 scene, through the live session with a trained model."""
     from PIL import Image
 
-    from signspace.inference import Predictor
-    from signspace.landmarks import hands_present
+    from signspace.core.landmarks import hands_present
+    from signspace.serve.inference import Predictor
 
     model_dir = work / "ksl-model"
     if not (model_dir / "config.json").exists():

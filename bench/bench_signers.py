@@ -218,8 +218,8 @@ def stream(clips: list[tuple[np.ndarray, str]], seconds: float, fps: float = 30.
 
 def typed_words(model_dir: Path, frames, thresholds) -> dict[float, list[tuple[float, str]]]:
     """(time, word) typed by the live session over ``frames``, for each confidence threshold."""
-    from signspace.inference import SequencePredictor
-    from signspace.modeling import load_classifier
+    from signspace.models.modeling import load_classifier
+    from signspace.serve.inference import SequencePredictor
 
     predictor = SequencePredictor(load_classifier(str(model_dir)), hand_model=str(HAND_MODEL))
     typed = {}
@@ -241,8 +241,8 @@ def bench_idle(work: Path, thresholds=(0.6, 0.8, 0.9, 0.95)) -> None:
     four-person model without and with a "not-a-sign" class (taught with asl-3-signs' clips: yet another person,
     other signs), and, so that typing nothing scores no points, the right words typed for 60 s of a held-out
     person's real hello/thanks/iloveyou clips; at the app's threshold (0.6) and stricter ones."""
-    from signspace.landmarks import load_npy, load_npy_frames
-    from signspace.scan import BACKGROUND_LABEL
+    from signspace.core.labels import BACKGROUND_LABEL
+    from signspace.core.landmarks import load_npy, load_npy_frames
 
     held_out = "surtecha"
     ksl = sorted((KEYPOINTS / "ksl-13-signs").glob("*/*.npy"))

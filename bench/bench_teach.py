@@ -1,4 +1,4 @@
-"""The Teach tab's Train button on 5 signs x 10 clips, as the page runs it (signspace.teach.run_training).
+"""The Teach tab's Train button on 5 signs x 10 clips, as the page runs it (signspace.teach.session.run_training).
 
     python bench/bench_teach.py [--workdir DIR]
 
@@ -43,8 +43,8 @@ def make_folder(root: Path) -> Path:
 
 
 def timed_training(folder, name: str):
-    from signspace.jobs import Job
-    from signspace.teach import run_training
+    from signspace.teach.jobs import Job
+    from signspace.teach.session import run_training
 
     started = time.perf_counter()
     result = run_training(folder, Job(name, "bench", None))
@@ -52,8 +52,9 @@ def timed_training(folder, name: str):
 
 
 def bench(work: Path) -> None:
-    from signspace import build_dataset, finetune
-    from signspace.teach_folder import TeachFolder
+    from signspace.data import build_dataset
+    from signspace.teach.folder import TeachFolder
+    from signspace.train import finetune
 
     data = make_folder(work / "signs")
     folder = TeachFolder(data, hand_model=str(HAND_MODEL))

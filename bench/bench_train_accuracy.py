@@ -33,7 +33,7 @@ def hf_guide_recipe(dataset_dir: Path, output_dir: Path, epochs: int) -> dict:
     from torchvision.transforms import CenterCrop, Compose, Normalize, RandomResizedCrop, Resize, ToTensor
     from transformers import AutoImageProcessor, AutoModelForImageClassification, Trainer, TrainingArguments
 
-    from signspace.metrics import classification_metrics
+    from signspace.core.metrics import classification_metrics
 
     data = datasets.load_from_disk(str(dataset_dir))
     names = data["train"].features["label"].names

@@ -79,7 +79,7 @@ def hf_guide(folder: Path, steps: int, batch: int, bf16: bool, out: Path) -> flo
     """imagefolder + torchvision transforms in with_transform + Trainer with its defaults."""
     from transformers import AutoImageProcessor, AutoModelForImageClassification, Trainer, TrainingArguments
 
-    from signspace.transforms import collate
+    from signspace.models.transforms import collate
 
     processor = AutoImageProcessor.from_pretrained(str(folder))
     data = guide_train_dataset(processor.size["height"], processor.image_mean, processor.image_std)

@@ -2,7 +2,7 @@
 
     python bench/bench_video_memory.py
 
-Ours: ``signspace.video.read_frames`` as the builder and the app call it. Baseline in the same run: the same frames
+Ours: ``signspace.core.video.read_frames`` as the builder and the app call it. Baseline in the same run: the same frames
 decoded and kept at full size (what read_frames did before it scaled frames in the converter). Each is measured in
 a fresh process (peak resident memory, ``ru_maxrss``).
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 started = time.perf_counter()
 if sys.argv[2] == "ours":
-    from signspace.video import read_frames
+    from signspace.core.video import read_frames
     frames = [np.asarray(image) for _, image, _ in read_frames(Path(sys.argv[1]), 64, "bomb.mp4")]
 else:
     import av

@@ -110,7 +110,7 @@ def gru_fit_predict(train, train_labels, test, num_labels: int, length: int = 32
     import numpy as np
     import torch
 
-    from signspace.landmarks import normalise, resample
+    from signspace.core.landmarks import normalise, resample
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -39,7 +39,7 @@ def _background(rng: random.Random, other: Image.Image) -> Image.Image:
 
 def hand_region(photo: Image.Image, tracker, hands=None) -> tuple[float, float, float, float]:
     """The padded hand box of a close-up (from ``hands`` if given, else the tracker's whole-photo pass)."""
-    from signspace.hands import hands_box
+    from signspace.core.hands import hands_box
 
     width, height = photo.size
     if hands is None:

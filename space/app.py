@@ -38,13 +38,13 @@ from handlers import (
     snapshot_step,
 )
 
-from signspace import browser
-from signspace.errors import SignSpaceError, run_cli
-from signspace.hub import HubError
-from signspace.inference import Predictor
-from signspace.limits import parse_size
-from signspace.live import LiveRoster
-from signspace.teach import SharedModel
+from signspace.core.errors import SignSpaceError, run_cli
+from signspace.core.hub import HubError
+from signspace.serve import browser
+from signspace.serve.inference import Predictor
+from signspace.serve.limits import parse_size
+from signspace.serve.live import LiveRoster
+from signspace.teach.session import SharedModel
 
 HOW_TO = """**How to use.** Allow the webcam (where your browser tracks your hands, as with a motion model, it starts
 by itself; otherwise press *Record*). The top guesses update several times a second, smoothed over the last frames.

@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Literal
 from starlette.middleware import Middleware
 from transformers import HfArgumentParser
 
-from signspace import browser
-from signspace.cli import parse_dataclasses
-from signspace.errors import ConfigError, HandModelError
-from signspace.hands import resolve_hand_model
-from signspace.inference import HandCropMode, Precision, Predictor
-from signspace.limits import RequestSizeLimit, UnknownEvent, UploadBudget, parse_size
-from signspace.live import MAX_LIVE_SESSIONS, MOTION_FRAME_SECONDS
-from signspace.teach import on_hf_space
-from signspace.teach_folder import TeachLimits
-from signspace.visitors import SHARED_SESSION_HOURS
+from signspace.core.cli import parse_dataclasses
+from signspace.core.errors import ConfigError, HandModelError
+from signspace.core.hands import resolve_hand_model
+from signspace.serve import browser
+from signspace.serve.inference import HandCropMode, Precision, Predictor
+from signspace.serve.limits import RequestSizeLimit, UnknownEvent, UploadBudget, parse_size
+from signspace.serve.live import MAX_LIVE_SESSIONS, MOTION_FRAME_SECONDS
+from signspace.teach.folder import TeachLimits
+from signspace.teach.session import on_hf_space
+from signspace.teach.visitors import SHARED_SESSION_HOURS
 
 if TYPE_CHECKING:
     import gradio as gr

@@ -2,7 +2,7 @@
 // and `watch` are Gradio's). MediaPipe's HandLandmarker (the same hand_landmarker.task as the server's tracker)
 // follows the camera's own frames in VIDEO mode; the landmarks are drawn over the mirrored preview here, and only
 // they go to the server, a few frames per message; for an image model trained on hand crops, also the square
-// around the hands, cut and resized here to the model's input exactly as the server would (signspace/hands.py
+// around the hands, cut and resized here to the model's input exactly as the server would (signspace/core/hands.py
 // crop_box, then transforms.eval_pixels' resize and centre crop). The whole frame never leaves the device.
 // props: bundle_url, wasm_url, model_url (where the tracker's files are), frame_ms (one frame kept per this many
 // milliseconds: the rate the motion models were trained at), mirror (track the mirrored picture instead),

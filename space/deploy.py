@@ -3,8 +3,9 @@
     python space/deploy.py --space_id user/my-sign-space --model_id user/my-model [--revision REV]
                            [--hardware cpu-basic|zero-gpu] [--private]
 
-Uploads what the app needs (app.py, teach_tab.py, the signspace package, the hand model, a pinned requirements.txt
-and the Space card), sets MODEL_ID / MODEL_REVISION as Space variables, and requests the hardware.
+Uploads what the app needs (the files of space/ in APP_FILES, the signspace package with its layers, the ASL starter,
+the hand model, the card templates, a pinned requirements.txt and the Space card), sets MODEL_ID / MODEL_REVISION
+as Space variables, and requests the hardware.
 """
 
 from __future__ import annotations
@@ -19,16 +20,16 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from signspace import hub
-from signspace.cards import render_space_card
-from signspace.cli import parse_namespace
-from signspace.errors import redact, run_cli
-from signspace.hands import HAND_MODEL_ENV, resolve_hand_model
+from signspace.core import hub
+from signspace.core.cards import render_space_card
+from signspace.core.cli import parse_namespace
+from signspace.core.errors import redact, run_cli
+from signspace.core.hands import HAND_MODEL_ENV, resolve_hand_model
 
 ROOT = Path(__file__).resolve().parent.parent
 # The whole package: the Teach tab builds datasets and trains on the Space with the scripts' own code (a test runs
 # the staged Space's imports to prove the copy is enough).
-APP_MODULES = tuple(sorted(p.stem for p in (ROOT / "signspace").glob("*.py")))
+APP_MODULES = tuple(sorted(p.relative_to(ROOT / "signspace").as_posix() for p in (ROOT / "signspace").rglob("*.py")))
 APP_FILES = (  # from space/
     "app.py",
     "app_config.py",
@@ -109,9 +110,9 @@ def stage_space(
         shutil.copy2(ROOT / "space" / name, folder / name)
     if (ROOT / "space" / STARTER).is_dir():
         shutil.copytree(ROOT / "space" / STARTER, folder / STARTER)
-    (folder / "signspace").mkdir()
-    for module in APP_MODULES:
-        shutil.copy2(ROOT / "signspace" / f"{module}.py", folder / "signspace" / f"{module}.py")
+    for module in APP_MODULES:  # the package with its layers' folders
+        (folder / "signspace" / module).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / "signspace" / module, folder / "signspace" / module)
     (folder / "hub_cards").mkdir()
     for name in CARD_TEMPLATES:
         shutil.copy2(ROOT / "hub_cards" / name, folder / "hub_cards" / name)

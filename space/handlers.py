@@ -15,14 +15,14 @@ import personal
 from app_config import AppConfig, model_label
 from PIL import Image, UnidentifiedImageError
 
-from signspace.browser import LandmarkMessageError
-from signspace.errors import SignSpaceError
-from signspace.imaging import ImageDecodeError, ImageTooLarge
-from signspace.inference import Predictor
-from signspace.limits import check_photo_upload
-from signspace.live import NO_HAND, LiveRoster, LiveSession, session_for
-from signspace.modeling import is_local
-from signspace.video import VIDEO_ERRORS, VideoTooLarge, VideoTooLong
+from signspace.core.errors import SignSpaceError
+from signspace.core.hub import is_local
+from signspace.core.imaging import ImageDecodeError, ImageTooLarge
+from signspace.core.video import VIDEO_ERRORS, VideoTooLarge, VideoTooLong
+from signspace.serve.browser import LandmarkMessageError
+from signspace.serve.inference import Predictor
+from signspace.serve.limits import check_photo_upload
+from signspace.serve.live import NO_HAND, LiveRoster, LiveSession, session_for
 
 NOT_AN_IMAGE = "That file is not an image SignSpace can read (use JPEG, PNG, WebP or BMP)."
 

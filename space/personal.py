@@ -9,10 +9,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from signspace.adaptation import AdaptationError
-from signspace.errors import SignSpaceError
-from signspace.teach import keep_personal_clips
-from signspace.video import VIDEO_ERRORS
+from signspace.core.errors import SignSpaceError
+from signspace.core.video import VIDEO_ERRORS
+from signspace.serve.adaptation import AdaptationError
+from signspace.teach.session import keep_personal_clips
 
 LEARNT = (
     "Learnt: that was **{label}** ({count} of your clips so far). Only for you, in this tab: closing it forgets "

@@ -22,16 +22,16 @@ from teach_text import (
     result_markdown,
 )
 
-from signspace.errors import RecordingError, SignSpaceError, TeachError
-from signspace.hands import draw_hands
-from signspace.imaging import ImageDecodeError, decode_image
-from signspace.jobs import JobState
-from signspace.scan import BACKGROUND_LABEL
-from signspace.teach import (
+from signspace.core.errors import RecordingError, SignSpaceError, TeachError
+from signspace.core.hands import draw_hands
+from signspace.core.imaging import ImageDecodeError, decode_image
+from signspace.core.labels import BACKGROUND_LABEL
+from signspace.teach.folder import LANDMARKS_SUFFIX, Hands, Phase
+from signspace.teach.jobs import JobState
+from signspace.teach.session import (
     TeachSession,
     publish_token,
 )
-from signspace.teach_folder import LANDMARKS_SUFFIX, Hands, Phase
 
 logger = logging.getLogger("app")
 MAX_TAKES = 10  # clips recorded by one press of Record

@@ -42,11 +42,11 @@ from teach_text import (
     STORED_VIDEOS,
 )
 
-from signspace.live import MOTION_FRAME_SECONDS
-from signspace.teach import (
+from signspace.serve.live import MOTION_FRAME_SECONDS
+from signspace.teach.session import (
     on_hf_space,
 )
-from signspace.visitors import SHARED_SESSION_HOURS, Visitors, teach_hand_model
+from signspace.teach.visitors import SHARED_SESSION_HOURS, Visitors, teach_hand_model
 
 logger = logging.getLogger("app")
 

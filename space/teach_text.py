@@ -1,6 +1,6 @@
 """What the Teach tab says: its help, privacy and storage notes, and how a clip's hands are shown."""
 
-from signspace.teach_folder import Hands
+from signspace.teach.folder import Hands
 
 HAND_LABELS = {
     Hands.FOUND: "hand found",

@@ -210,7 +210,7 @@ def make_sequence_model(path: Path, labels=("circle", "rise", "swipe")):
     """A small random SignSpace sequence model saved as finetune.py saves it."""
     import torch
 
-    from signspace.sequence_model import SignSequenceConfig, SignSequenceModel
+    from signspace.models.sequence_model import SignSequenceConfig, SignSequenceModel
 
     torch.manual_seed(0)
     config = SignSequenceConfig(
@@ -261,7 +261,7 @@ def hand_clip(path: Path, letter: str, start: int, photos: int = 6) -> Path:
 def build_dataset_folder(data: Path, out: Path, **options) -> Path:
     """``data`` through the dataset builder (build_dataset.build, one process) into ``out``; ``options`` are
     BuildConfig's fields, e.g. ``features="landmarks"``."""
-    from signspace.build_dataset import BuildConfig, build
+    from signspace.data.build_dataset import BuildConfig, build
 
     build(BuildConfig(data_dir=str(data), output_dir=str(out), num_proc=1, **options))
     return Path(out)

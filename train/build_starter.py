@@ -32,9 +32,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from signspace.atomic import atomic_directory  # noqa: E402
-from signspace.errors import run_cli  # noqa: E402
-from signspace.scan import DataFolderError  # noqa: E402
+from signspace.core.atomic import atomic_directory  # noqa: E402
+from signspace.core.errors import run_cli  # noqa: E402
+from signspace.data.scan import DataFolderError  # noqa: E402
 
 KEYPOINTS = HERE.parent.parent / "shared" / "data" / "sign-keypoints"
 OUTPUT = HERE.parent / "space" / "asl-starter"
@@ -106,9 +106,9 @@ def held_out_predictions(dataset: Path, model_dir: Path, held: list[str]) -> dic
     import datasets
     import torch
 
-    from signspace.landmarks import resample
-    from signspace.modeling import load_classifier
-    from signspace.scan import display_labels
+    from signspace.core.labels import display_labels
+    from signspace.core.landmarks import resample
+    from signspace.models.modeling import load_classifier
 
     model = load_classifier(str(model_dir), strict=True).eval()
     test = datasets.load_from_disk(str(dataset))["test"]
@@ -179,7 +179,7 @@ def summarise(folds: list[dict], count: int) -> dict:
 
 
 def display_other() -> str:
-    from signspace.scan import display_labels
+    from signspace.core.labels import display_labels
 
     return display_labels([OTHER])[0]
 

@@ -4,15 +4,15 @@
     python train/finetune.py config.yaml          # the same options from a JSON/YAML file
 
 Runs on CPU, one GPU or several (DDP) unchanged; resumes from the last complete checkpoint in --output_dir.
-The work is in signspace/finetune.py (shared with the app's Teach tab).
+The work is in signspace/train/finetune.py (shared with the app's Teach tab).
 """
 
 from __future__ import annotations
 
 import sys
 
-from signspace.errors import run_cli
-from signspace.finetune import main
+from signspace.core.errors import run_cli
+from signspace.train.finetune import main
 
 __all__ = ["main"]
 

@@ -18,7 +18,7 @@ import torch
 from factories import blank_video, make_tiny_vit, pattern_image
 from hub_server import free_port
 
-from signspace.inference import Predictor
+from signspace.serve.inference import Predictor
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -153,7 +153,7 @@ def test_overload_is_refused_politely_and_the_app_keeps_serving(served, predicto
 
 
 def test_a_streamed_frame_from_a_visitor_past_the_apps_limit_is_refused_in_one_line(predictor):
-    from signspace.live import LiveRoster
+    from signspace.serve.live import LiveRoster
 
     roster = LiveRoster(max_sessions=1, clock=lambda: 0.0)
     frame = np.asarray(pattern_image(1, (64, 48)))
@@ -354,7 +354,7 @@ from factories import photo_video  # noqa: E402
 def sequence_predictor(tmp_path_factory):
     if not HAND_MODEL.is_file():
         pytest.skip("../shared hand model absent")
-    from signspace.sequence_model import SignSequenceConfig, SignSequenceModel
+    from signspace.models.sequence_model import SignSequenceConfig, SignSequenceModel
 
     folder = tmp_path_factory.mktemp("seq-app")
     torch.manual_seed(0)
@@ -398,8 +398,8 @@ def test_a_sequence_model_gets_the_landmark_stream_and_a_clip_upload(sequence_pr
 
 @needs_hands
 def test_a_clip_upload_is_tracked_and_classified_like_a_training_clip(sequence_predictor, tmp_path):
-    from signspace.landmarks import track_clip
-    from signspace.video import read_frames
+    from signspace.core.landmarks import track_clip
+    from signspace.core.video import read_frames
 
     photos = sorted((ASL_DIR / "B").glob("*.jpg"))[:4]
     video = photo_video(tmp_path / "sign.mp4", photos, repeat=2)
@@ -505,8 +505,8 @@ def test_a_decompression_bomb_is_refused_in_our_words_without_server_paths(clien
 def test_a_photo_claiming_too_many_pixels_is_refused_from_its_header_on_every_path(predictor, tmp_path):
     """A 277 KB PNG claiming 9400 x 9400 was decoded by /predict_clip (4.6 s, +717 MB) and by the Teach tab's photo
     upload; /predict refused it from the header."""
-    from signspace.errors import TeachError
-    from signspace.teach_folder import TeachFolder
+    from signspace.core.errors import TeachError
+    from signspace.teach.folder import TeachFolder
 
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(bomb_png_bytes(9400, 9400))
@@ -572,7 +572,7 @@ def test_uploads_are_deleted_from_the_cache(predictor, tmp_path):
     ],
 )
 def test_a_damaged_model_folder_is_one_clear_line_naming_the_file(tmp_path, damage, message):
-    from signspace.modeling import UnsafeModelError
+    from signspace.models.modeling import UnsafeModelError
 
     folder = make_tiny_vit(tmp_path / "model")
     if damage == "empty-weights":
@@ -610,7 +610,7 @@ def test_a_port_in_use_is_one_clear_line(tmp_path):
 
 
 def test_a_data_dir_that_is_a_file_is_said_at_start_up(tmp_path):
-    from signspace.errors import ConfigError
+    from signspace.core.errors import ConfigError
 
     (tmp_path / "notes.txt").write_text("not a folder")
     with pytest.raises(ConfigError, match=r"--data_dir .*notes.txt is a file; the Teach tab needs a folder"):
@@ -621,7 +621,7 @@ def test_a_data_dir_that_is_a_file_is_said_at_start_up(tmp_path):
 def test_a_model_switch_mid_stream_starts_the_visitor_over():
     from types import SimpleNamespace
 
-    from signspace.live import LiveStep
+    from signspace.serve.live import LiveStep
 
     class Session:
         def __init__(self, predictor):
@@ -667,7 +667,7 @@ def test_options_come_from_the_config_with_the_spaces_variables_as_defaults():
     ],
 )
 def test_an_impossible_setting_is_one_line_naming_it(flags, message):
-    from signspace.errors import ConfigError
+    from signspace.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match=re.escape(message)):
         app.parse_args(flags, environ={})

@@ -14,7 +14,7 @@ from factories import ASL_DIR, HAND_MODEL, make_colour_dataset
 from hub_server import free_port
 from PIL import Image
 
-from signspace.visitors import Visitors
+from signspace.teach.visitors import Visitors
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -97,7 +97,7 @@ def colour_model(tmp_path_factory):
 def test_live_stream_in_a_real_browser(colour_model, tmp_path):
     import app
 
-    from signspace.inference import Predictor
+    from signspace.serve.inference import Predictor
 
     predictor = Predictor.from_pretrained(str(colour_model), precision="fp32", unmirror=True)
     config = app.AppConfig(model=str(colour_model), revision=None, threshold=0.4)
@@ -200,7 +200,7 @@ def test_teach_two_signs_record_train_and_recognise_live(tmp_path):
     import app
     from factories import make_tiny_vit
 
-    from signspace.inference import Predictor
+    from signspace.serve.inference import Predictor
 
     base = make_tiny_vit(tmp_path / "base")
     data = tmp_path / "my-signs"
@@ -277,9 +277,9 @@ def motion_model(tmp_path_factory):
     """hello (ASL B) and yes (ASL Y), four clips each of real hand photos, trained as the Teach tab trains."""
     from factories import hand_clip
 
-    from signspace.jobs import Job
-    from signspace.teach import run_training
-    from signspace.teach_folder import TeachFolder
+    from signspace.teach.folder import TeachFolder
+    from signspace.teach.jobs import Job
+    from signspace.teach.session import run_training
 
     if not (ASL_DIR.is_dir() and HAND_MODEL.is_file()):
         pytest.skip("../shared photos or hand model absent")
@@ -295,7 +295,7 @@ def motion_model(tmp_path_factory):
 def serve(model, tmp_path, live=None, **options):
     import app
 
-    from signspace.inference import Predictor
+    from signspace.serve.inference import Predictor
 
     predictor = Predictor.from_pretrained(str(model), hand_model=str(HAND_MODEL))
     options = {"teach": False, **options}
@@ -407,7 +407,7 @@ def test_on_a_shared_space_teach_records_landmarks_in_the_browser_and_trains_on_
     import app
     from factories import make_tiny_vit
 
-    from signspace.inference import Predictor
+    from signspace.serve.inference import Predictor
 
     base = make_tiny_vit(tmp_path / "base")
     config = app.AppConfig(
@@ -465,9 +465,9 @@ def test_an_image_model_trained_on_hand_crops_gets_the_crop_the_server_would_cut
     import app
     from factories import make_tiny_vit
 
-    from signspace.hands import HandTracker, hand_crop
-    from signspace.inference import Predictor
-    from signspace.transforms import eval_pixels
+    from signspace.core.hands import HandTracker, hand_crop
+    from signspace.models.transforms import eval_pixels
+    from signspace.serve.inference import Predictor
 
     model = make_tiny_vit(tmp_path / "model", labels=("B", "Y"))
     predictor = Predictor.from_pretrained(str(model), precision="fp32", hand_crop="on", hand_model=str(HAND_MODEL))
@@ -515,7 +515,7 @@ def test_an_image_model_trained_on_hand_crops_gets_the_crop_the_server_would_cut
 def test_the_pages_tiles_and_crop_box_are_the_servers(tmp_path):
     """browser_tracker.js re-implements hands.py's geometry (tiles for small hands, the crop square); run the page's
     own functions in Chromium and compare them with Python's, edges and odd frame sizes included."""
-    from signspace.hands import Hand, crop_box, search_settings, tiles
+    from signspace.core.hands import Hand, crop_box, search_settings, tiles
 
     script = (ROOT / "space" / "browser_tracker.js").read_text()
     geometry = script[script.index("// Python's round()") : script.index("// hands.HandTracker.track, in the page")]

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from factories import landmark_clip, make_sequence_model
 
-from signspace.browser import BrowserInput, Pacer, Send
-from signspace.errors import ConfigError
-from signspace.landmarks import RIGHT
-from signspace.live import NO_HAND
+from signspace.core.errors import ConfigError
+from signspace.core.landmarks import RIGHT
+from signspace.serve.browser import BrowserInput, Pacer, Send
+from signspace.serve.live import NO_HAND
 
 
 class Sequence:
@@ -48,7 +48,7 @@ def test_a_local_copy_of_the_tracker_must_be_complete(tmp_path):
 def predictor(tmp_path):
     from factories import HAND_MODEL
 
-    from signspace.inference import Predictor
+    from signspace.serve.inference import Predictor
 
     if not HAND_MODEL.is_file():
         pytest.skip("../shared hand model absent")
@@ -87,12 +87,12 @@ class CropModel(HandCrops):
     labels = ["A", "B"]
 
     def predict_crop(self, crop):
-        from signspace.prediction import Prediction
+        from signspace.core.prediction import Prediction
 
         return Prediction(None if crop is None else np.array([0.3, 0.7]), self.labels)
 
     def new_live_session(self):
-        from signspace.live import HandshapeSession
+        from signspace.serve.live import HandshapeSession
 
         return HandshapeSession(self)
 
@@ -130,7 +130,7 @@ def test_every_message_is_classified_inside_a_slot_and_gives_it_back_even_when_r
 
 
 def test_a_new_visitor_past_the_apps_limit_is_refused_and_nothing_is_kept_for_them(predictor):
-    from signspace.live import LiveRoster
+    from signspace.serve.live import LiveRoster
 
     roster = LiveRoster(max_sessions=1, clock=lambda: 0.0)
     message = {"frames": [{"t": 1.0, "hands": []}]}

@@ -13,7 +13,7 @@ from factories import fake_task_bundle
 from hub_server import TOKEN
 from packaging.requirements import Requirement
 
-from signspace.hub import HubError
+from signspace.core.hub import HubError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,7 @@ def test_staged_space_holds_exactly_what_the_app_needs(tmp_path, hardware):
     ]
     starter = ROOT / "space" / deploy.STARTER  # the model every visitor may pick, beside app.py as locally
     expected += [f"{deploy.STARTER}/{p.name}" for p in starter.iterdir() if p.is_file()] if starter.is_dir() else []
-    expected += [f"signspace/{m}.py" for m in deploy.APP_MODULES]
+    expected += [f"signspace/{m}" for m in deploy.APP_MODULES]
     expected += ["hub_cards/dataset_card.md", "hub_cards/model_card.md"]
     assert files == sorted(expected)
     assert (space / "hand_landmarker.task").read_bytes() == b"task bundle bytes"
@@ -70,9 +70,10 @@ def test_staged_app_imports_from_its_own_files(tmp_path):
     """The uploaded module list is enough: the app starts its imports using only the staged copy."""
     deploy.stage_space(tmp_path, "me/demo", "me/model", None, "cpu-basic", "Demo", "mit")
     probe = (
-        "import sys, app, teach_tab, signspace; import signspace.inference, signspace.modeling, signspace.live, "
-        "signspace.hands, signspace.teach, signspace.build_dataset, signspace.finetune, signspace.cards;"
-        "signspace.cards.template_path('model_card.md');"
+        "import sys, app, teach_tab, signspace; import signspace.serve.inference, signspace.models.modeling, "
+        "signspace.serve.live, signspace.core.hands, signspace.teach.session, signspace.data.build_dataset, "
+        "signspace.train.finetune, signspace.core.cards;"
+        "signspace.core.cards.template_path('model_card.md');"
         "assert signspace.__file__.startswith(sys.argv[1]), signspace.__file__;"
         "import json; print(json.dumps(sorted(m for m in sys.modules if m.startswith('signspace'))))"
     )
@@ -84,8 +85,9 @@ def test_staged_app_imports_from_its_own_files(tmp_path):
         env={**os.environ, "PYTHONPATH": ""},
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    loaded = {name.split(".")[-1] for name in json.loads(result.stdout.strip().splitlines()[-1]) if "." in name}
-    assert loaded <= set(deploy.APP_MODULES)
+    loaded = [name.removeprefix("signspace.").replace(".", "/") for name in json.loads(result.stdout.splitlines()[-1])]
+    staged = set(deploy.APP_MODULES)  # a module, or a layer's package
+    assert all(f"{path}.py" in staged or f"{path}/__init__.py" in staged for path in loaded if path != "signspace")
 
 
 def test_deploy_creates_the_space_sets_variables_and_hardware(fresh_hub, capsys, tmp_path):
@@ -118,7 +120,7 @@ def test_deploy_creates_the_space_sets_variables_and_hardware(fresh_hub, capsys,
     assert fresh_hub.files("tester/sign-demo", repo_type="space")["hand_landmarker.task"] == task.read_bytes()
     assert space.hardware == "zero-a10g"
     files = fresh_hub.files("tester/sign-demo", repo_type="space")
-    assert {"app.py", "requirements.txt", "README.md", "signspace/inference.py"} <= set(files)
+    assert {"app.py", "requirements.txt", "README.md", "signspace/serve/inference.py"} <= set(files)
     weights = [name for name in files if name.endswith((".safetensors", ".arrow", ".parquet", ".bin"))]
     starter = (ROOT / "space" / deploy.STARTER).is_dir()
     assert weights == (
@@ -163,7 +165,7 @@ def test_bad_ids_are_refused():
 
 
 def test_deploy_with_a_broken_hand_model_fails_before_uploading(fresh_hub, tmp_path):
-    from signspace.errors import HandModelError
+    from signspace.core.errors import HandModelError
 
     bad = tmp_path / "hand.task"
     bad.write_bytes(b"<html>")

@@ -7,10 +7,10 @@ import personal
 import pytest
 from factories import ASL_DIR, HAND_MODEL, landmark_clip, make_sequence_model, photo_video
 
-from signspace.inference import Predictor
-from signspace.jobs import TrainingQueue
-from signspace.teach import ModelShelf, TeachSession
-from signspace.teach_folder import TeachFolder
+from signspace.serve.inference import Predictor
+from signspace.teach.folder import TeachFolder
+from signspace.teach.jobs import TrainingQueue
+from signspace.teach.session import ModelShelf, TeachSession
 
 pytestmark = pytest.mark.skipif(not HAND_MODEL.is_file(), reason="../shared hand model absent")
 

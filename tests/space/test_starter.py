@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from factories import KEYPOINTS_DIR
 
-from signspace.inference import Predictor, SequencePredictor
-from signspace.visitors import Visitors
+from signspace.serve.inference import Predictor, SequencePredictor
+from signspace.teach.visitors import Visitors
 
 pytestmark = pytest.mark.skipif(not app.STARTER_DIR.is_dir(), reason="space/asl-starter absent")
 
@@ -72,7 +72,7 @@ def test_every_visitor_may_pick_it_and_it_is_loaded_once_for_all(starter, tmp_pa
 
 def test_with_no_model_named_and_no_hub_the_starter_serves_and_a_named_model_fails_clearly(starter):
     """The fallback's logic with a loader that meets no Hub (the whole offline start runs in test_app.py)."""
-    from signspace.hub import HubError
+    from signspace.core.hub import HubError
 
     def offline(model, revision):
         if app.is_starter(model):

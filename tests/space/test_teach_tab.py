@@ -13,11 +13,11 @@ import teach_handlers
 import teach_text
 from factories import ASL_DIR, HAND_MODEL, pattern_image, write_video
 
-from signspace.browser import BrowserInput, Send
-from signspace.jobs import Job, TrainingQueue
-from signspace.teach import ModelShelf, TeachSession
-from signspace.teach_folder import TeachFolder, TeachLimits
-from signspace.visitors import Visitors
+from signspace.serve.browser import BrowserInput, Send
+from signspace.teach.folder import TeachFolder
+from signspace.teach.jobs import Job, TrainingQueue
+from signspace.teach.session import ModelShelf, TeachSession
+from signspace.teach.visitors import Visitors
 
 PAGE = teach_handlers.TeachPage.named()  # each component is its name: a handler's answer reads out["status"]
 
@@ -354,23 +354,6 @@ def test_publishing_without_login_on_a_shared_space_or_with_a_bad_repo_id(tmp_pa
         teach_handlers.publish_clicked(local, "me/signs", "me", True, None)
 
 
-def test_a_shared_space_gives_each_visitor_a_private_folder_with_tighter_limits(tmp_path):
-    config = app.AppConfig(model="m", per_visitor=True)
-    visitors = Visitors(config, Base(), "m", root=tmp_path / "signspace-teach")
-    one = visitors.open("visitor-1")
-    two = visitors.open("visitor-2")
-    assert one.folder.root != two.folder.root and one.folder.root.parent == two.folder.root.parent
-    assert one.folder.root.parent == tmp_path / "signspace-teach"
-    sneaky = visitors.open("../../escape")
-    assert sneaky.folder.root.parent == tmp_path / "signspace-teach"  # a browser-chosen id names no other folder
-    assert one.folder.limits == TeachLimits.public() and TeachLimits.public().total_bytes < TeachLimits().total_bytes
-    teach_handlers.add_sign(PAGE, one, "hello")
-    assert two.folder.signs() == []  # never listed to others
-    for session in (one, two, sneaky):
-        visitors.leave(session.owner)
-    assert not one.folder.root.exists()
-
-
 def test_the_live_tab_switches_to_a_trained_model_and_back(tmp_path):
     base, trained = Fake(["a"]), Fake(["hello", "yes"])
     session = make_session(tmp_path / "signs")
@@ -417,7 +400,7 @@ def test_publish_is_handed_the_visitors_own_token_by_gradio():
 def test_on_a_shared_space_a_recording_is_the_landmarks_the_browser_sent_and_no_video(tmp_path):
     from factories import landmark_clip
 
-    from signspace.landmarks import RIGHT
+    from signspace.core.landmarks import RIGHT
 
     config = app.AppConfig(model="m", per_visitor=True)
     visitors = Visitors(config, Base(), "m", root=tmp_path / "visitors")
@@ -457,8 +440,8 @@ def test_a_recordings_length_is_the_servers_whatever_times_the_page_claims(tmp_p
     recording was offered to be saved again, and again."""
     from factories import landmark_clip
 
-    from signspace.browser import FrameRate
-    from signspace.landmarks import RIGHT, load_npy
+    from signspace.core.landmarks import RIGHT, load_npy
+    from signspace.serve.browser import FrameRate
 
     config = app.AppConfig(model="m", per_visitor=True)
     visitors = Visitors(config, Base(), "m", root=tmp_path / "visitors")
@@ -489,7 +472,7 @@ def test_a_recordings_length_is_the_servers_whatever_times_the_page_claims(tmp_p
 def test_where_the_browser_tracks_the_visitor_may_keep_the_video_too_but_not_mid_recording(tmp_path):
     from factories import landmark_clip
 
-    from signspace.landmarks import RIGHT
+    from signspace.core.landmarks import RIGHT
 
     config = app.AppConfig(model="m", per_visitor=True)
     visitors = Visitors(config, Base(), "m", root=tmp_path / "visitors")

@@ -1,0 +1,1 @@
+"""From a folder of signs to a dataset: scanning, splitting, decoding and tracking, data health."""

@@ -1,0 +1,1 @@
+"""The models themselves: the landmark sequence model, safe loading of any model, image transforms."""
