@@ -130,7 +130,7 @@ def build_demo(
                 time_limit=config.time_limit,
                 concurrency_limit=config.concurrency,
                 show_progress="hidden",
-                api_name=False,
+                api_visibility="private",
             )
             if in_browser:
                 feed.submit(
@@ -143,26 +143,26 @@ def build_demo(
                     # the work and turned a crowd over --queue_size away (docs/benchmarks.md); slots bound it instead
                     queue=False,
                     show_progress="hidden",
-                    api_name=False,
+                    api_visibility="private",
                 )
                 feed.stop(
                     browser_feed.browser_unavailable,
                     inputs=[feed],
                     outputs=[server_camera, tracking_note],
-                    api_name=False,
+                    api_visibility="private",
                 )
             model_picker.change(
                 pick_model,
                 inputs=[teach, model_picker, session],
                 outputs=[info, crop_view, session, personal_row, that_was],
-                api_name=False,
+                api_visibility="private",
             )
             for button, action in ((space_btn, "space"), (back_btn, "backspace"), (clear_btn, "clear")):
                 button.click(
                     lambda state, a=action: edit_text(state, a),
                     inputs=[session],
                     outputs=[text, session],
-                    api_name=False,
+                    api_visibility="private",
                 )
         with gr.Tab("Upload / snapshot"):
             with gr.Row():

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from starlette.middleware import Middleware
-from transformers import HfArgumentParser
 
-from signspace.core.cli import parse_dataclasses
+from signspace.core.cli import dataclass_parser, parse_dataclasses
 from signspace.core.errors import ConfigError, HandModelError
 from signspace.core.hands import resolve_hand_model
 from signspace.serve import browser
@@ -159,7 +158,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
 
 
 def parse_args(argv: list[str] | None = None, environ=os.environ) -> AppConfig:
-    parser = HfArgumentParser(AppConfig, description=USAGE, formatter_class=HelpFormatter)
+    parser = dataclass_parser(AppConfig, description=USAGE, formatter_class=HelpFormatter)
     parser.set_defaults(**environment_defaults(environ))
     (config,) = parse_dataclasses(parser, argv)
     return config

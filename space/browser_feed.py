@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from pathlib import Path
+from typing import Any, cast
 
 import gradio as gr
 
@@ -93,7 +94,7 @@ def browser_feed(
         mirror=mirror,
         wants=wants.to_page(),
         search=search_settings(),
-        **urls,
+        **cast(dict[str, Any], urls),  # the tracker bundle's URLs, as template props
     )
 
 

@@ -159,7 +159,7 @@ def parse_args(argv):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, SpaceHardware
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in variables.items():
         api.add_space_variable(args.space_id, key, value)
     try:
-        api.request_space_hardware(args.space_id, HARDWARE_FLAVOR[args.hardware])
+        api.request_space_hardware(args.space_id, SpaceHardware(HARDWARE_FLAVOR[args.hardware]))
     except Exception as exc:  # e.g. 402/403 when the account's plan does not include it; the upload stands
         logger.warning(
             "uploaded, but could not request %s hardware (%s); pick it in the Space settings",

@@ -84,7 +84,7 @@ def keep_clips(teach) -> str:
     )
 
 
-def choices_update(predictor) -> dict:
+def choices_update(predictor) -> tuple[dict, dict]:
     """The row shows for models that adapt, with their signs to pick from."""
     adapts = getattr(predictor, "adapts", False)
     return gr.update(visible=adapts), gr.update(
@@ -113,6 +113,6 @@ def build_row(predictor, teach, session, info, visible: bool, describe):
         model, said = that_was(visitor, state, sign)
         return describe(model), said
 
-    learn.click(learn_form, [teach, session, label], [info, note], api_name=False)
-    keep.click(keep_clips, [teach], [note], api_name=False)
+    learn.click(learn_form, [teach, session, label], [info, note], api_visibility="private")
+    keep.click(keep_clips, [teach], [note], api_visibility="private")
     return row, label

@@ -8,7 +8,7 @@ import math
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gradio as gr
 import numpy as np
@@ -28,10 +28,7 @@ from signspace.core.imaging import ImageDecodeError, decode_image
 from signspace.core.labels import BACKGROUND_LABEL
 from signspace.teach.folder import LANDMARKS_SUFFIX, Hands, Phase
 from signspace.teach.jobs import JobState
-from signspace.teach.session import (
-    TeachSession,
-    publish_token,
-)
+from signspace.teach.session import TeachSession, TrainResult, publish_token
 
 logger = logging.getLogger("app")
 MAX_TAKES = 10  # clips recorded by one press of Record
@@ -313,7 +310,7 @@ def train(page: TeachPage, session: TeachSession, progress=gr.Progress()):  # no
         if isinstance(error, SignSpaceError):
             raise gr.Error(str(error))
         raise gr.Error(f"training failed ({type(error).__name__}: {error}); your clips are safe in the folder")
-    result = session.result = job.result
+    result = session.result = cast(TrainResult, job.result)
     session.shelf.add(result.model_dir.name, result.model_dir)
     yield {
         page.train_status: result_markdown(result),

@@ -145,7 +145,7 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, visito
     listing, every = [signs, clips], [c for c in vars(page).values() if c is not session_state]
 
     def on(event, handler, inputs, **options):  # every handler answers {component: value} for its page
-        event(partial(handler, page), [session_state, *inputs], every, api_name=False, **options)
+        event(partial(handler, page), [session_state, *inputs], every, api_visibility="private", **options)
 
     def load(request: gr.Request):  # Gradio hands a request to a parameter annotated so
         return open_session(page, visitors, config, request)
@@ -153,7 +153,7 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, visito
     def unload(request: gr.Request):
         visitors.leave(request.session_hash)
 
-    demo.load(load, None, [session_state, intro, *listing, model_picker], api_name=False)
+    demo.load(load, None, [session_state, intro, *listing, model_picker], api_visibility="private")
     demo.unload(unload)
     on(add_btn.click, add_sign, [new_name])
     on(new_name.submit, add_sign, [new_name])
@@ -166,7 +166,7 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, visito
     on(retry_btn.click, retry_save, [signs])
     on(upload_btn.click, upload_clips, [signs, files])
     on(train_btn.click, train, [], concurrency_limit=None)
-    clips.change(partial(select_clip, page), [session_state, signs, clips], [player], api_name=False)
+    clips.change(partial(select_clip, page), [session_state, signs, clips], [player], api_visibility="private")
     camera.stream(
         lambda session, frame: feed_frame(session, frame, config.unmirror),
         [session_state, camera],
@@ -175,15 +175,15 @@ def build_teach_tab(demo: gr.Blocks, config, session_state, model_picker, visito
         time_limit=config.time_limit,
         concurrency_limit=config.concurrency,
         show_progress="hidden",
-        api_name=False,
+        api_visibility="private",
     )
     if in_browser:
-        feed.submit(feed_landmarks, [session_state, feed], [feed], show_progress="hidden", api_name=False)
+        feed.submit(feed_landmarks, [session_state, feed], [feed], show_progress="hidden", api_visibility="private")
         on(feed.stop, landmarks_unavailable, [feed])
         on(store.input, choose_storage, [store])  # the visitor's own choice; a refused one is set back
-    cancel_btn.click(cancel_training, [session_state], [train_status], api_name=False)
+    cancel_btn.click(cancel_training, [session_state], [train_status], api_visibility="private")
     publish_btn.click(
-        publish_clicked, [session_state, dataset_repo, model_repo, private], [publish_result], api_name=False
+        publish_clicked, [session_state, dataset_repo, model_repo, private], [publish_result], api_visibility="private"
     )
 
 

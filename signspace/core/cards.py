@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 from signspace.core import kinds
 from signspace.core.errors import ModelFolderError
 from signspace.core.hub import is_local
 
-CARDS_DIR = Path(__file__).resolve().parent.parent / "hub_cards"
+CARDS_DIR = Path(__file__).resolve().parents[2] / "hub_cards"  # beside the signspace package
 
 
 def template_path(name: str) -> Path:
@@ -181,7 +182,7 @@ def render_space_card(
         short_description=f"Live webcam sign recognition with {model_id.split('/')[-1]}"[:60],
         suggested_hardware=suggested_hardware,
         tags=["sign-language", "signspace", "webcam"],
-        **({"hf_oauth": True, "hf_oauth_scopes": oauth_scopes} if oauth_scopes else {}),
+        **cast(dict[str, Any], {"hf_oauth": True, "hf_oauth_scopes": oauth_scopes} if oauth_scopes else {}),
     )
     return str(
         SpaceCard.from_template(

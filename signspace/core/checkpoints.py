@@ -57,7 +57,7 @@ def find_resume_checkpoint(output_dir: Path) -> tuple[Path | None, list[str]]:
     Raises CheckpointError when checkpoints exist but none is complete: silently restarting from
     step 0 would throw away the user's training without telling them.
     """
-    notes = []
+    notes: list[str] = []
     checkpoints = list_checkpoints(output_dir)
     for _, folder in reversed(checkpoints):
         problem = checkpoint_problem(folder)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+from typing import Any, cast
 
 from signspace.core.errors import UsageError
 
@@ -24,6 +25,13 @@ def unknown_options(unknown: list[str], parser: argparse.ArgumentParser) -> Usag
         )
         parts.append(f"unknown option {name}" + (f" (did you mean {close[0]}?)" if close else ""))
     return UsageError("; ".join(parts) + "; see --help for every option")
+
+
+def dataclass_parser(*types: type, **options):
+    """``HfArgumentParser`` for our config dataclasses (transformers types them as its own ``DataClassType``)."""
+    from transformers import HfArgumentParser
+
+    return HfArgumentParser(cast(Any, types if len(types) > 1 else types[0]), **options)
 
 
 def parse_dataclasses(parser, argv: list[str] | None) -> tuple:

@@ -200,7 +200,7 @@ def hand_crop(
         return None
     crop = image.crop(box)
     if max_side and max(crop.size) > max_side:
-        crop.thumbnail((max_side, max_side), Image.BILINEAR)
+        crop.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
     return crop
 
 
@@ -443,7 +443,7 @@ def draw_hands(
     from PIL import ImageDraw, ImageOps
 
     preview = image.copy()
-    preview.thumbnail((max_side, max_side), Image.BILINEAR)
+    preview.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
     scale_x, scale_y = preview.width / image.width, preview.height / image.height
     draw = ImageDraw.Draw(preview)
     if hands:

@@ -139,7 +139,7 @@ def shrink_to_shorter_side(image: Image.Image, size: int) -> Image.Image:
     new_size = (max(size, round(width * scale)), max(size, round(height * scale)))
     # Antialiased bilinear (Pillow widens the filter when shrinking): what ViT processors use, and
     # about twice as fast as bicubic, which dominated build time.
-    return image.resize(new_size, Image.BILINEAR, reducing_gap=3.0)
+    return image.resize(new_size, Image.Resampling.BILINEAR, reducing_gap=3.0)
 
 
 def decode_image(

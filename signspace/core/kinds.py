@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import importlib
 from dataclasses import dataclass
+from typing import Any
 
 from signspace.core.errors import ConfigError, ModelFolderError
 
@@ -72,7 +73,7 @@ def _resolve(target: str):
 
 SEQUENCE_MODEL_TYPE = "signspace-sequence"  # sequence_model.MODEL_TYPE (that module imports torch)
 
-_IMAGE_COMMON = dict(
+_IMAGE_COMMON: dict[str, Any] = dict(
     features="images",
     items="validated images",
     columns=("image",),

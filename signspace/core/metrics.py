@@ -41,21 +41,21 @@ def signer_metrics(
     signers are unknown. Each part says how many people and clips it was measured on, and each person's accuracy."""
     if not signers or any(signer is None for signer in signers):
         return None
-    signers = np.asarray(signers, dtype=object)
+    who = np.asarray(signers, dtype=object)
     predictions = np.asarray(logits).argmax(axis=-1)
     labels = np.asarray(labels)
-    seen = np.array([signer in trained for signer in signers], dtype=bool)
-    parts = {}
+    seen = np.array([signer in trained for signer in who], dtype=bool)
+    parts: dict[str, dict] = {}
     for name, mask in (("unseen", ~seen), ("known", seen)):
         if not mask.any():
             parts[name] = None
             continue
         part = classification_metrics(np.asarray(logits)[mask], labels[mask], label_names)
-        people = sorted(set(signers[mask]))
+        people = sorted(set(who[mask]))
         part["people"] = len(people)
         part["clips"] = int(mask.sum())
         part["per_signer"] = {
-            person: float((predictions[signers == person] == labels[signers == person]).mean()) for person in people
+            person: float((predictions[who == person] == labels[who == person]).mean()) for person in people
         }
         parts[name] = part
     return {"trained_people": len(trained), **parts}

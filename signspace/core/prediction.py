@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -20,7 +21,7 @@ class Prediction:
     seconds: float = 0.0
     precision: str = "fp32"  # what computed it: a rechecked close call says fp32
     hands: list | None = None  # the tracked hands (hands.Hand); None when the model needs no tracking
-    crop: object = None  # the PIL crop the model saw (hand-crop models)
+    crop: Image.Image | None = None  # the PIL crop the model saw (hand-crop models)
 
     @property
     def no_hand(self) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from PIL import Image
 
 from signspace.core.imaging import MAX_PHOTO_PIXELS, ImageDecodeError, decode_image, shrink_to_shorter_side
 
@@ -82,7 +83,7 @@ def _check_size(width: int, height: int, name: str) -> None:
 
 def read_frames(
     path: Path, wanted: int, name: str, shorter_side: int | None = None, max_seconds: float = MAX_VIDEO_SECONDS
-) -> list[tuple[int, object, float]]:
+) -> list[tuple[int, Image.Image, float]]:
     """Up to ``wanted`` frames as (index, upright RGB PIL image through the shared decode, seconds); frames are at
     most MAX_SIDE pixels long (``shorter_side``: smaller still)."""
     with av.open(str(path)) as container:

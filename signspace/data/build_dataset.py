@@ -16,12 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from transformers import HfArgumentParser
-
 from signspace.core import hub, kinds
 from signspace.core.atomic import atomic_directory, check_output_dir, write_json_atomic
 from signspace.core.cards import render_dataset_card
-from signspace.core.cli import parse_dataclasses
+from signspace.core.cli import dataclass_parser, parse_dataclasses
 from signspace.core.errors import ConfigError
 from signspace.core.hands import resolve_hand_model
 from signspace.core.kinds import ModelKind
@@ -254,8 +252,8 @@ def publish(
     """Parquet per split + rendered card, uploaded as one commit from a staging folder (``add_files(staging)``
     may add more, e.g. the Teach tab's recordings; ``remedy``: what to do after a failed upload, for callers
     that are not this command line)."""
-    with tempfile.TemporaryDirectory(prefix="signspace-dataset-") as staging:
-        staging = Path(staging)
+    with tempfile.TemporaryDirectory(prefix="signspace-dataset-") as folder:
+        staging = Path(folder)
         (staging / "data").mkdir()
         for split, dataset in dataset_dict.items():
             dataset.to_parquet(str(staging / "data" / f"{split}-00000-of-00001.parquet"))
@@ -313,7 +311,7 @@ def signer_layout(config: BuildConfig, signer_folders: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    (config,) = parse_dataclasses(HfArgumentParser(BuildConfig), argv)
+    (config,) = parse_dataclasses(dataclass_parser(BuildConfig), argv)
     token = hub.require_token() if config.push_to_hub else None  # fail before hours of decoding
     built = build(config)
     result, report = built.result, built.report

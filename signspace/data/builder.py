@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -22,6 +23,9 @@ from signspace.core.imaging import ImageDecodeError, decode_image, encode_jpeg, 
 from signspace.core.video import VIDEO_ERRORS, read_frames
 from signspace.data.scan import DataFolderError, ScanResult, Source, WorkItem
 from signspace.data.splits import SPLITS, SplitRequest, UnionFind, plan_signer_splits, plan_splits
+
+if TYPE_CHECKING:
+    from signspace.data.sequence_builder import SequenceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +78,7 @@ def _pixel_digest(image) -> str:
 _tracker = None  # one per process, made on first use (forked decoding processes each get their own)
 
 
-def process_tracker(settings: DecodeSettings):
+def process_tracker(settings: DecodeSettings | SequenceSettings):
     global _tracker
     if _tracker is None:
         _tracker = HandTracker(settings.hand_model)

@@ -111,12 +111,12 @@ def decode_sequence(item: WorkItem, settings: SequenceSettings) -> ItemResult:
         else:
             if item.kind is Source.VIDEO:
                 picked = read_frames(item.path, settings.max_frames, item.source)
-                images, times = [np.asarray(image) for _, image, _ in picked], [t for *_, t in picked]
+                images, times = [np.asarray(image) for _, image, _ in picked], np.array([t for *_, t in picked])
             else:  # a clip folder of frames
                 paths = clip_files(item.path, IMAGE_EXTENSIONS)
                 paths = [paths[i] for i in sample_indices(len(paths), settings.max_frames)]
                 images = [np.asarray(decode_image(p, name=f"{item.source}/{p.name}")) for p in paths]
-                times = [i / settings.keypoints_fps for i in range(len(images))]
+                times = np.arange(len(images)) / settings.keypoints_fps
             landmarks = track_clip(process_tracker(settings), images, times)
             if settings.cache_dir:
                 _store_landmarks(item, settings, landmarks, times)

@@ -236,7 +236,7 @@ def load_classifier(
     config = _from_hub_or_folder(AutoConfig, name_or_path, revision, flag)
     raw, _ = type(config).get_config_dict(name_or_path, revision=revision, local_files_only=True)  # cached above
     check_config_values(name_or_path, raw)
-    loader = AutoModelForImageClassification
+    loader: type = AutoModelForImageClassification
     if kinds.for_config(raw).is_sequence:
         _check_sequence_config(name_or_path, raw)
         loader = SignSequenceModel

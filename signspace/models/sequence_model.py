@@ -103,7 +103,9 @@ class SignSequenceModel(PreTrainedModel):
     @property
     def head_layer(self) -> nn.Linear:
         """The last layer: logits = features @ weight.T + bias (personal adaptation refits it per visitor)."""
-        return self.head[-1]
+        layer = self.head[-1]
+        assert isinstance(layer, nn.Linear)
+        return layer
 
     def classify(self, input_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(logits, features): the features are what the head reads (B x hidden_size, pooled over the frames with a

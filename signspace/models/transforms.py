@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from PIL import Image
@@ -62,7 +63,7 @@ def eval_pixels(image: Image.Image, spec: InputSpec) -> torch.Tensor:
 
 
 ROTATION_DEGREES = 10.0
-JITTER = {"brightness": 0.3, "contrast": 0.3, "saturation": 0.3, "hue": 0.02}
+JITTER: dict[str, Any] = {"brightness": 0.3, "contrast": 0.3, "saturation": 0.3, "hue": 0.02}
 
 
 def train_augmentation(spec: InputSpec, hflip: bool, rotate_and_jitter: bool = True) -> v2.Compose:

@@ -96,7 +96,7 @@ class BrowserInput:
         return replace(self, every_seconds=every * slowdown)
 
     def to_page(self) -> dict:
-        page = {"send": self.send.value, "every_ms": round(self.every_seconds * 1000)}
+        page: dict[str, object] = {"send": self.send.value, "every_ms": round(self.every_seconds * 1000)}
         if self.send is Send.CROP:
             page.update(side=self.side, resize=self.resize, margin=self.margin, quality=CROP_QUALITY)
         return page

@@ -180,7 +180,7 @@ class ImagePredictor(Predictor):
         recheck_margin: float = RECHECK_MARGIN,
         recheck_calibration: int = RECHECK_CALIBRATION_CALLS,
         hand_crop: str = "auto",
-        hand_model: str | None = None,
+        hand_model: str | os.PathLike | None = None,
         cache_dir: Path | None = None,
     ):
         if precision not in PRECISIONS:
@@ -198,6 +198,7 @@ class ImagePredictor(Predictor):
         self.model = model.eval().to(self.device)
         self.spec = InputSpec.from_processor(processor)
         self.hand_crop = wants_hand_crop(hand_crop, model.config, model_id)
+        self.tracks_hands = self.shows_crop = self.hand_crop  # the hands are tracked to cut the crop shown
         self.crop_margin = float((getattr(model.config, "signspace", None) or {}).get("crop_margin", CROP_MARGIN))
         # A hand-crop model takes the crop cut in the page, at its input size (eval_pixels's shorter side, then the
         # centre square); a whole-frame one needs the picture itself.
@@ -230,14 +231,6 @@ class ImagePredictor(Predictor):
     def from_model(cls, model, model_id: str, revision: str | None, **options) -> ImagePredictor:
         processor = load_processor(model_id, revision, flag="--model")
         return cls(model, processor, model_id=model_id, revision=revision, **options)
-
-    @property
-    def tracks_hands(self) -> bool:
-        return self.hand_crop
-
-    @property
-    def shows_crop(self) -> bool:
-        return self.hand_crop
 
     def _make_runner(self, precision: str):
         if precision == "int8":
@@ -392,7 +385,7 @@ class SequencePredictor(Predictor):
         model,
         model_id: str = "",
         revision: str | None = None,
-        hand_model: str | None = None,
+        hand_model: str | os.PathLike | None = None,
         unmirror: bool = False,
         threads: int | None = None,
     ):
@@ -425,7 +418,7 @@ class SequencePredictor(Predictor):
         model,
         model_id: str,
         revision: str | None,
-        hand_model: str | None = None,
+        hand_model: str | os.PathLike | None = None,
         unmirror: bool = False,
         threads: int | None = None,
         **image_options,

@@ -358,7 +358,7 @@ class TeachFolder:
     def _item(self, sign: str, path: Path) -> WorkItem:
         return file_item(sign, path, f"{sign}/{path.name}")
 
-    def _hand_status(self, sign: str, path: Path) -> str:
+    def _hand_status(self, sign: str, path: Path) -> Hands:
         if path.suffix.lower() == LANDMARKS_SUFFIX:  # tracked already: a few KB to read
             try:
                 return Hands.FOUND if hands_present(load_npy(path, f"{sign}/{path.name}")).any() else Hands.NONE

@@ -14,15 +14,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
 import yaml
-from transformers import EarlyStoppingCallback, HfArgumentParser, TrainingArguments
+from transformers import EarlyStoppingCallback, TrainingArguments
 
 from signspace.core import hub
 from signspace.core.cards import render_model_card
 from signspace.core.checkpoints import find_resume_checkpoint
-from signspace.core.cli import parse_dataclasses
+from signspace.core.cli import dataclass_parser, parse_dataclasses
 from signspace.core.errors import ConfigError
 from signspace.core.metrics import classification_metrics, signer_metrics
 from signspace.data import data_health
@@ -142,7 +143,7 @@ def task_defaults(task: Task, has_validation: bool) -> dict:
 
 def parse(argv: list[str], task: Task | None = None, has_validation: bool = True):
     """All options: task defaults, then a config file's, then command-line flags; TrainingArguments validates them."""
-    parser = HfArgumentParser((DataArguments, ModelArguments, TrainingArguments))
+    parser = dataclass_parser(DataArguments, ModelArguments, TrainingArguments)
     from_file, flags = split_config(argv)
     known = {action.dest for action in parser._actions}
     unknown = sorted(set(from_file) - known)
@@ -172,7 +173,7 @@ def output_dir_given(argv: list[str]) -> bool:
 
 def peek_data_args(argv: list[str]) -> DataArguments:
     from_file, flags = split_config(argv)
-    parser = HfArgumentParser(DataArguments)
+    parser = dataclass_parser(DataArguments)
     parser.set_defaults(**{k: v for k, v in from_file.items() if k in {a.dest for a in parser._actions}})
     return parser.parse_args_into_dataclasses(args=flags, return_remaining_strings=True)[0]
 
@@ -269,7 +270,7 @@ def train(
     )
     setup = task.setup(dataset, data_args, model_args, args, labels)
     model = setup.model
-    model.config.signspace = preprocessing  # config.json tells the app what the builder did (hand crops, landmarks)
+    setattr(model.config, "signspace", preprocessing)  # noqa: B010 (config.json tells the app what the builder did (hand crops, landmarks)
     if args.process_index == 0:
         identity = {
             "labels": label_names,
@@ -322,8 +323,9 @@ def train(
     if eval_split == "train":
         dataset["train"].set_transform(task.eval_transform(data_args, setup.spec))
     prediction = trainer.predict(dataset[eval_split], metric_key_prefix=eval_split)
-    final = classification_metrics(prediction.predictions, prediction.label_ids, label_names)
-    metrics = {
+    logits, label_ids = np.asarray(prediction.predictions), np.asarray(prediction.label_ids)
+    final = classification_metrics(logits, label_ids, label_names)
+    metrics: dict[str, Any] = {
         "eval_split": eval_split,
         eval_split: final,
         # the Trainer's run statistics; named apart from the splits, so an evaluation on "train" is not overwritten
@@ -335,8 +337,8 @@ def train(
         metrics["validation"] = trainer.evaluate()
     raw = dataset[eval_split].with_format(None)
     metrics["signers"] = signer_metrics(
-        prediction.predictions,
-        prediction.label_ids,
+        logits,
+        label_ids,
         label_names,
         list(raw["signer"]) if "signer" in raw.column_names else None,
         set(dataset["train"].with_format(None)["signer"]) if "signer" in dataset["train"].column_names else set(),
@@ -347,8 +349,8 @@ def train(
     training.plot_confusion_matrix(
         final["confusion_matrix"], label_names, output_dir / "confusion_matrix.png", f"{eval_split} split"
     )
-    predicted = prediction.predictions.argmax(-1)
-    metrics.update(task.record_errors(raw, predicted, prediction.label_ids, label_names, output_dir))
+    predicted = logits.argmax(-1)
+    metrics.update(task.record_errors(raw, predicted, label_ids, label_names, output_dir))
     metrics["data_health"] = task.data_health(dataset, label_names)
     config = hub.redact_config(
         {"data": asdict(data_args), "model": asdict(model_args), "training": args.to_dict(), "push_to_hub": push},

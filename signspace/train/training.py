@@ -432,5 +432,6 @@ def hyperparameter_search(
     write_text_atomic(Path(output_dir) / "hp_search_trials.csv", trials.to_csv(index=False))
     for leftover in Path(output_dir).glob("run-*"):  # per-trial folders the Trainer may create
         shutil.rmtree(leftover, ignore_errors=True)
+    assert not isinstance(best, list)  # one objective: one best run
     logger.info("best of %d trials: %s = %s with %s", n_trials, metric, best.objective, best.hyperparameters)
     return dict(best.hyperparameters)
