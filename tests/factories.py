@@ -265,3 +265,103 @@ def build_dataset_folder(data: Path, out: Path, **options) -> Path:
 
     build(BuildConfig(data_dir=str(data), output_dir=str(out), num_proc=1, **options))
     return Path(out)
+
+
+class FakeTracker:
+    """A hand tracker that finds no hand (sessions that track get one from ``FakePredictor.new_tracker``)."""
+
+    def __init__(self):
+        self.closed = False
+
+    def track(self, frame, timestamp_ms):
+        return []
+
+    def detect(self, frame):
+        return []
+
+    def reset(self):
+        pass
+
+    def close(self):
+        self.closed = True
+
+
+class FakePredictor:
+    """The one test double of a served model (``signspace.serve.contracts``: ServedModel and the live sessions'
+    HandshapeModel / MotionModel), instead of one ad-hoc fake per test file that can drift from the real kinds.
+
+    ``kind``: "motion" (a landmark-sequence model: tracks hands, takes clips, adapts, the page sends landmarks),
+    "crops" (an image model trained on hand crops: the page sends the crop) or "frames" (an image model that sees
+    whole frames). ``answer(x)``: the probabilities for a landmark window or a crop (default: ``confidence`` on the
+    first sign); no hand (or no crop) answers ``no_hand``. Every call to a predict method is kept in ``calls``."""
+
+    def __init__(
+        self,
+        kind="motion",
+        labels=("a", "b"),
+        confidence=0.9,
+        answer=None,
+        model_id="fake",
+        hand_model=None,
+        browser_input=None,
+    ):
+        from signspace.serve.browser import BrowserInput, Send
+
+        assert kind in ("motion", "crops", "frames"), kind
+        self.kind, self.labels, self.model_id, self.revision = kind, list(labels), model_id, None
+        self.precision, self.hand_model, self.unmirror, self.crop_margin = "fp32", hand_model, False, 0.25
+        self.tracks_hands, self.shows_crop = kind != "frames", kind == "crops"
+        self.takes_clips = self.adapts = kind == "motion"
+        self.live_frame_seconds = 0.08 if kind == "motion" else None
+        crops = BrowserInput(Send.CROP, side=16, resize=16, margin=0.25)
+        sends = {"motion": BrowserInput(Send.LANDMARKS), "crops": crops}
+        self.browser_input = browser_input or sends.get(kind)
+        self.answer = answer or (lambda x: np.array([confidence, 1 - confidence, *[0.0] * (len(self.labels) - 2)]))
+        self.calls, self.closed, self.trackers = [], False, []
+
+    def describe(self) -> str:
+        return {"motion": "**input:** hand landmarks", "crops": "**input:** hand crop", "frames": "**input:** frame"}[
+            self.kind
+        ]
+
+    def close(self) -> None:
+        self.closed = True
+
+    def new_live_session(self):
+        from signspace.serve.live import HandshapeSession, SequenceSession
+
+        return SequenceSession(self) if self.kind == "motion" else HandshapeSession(self)
+
+    def decode(self, source, unmirror=None):
+        from signspace.core.imaging import decode_image
+
+        return decode_image(source)
+
+    def new_tracker(self):
+        self.trackers.append(FakeTracker())
+        return self.trackers[-1]
+
+    def _prediction(self, x):
+        from signspace.core.prediction import Prediction
+
+        return Prediction(None if x is None else np.asarray(self.answer(x), np.float64), self.labels)
+
+    def predict_landmarks(self, sequence, times, start=None, end=None):
+        from signspace.core.landmarks import hands_present
+
+        self.calls.append((len(sequence), start, end))
+        return self._prediction(sequence if len(sequence) and hands_present(sequence).any() else None)
+
+    def predict_crop(self, crop):
+        self.calls.append(crop)
+        return self._prediction(crop)
+
+    def predict_image(self, image, hands=None):
+        self.calls.append(image)
+        return self._prediction(image)
+
+    def predict_upload(self, path):
+        return self.predict_image(path)
+
+    def predict_clip(self, path):
+        return self._prediction(path)

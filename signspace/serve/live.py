@@ -40,7 +40,7 @@ from signspace.serve.browser import (
 )
 
 if TYPE_CHECKING:  # the predictors start sessions, so they import this module, not the other way round
-    from signspace.serve.inference import ImagePredictor, Predictor, SequencePredictor
+    from signspace.serve.contracts import HandshapeModel, LiveModel, MotionModel, ServedModel
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class TextBuilder:
 class LiveSession:
     """One visitor's stream with one model; ``close()`` frees the visitor's own VIDEO-mode hand tracker."""
 
-    def __init__(self, predictor: Predictor):
+    def __init__(self, predictor: LiveModel):
         self.predictor = predictor
         self.tracker: HandTracker | None = None
         self.rate = FrameRate()  # frames tracked in the visitor's browser: at most so many a second
@@ -247,7 +247,7 @@ class LiveRoster:
                     session.lock.release()
 
 
-def session_for(predictor: Predictor, state: LiveSession | None, roster: LiveRoster | None = None) -> LiveSession:
+def session_for(predictor: ServedModel, state: LiveSession | None, roster: LiveRoster | None = None) -> LiveSession:
     """The visitor's session with ``predictor``: the one they have, or a new one when they had none or picked
     another model (the old one is closed: its tracker freed). ``roster``: counts it among the live sessions, and
     refuses a new one when the app is full (LandmarkMessageError)."""
@@ -263,9 +263,9 @@ def session_for(predictor: Predictor, state: LiveSession | None, roster: LiveRos
 class HandshapeSession(LiveSession):
     """An image model's stream: guesses smoothed over the last frames; a sign held steadily is typed."""
 
-    predictor: ImagePredictor
+    predictor: HandshapeModel
 
-    def __init__(self, predictor: ImagePredictor, hold_seconds: float = HOLD_SECONDS):
+    def __init__(self, predictor: HandshapeModel, hold_seconds: float = HOLD_SECONDS):
         super().__init__(predictor)
         self.smoother = Smoother()
         self.builder = TextBuilder(hold_seconds=hold_seconds)
@@ -385,9 +385,9 @@ class SignSegmenter:
 class SequenceSession(LiveSession):
     """A landmark sequence model's stream: a sliding window for the running guess, whole signs typed as words."""
 
-    predictor: SequencePredictor
+    predictor: MotionModel
 
-    def __init__(self, predictor: SequencePredictor, window_seconds: float = 1.5):
+    def __init__(self, predictor: MotionModel, window_seconds: float = 1.5):
         super().__init__(predictor)
         self.window_seconds = window_seconds
         self.smoother = Smoother(window=3)

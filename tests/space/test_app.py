@@ -15,7 +15,7 @@ import httpx
 import numpy as np
 import pytest
 import torch
-from factories import blank_video, make_tiny_vit, pattern_image
+from factories import FakePredictor, blank_video, make_tiny_vit, pattern_image
 from hub_server import free_port
 
 from signspace.serve.inference import Predictor
@@ -621,30 +621,15 @@ def test_a_data_dir_that_is_a_file_is_said_at_start_up(tmp_path):
 def test_a_model_switch_mid_stream_starts_the_visitor_over():
     from types import SimpleNamespace
 
-    from signspace.serve.live import LiveStep
-
-    class Session:
-        def __init__(self, predictor):
-            self.predictor, self.closed, self.lock = predictor, False, threading.Lock()
-
-        def step(self, frame, now, threshold):
-            return LiveStep(top={"a": 1.0}, text="a")
-
-        def close(self):
-            self.closed = True
-
-    class Kind:
-        def new_live_session(self):
-            return Session(self)
-
-    one, two = Kind(), Kind()
+    frame = np.zeros((8, 8, 3), np.uint8)
+    one, two = FakePredictor("crops"), FakePredictor("crops")  # kinds that track: each session holds a tracker
     visitor = SimpleNamespace(shelf=SimpleNamespace(predictor=one))
-    label, text, first, *_ = app.live_step(None, None, None, 0.5, visitor)
-    assert label == {"a": 1.0} and text == "a" and first.predictor is one
-    assert app.live_step(None, None, first, 0.5, visitor)[2] is first  # the same model: the same session
+    label, text, first, *_ = app.live_step(None, frame, None, 0.5, visitor)
+    assert first.predictor is one and len(one.trackers) == 1
+    assert app.live_step(None, frame, first, 0.5, visitor)[2] is first  # the same model: the same session
     visitor.shelf.predictor = two
-    other = app.live_step(None, None, first, 0.5, visitor)[2]
-    assert first.closed and other.predictor is two
+    other = app.live_step(None, frame, first, 0.5, visitor)[2]
+    assert one.trackers[0].closed and other.predictor is two and not two.trackers[0].closed
 
 
 def test_options_come_from_the_config_with_the_spaces_variables_as_defaults():

@@ -4,9 +4,8 @@ test_browser.py."""
 from types import SimpleNamespace
 
 import browser_feed
-import numpy as np
 import pytest
-from factories import landmark_clip, make_sequence_model
+from factories import FakePredictor, landmark_clip, make_sequence_model
 
 from signspace.core.errors import ConfigError
 from signspace.core.landmarks import RIGHT
@@ -14,24 +13,29 @@ from signspace.serve.browser import BrowserInput, Pacer, Send
 from signspace.serve.live import NO_HAND
 
 
-class Sequence:
-    browser_input, hand_model = BrowserInput(Send.LANDMARKS), "hand.task"
+def motion_model():
+    return FakePredictor("motion", hand_model="hand.task")
 
 
-class HandCrops:
-    browser_input, hand_model = BrowserInput(Send.CROP, side=224, resize=224, margin=0.25), "hand.task"
+def crop_model(labels=("a", "b")):
+    crops = BrowserInput(Send.CROP, side=224, resize=224, margin=0.25)
+    return FakePredictor(
+        "crops", labels=labels, hand_model="hand.task", browser_input=crops, answer=lambda crop: [0.3, 0.7]
+    )
 
 
-class WholeFrames:
-    browser_input, hand_model = None, None
+def frame_model():
+    return FakePredictor("frames")
 
 
 def test_auto_tracks_in_the_browser_wherever_the_model_can_and_browser_refuses_a_whole_frame_model():
-    assert browser_feed.uses_browser("auto", Sequence()) and browser_feed.uses_browser("auto", HandCrops())
-    assert not browser_feed.uses_browser("auto", WholeFrames())
-    assert not browser_feed.uses_browser("server", Sequence()) and not browser_feed.uses_browser("server", HandCrops())
+    assert browser_feed.uses_browser("auto", motion_model()) and browser_feed.uses_browser("auto", crop_model())
+    assert not browser_feed.uses_browser("auto", frame_model())
+    assert not browser_feed.uses_browser("server", motion_model()) and not browser_feed.uses_browser(
+        "server", crop_model()
+    )
     with pytest.raises(ConfigError, match="needs a motion model or an image model trained on hand crops; this one"):
-        browser_feed.uses_browser("browser", WholeFrames())
+        browser_feed.uses_browser("browser", frame_model())
 
 
 def test_a_local_copy_of_the_tracker_must_be_complete(tmp_path):
@@ -72,7 +76,7 @@ def test_landmark_messages_answer_the_page_and_a_bad_one_is_refused_without_losi
     busy = Pacer(slowdown=2.0, window=1e9)  # a busy app: the answer asks the page to send half as often
     *_, answer = browser_feed.browser_step(predictor, {"frames": [{"t": 5.0}]}, session, 0.6, None, 0.2, None, busy)
     assert answer["wants"] == {"send": "landmarks", "every_ms": 640}
-    whole_frames = SimpleNamespace(shelf=SimpleNamespace(predictor=WholeFrames()))
+    whole_frames = SimpleNamespace(shelf=SimpleNamespace(predictor=frame_model()))
     *_, answer = browser_feed.browser_step(predictor, message, session, 0.6, whole_frames, 0.2)
     assert "this model sees whole frames, which this page does not send" in answer["refused"]
 
@@ -83,23 +87,9 @@ def test_the_page_says_why_it_falls_back_and_shows_the_server_webcam():
     assert "unknown reason" in browser_feed.browser_unavailable("not a dict")[1]
 
 
-class CropModel(HandCrops):
-    labels = ["A", "B"]
-
-    def predict_crop(self, crop):
-        from signspace.core.prediction import Prediction
-
-        return Prediction(None if crop is None else np.array([0.3, 0.7]), self.labels)
-
-    def new_live_session(self):
-        from signspace.serve.live import HandshapeSession
-
-        return HandshapeSession(self)
-
-
 def test_a_visitor_who_picks_a_hand_crop_model_is_told_to_send_crops_at_the_live_rate(predictor):
     message = {"frames": [{"t": 1.0, "hands": []}]}  # the page still sends what the motion model wanted
-    picked = SimpleNamespace(shelf=SimpleNamespace(predictor=CropModel()))
+    picked = SimpleNamespace(shelf=SimpleNamespace(predictor=crop_model(labels=("A", "B"))))
     label, _, session, answer = browser_feed.browser_step(predictor, message, None, 0.6, picked, 0.25)
     assert label == NO_HAND and answer["ack"] == 1.0
     crops = {"send": "crop", "every_ms": 250, "side": 224, "resize": 224, "margin": 0.25, "quality": 0.92}

@@ -5,7 +5,7 @@ import gradio as gr
 import numpy as np
 import personal
 import pytest
-from factories import ASL_DIR, HAND_MODEL, landmark_clip, make_sequence_model, photo_video
+from factories import ASL_DIR, HAND_MODEL, FakePredictor, landmark_clip, make_sequence_model, photo_video
 
 from signspace.serve.inference import Predictor
 from signspace.teach.folder import TeachFolder
@@ -74,14 +74,12 @@ def test_a_visitor_keeps_their_clips_in_teach_as_landmark_clips_of_those_signs(p
 
 
 def test_an_image_model_says_it_does_not_learn_forms(tmp_path):
-    class Handshapes:
-        adapts, labels = False, ["A"]
-
-    me = TeachSession(TeachFolder(tmp_path), ModelShelf(Handshapes(), "letters"), "me", False, TrainingQueue())
+    letters = FakePredictor("frames", labels=["A"])
+    me = TeachSession(TeachFolder(tmp_path), ModelShelf(letters, "letters"), "me", False, TrainingQueue())
     with pytest.raises(gr.Error, match="Only motion models learn your form"):
         personal.that_was(me, None, "A")
-    assert personal.choices_update(Handshapes())[0]["visible"] is False
-    assert personal.choices_update(Handshapes())[1]["choices"] == []
+    assert personal.choices_update(letters)[0]["visible"] is False
+    assert personal.choices_update(letters)[1]["choices"] == []
 
 
 @pytest.mark.skipif(not ASL_DIR.is_dir(), reason="../shared photos absent")

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 import teach_handlers
 import teach_text
-from factories import ASL_DIR, HAND_MODEL, pattern_image, write_video
+from factories import ASL_DIR, HAND_MODEL, FakePredictor, pattern_image, write_video
 
-from signspace.serve.browser import BrowserInput, Send
 from signspace.teach.folder import TeachFolder
 from signspace.teach.jobs import Job, TrainingQueue
 from signspace.teach.session import ModelShelf, TeachSession
@@ -22,30 +21,9 @@ from signspace.teach.visitors import Visitors
 PAGE = teach_handlers.TeachPage.named()  # each component is its name: a handler's answer reads out["status"]
 
 
-class Base:
-    """The capabilities of a sequence predictor, without a model."""
-
-    tracks_hands, shows_crop, takes_clips, live_frame_seconds, adapts = True, False, True, 0.08, True
-    browser_input = BrowserInput(Send.LANDMARKS)
-    hand_model, precision, labels = None, "fp32", ["a", "b"]
-
-    def close(self):
-        pass
-
-    def describe(self):
-        return "**input:** hand landmarks"
-
-
-class Fake(Base):
-    """Enough of a sequence predictor for the page's model line."""
-
-    def __init__(self, labels=("a", "b")):
-        self.labels, self.model_id, self.revision, self.length, self.window_seconds = list(labels), "x", None, 32, 1.5
-
-
 def make_session(root: Path, per_visitor=False, queue=None, owner="tab-1") -> TeachSession:
     folder = TeachFolder(root)
-    return TeachSession(folder, ModelShelf(Base(), "app-model"), owner, per_visitor, queue or TrainingQueue())
+    return TeachSession(folder, ModelShelf(FakePredictor(), "app-model"), owner, per_visitor, queue or TrainingQueue())
 
 
 def run_record(session, sign, frames_to_feed=0, takes=1):
@@ -142,7 +120,7 @@ def test_a_recording_the_disk_refuses_is_kept_and_saved_on_retry(tmp_path, monke
 def test_a_shared_space_session_expires_even_if_the_browser_never_says_it_left(tmp_path):
     config = app.AppConfig(model="m", per_visitor=True)
     assert app.teach_ttl(config) == 6 * 3600 and app.teach_ttl(app.AppConfig(model="m")) is None
-    visitors = Visitors(config, Base(), "m", root=tmp_path / "signspace-teach")
+    visitors = Visitors(config, FakePredictor(), "m", root=tmp_path / "signspace-teach")
     session = visitors.open("gone")
     teach_handlers.add_sign(PAGE, session, "hello")
     visitors.close(session)  # what the State's delete_callback runs when its time is up
@@ -152,17 +130,17 @@ def test_a_shared_space_session_expires_even_if_the_browser_never_says_it_left(t
 def test_sign_in_is_offered_only_on_a_space(monkeypatch):
     """Off a Space, Gradio would fake the sign-in with the server's own token (and need the network to start)."""
     monkeypatch.delenv("SPACE_ID", raising=False)
-    shared_server = app.build_demo(Fake(), app.AppConfig(model="m", per_visitor=True))
+    shared_server = app.build_demo(FakePredictor(model_id="x"), app.AppConfig(model="m", per_visitor=True))
     assert not any(isinstance(b, gr.LoginButton) for b in shared_server.blocks.values())
     monkeypatch.setenv("SPACE_ID", "someone/signs")
     monkeypatch.setattr("gradio.routes.attach_oauth", lambda app: None)  # the Space's OAuth server is not here
-    space = app.build_demo(Fake(), app.AppConfig(model="m", per_visitor=True))
+    space = app.build_demo(FakePredictor(model_id="x"), app.AppConfig(model="m", per_visitor=True))
     assert sum(isinstance(b, gr.LoginButton) for b in space.blocks.values()) == 1
 
 
 def test_the_page_says_what_a_recording_stores(tmp_path):
     def note(config):
-        demo = app.build_demo(Fake(), config)
+        demo = app.build_demo(FakePredictor(model_id="x"), config)
         return next(b.value for b in demo.blocks.values() if getattr(b, "elem_id", None) == "teach-stored")
 
     local = note(app.AppConfig(model="m", data_dir=str(tmp_path / "signs")))
@@ -215,8 +193,8 @@ def test_on_a_shared_space_no_copy_of_a_visitors_clips_outlives_their_folder(tmp
     from gradio import processing_utils
 
     config = app.AppConfig(model="m", per_visitor=True)
-    visitors = Visitors(config, Base(), "m", root=tmp_path / "signspace-teach")
-    demo = app.build_demo(Fake(), config, visitors=visitors)
+    visitors = Visitors(config, FakePredictor(), "m", root=tmp_path / "signspace-teach")
+    demo = app.build_demo(FakePredictor(model_id="x"), config, visitors=visitors)
     session = visitors.open("visitor")
     teach_handlers.add_sign(PAGE, session, "hello")
     upload = Path(gr.utils.get_upload_folder()) / "test-upload" / "mine.mp4"
@@ -330,7 +308,7 @@ def test_closing_the_tab_cancels_its_training_and_frees_the_queue(tmp_path):
     session.job = queue.submit(str(session.folder.root), "leaver", forever)
     session.folder.add_sign("hello")
     assert started.wait(5)
-    visitors = Visitors(app.AppConfig(model="m", per_visitor=True), Base(), "m", queue=queue)
+    visitors = Visitors(app.AppConfig(model="m", per_visitor=True), FakePredictor(), "m", queue=queue)
     visitors.sessions["leaver"] = session
     visitors.leave("leaver")
     assert session.job.state == "cancelled" and not session.folder.root.exists()  # their recordings are gone
@@ -355,7 +333,7 @@ def test_publishing_without_login_on_a_shared_space_or_with_a_bad_repo_id(tmp_pa
 
 
 def test_the_live_tab_switches_to_a_trained_model_and_back(tmp_path):
-    base, trained = Fake(["a"]), Fake(["hello", "yes"])
+    base, trained = FakePredictor(labels=["a"], model_id="x"), FakePredictor(labels=["hello", "yes"], model_id="x")
     session = make_session(tmp_path / "signs")
     session.shelf = ModelShelf(base, "app-model", load=lambda path: trained)
     session.shelf.add("signs-1", tmp_path / "signs-1")
@@ -380,7 +358,7 @@ def test_the_snapshot_tab_answers_with_the_visitors_chosen_model(tmp_path):
     calls = []
     own = lambda predictor, path: calls.append((predictor, path)) or {"x": 1.0}  # noqa: E731
     session = make_session(tmp_path / "signs")
-    trained = Base()
+    trained = FakePredictor()
     session.shelf.add("signs-1", trained, select=False)
     config = app.AppConfig(model="app-model")
     assert app.snapshot_step(lambda path: {"app": 1.0}, "p.jpg", session, config, own) == {"app": 1.0}
@@ -403,7 +381,7 @@ def test_on_a_shared_space_a_recording_is_the_landmarks_the_browser_sent_and_no_
     from signspace.core.landmarks import RIGHT
 
     config = app.AppConfig(model="m", per_visitor=True)
-    visitors = Visitors(config, Base(), "m", root=tmp_path / "visitors")
+    visitors = Visitors(config, FakePredictor(), "m", root=tmp_path / "visitors")
     session = visitors.open("visitor")
     assert session.records_landmarks
     teach_handlers.add_sign(PAGE, session, "hello")
@@ -430,8 +408,8 @@ def test_on_a_shared_space_a_recording_is_the_landmarks_the_browser_sent_and_no_
         "refused": "a landmark message needs a non-empty 'frames' list"
     }
     visitors.close(session)
-    local = Visitors(app.AppConfig(model="m"), Base(), "m").records_landmarks
-    server = Visitors(app.AppConfig(model="m", per_visitor=True, tracking="server"), Base(), "m")
+    local = Visitors(app.AppConfig(model="m"), FakePredictor(), "m").records_landmarks
+    server = Visitors(app.AppConfig(model="m", per_visitor=True, tracking="server"), FakePredictor(), "m")
     assert not local and not server.records_landmarks  # locally, and when told to, clips are videos as before
 
 
@@ -444,7 +422,7 @@ def test_a_recordings_length_is_the_servers_whatever_times_the_page_claims(tmp_p
     from signspace.serve.browser import FrameRate
 
     config = app.AppConfig(model="m", per_visitor=True)
-    visitors = Visitors(config, Base(), "m", root=tmp_path / "visitors")
+    visitors = Visitors(config, FakePredictor(), "m", root=tmp_path / "visitors")
     session = visitors.open("visitor")
     teach_handlers.add_sign(PAGE, session, "hello")
     session.rate = FrameRate(clock=lambda: 0.0)
@@ -475,7 +453,7 @@ def test_where_the_browser_tracks_the_visitor_may_keep_the_video_too_but_not_mid
     from signspace.core.landmarks import RIGHT
 
     config = app.AppConfig(model="m", per_visitor=True)
-    visitors = Visitors(config, Base(), "m", root=tmp_path / "visitors")
+    visitors = Visitors(config, FakePredictor(), "m", root=tmp_path / "visitors")
     session = visitors.open("visitor")
     teach_handlers.add_sign(PAGE, session, "hello")
     out = teach_handlers.choose_storage(PAGE, session, "Landmarks and the video")
@@ -504,7 +482,7 @@ def test_where_the_browser_tracks_the_visitor_may_keep_the_video_too_but_not_mid
 
 def test_the_choice_of_what_to_keep_is_offered_only_where_the_browser_records(tmp_path):
     def choice_shown(config):
-        demo = app.build_demo(Fake(), config)
+        demo = app.build_demo(FakePredictor(model_id="x"), config)
         return next(b.visible for b in demo.blocks.values() if getattr(b, "elem_id", None) == "teach-store")
 
     from factories import fake_task_bundle

@@ -2,12 +2,12 @@ import itertools
 
 import numpy as np
 import pytest
-from factories import landmark_clip, make_tiny_vit
+from factories import FakePredictor, landmark_clip, make_tiny_vit
 
 from signspace.core.hands import Hand
 from signspace.core.landmarks import LEFT, RIGHT
 from signspace.core.prediction import Prediction
-from signspace.serve.browser import BrowserInput, FrameRate, LandmarkMessageError, Send
+from signspace.serve.browser import FrameRate, LandmarkMessageError
 from signspace.serve.inference import Predictor
 from signspace.serve.live import (
     HAND_GONE_SECONDS,
@@ -45,27 +45,9 @@ class Replay:
         self.closed = True
 
 
-class FixedPredictor:
-    """Answers 'circle' with the given confidence for any landmarks with a hand."""
-
-    labels = ["circle", "swipe"]
-    unmirror, crop_margin = False, 0.25
-
-    def __init__(self, confidence=0.9):
-        self.confidence, self.calls = confidence, []
-
-    def decode(self, frame):
-        from signspace.core.imaging import decode_image
-
-        return decode_image(frame)
-
-    def predict_landmarks(self, sequence, times, start=None, end=None):
-        from signspace.core.landmarks import hands_present
-
-        self.calls.append((len(sequence), start, end))
-        if not len(sequence) or not hands_present(sequence).any():
-            return Prediction(None, self.labels)
-        return Prediction(np.array([self.confidence, 1 - self.confidence]), self.labels)
+def fixed(confidence=0.9, labels=("circle", "swipe")):
+    """Answers the first sign with ``confidence`` for any landmarks with a hand (the shared fake)."""
+    return FakePredictor("motion", labels=labels, confidence=confidence)
 
 
 def test_a_sign_ends_when_the_hands_leave():
@@ -107,7 +89,7 @@ def test_hand_speed_is_in_hand_sizes_per_second_and_unknown_without_both_frames(
 
 
 def test_the_session_commits_a_word_when_the_sign_ends_and_classifies_the_whole_sign():
-    predictor = FixedPredictor()
+    predictor = fixed()
     session = SequenceSession(predictor, window_seconds=1.0)
     session.tracker = Replay(landmark_clip("circle", frames=30, seed=1))
     committed = [session.step(np.zeros((8, 8, 3), np.uint8), t / 30, 0.6).committed for t in range(45)]
@@ -116,7 +98,7 @@ def test_the_session_commits_a_word_when_the_sign_ends_and_classifies_the_whole_
 
 
 def test_an_unconfident_sign_is_not_typed_and_editing_works_on_words():
-    session = SequenceSession(FixedPredictor(0.55), window_seconds=1.0)
+    session = SequenceSession(fixed(0.55), window_seconds=1.0)
     session.tracker = Replay(landmark_clip("circle", frames=30, seed=1))
     words = [session.step(np.zeros((8, 8, 3), np.uint8), t / 30, 0.6).committed for t in range(45)]
     assert not any(words) and session.text == ""
@@ -128,7 +110,7 @@ def test_an_unconfident_sign_is_not_typed_and_editing_works_on_words():
 
 
 def test_a_visitor_who_leaves_mid_sign_frees_their_tracker():
-    session = SequenceSession(FixedPredictor())
+    session = SequenceSession(fixed())
     tracker = Replay(landmark_clip("circle", frames=30, seed=1))
     session.tracker = tracker
     for t in range(10):
@@ -138,27 +120,18 @@ def test_a_visitor_who_leaves_mid_sign_frees_their_tracker():
 
 
 def test_the_not_a_sign_class_is_never_typed_and_landmark_frames_need_no_tracker():
-    class Background(FixedPredictor):
-        labels = ["not a sign", "swipe"]  # what display_labels makes of the folder name "not-a-sign"
-
     clip = landmark_clip("circle", frames=30, seed=1)
     blank = np.zeros(258, np.float32)
-    session = SequenceSession(Background(0.95), window_seconds=1.0)
+    background = fixed(0.95, labels=("not a sign", "swipe"))  # display_labels' word for "not-a-sign"
+    session = SequenceSession(background, window_seconds=1.0)
     words = [session.step_landmarks(clip[t] if t < 30 else blank, t / 30, 0.6)[1] for t in range(45)]
     assert not any(words) and session.text == "" and session.tracker is None
-    session = SequenceSession(FixedPredictor(0.05), window_seconds=1.0)  # classified as the other (real) sign: typed
+    session = SequenceSession(fixed(0.05), window_seconds=1.0)  # classified as the other (real) sign: typed
     words = [session.step_landmarks(clip[t] if t < 30 else blank, t / 30, 0.6)[1] for t in range(45)]
     assert [w for w in words if w] == ["swipe"]
 
 
 # --- image models: handshapes held steadily are typed ----------------------------------------------------------
-
-
-class Labels:
-    """The part of a predictor a session's pure logic reads."""
-
-    def __init__(self, labels):
-        self.labels = labels
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +169,7 @@ def test_text_builder_commits_a_held_sign_once():
 
 
 def test_live_session_needs_confidence_to_type():
-    session = HandshapeSession(Labels(["A", "B", "C"]))
+    session = HandshapeSession(FakePredictor("frames", labels=("A", "B", "C")))
     unsure = Prediction(np.array([0.4, 0.35, 0.25]), ["A", "B", "C"])
     for t in np.arange(0, 3, 0.2):
         session.update(unsure, threshold=0.6, now=t)
@@ -260,11 +233,11 @@ def unhurried(session):
 
 def test_browser_messages_type_the_same_word_as_the_same_frames_tracked_on_the_server():
     clip = landmark_clip("circle", frames=30, seed=1)
-    by_frame = SequenceSession(FixedPredictor(), window_seconds=1.0)
+    by_frame = SequenceSession(fixed(), window_seconds=1.0)
     words = [
         by_frame.step_landmarks(clip[t] if t < 30 else np.zeros(258, np.float32), t / 12.5, 0.6)[1] for t in range(45)
     ]
-    by_message = unhurried(SequenceSession(FixedPredictor(), window_seconds=1.0))
+    by_message = unhurried(SequenceSession(fixed(), window_seconds=1.0))
     steps = [by_message.step_message(browser_message(clip, start, 5), 0.6) for start in range(0, 45, 5)]
     assert [w for w in words if w] == ["circle"] and by_message.text == by_frame.text == "circle"
     assert [s.committed for s in steps if s.committed] == ["circle"]
@@ -274,21 +247,13 @@ def test_browser_messages_type_the_same_word_as_the_same_frames_tracked_on_the_s
     assert (len(by_message.frames), by_message.text) == before
 
 
-class CropPredictor:
-    """An image model trained on hand crops: answers 'B' for a dark crop, 'A' for a light one; keeps what it saw."""
+def crop_model():
+    """An image model trained on hand crops: answers 'B' for a dark crop, 'A' for a light one (the shared fake)."""
 
-    labels = ["A", "B"]
-    browser_input = BrowserInput(Send.CROP, side=16, resize=16, margin=0.25)
+    def answer(crop):
+        return [0.1, 0.9] if np.asarray(crop).mean() < 128 else [0.9, 0.1]
 
-    def __init__(self):
-        self.crops = []
-
-    def predict_crop(self, crop):
-        self.crops.append(crop)
-        if crop is None:
-            return Prediction(None, self.labels)
-        dark = np.asarray(crop).mean() < 128
-        return Prediction(np.array([0.1, 0.9] if dark else [0.9, 0.1]), self.labels)
+    return FakePredictor("crops", labels=("A", "B"), answer=answer)
 
 
 def crop_message(when, shade=None):
@@ -310,26 +275,26 @@ def crop_message(when, shade=None):
 def test_crops_from_the_browser_are_what_an_image_model_sees_and_a_held_sign_is_typed():
     from signspace.serve.browser import LandmarkMessageError
 
-    predictor = CropPredictor()
+    predictor = crop_model()
     session = HandshapeSession(predictor, hold_seconds=1.0)
     steps = [session.step_message(crop_message(t * 0.2, shade=30), 0.6) for t in range(7)]  # 1.2 s of "B"
     assert [s.committed for s in steps if s.committed] == ["B"] and session.text == "B"
-    assert all(crop.size == (16, 16) for crop in predictor.crops) and steps[-1].crop.size == (16, 16)
+    assert all(crop.size == (16, 16) for crop in predictor.calls) and steps[-1].crop.size == (16, 16)
     gone = session.step_message(crop_message(1.6), 0.6)  # the hand left: no crop, "no hand", smoothing restarts
-    assert gone.no_hand and predictor.crops[-1] is None and not session.smoother.history
-    before = (session.last_time, len(predictor.crops), session.text)
+    assert gone.no_hand and predictor.calls[-1] is None and not session.smoother.history
+    before = (session.last_time, len(predictor.calls), session.text)
     with pytest.raises(LandmarkMessageError, match="the crop is not a readable PNG image"):
         session.step_message({**crop_message(2.0, 30), "crop": "data:image/png;base64,AAAA"}, 0.6)
     with pytest.raises(LandmarkMessageError, match="does not come after"):
         session.step_message(crop_message(1.0, 30), 0.6)  # replayed
-    assert (session.last_time, len(predictor.crops), session.text) == before  # refused: nothing changed
+    assert (session.last_time, len(predictor.calls), session.text) == before  # refused: nothing changed
 
 
 def test_a_sign_ended_by_a_gap_longer_than_the_window_is_still_typed():
     """A tab in the background mid-sign for over 10 s: the sign's frames were dropped before its end was classified
     (np.stack of nothing: HTTP 500, the word lost, the page stalled)."""
     clip = landmark_clip("circle", frames=30, seed=1)
-    session = unhurried(SequenceSession(FixedPredictor(), window_seconds=1.0))
+    session = unhurried(SequenceSession(fixed(), window_seconds=1.0))
     for start in range(0, 14, 2):  # frames with a hand at t = 0.1 .. 1.2
         message = browser_message(clip, start, 2)
         for frame in message["frames"]:
@@ -341,7 +306,7 @@ def test_a_sign_ended_by_a_gap_longer_than_the_window_is_still_typed():
 
 
 def test_a_session_keeps_a_bounded_window_and_text_whatever_times_the_page_claims():
-    session = SequenceSession(FixedPredictor(), window_seconds=1.0)
+    session = SequenceSession(fixed(), window_seconds=1.0)
     clip = landmark_clip("circle", frames=30, seed=1)
     for index in range(3000):  # frames 1 ms apart (a clock that crawls): 10 s of them would be 10,000
         session.step_landmarks(clip[index % 30], index / 1000, 0.6, guess=False)
@@ -363,7 +328,7 @@ class Wall:
 
 
 def filled_session(frames=50):
-    session = SequenceSession(FixedPredictor(), window_seconds=1.0)
+    session = SequenceSession(fixed(), window_seconds=1.0)
     clip = landmark_clip("circle", frames=30, seed=1)
     for t in range(frames):
         session.step_landmarks(clip[t % 30], t / 30, 0.6)

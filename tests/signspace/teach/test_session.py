@@ -9,6 +9,7 @@ import pytest
 from factories import (
     ASL_DIR,
     HAND_MODEL,
+    FakePredictor,
     hand_clip,
     webcam_frames,
     write_video,
@@ -196,21 +197,13 @@ def test_a_full_disk_while_training_is_a_clear_error_and_leaves_no_model(tmp_pat
 
 
 # -- sessions, models, publishing --------------------------------------------------------------------------------
-class FakePredictor:
-    def __init__(self, name):
-        self.name, self.closed = name, False
-
-    def close(self):
-        self.closed = True
-
-
 def test_the_shelf_loads_trained_models_on_first_pick_and_never_closes_the_shared_one(tmp_path):
-    base = FakePredictor("base")
-    shelf = ModelShelf(base, "app-model", load=lambda path: FakePredictor(path.name))
+    base = FakePredictor(model_id="base")
+    shelf = ModelShelf(base, "app-model", load=lambda path: FakePredictor(model_id=path.name))
     shelf.add("signs-1", tmp_path / "signs-1", select=False)
     assert shelf.current == "app-model" and shelf.predictor is base
     shelf.select("signs-1")
-    assert shelf.predictor.name == "signs-1"
+    assert shelf.predictor.model_id == "signs-1"
     with pytest.raises(TeachError, match="no model 'nope'"):
         shelf.select("nope")
     loaded = shelf.predictor
@@ -223,7 +216,8 @@ def test_a_shared_space_session_removes_its_folder_when_it_ends_but_a_local_one_
         root = tmp_path / str(per_visitor)
         folder = TeachFolder(root)
         folder.add_sign("hello")
-        session = TeachSession(folder, ModelShelf(FakePredictor("b"), "b"), "visitor", per_visitor, TrainingQueue())
+        shelf = ModelShelf(FakePredictor(model_id="b"), "b")
+        session = TeachSession(folder, shelf, "visitor", per_visitor, TrainingQueue())
         session.close()
         assert root.exists() is not per_visitor
 
