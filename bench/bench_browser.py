@@ -466,7 +466,7 @@ def _crowd_round(server, port: int, fn_index: int, feed: int, messages: list[dic
     async def visitor(seed: int, start: float, stop: float) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         session, taken, tick = uuid.uuid4().hex[:10], 0, start + (seed * 0.618 % 1) * 4 / FPS  # spread phases
-        every = 4 / FPS  # until an answer says otherwise (browser.Pacer)
+        every = 4 / FPS  # until an answer says otherwise (pacing.Pacer)
         try:
             while True:
                 tick = max(tick, time.perf_counter())

@@ -40,10 +40,10 @@ from handlers import (
 
 from signspace.core.errors import SignSpaceError, run_cli
 from signspace.core.hub import HubError
-from signspace.serve import browser
 from signspace.serve.inference import Predictor
 from signspace.serve.limits import parse_size
 from signspace.serve.live import LiveRoster
+from signspace.serve.pacing import Pacer
 from signspace.teach.session import SharedModel
 
 HOW_TO = """**How to use.** Allow the webcam (where your browser tracks your hands, as with a motion model, it starts
@@ -95,7 +95,7 @@ def build_demo(
                     urls = browser_feed.asset_urls(config.web_assets, predictor.hand_model)
                     wants = predictor.browser_input.paced(config.stream_every)
                     slots = threading.BoundedSemaphore(config.concurrency)  # the queue's limit, off the queue
-                    pacer = browser.Pacer()  # near the app's capacity pages send less often, so fewer messages queue
+                    pacer = Pacer()  # near the app's capacity pages send less often, so fewer messages queue
                     feed = browser_feed.browser_feed(urls, mirror=not config.unmirror, wants=wants)
                 with gr.Row(visible=not in_browser) as server_camera:  # the server tracks the streamed frames
                     camera = browser_feed.server_webcam("Webcam")

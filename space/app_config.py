@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 
 from signspace.core.cli import dataclass_parser, parse_dataclasses
 from signspace.core.errors import ConfigError, HandModelError
-from signspace.core.hands import resolve_hand_model
+from signspace.core.hand_model import resolve_hand_model
 from signspace.serve import browser
 from signspace.serve.inference import HandCropMode, Precision, Predictor
 from signspace.serve.limits import RequestSizeLimit, UnknownEvent, UploadBudget, parse_size

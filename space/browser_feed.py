@@ -18,9 +18,10 @@ import gradio as gr
 
 from signspace.core.errors import ConfigError
 from signspace.core.hands import search_settings
-from signspace.serve.browser import TASKS_VISION_CDN, BrowserInput, LandmarkMessageError, Pacer, Send
+from signspace.serve.browser import TASKS_VISION_CDN, BrowserInput, LandmarkMessageError, Send
 from signspace.serve.inference import Predictor
 from signspace.serve.live import MOTION_FRAME_SECONDS, NO_HAND, LiveRoster, session_for
+from signspace.serve.pacing import Pacer
 
 LANDMARKS = BrowserInput(Send.LANDMARKS)
 SCRIPT = (Path(__file__).parent / "browser_tracker.js").read_text(encoding="utf-8")

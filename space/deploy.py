@@ -24,7 +24,7 @@ from signspace.core import hub
 from signspace.core.cards import render_space_card
 from signspace.core.cli import parse_namespace
 from signspace.core.errors import redact, run_cli
-from signspace.core.hands import HAND_MODEL_ENV, resolve_hand_model
+from signspace.core.hand_model import HAND_MODEL_ENV, resolve_hand_model
 
 ROOT = Path(__file__).resolve().parent.parent
 # The whole package: the Teach tab builds datasets and trains on the Space with the scripts' own code (a test runs

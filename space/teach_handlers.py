@@ -22,12 +22,13 @@ from teach_text import (
     result_markdown,
 )
 
+from signspace.core.drawing import draw_hands
 from signspace.core.errors import RecordingError, SignSpaceError, TeachError
-from signspace.core.hands import draw_hands
 from signspace.core.imaging import ImageDecodeError, decode_image
 from signspace.core.labels import BACKGROUND_LABEL
-from signspace.teach.folder import LANDMARKS_SUFFIX, Hands, Phase
+from signspace.teach.folder import LANDMARKS_SUFFIX, Hands
 from signspace.teach.jobs import JobState
+from signspace.teach.recorder import Phase
 from signspace.teach.session import TeachSession, TrainResult, publish_token
 
 logger = logging.getLogger("app")

@@ -20,28 +20,17 @@ import logging
 import math
 import os
 import threading
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from signspace.core.atomic import write_bytes_atomic
-from signspace.core.cache import default_cache_dir
 from signspace.core.errors import HandModelError
+from signspace.core.hand_model import resolve_hand_model
 from signspace.core.imaging import decode_image
 
 logger = logging.getLogger(__name__)
 
-HAND_MODEL_ENV = "SIGNSPACE_HAND_MODEL"
-# A pinned version of MediaPipe's official bundle (not `latest`): the same file every time.
-HAND_MODEL_VERSION = "float16/1"
-HAND_MODEL_URL = (
-    f"https://storage.googleapis.com/mediapipe-models/hand_landmarker/hand_landmarker/{HAND_MODEL_VERSION}/"
-    "hand_landmarker.task"
-)
-BUNDLE_MEMBERS = ("hand_detector.tflite", "hand_landmarks_detector.tflite")
 NUM_LANDMARKS = 21
 # 0.3 rather than MediaPipe's 0.5: small, blurred webcam hands score low; measured in docs/benchmarks.md.
 DETECTION_CONFIDENCE = 0.3
@@ -52,82 +41,6 @@ LIKELY_HAND_AT = (0.5, 0.6)  # fraction of width, height: signing space in front
 FOLLOW_WINDOW = 3.0  # the window that follows a small hand, in multiples of the hand's size
 TILES_PER_FRAME = 2  # tiles searched per live frame while no hand is found: a frame costs at most 3 detector runs
 CROP_MARGIN = 0.25  # of the landmarks' extent, added on every side of the hand crop
-
-
-def check_task_bundle(path: Path) -> Path:
-    """A hand-landmarker ``.task`` file is a zip holding the detector and landmark models."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise HandModelError(
-            f"hand model {path} does not exist; pass --hand_model with the path of hand_landmarker.task "
-            f"(or set {HAND_MODEL_ENV})"
-        )
-    try:
-        with zipfile.ZipFile(path) as bundle:
-            names = set(bundle.namelist())
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise HandModelError(
-            f"hand model {path} is not a MediaPipe task bundle ({exc}); download hand_landmarker.task again from "
-            f"{HAND_MODEL_URL}"
-        ) from None
-    missing = [member for member in BUNDLE_MEMBERS if member not in names]
-    if missing:
-        raise HandModelError(
-            f"hand model {path} is a zip without {', '.join(missing)}: not a hand-landmarker bundle; use "
-            f"hand_landmarker.task from {HAND_MODEL_URL}"
-        )
-    return path
-
-
-def resolve_hand_model(
-    option: str | os.PathLike | None = None,
-    cache_dir: Path | None = None,
-    download: bool = True,
-    bundled: Path | None = None,
-    url: str = HAND_MODEL_URL,
-) -> Path:
-    """The hand model file: ``option``, else ``$SIGNSPACE_HAND_MODEL``, else the cached download (made once), else
-    ``bundled`` (a copy shipped with the app, so it starts offline), else a download from ``url``."""
-    chosen = option or os.environ.get(HAND_MODEL_ENV)
-    if chosen:
-        return check_task_bundle(Path(chosen))
-    target = (
-        Path(cache_dir or default_cache_dir())
-        / "mediapipe"
-        / HAND_MODEL_VERSION.replace("/", "-")
-        / "hand_landmarker.task"
-    )
-    if target.is_file():
-        return check_task_bundle(target)
-    if bundled is not None and Path(bundled).is_file():
-        return check_task_bundle(Path(bundled))
-    if not download:
-        raise HandModelError(f"no hand model at {target}; pass --hand_model PATH or set {HAND_MODEL_ENV}")
-    _download(url, target)
-    return target
-
-
-def _download(url: str, target: Path) -> None:
-    """Fetch once, check it is a real bundle, then move it into the cache (never a half file there)."""
-    from huggingface_hub.utils import httpx
-
-    remedy = f"download {url} by hand and pass --hand_model PATH (or set {HAND_MODEL_ENV}), or place it at {target}"
-    try:
-        response = httpx.get(url, timeout=httpx.Timeout(30.0, connect=5.0), follow_redirects=True)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise HandModelError(
-            f"could not download the MediaPipe hand model ({type(exc).__name__}: {exc}); {remedy}"
-        ) from None
-    staged = target.with_name(f".{target.name}.{os.getpid()}.download")
-    staged.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        staged.write_bytes(response.content)
-        check_task_bundle(staged)
-        write_bytes_atomic(target, staged.read_bytes())
-    finally:
-        staged.unlink(missing_ok=True)
-    logger.info("downloaded the MediaPipe hand model to %s", target)
 
 
 @dataclass(frozen=True)
@@ -407,61 +320,3 @@ class HandTracker:
         return square_around(
             hands_box(hands, width, height), FOLLOW_WINDOW, width, height, min_side=0.25 * min(width, height)
         )
-
-
-# MediaPipe's 21-landmark hand topology (wrist 0; thumb 1-4; index 5-8; middle 9-12; ring 13-16; pinky 17-20).
-HAND_CONNECTIONS = (
-    (0, 1),
-    (1, 2),
-    (2, 3),
-    (3, 4),
-    (0, 5),
-    (5, 6),
-    (6, 7),
-    (7, 8),
-    (5, 9),
-    (9, 10),
-    (10, 11),
-    (11, 12),
-    (9, 13),
-    (13, 14),
-    (14, 15),
-    (15, 16),
-    (13, 17),
-    (0, 17),
-    (17, 18),
-    (18, 19),
-    (19, 20),
-)
-
-
-def draw_hands(
-    image: Image.Image, hands: list[Hand] | None, max_side: int = 320, mirror: bool = False, margin: float = CROP_MARGIN
-) -> Image.Image:
-    """A small preview: the tracked landmarks and the crop box drawn on the frame (mirrored to match a
-    mirrored webcam preview if asked), or a 'no hand' banner."""
-    from PIL import ImageDraw, ImageOps
-
-    preview = image.copy()
-    preview.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
-    scale_x, scale_y = preview.width / image.width, preview.height / image.height
-    draw = ImageDraw.Draw(preview)
-    if hands:
-        box = crop_box(hands, image.width, image.height, margin)
-        draw.rectangle(
-            [box[0] * scale_x, box[1] * scale_y, box[2] * scale_x - 1, box[3] * scale_y - 1],
-            outline=(255, 200, 0),
-            width=2,
-        )
-        for hand in hands:
-            points = [(x * preview.width, y * preview.height) for x, y in hand.landmarks[:, :2]]
-            for a, b in HAND_CONNECTIONS:
-                draw.line([points[a], points[b]], fill=(0, 220, 120), width=2)
-            for x, y in points:
-                draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=(255, 60, 60))
-    if mirror:
-        preview = ImageOps.mirror(preview)
-    if not hands:
-        ImageDraw.Draw(preview).rectangle([0, 0, preview.width, 18], fill=(180, 30, 30))
-        ImageDraw.Draw(preview).text((6, 3), "no hand found", fill=(255, 255, 255))
-    return preview

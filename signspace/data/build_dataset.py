@@ -21,7 +21,7 @@ from signspace.core.atomic import atomic_directory, check_output_dir, write_json
 from signspace.core.cards import render_dataset_card
 from signspace.core.cli import dataclass_parser, parse_dataclasses
 from signspace.core.errors import ConfigError
-from signspace.core.hands import resolve_hand_model
+from signspace.core.hand_model import resolve_hand_model
 from signspace.core.kinds import ModelKind
 from signspace.core.patterns import UserPattern
 from signspace.data import builder

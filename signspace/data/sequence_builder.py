@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from signspace.core.atomic import write_bytes_atomic
-from signspace.core.hands import resolve_hand_model
+from signspace.core.hand_model import resolve_hand_model
 from signspace.core.imaging import IMAGE_EXTENSIONS, ImageDecodeError, decode_image
 from signspace.core.landmarks import (
     FRAME_VALUES,

@@ -1,7 +1,7 @@
 """What the rest of SignSpace asks of a served model, written down as Protocols: ``ServedModel`` (the app, the
-Teach tab, the clip API) and ``HandshapeModel`` / ``MotionModel`` (a live session's per-frame calls). ``inference.Predictor`` and its
-kinds implement both; the tests' one shared double, ``tests/factories.FakePredictor``, implements them too, and
-mypy and ``tests/signspace/serve/test_contracts.py`` check that neither drifts from these."""
+Teach tab, the clip API) and ``HandshapeModel`` / ``MotionModel`` (a live session's per-frame calls).
+``inference.Predictor`` and its kinds implement them; so does the tests' one shared double,
+``tests/factories.FakePredictor``; mypy and ``tests/signspace/serve/test_contracts.py`` check that neither drifts."""
 
 from __future__ import annotations
 

@@ -29,7 +29,8 @@ from PIL import Image
 from signspace.core import kinds
 from signspace.core.cache import default_cache_dir
 from signspace.core.errors import ConfigError
-from signspace.core.hands import CROP_MARGIN, Hand, HandTracker, hand_crop, resolve_hand_model
+from signspace.core.hand_model import resolve_hand_model
+from signspace.core.hands import CROP_MARGIN, Hand, HandTracker, hand_crop
 from signspace.core.imaging import IMAGE_EXTENSIONS, MAX_PHOTO_PIXELS, ImageSource, decode_image
 from signspace.core.labels import display_labels
 from signspace.core.landmarks import FRAME_VALUES, frame_from_hands, hands_present, resample, track_clip

@@ -25,19 +25,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from signspace.core.hands import HandTracker, draw_hands
+from signspace.core.drawing import draw_hands
+from signspace.core.hands import HandTracker
 from signspace.core.imaging import ImageDecodeError
 from signspace.core.labels import BACKGROUND_LABEL, display_labels
 from signspace.core.landmarks import LEFT, MIDDLE_MCP, RIGHT, WRIST, frame_from_hands, hands_present
 from signspace.core.prediction import Prediction
-from signspace.serve.browser import (
-    MAX_FRAMES_PER_SECOND,
-    FrameRate,
-    LandmarkMessageError,
-    parse_crop,
-    parse_frames,
-    parse_message,
-)
+from signspace.serve.browser import LandmarkMessageError, parse_crop, parse_frames, parse_message
+from signspace.serve.pacing import MAX_FRAMES_PER_SECOND, FrameRate
 
 if TYPE_CHECKING:  # the predictors start sessions, so they import this module, not the other way round
     from signspace.serve.contracts import HandshapeModel, LiveModel, MotionModel, ServedModel

@@ -23,9 +23,11 @@ from signspace.core.errors import ConfigError, RecordingError, TeachError
 from signspace.core.hands import HandTracker
 from signspace.core.hub import check_repo_id
 from signspace.core.labels import BACKGROUND_LABEL, display_labels
-from signspace.serve.browser import FrameRate, LandmarkMessageError, parse_message
-from signspace.teach.folder import EXTRACTION_LOCK, Clip, Hands, Phase, Recorder, TeachFolder, disk_error
+from signspace.serve.browser import LandmarkMessageError, parse_message
+from signspace.serve.pacing import FrameRate
+from signspace.teach.folder import EXTRACTION_LOCK, Clip, Hands, TeachFolder, disk_error
 from signspace.teach.jobs import Job, TrainingQueue
+from signspace.teach.recorder import Phase, Recorder
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +109,8 @@ def _train(folder: TeachFolder, job: Job, seed: int, epochs: int | None, num_pro
 
     from signspace.data import build_dataset
     from signspace.train import finetune
+    from signspace.train.dataset_io import load_sign_dataset
     from signspace.train.tasks import task_for
-    from signspace.train.training import load_sign_dataset
 
     signs, excluded = check_ready(folder)
     if num_proc is None:  # a second tracking process pays off only when there is tracking to do

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from signspace.core.errors import SignSpaceError
-from signspace.core.hands import resolve_hand_model
+from signspace.core.hand_model import resolve_hand_model
 from signspace.serve.inference import Predictor
 from signspace.teach.folder import TeachFolder, TeachLimits
 from signspace.teach.jobs import TrainingQueue

@@ -28,7 +28,7 @@ from signspace.core.errors import ConfigError
 from signspace.core.metrics import classification_metrics, signer_metrics
 from signspace.data import data_health
 from signspace.models.transforms import device_augmentation
-from signspace.train import training
+from signspace.train import dataset_io, outputs, training
 from signspace.train.tasks import DEFAULT_IMAGE_MODEL, ImageTask, Task, task_for
 
 logger = logging.getLogger("finetune")
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None, **hooks) 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else argv
     peek = peek_data_args(argv)  # the dataset decides the defaults (an image model, or a landmark sequence model)
-    dataset = training.load_sign_dataset(peek.dataset_dir, peek.dataset_name, peek.dataset_revision)
+    dataset = dataset_io.load_sign_dataset(peek.dataset_dir, peek.dataset_name, peek.dataset_revision)
     task = task_for(dataset)
     data_args, model_args, args = parse(argv, task, has_validation_split(dataset))
     if not output_dir_given(argv):  # TrainingArguments fills in ./trainer_output, where unrelated runs would mix
@@ -246,15 +246,15 @@ def train(
     output_dir = Path(args.output_dir)
     with args.main_process_first(desc="output folder check"):  # under DDP: rank 0 cleans, then all look
         if args.process_index == 0:
-            training.prepare_output_dir(output_dir, model_args.overwrite_output_dir)
+            outputs.prepare_output_dir(output_dir, model_args.overwrite_output_dir)
         resume, notes = find_resume_checkpoint(output_dir)
     for note in notes:
         logger.warning(note)
 
     where = data_args.dataset_dir or data_args.dataset_name
-    label_names = training.check_dataset(dataset, where, task.columns)
+    label_names = dataset_io.check_dataset(dataset, where, task.columns)
     fingerprint = getattr(dataset["train"], "_fingerprint", None)  # before transforms, which change it
-    preprocessing = training.dataset_preprocessing(
+    preprocessing = dataset_io.dataset_preprocessing(
         data_args.dataset_dir, data_args.dataset_name, data_args.dataset_revision
     )
     if data_args.max_train_samples:
@@ -278,7 +278,7 @@ def train(
             "dataset": fingerprint if data_args.dataset_dir else f"{where}@{data_args.dataset_revision or 'main'}",
             **task.identity(model),
         }
-        training.check_same_run(output_dir, identity, resuming=resume is not None)
+        outputs.check_same_run(output_dir, identity, resuming=resume is not None)
 
     callbacks = list(callbacks or [])
     if not has_validation:
@@ -300,7 +300,7 @@ def train(
     )
     if model_args.hp_search:
         if not has_validation:
-            raise training.DatasetFormatError(
+            raise dataset_io.DatasetFormatError(
                 f"--hp_search needs a validation split to compare trials; {where} has none"
             )
         best = training.hyperparameter_search(
@@ -346,7 +346,7 @@ def train(
     if not trainer.is_world_process_zero():
         return metrics
 
-    training.plot_confusion_matrix(
+    outputs.plot_confusion_matrix(
         final["confusion_matrix"], label_names, output_dir / "confusion_matrix.png", f"{eval_split} split"
     )
     predicted = logits.argmax(-1)
@@ -364,7 +364,7 @@ def train(
         eval_split=eval_split,
         eval_count=len(dataset[eval_split]),
         split_counts={s: len(d) for s, d in dataset.items()},
-        dataset_description=training.describe_dataset(where, data_args),
+        dataset_description=outputs.describe_dataset(where, data_args),
         dataset_id=data_args.dataset_name,
         training_args=args,
         hflip=data_args.hflip,
@@ -375,7 +375,7 @@ def train(
         signers=metrics["signers"],
         data_health=metrics["data_health"],
     )
-    training.write_final_outputs(
+    outputs.write_final_outputs(
         output_dir,
         model=trainer.model,
         processor=setup.processor,

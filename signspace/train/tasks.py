@@ -20,7 +20,7 @@ from signspace.core import kinds
 from signspace.models.modeling import load_classifier, load_processor
 from signspace.models.sequence_model import SignSequenceConfig, SignSequenceModel
 from signspace.models.transforms import InputSpec, batch_transform, collate
-from signspace.train import training
+from signspace.train import dataset_io, outputs, training
 
 DEFAULT_IMAGE_MODEL = "google/vit-base-patch16-224-in21k"
 
@@ -98,7 +98,7 @@ class ImageTask(Task):
 
     def setup(self, dataset, data_args, model_args, args, labels: dict) -> TaskSetup:
         model_args.model_name_or_path = model_args.model_name_or_path or DEFAULT_IMAGE_MODEL
-        training.refuse_sequence_model(model_args.model_name_or_path, model_args.model_revision)
+        dataset_io.refuse_sequence_model(model_args.model_name_or_path, model_args.model_revision)
         processor = load_processor(model_args.model_name_or_path, model_args.model_revision)
 
         # a new head for our labels (num_labels too: timm configs ignore id2label's length); on resume SignTrainer
@@ -123,7 +123,7 @@ class ImageTask(Task):
         return batch_transform(spec, train=False)
 
     def record_errors(self, raw, predicted, label_ids, label_names: list[str], output_dir: Path) -> dict:
-        training.plot_misclassified(raw, predicted, label_names, output_dir / "misclassified.png")
+        outputs.plot_misclassified(raw, predicted, label_names, output_dir / "misclassified.png")
         return {}
 
     def input_size(self, spec: InputSpec | None, data_args) -> int:
@@ -148,13 +148,13 @@ class SequenceTask(Task):
         if continued:
             model = load_classifier(continued, model_args.model_revision, ignore_mismatched_sizes=True, **labels)
             if not kinds.for_model(model).is_sequence:
-                raise training.DatasetFormatError(
+                raise dataset_io.DatasetFormatError(
                     f"{continued} is an image model but the dataset holds landmark sequences; leave out "
                     "--model_name_or_path for a new sequence model, or build an image dataset (without --features "
                     "landmarks)"
                 )
             data_args.sequence_length = model.config.sequence_length
-        window = training.typical_clip_seconds(dataset["train"])
+        window = dataset_io.typical_clip_seconds(dataset["train"])
 
         def make_model(trial=None):
             if continued:
@@ -173,19 +173,19 @@ class SequenceTask(Task):
         if not continued:
             model = make_model()
         dataset["train"].set_transform(
-            training.sequence_transform(data_args.sequence_length, True, data_args.hflip, args.seed)
+            dataset_io.sequence_transform(data_args.sequence_length, True, data_args.hflip, args.seed)
         )
         for split in ("validation", "test"):
             if split in dataset:
                 dataset[split].set_transform(self.eval_transform(data_args, None))
-        return TaskSetup(model, None, None, False, training.collate_sequences, make_model)
+        return TaskSetup(model, None, None, False, dataset_io.collate_sequences, make_model)
 
     def identity(self, model) -> dict:
         # the model's shape: a checkpoint of another shape cannot be resumed
         return {"sequence_length": model.config.sequence_length, "hidden_size": model.config.hidden_size}
 
     def eval_transform(self, data_args, spec: InputSpec | None):
-        return training.sequence_transform(data_args.sequence_length, train=False)
+        return dataset_io.sequence_transform(data_args.sequence_length, train=False)
 
     def search_space(self, trial) -> dict:
         params = super().search_space(trial)

@@ -9,8 +9,9 @@ from factories import FakePredictor, landmark_clip, make_sequence_model
 
 from signspace.core.errors import ConfigError
 from signspace.core.landmarks import RIGHT
-from signspace.serve.browser import BrowserInput, Pacer, Send
+from signspace.serve.browser import BrowserInput, Send
 from signspace.serve.live import NO_HAND
+from signspace.serve.pacing import Pacer
 
 
 def motion_model():

@@ -419,7 +419,7 @@ def test_a_recordings_length_is_the_servers_whatever_times_the_page_claims(tmp_p
     from factories import landmark_clip
 
     from signspace.core.landmarks import RIGHT, load_npy
-    from signspace.serve.browser import FrameRate
+    from signspace.serve.pacing import FrameRate
 
     config = app.AppConfig(model="m", per_visitor=True)
     visitors = Visitors(config, FakePredictor(), "m", root=tmp_path / "visitors")

@@ -7,7 +7,7 @@ from factories import FakePredictor, landmark_clip, make_tiny_vit
 from signspace.core.hands import Hand
 from signspace.core.landmarks import LEFT, RIGHT
 from signspace.core.prediction import Prediction
-from signspace.serve.browser import FrameRate, LandmarkMessageError
+from signspace.serve.browser import LandmarkMessageError
 from signspace.serve.inference import Predictor
 from signspace.serve.live import (
     HAND_GONE_SECONDS,
@@ -21,6 +21,7 @@ from signspace.serve.live import (
     TextBuilder,
     hand_speed,
 )
+from signspace.serve.pacing import FrameRate
 
 
 class Replay:

@@ -17,7 +17,8 @@ from signspace.core import hub
 from signspace.core.checkpoints import CheckpointError
 from signspace.core.hub import HubError
 from signspace.models.modeling import UnsafeModelError
-from signspace.train import training
+from signspace.train import dataset_io, training
+from signspace.train.dataset_io import DatasetFormatError
 
 ROOT = Path(__file__).resolve().parents[3]
 FAST = [
@@ -273,16 +274,14 @@ def test_dataset_without_classlabel_or_with_one_label_is_refused(tmp_path, tiny_
             )
         }
     )
-    with pytest.raises(training.DatasetFormatError, match="'label' column .* not a ClassLabel"):
+    with pytest.raises(DatasetFormatError, match="'label' column .* not a ClassLabel"):
         run(_save_dataset(tmp_path / "a", plain), tmp_path / "m", tiny_vit)
     one = plain.cast_column("label", datasets.ClassLabel(names=["only", "x"])).map(lambda e: {"label": 0})
     one = one.cast_column("label", datasets.ClassLabel(names=["only"]))
-    with pytest.raises(
-        training.DatasetFormatError, match=r"has 1 label\(s\) \(\['only'\]\); a recognizer needs at least 2"
-    ):
+    with pytest.raises(DatasetFormatError, match=r"has 1 label\(s\) \(\['only'\]\); a recognizer needs at least 2"):
         run(_save_dataset(tmp_path / "b", one), tmp_path / "m", tiny_vit)
     no_label = datasets.DatasetDict({"train": plain["train"].remove_columns("label")})
-    with pytest.raises(training.DatasetFormatError, match="has no 'label' column"):
+    with pytest.raises(DatasetFormatError, match="has no 'label' column"):
         run(_save_dataset(tmp_path / "c", no_label), tmp_path / "m", tiny_vit)
 
 
@@ -576,7 +575,7 @@ def test_hub_dataset_trains_like_a_local_folder(tmp_path, hub_dataset, tiny_vit)
 @pytest.mark.slow
 def test_hub_dataset_is_reused_from_the_cache_when_offline(tmp_path, hub_dataset, tiny_vit):
     repo_id, _ = hub_dataset
-    training.load_sign_dataset(None, repo_id)  # first load fills the cache
+    dataset_io.load_sign_dataset(None, repo_id)  # first load fills the cache
     out = tmp_path / "model"
     result = subprocess.run(
         [
@@ -672,7 +671,7 @@ def test_a_sequence_run_resumes_from_its_checkpoint(tmp_path, landmark_dataset):
 
 
 def test_a_landmark_dataset_with_an_image_model_is_a_clear_error(tmp_path, landmark_dataset, tiny_vit):
-    with pytest.raises(training.DatasetFormatError, match="is an image model but the dataset holds landmark sequences"):
+    with pytest.raises(DatasetFormatError, match="is an image model but the dataset holds landmark sequences"):
         run_seq(landmark_dataset, tmp_path / "o", "--model_name_or_path", tiny_vit)
 
 
@@ -680,7 +679,7 @@ def test_an_image_dataset_with_a_sequence_model_is_a_clear_error(tmp_path, colou
     from signspace.models.sequence_model import SignSequenceConfig, SignSequenceModel
 
     SignSequenceModel(SignSequenceConfig(num_labels=3)).save_pretrained(tmp_path / "seq")
-    with pytest.raises(training.DatasetFormatError, match="is a landmark sequence model but the dataset holds images"):
+    with pytest.raises(DatasetFormatError, match="is a landmark sequence model but the dataset holds images"):
         run(colour_dataset, tmp_path / "o", tmp_path / "seq")
 
 
@@ -774,15 +773,13 @@ def test_a_half_written_dataset_folder_is_one_line(tmp_path, colour_dataset, dam
         for child in broken.iterdir():
             if child.name != "dataset_dict.json":
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
-    with pytest.raises(training.DatasetFormatError, match=f"--dataset_dir {broken} is incomplete or damaged"):
+    with pytest.raises(DatasetFormatError, match=f"--dataset_dir {broken} is incomplete or damaged"):
         finetune.main(["--dataset_dir", str(broken), "--output_dir", str(tmp_path / "o")])
     assert not (tmp_path / "o").exists()
 
 
 def test_a_single_split_folder_is_a_clear_error(tmp_path, colour_dataset, tiny_vit):
-    with pytest.raises(
-        training.DatasetFormatError, match=r"train is a single split, not a dataset folder .*probably .*dataset"
-    ):
+    with pytest.raises(DatasetFormatError, match=r"train is a single split, not a dataset folder .*probably .*dataset"):
         run(colour_dataset / "train", tmp_path / "o", tiny_vit)
 
 

@@ -25,24 +25,3 @@ def test_uint8_batches_are_normalised_and_augmented_on_the_device_only_while_tra
     assert torch.equal(evaluated, plain)  # evaluation and prediction see the plain eval crop
     loader_augmented, plain = prepared(tmp_path / "c", augment_on_device=False, training=True)
     assert torch.equal(loader_augmented, plain)  # CPU runs: the loader already rotated and jittered
-
-
-def test_the_card_description_survives_a_report_not_written_by_the_builder(tmp_path):
-    import json
-    from types import SimpleNamespace
-
-    from signspace.train.training import describe_dataset
-
-    args = SimpleNamespace(dataset_name=None)
-    (tmp_path / "build_report.json").write_text(json.dumps({"preprocessing": {"input": "hand_crop"}}))
-    assert describe_dataset(str(tmp_path), args) == f"Trained on a local dataset ({tmp_path.name})."
-    report = {
-        "parameters": {"seed": 7, "features": "landmarks"},
-        "total_images": 12,
-        "labels": ["a", "b"],
-        "skipped": [],
-    }
-    (tmp_path / "build_report.json").write_text(json.dumps(report))
-    assert "from 12 clips of 2 signs" in describe_dataset(str(tmp_path), args) and "seed 7" in describe_dataset(
-        str(tmp_path), args
-    )
