@@ -32,32 +32,20 @@ def test_tokens_are_redacted_from_the_line(capsys):
     assert "hf_abcdefghijklmnopqrstuvwxyz012345" not in capsys.readouterr().err
 
 
-def our_imports(path: Path) -> set[str]:
-    """The signspace modules ``path`` imports anywhere (functions too), as ``layer.module``, except under ``if
-    TYPE_CHECKING``. ``from signspace.core import kinds`` is ``core.kinds``."""
-    found = set()
+def code_numbers():
+    """docs/architecture_numbers.py: the one walk of the package's modules and imports (the docs quote it too)."""
+    import importlib.util
 
-    def visit(node):
-        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
-            return
-        if isinstance(node, ast.ImportFrom) and node.level:
-            raise AssertionError(f"{path}: relative import; write signspace.<layer>.<module>")
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("signspace."):
-            parts = node.module.split(".")[1:]
-            found.update([".".join(parts)] if len(parts) == 2 else [f"{parts[0]}.{a.name}" for a in node.names])
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    visit(ast.parse(path.read_text()))
-    return found
+    spec = importlib.util.spec_from_file_location("architecture_numbers", ROOT / "docs" / "architecture_numbers.py")
+    numbers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(numbers)
+    return numbers
 
 
+NUMBERS = code_numbers()
+our_imports = NUMBERS.imports_of  # ``layer.module`` names, inside functions too, not under TYPE_CHECKING
 PACKAGE = ROOT / "signspace"
-MODULES = {
-    path.relative_to(PACKAGE).with_suffix("").as_posix().replace("/", "."): path
-    for path in sorted(PACKAGE.glob("*/*.py"))
-    if path.stem != "__init__"
-}
+MODULES = NUMBERS.modules()
 # What each layer may import (docs/architecture.md): serving never needs the data or training layers, and nothing
 # below the Teach tab reaches up to it. Imports inside functions count too.
 MAY_IMPORT = {
@@ -71,9 +59,16 @@ MAY_IMPORT = {
 LAYERS = tuple(MAY_IMPORT)
 
 
-def test_every_module_lives_in_a_layer_and_the_package_root_holds_none():
+def test_every_module_lives_in_a_layer_and_imports_ours_by_full_name():
     assert [p.name for p in PACKAGE.glob("*.py")] == ["__init__.py"]
     assert {name.split(".")[0] for name in MODULES} == set(LAYERS)
+    relative = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.level
+    ]
+    assert relative == []  # write signspace.<layer>.<module>: the layer shows at every import
 
 
 def test_errors_is_a_leaf_module():
