@@ -2,12 +2,15 @@
 fake (tests/factories.FakePredictor), so the fake cannot drift from what the app and the sessions ask."""
 
 import inspect
+from pathlib import Path
 
 import pytest
 from factories import FakePredictor, make_sequence_model, make_tiny_vit
 
 from signspace.serve.contracts import HandshapeModel, LiveModel, MotionModel, ServedModel
 from signspace.serve.inference import ImagePredictor, Predictor, SequencePredictor
+
+SHIPPED_HAND_MODEL = Path(__file__).resolve().parents[3] / "space" / "hand_landmarker.task"  # with the app
 
 
 def members(protocol) -> dict[str, object]:
@@ -34,7 +37,7 @@ def real(tmp_path_factory):
     image = Predictor.from_pretrained(str(make_tiny_vit(tmp_path_factory.mktemp("vit"))), precision="fp32")
     folder = tmp_path_factory.mktemp("seq")
     make_sequence_model(folder)
-    motion = Predictor.from_pretrained(str(folder))
+    motion = Predictor.from_pretrained(str(folder), hand_model=str(SHIPPED_HAND_MODEL))
     yield {"image": image, "motion": motion}
     image.close()
     motion.close()
