@@ -36,6 +36,9 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "space"), str(ROOT / "
 
 from common import emit  # noqa: E402
 from factories import ASL_DIR, HAND_MODEL, hand_clip  # noqa: E402
+from handlers import LivePage  # noqa: E402
+
+LIVE = LivePage.named()  # the Live handlers' answers, read by component name
 
 WEB_ASSETS = ASL_DIR.parent.parent / "web" / "mediapipe-tasks-vision-1.1.0"
 LETTERS = ("B", "L", "Y", "V", "A")
@@ -115,7 +118,7 @@ def cpu(work: Path) -> None:
     session, costs = None, []
     for index, frame in enumerate(mirrored):
         started = time.process_time()
-        _, _, session, _, _ = app.live_step(predictor, frame, session, 0.6, None, now=index / FPS)
+        session = app.live_step(LIVE, predictor, frame, session, 0.6, None, now=index / FPS)["session"]
         costs.append(time.process_time() - started)
     server_ms = float(np.median(costs[20:]) * 1000)
     session.close()
@@ -123,7 +126,7 @@ def cpu(work: Path) -> None:
     state, costs = None, []
     for message in messages:
         started = time.process_time()
-        _, _, state, _ = browser_feed.browser_step(predictor, message, state, 0.6, None, FRAME_SECONDS)
+        state = browser_feed.browser_step(LIVE, predictor, message, state, 0.6, None, FRAME_SECONDS)["session"]
         costs.append((time.process_time() - started) / len(message["frames"]))
     browser_ms = float(np.median(costs[5:]) * 1000)
     predictor.close()
@@ -173,15 +176,14 @@ def crowd(work: Path, visitors: list[int], seconds: float) -> None:
                                 {**f, "t": f["t"] + offset + (sent // len(messages)) * 100} for f in message["frames"]
                             ]
                         }
-                        _, _, state, answer = browser_feed.browser_step(
-                            predictor, shifted, state, 0.6, None, FRAME_SECONDS
-                        )
+                        answered = browser_feed.browser_step(LIVE, predictor, shifted, state, 0.6, None, FRAME_SECONDS)
+                        state, answer = answered["session"], answered["feed"]
                         if "refused" in answer:
                             errors.append(answer["refused"])
                     else:
-                        _, _, state, _, _ = app.live_step(
-                            predictor, mirrored[sent % len(mirrored)], state, 0.6, None, now=offset + sent / FPS
-                        )
+                        state = app.live_step(
+                            LIVE, predictor, mirrored[sent % len(mirrored)], state, 0.6, None, now=offset + sent / FPS
+                        )["session"]
             except Exception as exc:  # noqa: BLE001 (counted, reported)
                 errors.append(repr(exc))
             times.append(time.perf_counter() - started)
@@ -601,7 +603,7 @@ def cpu_crops(crop_model: Path) -> None:
     for index, frame in enumerate(frames):
         model.clear()
         started = _clocks()
-        _, _, session, _, _ = app.live_step(predictor, frame[:, ::-1].copy(), session, 0.6, None, now=index * 0.2)
+        session = app.live_step(LIVE, predictor, frame[:, ::-1].copy(), session, 0.6, None, now=index * 0.2)["session"]
         if model:  # a frame with a hand
             server.append((_clocks() - started, sum(model)))
     session.close()
@@ -609,7 +611,8 @@ def cpu_crops(crop_model: Path) -> None:
     for message in messages:
         model.clear()
         started = _clocks()
-        _, _, state, answer = browser_feed.browser_step(predictor, message, state, 0.6, None, FRAME_SECONDS)
+        answered = browser_feed.browser_step(LIVE, predictor, message, state, 0.6, None, FRAME_SECONDS)
+        state, answer = answered["session"], answered["feed"]
         page.append((_clocks() - started, sum(model)))
         assert "ack" in answer, answer
     predictor.close()

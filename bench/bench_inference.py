@@ -139,14 +139,16 @@ def stream_rate(predictor, frame: np.ndarray, stream_every: float, seconds: floa
     """Frames offered every ``stream_every`` s for ``seconds``; predictions actually made per second."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "space"))
     import app
+    import handlers
 
+    live = handlers.LivePage.named()
     session, done, start = None, 0, time.perf_counter()
     next_frame = start
     while time.perf_counter() - start < seconds:
         now = time.perf_counter()
         if now < next_frame:
             time.sleep(next_frame - now)
-        _, _, session, _, _ = app.live_step(predictor, frame, session, 0.6, None)
+        session = app.live_step(live, predictor, frame, session, 0.6, None)["session"]
         done += 1
         next_frame += stream_every
     return done / (time.perf_counter() - start)

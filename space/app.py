@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from functools import partial
 
 import browser_feed
 import gradio as gr
@@ -28,6 +29,7 @@ from app_config import (
     teach_ttl,
 )
 from handlers import (
+    LivePage,
     PhotoInput,
     classify_clip,
     classify_file,
@@ -122,8 +124,19 @@ def build_demo(
                         clear_btn = gr.Button("Clear")
             # "That was ...": the visitor's own copy of a motion model learns their form (kept on their Teach shelf)
             personal_row, that_was = personal.build_row(predictor, teach, session, info, config.teach, model_info)
+            page = LivePage(
+                session,
+                info,
+                live_label,
+                text,
+                overlay,
+                crop_view,
+                personal_row,
+                that_was,
+                feed if in_browser else None,
+            )  # every Live handler answers {page.component: value}
             camera.stream(
-                lambda frame, state, t, visitor: live(predictor, frame, state, t, visitor, roster=roster),
+                lambda frame, state, t, visitor: live(page, predictor, frame, state, t, visitor, roster=roster),
                 inputs=[camera, session, threshold, teach],
                 outputs=[live_label, text, session, overlay, crop_view],
                 stream_every=stream_every(predictor, config),
@@ -135,7 +148,7 @@ def build_demo(
             if in_browser:
                 feed.submit(
                     lambda message, state, t, visitor: browser_feed.browser_step(
-                        predictor, message, state, t, visitor, config.stream_every, slots, pacer, roster
+                        page, predictor, message, state, t, visitor, config.stream_every, slots, pacer, roster
                     ),
                     inputs=[feed, session, threshold, teach],
                     outputs=[live_label, text, session, feed],
@@ -152,14 +165,14 @@ def build_demo(
                     api_visibility="private",
                 )
             model_picker.change(
-                pick_model,
+                partial(pick_model, page),
                 inputs=[teach, model_picker, session],
                 outputs=[info, crop_view, session, personal_row, that_was],
                 api_visibility="private",
             )
             for button, action in ((space_btn, "space"), (back_btn, "backspace"), (clear_btn, "clear")):
                 button.click(
-                    lambda state, a=action: edit_text(state, a),
+                    lambda state, a=action: edit_text(page, state, a),
                     inputs=[session],
                     outputs=[text, session],
                     api_visibility="private",

@@ -113,6 +113,7 @@ def server_webcam(label: str, **options) -> gr.Image:
 
 
 def browser_step(
+    page,
     base: Predictor,
     message,
     state,
@@ -123,9 +124,10 @@ def browser_step(
     pacer: Pacer | None = None,
     roster: LiveRoster | None = None,
 ):
-    """One message with the visitor's chosen model -> (top-3 or "no hand", text, session, answer to the page). The
-    answer acknowledges the message and says what the model wants next (``frame_seconds``: how often an image
-    model's crops come). A refused message changes nothing and says why; the stream goes on.
+    """One message with the visitor's chosen model: its top-3 (or "no hand"), the text, the session and the answer to
+    the page (``page``: handlers.LivePage; its ``feed`` gets the answer). The answer acknowledges the message and says
+    what the model wants next (``frame_seconds``: how often an image model's crops come). A refused message changes
+    nothing and says why; the stream goes on.
 
     ``slots``: how many messages are classified at once. The event runs off Gradio's queue (its per-call overhead
     dwarfed the work), so this is where ``--concurrency`` holds: unbounded, a crowd's handlers ran side by side and
@@ -137,18 +139,23 @@ def browser_step(
         if state is not None:  # the session of the model the visitor left
             state.close()
         refused = "this model sees whole frames, which this page does not send; pick another model in the Model list"
-        return gr.update(), "", None, {"refused": refused}
+        return {page.text: "", page.session: None, page.feed: {"refused": refused}}
     wants = predictor.browser_input.paced(frame_seconds, pacer.current() if pacer else 1.0).to_page()
     try:
         state = session_for(predictor, state, roster)
     except LandmarkMessageError as exc:  # the app is full: nothing is kept for this visitor
-        return gr.update(), "", None, {"refused": str(exc), "wants": wants}
+        return {page.text: "", page.session: None, page.feed: {"refused": str(exc), "wants": wants}}
     try:
         with slots or contextlib.nullcontext(), state.lock:
             step = state.step_message(message, threshold)
     except LandmarkMessageError as exc:
-        return gr.update(), state.text, state, {"refused": str(exc), "wants": wants}
-    return NO_HAND if step.no_hand else step.top, step.text, state, {"ack": message["frames"][-1]["t"], "wants": wants}
+        return {page.text: state.text, page.session: state, page.feed: {"refused": str(exc), "wants": wants}}
+    return {
+        page.label: NO_HAND if step.no_hand else step.top,
+        page.text: step.text,
+        page.session: state,
+        page.feed: {"ack": message["frames"][-1]["t"], "wants": wants},
+    }
 
 
 def browser_unavailable(message) -> tuple:

@@ -8,7 +8,9 @@ import binascii
 import io
 import os
 import time
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import personal
@@ -60,7 +62,35 @@ class PhotoInput(gr.Image):
             raise gr.Error(NOT_AN_IMAGE) from None
 
 
+@dataclass(frozen=True)
+class Page:
+    """A tab's components that its handlers update: a handler answers ``{page.component: value}``, so no order has
+    to match an outputs list. Tests make one whose components are their names (``named()``): ``out["text"]``."""
+
+    @classmethod
+    def named(cls):
+        return cls(**{f.name: f.name for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class LivePage(Page):
+    session: Any
+    info: Any
+    label: Any
+    text: Any
+    overlay: Any
+    crop: Any
+    personal_row: Any
+    that_was: Any
+    feed: Any = None  # the page's tracker, where the browser tracks
+
+    @property
+    def every(self) -> list:
+        return [c for c in vars(self).values() if c is not None]
+
+
 def live_step(
+    page: LivePage,
     base: Predictor,
     frame,
     state: LiveSession | None,
@@ -69,16 +99,22 @@ def live_step(
     now: float | None = None,
     roster: LiveRoster | None = None,
 ):
-    """One streamed frame with the visitor's chosen model (the app's own, or one trained in the Teach tab) ->
-    (top-3 smoothed or "no hand", text so far, session, overlay, crop). ``roster``: the app's live sessions (a full
-    app says so instead of serving a new visitor)."""
+    """One streamed frame with the visitor's chosen model (the app's own, or one trained in the Teach tab): its
+    top-3 smoothed (or "no hand"), the text so far, the session, overlay and crop. ``roster``: the app's live
+    sessions (a full app says so instead of serving a new visitor)."""
     try:
         state = session_for(teach.shelf.predictor if teach is not None else base, state, roster)
     except LandmarkMessageError as exc:
         raise gr.Error(str(exc)) from None
     with state.lock:
         step = state.step(frame, time.monotonic() if now is None else now, threshold)
-    return NO_HAND if step.no_hand else step.top, step.text, state, step.overlay, step.crop
+    return {
+        page.label: NO_HAND if step.no_hand else step.top,
+        page.text: step.text,
+        page.session: state,
+        page.overlay: step.overlay,
+        page.crop: step.crop,
+    }
 
 
 def classify_clip(predictor, path: str | None) -> dict[str, float]:
@@ -136,10 +172,10 @@ def model_info(predictor: Predictor) -> str:
     )
 
 
-def pick_model(teach, name: str | None, state):
+def pick_model(page: LivePage, teach, name: str | None, state) -> dict:
     """The Live tab's model list: switch the visitor to ``name`` (their live state starts over)."""
     if teach is None or not name:
-        return gr.update(), gr.update(), state, gr.update(), gr.update()
+        return {}
     try:
         teach.shelf.select(name)
     except SignSpaceError as exc:
@@ -147,9 +183,16 @@ def pick_model(teach, name: str | None, state):
     if state is not None:
         state.close()
     predictor = teach.shelf.predictor
-    return model_info(predictor), gr.update(visible=predictor.shows_crop), None, *personal.choices_update(predictor)
+    row, choices = personal.choices_update(predictor)
+    return {
+        page.info: model_info(predictor),
+        page.crop: gr.update(visible=predictor.shows_crop),
+        page.session: None,
+        page.personal_row: row,
+        page.that_was: choices,
+    }
 
 
-def edit_text(session: LiveSession | None, action: str):
+def edit_text(page: LivePage, session: LiveSession | None, action: str) -> dict:
     """Space, Backspace, Clear on the visitor's text (nothing typed yet: nothing to edit)."""
-    return ("", session) if session is None else (session.edit(action), session)
+    return {page.text: "" if session is None else session.edit(action), page.session: session}

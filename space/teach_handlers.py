@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import gradio as gr
 import numpy as np
 from browser_feed import browser_unavailable
+from handlers import Page
 from teach_text import (
     HAND_LABELS,
     STORE_CHOICES,
@@ -55,9 +56,8 @@ def clip_choices(session: TeachSession, sign: str | None) -> list[tuple[str, str
 
 
 @dataclass(frozen=True)
-class TeachPage:
-    """The components the Teach tab's handlers update. A handler answers ``{page.component: value}``, so no order
-    has to match an outputs list; tests make one whose components are their names (``TeachPage.named()``)."""
+class TeachPage(Page):
+    """The Teach tab's components its handlers update (``handlers.Page``)."""
 
     session: Any
     intro: Any
@@ -77,10 +77,6 @@ class TeachPage:
     confusion: Any
     per_sign: Any
     model_picker: Any
-
-    @classmethod
-    def named(cls) -> TeachPage:
-        return cls(**{f.name: f.name for f in fields(cls)})
 
     def listing(self, session: TeachSession, sign: str | None = None, clip: str | None = None) -> dict:
         """The sign list (``sign`` selected, else the first) and that sign's clips (``clip`` selected)."""

@@ -22,6 +22,14 @@ from signspace.serve.inference import Predictor
 
 ROOT = Path(__file__).resolve().parents[2]
 
+LIVE = handlers.LivePage.named()  # each component is its name: a handler's answer reads out["text"]
+
+
+def live(*args, **kwargs):
+    """``app.live_step``'s answer read by component: (label, text, session, overlay, crop)."""
+    out = app.live_step(LIVE, *args, **kwargs)
+    return tuple(out.get(name) for name in ("label", "text", "session", "overlay", "crop"))
+
 
 @pytest.fixture(scope="module")
 def predictor(tmp_path_factory):
@@ -157,10 +165,10 @@ def test_a_streamed_frame_from_a_visitor_past_the_apps_limit_is_refused_in_one_l
 
     roster = LiveRoster(max_sessions=1, clock=lambda: 0.0)
     frame = np.asarray(pattern_image(1, (64, 48)))
-    *_, served_session, _, _ = app.live_step(predictor, frame, None, 0.6, None, now=1.0, roster=roster)
+    served_session = app.live_step(LIVE, predictor, frame, None, 0.6, None, now=1.0, roster=roster)["session"]
     with pytest.raises(app.gr.Error, match="1 visitors are live here, the most this app serves at once"):
-        app.live_step(predictor, frame, None, 0.6, None, now=1.0, roster=roster)
-    app.live_step(predictor, frame, served_session, 0.6, None, now=1.2, roster=roster)  # the first goes on
+        app.live_step(LIVE, predictor, frame, None, 0.6, None, now=1.0, roster=roster)
+    app.live_step(LIVE, predictor, frame, served_session, 0.6, None, now=1.2, roster=roster)  # the first goes on
 
 
 def test_stream_is_wired_with_rate_time_limit_and_concurrency(served):
@@ -292,16 +300,14 @@ def hand_scene() -> np.ndarray:
 
 @needs_hands
 def test_live_frames_show_the_overlay_and_the_crop_and_keep_one_tracker_per_visitor(cropping):
-    label, text, session, overlay, crop = app.live_step(cropping, hand_scene(), None, 0.5, None, now=1.0)
+    label, text, session, overlay, crop = live(cropping, hand_scene(), None, 0.5, None, now=1.0)
     assert isinstance(label, dict) and set(label) <= {"A", "B", "C"} and len(label) == 3
     assert overlay.size[0] <= 320 and crop is not None and crop.size[0] == crop.size[1]
     tracker = session.tracker
-    label, _, session, overlay, crop = app.live_step(
-        cropping, np.full((480, 640, 3), 90, np.uint8), session, 0.5, None, now=1.1
-    )
+    label, _, session, overlay, crop = live(cropping, np.full((480, 640, 3), 90, np.uint8), session, 0.5, None, now=1.1)
     assert label == handlers.NO_HAND and crop is None and overlay is not None
     assert session.tracker is tracker  # the visitor's VIDEO-mode tracker is reused, not rebuilt per frame
-    _, _, other, _, _ = app.live_step(cropping, hand_scene(), None, 0.5, None, now=1.0)
+    _, _, other, _, _ = live(cropping, hand_scene(), None, 0.5, None, now=1.0)
     assert other.tracker is not tracker  # another visitor has their own
     session.close()
     other.close()
@@ -310,13 +316,13 @@ def test_live_frames_show_the_overlay_and_the_crop_and_keep_one_tracker_per_visi
 
 @needs_hands
 def test_a_tracker_failure_is_a_no_hand_frame_not_a_broken_stream(cropping, monkeypatch):
-    _, _, session, _, _ = app.live_step(cropping, hand_scene(), None, 0.5, None, now=1.0)
+    _, _, session, _, _ = live(cropping, hand_scene(), None, 0.5, None, now=1.0)
 
     def explode(*args, **kwargs):
         raise RuntimeError("mediapipe graph error")
 
     monkeypatch.setattr(session.tracker, "track", explode)
-    label, _, session, overlay, crop = app.live_step(cropping, hand_scene(), session, 0.5, None, now=1.2)
+    label, _, session, overlay, crop = live(cropping, hand_scene(), session, 0.5, None, now=1.2)
     assert label == handlers.NO_HAND and crop is None and overlay is None
     session.close()
 
@@ -382,12 +388,12 @@ def test_a_sequence_model_gets_the_landmark_stream_and_a_clip_upload(sequence_pr
     apis = {d.get("api_name") for d in config["dependencies"]}
     assert {"predict", "predict_clip"} <= apis
     frame = hand_scene()
-    label, text, session, overlay, crop = app.live_step(sequence_predictor, frame, None, 0.5, None, now=1.0)
+    label, text, session, overlay, crop = live(sequence_predictor, frame, None, 0.5, None, now=1.0)
     assert isinstance(label, dict) and set(label) == {"B", "L"} and overlay is not None and crop is None
-    label, *_ = app.live_step(sequence_predictor, np.full((480, 640, 3), 90, np.uint8), session, 0.5, None, now=1.05)
+    label, *_ = live(sequence_predictor, np.full((480, 640, 3), 90, np.uint8), session, 0.5, None, now=1.05)
     assert isinstance(label, dict)  # the hand was in the window a moment ago: still a guess
     for step in range(12):
-        label, text, session, *_ = app.live_step(
+        label, text, session, *_ = live(
             sequence_predictor, np.full((480, 640, 3), 90, np.uint8), session, 0.0, None, now=1.1 + step * 0.1
         )
     assert label == handlers.NO_HAND  # the window is empty now
@@ -624,11 +630,11 @@ def test_a_model_switch_mid_stream_starts_the_visitor_over():
     frame = np.zeros((8, 8, 3), np.uint8)
     one, two = FakePredictor("crops"), FakePredictor("crops")  # kinds that track: each session holds a tracker
     visitor = SimpleNamespace(shelf=SimpleNamespace(predictor=one))
-    label, text, first, *_ = app.live_step(None, frame, None, 0.5, visitor)
+    label, text, first, *_ = live(None, frame, None, 0.5, visitor)
     assert first.predictor is one and len(one.trackers) == 1
-    assert app.live_step(None, frame, first, 0.5, visitor)[2] is first  # the same model: the same session
+    assert live(None, frame, first, 0.5, visitor)[2] is first  # the same model: the same session
     visitor.shelf.predictor = two
-    other = app.live_step(None, frame, first, 0.5, visitor)[2]
+    other = live(None, frame, first, 0.5, visitor)[2]
     assert one.trackers[0].closed and other.predictor is two and not two.trackers[0].closed
 
 

@@ -4,6 +4,7 @@ test_browser.py."""
 from types import SimpleNamespace
 
 import browser_feed
+import handlers
 import pytest
 from factories import FakePredictor, landmark_clip, make_sequence_model
 
@@ -12,6 +13,14 @@ from signspace.core.landmarks import RIGHT
 from signspace.serve.browser import BrowserInput, Send
 from signspace.serve.live import NO_HAND
 from signspace.serve.pacing import Pacer
+
+LIVE = handlers.LivePage.named()
+
+
+def step(*args, **kwargs):
+    """``browser_feed.browser_step``'s answer read by component: (label, text, session, answer to the page)."""
+    out = browser_feed.browser_step(LIVE, *args, **kwargs)
+    return tuple(out.get(name) for name in ("label", "text", "session", "feed"))
 
 
 def motion_model():
@@ -66,19 +75,19 @@ def test_landmark_messages_answer_the_page_and_a_bad_one_is_refused_without_losi
     clip = landmark_clip("circle", frames=8, seed=0)
     hands = lambda i: [{"handedness": "Right", "score": 0.9, "points": clip[i][RIGHT].tolist()}]  # noqa: E731
     message = {"frames": [{"t": 1 + i / 12.5, "hands": hands(i)} for i in range(8)]}
-    label, text, session, answer = browser_feed.browser_step(predictor, message, None, 0.6, None, 0.2)
+    label, text, session, answer = step(predictor, message, None, 0.6, None, 0.2)
     landmarks = {"send": "landmarks", "every_ms": 320}
     assert set(label) == {"circle", "swipe"} and answer == {"ack": pytest.approx(1 + 7 / 12.5), "wants": landmarks}
-    _, _, same, refused = browser_feed.browser_step(predictor, {"frames": "many"}, session, 0.6, None, 0.2)
+    _, _, same, refused = step(predictor, {"frames": "many"}, session, 0.6, None, 0.2)
     assert same is session and refused["refused"] == "a landmark message needs a non-empty 'frames' list"
     empty = {"frames": [{"t": 3.0 + i / 12.5, "hands": []} for i in range(16)]}
-    label, *_ = browser_feed.browser_step(predictor, empty, session, 0.6, None, 0.2)
+    label, *_ = step(predictor, empty, session, 0.6, None, 0.2)
     assert label == NO_HAND
     busy = Pacer(slowdown=2.0, window=1e9)  # a busy app: the answer asks the page to send half as often
-    *_, answer = browser_feed.browser_step(predictor, {"frames": [{"t": 5.0}]}, session, 0.6, None, 0.2, None, busy)
+    *_, answer = step(predictor, {"frames": [{"t": 5.0}]}, session, 0.6, None, 0.2, None, busy)
     assert answer["wants"] == {"send": "landmarks", "every_ms": 640}
     whole_frames = SimpleNamespace(shelf=SimpleNamespace(predictor=frame_model()))
-    *_, answer = browser_feed.browser_step(predictor, message, session, 0.6, whole_frames, 0.2)
+    *_, answer = step(predictor, message, session, 0.6, whole_frames, 0.2)
     assert "this model sees whole frames, which this page does not send" in answer["refused"]
 
 
@@ -91,7 +100,7 @@ def test_the_page_says_why_it_falls_back_and_shows_the_server_webcam():
 def test_a_visitor_who_picks_a_hand_crop_model_is_told_to_send_crops_at_the_live_rate(predictor):
     message = {"frames": [{"t": 1.0, "hands": []}]}  # the page still sends what the motion model wanted
     picked = SimpleNamespace(shelf=SimpleNamespace(predictor=crop_model(labels=("A", "B"))))
-    label, _, session, answer = browser_feed.browser_step(predictor, message, None, 0.6, picked, 0.25)
+    label, _, session, answer = step(predictor, message, None, 0.6, picked, 0.25)
     assert label == NO_HAND and answer["ack"] == 1.0
     crops = {"send": "crop", "every_ms": 250, "side": 224, "resize": 224, "margin": 0.25, "quality": 0.92}
     assert answer["wants"] == crops
@@ -114,8 +123,8 @@ class CountingSlots:
 def test_every_message_is_classified_inside_a_slot_and_gives_it_back_even_when_refused(predictor):
     slots = CountingSlots()
     message = {"frames": [{"t": 1.0, "hands": []}]}
-    _, _, session, answer = browser_feed.browser_step(predictor, message, None, 0.6, None, 0.2, slots)
-    *_, replayed = browser_feed.browser_step(predictor, message, session, 0.6, None, 0.2, slots)
+    _, _, session, answer = step(predictor, message, None, 0.6, None, 0.2, slots)
+    *_, replayed = step(predictor, message, session, 0.6, None, 0.2, slots)
     assert "ack" in answer and "does not come after" in replayed["refused"]
     assert slots.taken == slots.given_back == 2
 
@@ -125,13 +134,11 @@ def test_a_new_visitor_past_the_apps_limit_is_refused_and_nothing_is_kept_for_th
 
     roster = LiveRoster(max_sessions=1, clock=lambda: 0.0)
     message = {"frames": [{"t": 1.0, "hands": []}]}
-    _, _, first, answer = browser_feed.browser_step(predictor, message, None, 0.6, None, 0.2, None, None, roster)
+    _, _, first, answer = step(predictor, message, None, 0.6, None, 0.2, None, None, roster)
     assert "ack" in answer and first is not None
-    label, text, second, refused = browser_feed.browser_step(
-        predictor, message, None, 0.6, None, 0.2, None, None, roster
-    )
+    label, text, second, refused = step(predictor, message, None, 0.6, None, 0.2, None, None, roster)
     assert second is None and "1 visitors are live here, the most this app serves at once" in refused["refused"]
     assert refused["wants"]["send"] == "landmarks"  # the page keeps its loop and tries again
     message = {"frames": [{"t": 2.0, "hands": []}]}
-    *_, again = browser_feed.browser_step(predictor, message, first, 0.6, None, 0.2, None, None, roster)
+    *_, again = step(predictor, message, first, 0.6, None, 0.2, None, None, roster)
     assert "ack" in again  # the visitor already served is not turned away

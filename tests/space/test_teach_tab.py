@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import app
 import gradio as gr
+import handlers
 import numpy as np
 import pytest
 import teach_handlers
@@ -18,7 +19,8 @@ from signspace.teach.jobs import Job, TrainingQueue
 from signspace.teach.session import ModelShelf, TeachSession
 from signspace.teach.visitors import Visitors
 
-PAGE = teach_handlers.TeachPage.named()  # each component is its name: a handler's answer reads out["status"]
+PAGE = teach_handlers.TeachPage.named()
+LIVE = handlers.LivePage.named()  # each component is its name: a handler's answer reads out["status"]
 
 
 def make_session(root: Path, per_visitor=False, queue=None, owner="tab-1") -> TeachSession:
@@ -345,13 +347,15 @@ def test_the_live_tab_switches_to_a_trained_model_and_back(tmp_path):
             self.closed = True
 
     live = Live()
-    info, crop, state, personal_row, that_was = app.pick_model(session, "app-model", live)
+    out = app.pick_model(LIVE, session, "app-model", live)
+    info, state, personal_row, that_was = out["info"], out["session"], out["personal_row"], out["that_was"]
     assert live.closed and state is None and "Signs (1)" in info
     assert personal_row["visible"] and that_was["choices"] == ["a"]  # "That was ..." offers the model's signs
-    info, _, _, _, that_was = app.pick_model(session, "signs-1", None)
+    out = app.pick_model(LIVE, session, "signs-1", None)
+    info, that_was = out["info"], out["that_was"]
     assert "hello, yes" in info and that_was["choices"] == ["hello", "yes"]
     with pytest.raises(gr.Error, match="no model 'gone'"):
-        app.pick_model(session, "gone", None)
+        app.pick_model(LIVE, session, "gone", None)
 
 
 def test_the_snapshot_tab_answers_with_the_visitors_chosen_model(tmp_path):
