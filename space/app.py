@@ -47,6 +47,7 @@ from signspace.serve.limits import parse_size
 from signspace.serve.live import LiveRoster
 from signspace.serve.pacing import Pacer
 from signspace.teach.session import SharedModel
+from signspace.teach.visitors import Visitors
 
 HOW_TO = """**How to use.** Allow the webcam (where your browser tracks your hands, as with a motion model, it starts
 by itself; otherwise press *Record*). The top guesses update several times a second, smoothed over the last frames.
@@ -62,7 +63,7 @@ def build_demo(
     config: AppConfig,
     snapshot_predictor: Predictor | None = None,
     gpu=lambda fn: fn,
-    visitors: teach_tab.Visitors | None = None,
+    visitors: Visitors | None = None,
     live=live_step,
 ) -> gr.Blocks:
     """``predictor`` serves the live stream (CPU); ``snapshot_predictor`` and ``gpu`` let the one-off
@@ -71,7 +72,7 @@ def build_demo(
     snapshot_predictor = snapshot_predictor or predictor
     base_name = model_label(config)
     if config.teach:
-        visitors = visitors or teach_tab.Visitors(config, predictor, base_name, shared=shared_models(config))
+        visitors = visitors or Visitors(config, predictor, base_name, shared=shared_models(config))
     classify = gpu(lambda path: classify_file(snapshot_predictor, path))
     roster = LiveRoster(config.max_live)  # every visitor's live session: what they hold is bounded
     with gr.Blocks(title="SignSpace — live sign recognition", delete_cache=config.delete_cache) as demo:

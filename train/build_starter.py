@@ -40,7 +40,7 @@ KEYPOINTS = HERE.parent.parent / "shared" / "data" / "sign-keypoints"
 OUTPUT = HERE.parent / "space" / "asl-starter"
 # upstream sign folder -> the starter's sign (folder names are the labels; display_labels shows them as words)
 SIGNS = {"hello": "hello", "thanks": "thank you", "thankyou": "thank you", "iloveyou": "I love you"}
-OTHER = "not-a-sign"  # scan.BACKGROUND_LABEL: never typed by the app
+OTHER = "not-a-sign"  # core/labels.BACKGROUND_LABEL: never typed by the app
 SEED = 42
 SOURCES = {
     "asl-multi-signer": "MIT, each person's folder keeps its LICENSE (4 people; tutorial followers' webcams)",

@@ -1,4 +1,4 @@
-"""The Teach tab's training, model shelf, publishing and per-visitor session (the folder is ``teach_folder.py``,
+"""The Teach tab's training, model shelf, publishing and per-visitor session (the folder is ``folder.py``,
 the job queue ``jobs.py``).
 """
 
