@@ -1,5 +1,6 @@
 """What the rest of SignSpace asks of a served model, written down as Protocols: ``ServedModel`` (the app, the
-Teach tab, the clip API) and ``HandshapeModel`` / ``MotionModel`` (a live session's per-frame calls).
+Teach tab, the clip API) and ``HandshapeModel`` / ``MotionModel`` (a live session's per-frame calls). Their data
+members are read-only properties, so a plain attribute and a property both keep them.
 ``inference.Predictor`` and its kinds implement them; so does the tests' one shared double,
 ``tests/factories.FakePredictor``; mypy and ``tests/signspace/serve/test_contracts.py`` check that neither drifts."""
 
@@ -21,17 +22,44 @@ if TYPE_CHECKING:
 class ServedModel(Protocol):
     """A model as the page and its handlers use it: what it can do, its signs, and one-off answers."""
 
-    labels: list[str]
-    model_id: str
-    revision: str | None
-    precision: str
-    hand_model: Path | None
-    tracks_hands: bool  # live frames go through the visitor's own hand tracker
-    shows_crop: bool  # the model sees a hand crop worth showing
-    takes_clips: bool  # a video of one sign can be classified
-    adapts: bool  # learns a visitor's form of a sign from their clips
-    browser_input: BrowserInput | None  # what a page that tracks the hands sends (None: whole pictures)
-    live_frame_seconds: float | None  # the longest gap between live frames the kind works with (None: any)
+    @property
+    def labels(self) -> list[str]: ...
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def revision(self) -> str | None: ...
+
+    @property
+    def precision(self) -> str: ...
+
+    @property
+    def hand_model(self) -> Path | None: ...
+
+    # live frames go through the visitor's own hand tracker
+    @property
+    def tracks_hands(self) -> bool: ...
+
+    # the model sees a hand crop worth showing
+    @property
+    def shows_crop(self) -> bool: ...
+
+    # a video of one sign can be classified
+    @property
+    def takes_clips(self) -> bool: ...
+
+    # learns a visitor's form of a sign from their clips
+    @property
+    def adapts(self) -> bool: ...
+
+    # what a page that tracks the hands sends (None: whole pictures)
+    @property
+    def browser_input(self) -> BrowserInput | None: ...
+
+    # the longest gap between live frames the kind works with (None: any)
+    @property
+    def live_frame_seconds(self) -> float | None: ...
 
     def describe(self) -> str: ...
 
@@ -48,11 +76,20 @@ class ServedModel(Protocol):
 class LiveModel(Protocol):
     """A model as every live session calls it, frame by frame."""
 
-    labels: list[str]
-    unmirror: bool
-    crop_margin: float
-    tracks_hands: bool
-    browser_input: BrowserInput | None
+    @property
+    def labels(self) -> list[str]: ...
+
+    @property
+    def unmirror(self) -> bool: ...
+
+    @property
+    def crop_margin(self) -> float: ...
+
+    @property
+    def tracks_hands(self) -> bool: ...
+
+    @property
+    def browser_input(self) -> BrowserInput | None: ...
 
     def decode(self, source: Any, unmirror: bool | None = None) -> Image.Image: ...
 

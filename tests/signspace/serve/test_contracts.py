@@ -19,7 +19,7 @@ def members(protocol) -> dict[str, object]:
     for cls in protocol.__mro__:
         if cls in (object,) or not getattr(cls, "_is_protocol", False):
             continue
-        names |= set(getattr(cls, "__annotations__", {})) | {n for n, v in vars(cls).items() if inspect.isfunction(v)}
+        names |= {n for n, v in vars(cls).items() if inspect.isfunction(v) or isinstance(v, property)}
     return {name: getattr(protocol, name, None) for name in sorted(names) if not name.startswith("_")}
 
 
