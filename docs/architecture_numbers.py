@@ -56,24 +56,26 @@ def imports_of(path: Path) -> set[str]:
     return found
 
 
-def cycles(graph: dict[str, set[str]]) -> int:
-    seen, on_path, count = set(), set(), 0
+def import_graph() -> dict[str, set[str]]:
+    """Each signspace module and the signspace modules it imports."""
+    found = modules()
+    return {name: imports_of(path) & set(found) for name, path in found.items()}
 
-    def visit(name):
-        nonlocal count
-        seen.add(name)
-        on_path.add(name)
-        for nxt in graph[name]:
-            if nxt in on_path:
-                count += 1
-            elif nxt not in seen:
-                visit(nxt)
-        on_path.discard(name)
 
-    for name in sorted(graph):
-        if name not in seen:
-            visit(name)
-    return count
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every module that is on an import cycle, with one such cycle from it (``a -> b -> a``)."""
+
+    def cycle_from(start, path, seen):
+        for nxt in sorted(graph[start]):
+            if nxt == path[0]:
+                return [*path, nxt]
+            if nxt not in seen:
+                seen.add(nxt)
+                if found := cycle_from(nxt, [*path, nxt], seen):
+                    return found
+        return None
+
+    return [c for name in sorted(graph) if (c := cycle_from(name, [name], {name}))]
 
 
 def numbers() -> list[tuple[str, str]]:
@@ -81,8 +83,7 @@ def numbers() -> list[tuple[str, str]]:
     kind_checks = [f"{p.relative_to(ROOT)}:{n}" for p in code for n, line in enumerate(p.read_text().splitlines(), 1)
                    if KIND_CHECK.search(line)]  # fmt: skip
     deciders = [p.relative_to(ROOT).as_posix() for p in code if re.search(r"^def for_\w+\(", p.read_text(), re.M)]
-    found = modules()
-    graph = {name: imports_of(path) & set(found) for name, path in found.items()}
+    found, graph = modules(), import_graph()
     layers = sorted({name.split(".")[0] for name in found})
     test_lines = [(p, n, line) for p in python_files("tests") for n, line in enumerate(p.read_text().splitlines(), 1)]
     spies = [(p, n) for p, n, line in test_lines if "setattr" in line and any(f'"{t}"' in line for t in SPY_TARGETS)]
@@ -94,7 +95,7 @@ def numbers() -> list[tuple[str, str]]:
         ("`signspace` layers (folders) and modules", f"{len(layers)} ({', '.join(layers)}), {len(found)} modules"),
         ("model-kind string checks in `signspace/`, `space/`, `train/`", str(len(kind_checks))),
         ("where a model's kind is decided", f"{len(deciders)} (`{'`, `'.join(deciders)}`)"),
-        ("import cycles among `signspace` modules", str(cycles(graph))),
+        ("import cycles among `signspace` modules", str(len(cycles(graph)))),
         ("tests patching a spy where a parameter would do (the six issue 26 named)", str(len(spies))),
         ("`signspace` modules with a test module of their own", f"{len(found) - len(untested)} of {len(found)}"
          + (f" (not: {', '.join(untested)})" if untested else "")),

@@ -84,10 +84,6 @@ class LivePage(Page):
     that_was: Any
     feed: Any = None  # the page's tracker, where the browser tracks
 
-    @property
-    def every(self) -> list:
-        return [c for c in vars(self).values() if c is not None]
-
 
 def live_step(
     page: LivePage,

@@ -276,12 +276,6 @@ class FakeTracker:
     def track(self, frame, timestamp_ms):
         return []
 
-    def detect(self, frame):
-        return []
-
-    def reset(self):
-        pass
-
     def close(self):
         self.closed = True
 

@@ -38,6 +38,9 @@ def test_unknown_kinds_are_one_line_naming_the_value():
         kinds.for_preprocessing({"input": "skeleton"})
     with pytest.raises(ConfigError, match=r"--features 'pose' names no kind; use one of images, landmarks"):
         kinds.for_build("pose")
+    # a model whose config.json records a kind this SignSpace does not know (edited, or from a newer version)
+    with pytest.raises(ModelFolderError, match=r"preprocessing input 'skeleton' is no kind .*update SignSpace"):
+        kinds.for_config({"model_type": "vit", "signspace": {"input": "skeleton"}})
 
 
 def test_a_dataset_is_known_by_its_kinds_columns():
