@@ -178,6 +178,16 @@ def peek_data_args(argv: list[str]) -> DataArguments:
     return parser.parse_args_into_dataclasses(args=flags, return_remaining_strings=True)[0]
 
 
+def leave_process_group() -> None:
+    """Under torchrun, every rank leaves the process group once training is done: a rank that exits with it still
+    open can abort in gloo's threads at interpreter exit ("terminate called without an active exception")."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()  # the ranks leave together
+        dist.destroy_process_group()
+
+
 def main(argv: list[str] | None = None, callbacks: list | None = None, **hooks) -> int:
     """``callbacks``: extra TrainerCallbacks (progress bars, a cancel button); ``hooks``: ``train``'s."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -196,6 +206,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None, **hooks) 
     # The Trainer pickles its arguments into every checkpoint (training_args.bin): keep the token out of them.
     args.hub_token = None
     metrics = train(dataset, data_args, model_args, args, callbacks, push=push, token=token, **hooks)
+    leave_process_group()
     if args.process_index != 0:
         return 0
     output_dir, split = Path(args.output_dir), metrics["eval_split"]
