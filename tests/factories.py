@@ -298,6 +298,7 @@ class FakePredictor:
         model_id="fake",
         hand_model=None,
         browser_input=None,
+        page_onnx=None,
     ):
         from signspace.serve.browser import BrowserInput, Send
 
@@ -312,6 +313,10 @@ class FakePredictor:
         self.browser_input = browser_input or sends.get(kind)
         self.answer = answer or (lambda x: np.array([confidence, 1 - confidence, *[0.0] * (len(self.labels) - 2)]))
         self.calls, self.closed, self.trackers = [], False, []
+        self.length, self.page_onnx = 16, page_onnx  # motion: the window; the ONNX the page gets (None: none)
+
+    def page_model(self):
+        return self.page_onnx
 
     def describe(self) -> str:
         return {"motion": "**input:** hand landmarks", "crops": "**input:** hand crop", "frames": "**input:** frame"}[
@@ -359,3 +364,31 @@ class FakePredictor:
 
     def predict_clip(self, path):
         return self._prediction(path)
+
+
+PAGE_FRAME_SECONDS = 0.08  # the page keeps a frame every 80 ms for a motion model (live.MOTION_FRAME_SECONDS)
+
+
+def page_hands(values: np.ndarray) -> list[dict]:
+    """One Holistic frame (258 values) as the page sends its hands: rounded to 4 decimals, pose dropped."""
+    hands = []
+    for side, slot in (("Left", slice(132, 195)), ("Right", slice(195, 258))):
+        points = np.asarray(values[slot], np.float64)
+        if np.abs(points).sum() > 0:
+            hands.append({"handedness": side, "score": 0.9, "points": np.round(points, 4).tolist()})
+    return hands
+
+
+def page_stream(clips, fps: float = 30.0, rest_seconds: float = 0.6, start: float = 1.0) -> list[dict]:
+    """Clips (frames x 258 at ``fps``) signed one after another, hands down for ``rest_seconds`` between them, as
+    the page streams them: a frame every 80 ms (the clip's frame nearest in time) on the page's millisecond clock."""
+    stream, now = [], start
+    for clip in clips:
+        length = (len(clip) - 1) / fps
+        for offset in np.arange(0.0, length + 1e-9, PAGE_FRAME_SECONDS):
+            stream.append({"t": round(float(now + offset), 3), "hands": page_hands(clip[int(round(offset * fps))])})
+        now += length + PAGE_FRAME_SECONDS
+        for offset in np.arange(0.0, rest_seconds, PAGE_FRAME_SECONDS):
+            stream.append({"t": round(float(now + offset), 3), "hands": []})
+        now += rest_seconds
+    return stream

@@ -109,6 +109,11 @@ class HandshapeModel(LiveModel, Protocol):
 class MotionModel(LiveModel, Protocol):
     """A landmark-sequence model in a live session (``live.SequenceSession``)."""
 
+    @property
+    def length(self) -> int: ...  # frames per window the model reads
+
+    def page_model(self) -> bytes | None: ...  # the model as ONNX for the visitor's page; None: it stays here
+
     def predict_landmarks(
         self, sequence: Any, times: Any, start: float | None = None, end: float | None = None
     ) -> Prediction: ...

@@ -48,7 +48,7 @@ from signspace.serve.adaptation import (
 )
 from signspace.serve.browser import BrowserInput, Send
 from signspace.serve.live import MOTION_FRAME_SECONDS, HandshapeSession, LiveSession, SequenceSession
-from signspace.serve.onnx_runner import OnnxInt8Runner, OnnxRunner, linear_share
+from signspace.serve.onnx_runner import OnnxInt8Runner, OnnxRunner, linear_share, onnx_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -377,6 +377,7 @@ class SequencePredictor(Predictor):
     original: object | None = None  # the model as trained, where this copy's model is a fine-tuned one
     personal_clips: tuple = ()  # (frames x 258, times, label) of those clips, so the visitor can keep them
     _shared_tracker: HandTracker | None = None  # an adapted copy's upload tracker: the original's
+    _page_onnx: bytes | None = None  # page_model's export, made on first use
     browser_input = BrowserInput(Send.LANDMARKS)
     live_frame_seconds = MOTION_FRAME_SECONDS
     precision = "fp32"  # ~1 ms per window on a CPU (ONNX Runtime): nothing to gain from int8
@@ -478,6 +479,16 @@ class SequencePredictor(Predictor):
         for sequence, times, label in kept:
             view.memory.add(view._logits_and_features(sequence, times)[1], self.labels.index(label))
         return view
+
+    def page_model(self) -> bytes | None:
+        """The model as ONNX for the visitor's page (``space/web/sign_reader.mjs`` runs it in ONNX Runtime Web and
+        types what this predictor's sessions would), exported once. None for a copy that learnt a visitor's clips:
+        what it learnt lives here, on the server."""
+        if self.personal_clips:
+            return None
+        if self._page_onnx is None:
+            self._page_onnx = onnx_bytes(self.model, torch.zeros(1, self.length, FRAME_VALUES), "input_values")
+        return self._page_onnx
 
     def _head(self) -> tuple[np.ndarray, np.ndarray]:
         layer = self.model.head_layer

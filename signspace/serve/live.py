@@ -404,6 +404,27 @@ class SequenceSession(LiveSession):
     def text(self, value: str) -> None:
         self._text = value[-MAX_TEXT:]
 
+    def page_settings(self) -> dict:
+        """What the page's copy of these rules (``space/web/sign_reader.mjs``) needs to type the words this session
+        would: every number from here, none written twice."""
+        return {
+            "labels": list(self.predictor.labels),
+            "sequence_length": self.predictor.length,
+            "window_seconds": self.window_seconds,
+            "rules": {
+                "hand_gone_seconds": HAND_GONE_SECONDS,
+                "rest_seconds": REST_SECONDS,
+                "min_sign_seconds": MIN_SIGN_SECONDS,
+                "moving_speed": MOVING_SPEED,
+                "resting_speed": RESTING_SPEED,
+                "keep_seconds": self.keep_seconds,
+                "max_frames": self.frames.maxlen,
+                "smoothing": self.smoother.window,
+                "background_word": BACKGROUND_WORD,
+                "max_text": MAX_TEXT,
+            },
+        }
+
     def forget(self) -> None:
         super().forget()
         self.frames.clear()

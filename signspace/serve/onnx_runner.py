@@ -129,6 +129,14 @@ class OnnxRunner:
         return tuple(found) if len(found) > 1 else found[0]
 
 
+def onnx_bytes(model, example: torch.Tensor, input_name: str) -> bytes:
+    """The model's logits as ONNX, in memory: what a visitor's page runs in ONNX Runtime Web (the same export the
+    server's ``OnnxRunner`` runs)."""
+    exported = io.BytesIO()
+    _export(model, example, input_name, exported)
+    return exported.getvalue()
+
+
 def _export(model, example: torch.Tensor, input_name: str, target, outputs=("logits",)) -> None:
     """The model's logits (and features) as ONNX (opset 17, any batch size) to ``target``: a path or a file
     object."""

@@ -1,0 +1,32 @@
+// Plays landmark streams through the page's own modules under Node: node play_streams.mjs <input.json> <repo root>.
+// input: {onnx (a path), settings (SequenceSession.page_settings), threshold, streams: [[{t, hands}, ...], ...]}.
+// Prints, per stream, {typed: [{word, t}], signs: [{times: [first, last], word, confidence}], text, window_ms}.
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+
+const [input, root] = process.argv.slice(2);
+const job = JSON.parse(readFileSync(input, "utf8"));
+const from = (path) => import(pathToFileURL(`${root}/${path}`).href);
+const ort = await from("node_modules/onnxruntime-web/dist/ort.wasm.min.mjs");
+const { SignReader } = await from("space/web/sign_reader.mjs");
+const { loadClassifier, windowMilliseconds } = await from("space/web/page_model.mjs");
+
+const length = job.settings.sequence_length;
+const classify = await loadClassifier(ort, new Uint8Array(readFileSync(job.onnx)), length);
+const windowMs = await windowMilliseconds(classify, length);
+const results = [];
+for (const stream of job.streams) {
+  const reader = new SignReader(job.settings, classify);
+  const typed = [];
+  const signs = [];
+  for (const frame of stream) {
+    const { committed, sign } = await reader.step(frame.t, frame.hands, job.threshold, job.guess ?? true);
+    if (committed) typed.push({ word: committed, t: frame.t });
+    if (sign) {
+      const times = reader.lastSign.times;
+      signs.push({ times: [times[0], times[times.length - 1]], word: sign.word, confidence: sign.confidence });
+    }
+  }
+  results.push({ typed, signs, text: reader.text });
+}
+process.stdout.write(JSON.stringify({ results, window_ms: windowMs }));

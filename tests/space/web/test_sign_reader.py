@@ -1,0 +1,134 @@
+"""The page's copy of the live rules (space/web/sign_reader.mjs, with ONNX Runtime Web) types the words the server's
+SequenceSession types: the same landmark streams through both, the same words at the same frames.
+
+Runs the page's modules under Node with the npm packages README's install puts in node_modules; skips, naming the
+command, where they are missing."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from factories import KEYPOINTS_DIR, landmark_clip, make_sequence_model, page_stream
+
+from signspace.serve.inference import Predictor
+from signspace.serve.pacing import FrameRate
+
+ROOT = Path(__file__).resolve().parents[3]
+NODE = shutil.which("node")
+ORT_WEB = ROOT / "node_modules" / "onnxruntime-web" / "dist" / "ort.wasm.min.mjs"
+pytestmark = pytest.mark.skipif(
+    NODE is None or not ORT_WEB.is_file(), reason="Node.js or node_modules/onnxruntime-web missing (run `npm ci`)"
+)
+STARTER = ROOT / "space" / "asl-starter"
+
+
+def play_in_python(predictor, stream, threshold):
+    """The server's path: each frame as the page's message, through the visitor's SequenceSession."""
+    session = predictor.new_live_session()
+    now = [0.0]
+    session.rate = FrameRate(clock=lambda: now[0])  # the stream arrives as fast as the page took it, not faster
+    typed, signs, last = [], [], None
+    for frame in stream:
+        now[0] = frame["t"]
+        step = session.step_message({"frames": [frame]}, threshold)
+        if step.committed:
+            typed.append({"word": step.committed, "t": frame["t"]})
+        if session.last_sign is not None and session.last_sign is not last:
+            last = session.last_sign
+            sign, times = last
+            label, confidence = predictor.predict_landmarks(sign, times).best
+            signs.append({"times": [times[0], times[-1]], "word": label, "confidence": confidence})
+    return {"typed": typed, "signs": signs, "text": session.text}
+
+
+def play_in_node(predictor, streams, threshold, tmp_path, guess=True):
+    session = predictor.new_live_session()
+    (tmp_path / "model.onnx").write_bytes(predictor.page_model())
+    job = {
+        "onnx": str(tmp_path / "model.onnx"),
+        "settings": session.page_settings(),
+        "threshold": threshold,
+        "streams": streams,
+        "guess": guess,
+    }
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    script = Path(__file__).with_name("play_streams.mjs")
+    done = subprocess.run(
+        [NODE, str(script), str(tmp_path / "job.json"), str(ROOT)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def assert_same(python, page):
+    assert [w["word"] for w in page["typed"]] == [w["word"] for w in python["typed"]]
+    for ours, theirs in zip(page["typed"], python["typed"]):
+        assert abs(ours["t"] - theirs["t"]) <= 0.081, (ours, theirs)  # the same frame, one frame apart at most
+    assert len(page["signs"]) == len(python["signs"])
+    for ours, theirs in zip(page["signs"], python["signs"]):
+        assert ours["word"] == theirs["word"]
+        assert ours["confidence"] == pytest.approx(theirs["confidence"], abs=1e-4)
+        assert np.allclose(ours["times"], theirs["times"], atol=0.081)
+    assert page["text"] == python["text"]
+
+
+def synthetic_streams():
+    motions = ("circle", "rise", "swipe")
+    clips = [landmark_clip(motions[n % 3], frames=26 + n % 7, seed=n) for n in range(12)]
+    return [page_stream(clips[:6]), page_stream(clips[6:], rest_seconds=0.3)]
+
+
+@pytest.fixture
+def served(request):
+    """A predictor of a model folder, closed after the test (a hand tracker left to the garbage collector can hang
+    the interpreter's exit)."""
+    opened = []
+    yield lambda folder: opened.append(Predictor.from_pretrained(str(folder))) or opened[-1]
+    for predictor in opened:
+        predictor.close()
+
+
+def test_the_page_types_what_the_server_types_on_synthetic_streams(tmp_path, served):
+    make_sequence_model(tmp_path / "model")
+    predictor = served(tmp_path / "model")
+    streams, threshold = synthetic_streams(), 0.34  # a random model: a low bar, so that it types
+    page = play_in_node(predictor, streams, threshold, tmp_path)
+    python = [play_in_python(predictor, stream, threshold) for stream in streams]
+    assert sum(len(p["typed"]) for p in python) >= 4  # the comparison has words to compare
+    for ours, theirs in zip(page["results"], python):
+        assert_same(theirs, ours)
+
+
+def test_the_rules_are_the_servers_numbers_not_the_pages():
+    """Every number the page follows comes from the session; sign_reader.mjs holds none of its own."""
+    source = (ROOT / "space" / "web" / "sign_reader.mjs").read_text()
+    from signspace.serve import live
+
+    for name in ("HAND_GONE_SECONDS", "REST_SECONDS", "MIN_SIGN_SECONDS", "MOVING_SPEED", "RESTING_SPEED"):
+        value = getattr(live, name)
+        assert f"{value}" not in source.replace("1e-3", ""), (name, value)
+        assert f"rules.{name.lower()}" in source or f"r.{name.lower()}" in source, name
+
+
+@pytest.mark.skipif(not (KEYPOINTS_DIR / "asl-more-people").is_dir(), reason="../shared keypoints absent")
+def test_the_starter_types_the_same_words_in_the_page_on_real_signers(tmp_path, served):
+    """Real people's clips (asl-more-people, every sign, a few clips each) signed one after another."""
+    from signspace.core.landmarks import load_npy
+
+    people = sorted(p for p in (KEYPOINTS_DIR / "asl-more-people").iterdir() if p.is_dir())
+    streams = []
+    for person in people:
+        clips = [
+            load_npy(path, path.name) for sign in sorted(person.iterdir()) for path in sorted(sign.glob("*.npy"))[:3]
+        ]
+        streams.append(page_stream(clips))
+    predictor = served(STARTER)
+    page = play_in_node(predictor, streams, 0.5, tmp_path, guess=False)
+    python = [play_in_python(predictor, stream, 0.5) for stream in streams]
+    assert sum(len(p["typed"]) for p in python) >= 20
+    for ours, theirs in zip(page["results"], python):
+        assert_same(theirs, ours)
+    assert page["window_ms"] < 50  # a sanity bound, not a speed target (bench/bench_page_classifier.py measures)
