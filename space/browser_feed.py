@@ -18,14 +18,13 @@ import gradio as gr
 
 from signspace.core.errors import ConfigError
 from signspace.core.hands import search_settings
-from signspace.serve.browser import TASKS_VISION_CDN, BrowserInput, LandmarkMessageError, Send
+from signspace.serve.browser import TASKS_VISION_CDN, TASKS_VISION_FILES, BrowserInput, LandmarkMessageError, Send
 from signspace.serve.inference import Predictor
 from signspace.serve.live import MOTION_FRAME_SECONDS, NO_HAND, LiveRoster, session_for
 from signspace.serve.pacing import Pacer
 
 LANDMARKS = BrowserInput(Send.LANDMARKS)
 SCRIPT = (Path(__file__).parent / "browser_tracker.js").read_text(encoding="utf-8")
-ASSET_FILES = ("vision_bundle.mjs", "wasm/vision_wasm_internal.js", "wasm/vision_wasm_internal.wasm")
 TEMPLATE = """<div class="ss-feed">
   <div class="ss-view"><video playsinline muted></video><canvas class="ss-hands"></canvas></div>
   <figure class="ss-crop" hidden><canvas></canvas><figcaption>What the model sees</figcaption></figure>
@@ -59,7 +58,7 @@ def asset_urls(web_assets: str | None, hand_model: Path) -> dict[str, str]:
     served = [hand_model]
     if web_assets:
         folder = Path(web_assets).resolve()
-        missing = [name for name in ASSET_FILES if not (folder / name).is_file()]
+        missing = [name for name in TASKS_VISION_FILES if not (folder / name).is_file()]
         if missing:
             raise ConfigError(
                 f"--web_assets {folder} lacks {', '.join(missing)}; point it at a copy of the npm package "

@@ -3,9 +3,14 @@
     python space/deploy.py --space_id user/my-sign-space --model_id user/my-model [--revision REV]
                            [--hardware cpu-basic|zero-gpu] [--private]
 
-Uploads what the app needs (the files of space/ in APP_FILES, the signspace package with its layers, the ASL starter,
-the hand model, the card templates, a pinned requirements.txt and the Space card), sets MODEL_ID / MODEL_REVISION
-as Space variables, and requests the hardware.
+Uploads what the app needs (the files of space/ in APP_FILES and web/, the signspace package with its layers, the ASL
+starter, the hand model, the card templates, a pinned requirements.txt and the Space card), sets MODEL_ID /
+MODEL_REVISION as Space variables, and requests the hardware.
+
+    python space/deploy.py --static --space_id user/my-sign-page --model_id user/my-motion-model
+
+publishes a static Space instead (``static_space.py``): one page that tracks, classifies and types in the visitor's
+browser, with the model's ONNX export and the hand model; no Python, free, never sleeps.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ APP_FILES = (  # from space/
     "personal.py",
     "browser_tracker.js",
 )
+WEB_FILES = ("hand_tracking.mjs", "sign_reader.mjs", "page_model.mjs")  # the Live tab's modules in the page
 CARD_TEMPLATES = ("dataset_card.md", "model_card.md")  # the Teach tab writes cards when it trains and publishes
 STARTER = "asl-starter"  # the model every visitor may pick (train/build_starter.py), beside app.py as locally
 # Sign in with Hugging Face: visitors publish with their own account (create repos, upload to them).
@@ -108,6 +114,9 @@ def stage_space(
         shutil.copy2(hand_model, folder / HAND_MODEL_FILE)
     for name in APP_FILES:
         shutil.copy2(ROOT / "space" / name, folder / name)
+    (folder / "web").mkdir()
+    for name in WEB_FILES:
+        shutil.copy2(ROOT / "space" / "web" / name, folder / "web" / name)
     if (ROOT / "space" / STARTER).is_dir():
         shutil.copytree(ROOT / "space" / STARTER, folder / STARTER)
     for module in APP_MODULES:  # the package with its layers' folders
@@ -134,6 +143,48 @@ def stage_space(
     return folder
 
 
+def deploy_static(args, hand_model: Path, title: str, token: str) -> int:
+    """``--static``: the model loaded here (its kind checked, exported to ONNX), the page staged, one upload."""
+    import static_space
+
+    from signspace.models.modeling import model_kind
+    from signspace.serve.inference import Predictor
+
+    if not model_kind(args.model_id, args.revision).is_sequence:  # before its weights are loaded (an image model's
+        raise static_space.not_for_the_page(args.model_id)  # int8 export would take a minute)
+    predictor = Predictor.from_pretrained(args.model_id, args.revision, hand_model=hand_model)
+    try:
+        with tempfile.TemporaryDirectory(prefix="signspace-static-") as staging:
+            sizes = static_space.stage_static(
+                Path(staging),
+                predictor,
+                args.space_id,
+                title,
+                args.license,
+                hand_model,
+                args.threshold,
+                tracker_dir=args.bundle_tracker and Path(args.bundle_tracker),
+                ort_dir=args.bundle_ort and Path(args.bundle_ort),
+            )
+            url = hub.push_folder(
+                Path(staging),
+                args.space_id,
+                repo_type="space",
+                space_sdk="static",
+                token=token,
+                private=args.private,
+                commit_message=f"Deploy SignSpace's static page for {args.model_id}",
+                remedy="nothing was changed on the Space; run the same space/deploy.py command again",
+            )
+    finally:
+        predictor.close()
+    print(
+        f"Static Space updated: {url}\nIt reads {args.model_id}{' @ ' + args.revision if args.revision else ''} in "
+        f"each visitor's browser: {sum(sizes.values()) / 2**20:.1f} MB of files, no server."
+    )
+    return 0
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--space_id", "--space-id", required=True, help="the Space to create or update, 'user/name'")
@@ -146,6 +197,27 @@ def parse_args(argv):
         help="zero-gpu: free accounts' Gradio Spaces; cpu-basic: needs a plan that allows CPU Gradio Spaces",
     )
     parser.add_argument("--private", action="store_true", help="create the Space as private")
+    parser.add_argument(
+        "--static",
+        action="store_true",
+        help="a static Space: the whole live loop in the visitor's page, no server (motion models only)",
+    )
+    parser.add_argument(
+        "--threshold", type=float, default=0.6, help="--static: confidence needed to type (the page has a slider)"
+    )
+    parser.add_argument(
+        "--bundle_tracker",
+        "--bundle-tracker",
+        default=None,
+        help="--static: ship this copy of the npm package @mediapipe/tasks-vision (default: a public CDN)",
+    )
+    parser.add_argument(
+        "--bundle_ort",
+        "--bundle-ort",
+        default=None,
+        help="--static: ship this copy of onnxruntime-web's dist folder, e.g. node_modules/onnxruntime-web/dist "
+        "(default: a public CDN; ~15 MB)",
+    )
     parser.add_argument("--title", default=None, help="title on the Space card")
     parser.add_argument("--license", default="apache-2.0")
     parser.add_argument(
@@ -170,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     # before any upload: the Space must not download it at start (the copy shipped beside the app will do)
     hand_model = resolve_hand_model(args.hand_model, bundled=ROOT / "space" / HAND_MODEL_FILE)
     title = args.title or args.space_id.split("/")[-1].replace("-", " ").title()
+    if args.static:
+        return deploy_static(args, Path(hand_model), title, token)
     with tempfile.TemporaryDirectory(prefix="signspace-space-") as staging:
         stage_space(
             Path(staging), args.space_id, args.model_id, args.revision, args.hardware, title, args.license, hand_model

@@ -196,3 +196,42 @@ def render_space_card(
             hardware_note=hardware_note,
         )
     )
+
+
+def render_static_space_card(
+    space_id: str,
+    model_id: str,
+    revision: str | None,
+    title: str,
+    license: str,
+    model_mb: float,
+    assets_note: str,
+) -> str:
+    """The card of a static Space (``space/deploy.py --static``): the page alone, no server."""
+    from huggingface_hub import SpaceCard, SpaceCardData
+
+    card_data = SpaceCardData(
+        title=title,
+        sdk="static",
+        app_file="index.html",
+        models=[model_id],
+        license=license,
+        emoji="🤟",
+        colorFrom="indigo",
+        colorTo="pink",
+        pinned=False,
+        short_description=f"Sign recognition in your browser with {model_id.split('/')[-1]}"[:60],
+        tags=["sign-language", "signspace", "webcam", "onnxruntime-web"],
+    )
+    return str(
+        SpaceCard.from_template(
+            card_data,
+            template_path=str(template_path("static_space_card.md")),
+            title=title,
+            space_id=space_id,
+            model_id=model_id,
+            revision=revision,
+            model_mb=f"{model_mb:.1f}",
+            assets_note=assets_note,
+        )
+    )

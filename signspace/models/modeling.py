@@ -224,6 +224,15 @@ def _check_sequence_config(name_or_path: str, raw: dict) -> None:
             raise _edited(name_or_path, key, value, why)
 
 
+def model_kind(name_or_path: str, revision: str | None = None, flag: str = "--model_id") -> kinds.ModelKind:
+    """The kind of the model at ``name_or_path`` from its config.json alone (no weights loaded)."""
+    from transformers import AutoConfig
+
+    config = _from_hub_or_folder(AutoConfig, name_or_path, revision, flag)
+    raw, _ = type(config).get_config_dict(name_or_path, revision=revision, local_files_only=True)  # cached above
+    return kinds.for_config(raw)
+
+
 def load_classifier(
     name_or_path: str, revision: str | None = None, flag: str = "--model_name_or_path", strict: bool = False, **kwargs
 ):

@@ -51,6 +51,14 @@ CROP_QUALITY = 0.92  # the page's JPEG quality for hand crops (docs/benchmarks.m
 # app is given a local copy (--web_assets).
 TASKS_VISION_VERSION = "1.1.0"
 TASKS_VISION_CDN = f"https://cdn.jsdelivr.net/npm/@mediapipe/tasks-vision@{TASKS_VISION_VERSION}"
+TASKS_VISION_FILES = ("vision_bundle.mjs", "wasm/vision_wasm_internal.js", "wasm/vision_wasm_internal.wasm")
+# ONNX Runtime Web, which runs a motion model in the page: the version package.json pins (a test keeps them equal).
+ORT_WEB_VERSION = "1.31.1"
+ORT_WEB_CDN = f"https://cdn.jsdelivr.net/npm/onnxruntime-web@{ORT_WEB_VERSION}/dist"
+ORT_WEB_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+# The largest model a page loads to classify itself: a motion model's export is ~1.5 MB; past this, the server
+# classifies (a page would wait seconds for it on a slow line).
+PAGE_MODEL_MAX_BYTES = 8 * 2**20
 
 
 class LandmarkMessageError(SignSpaceError, ValueError):

@@ -150,6 +150,10 @@ class Predictor:
         """What the model takes, for the page (Markdown)."""
         raise NotImplementedError
 
+    def page_model(self) -> bytes | None:
+        """The model as ONNX for the visitor's page to classify with; None: this kind is classified here."""
+        return None
+
     def for_gpu(self) -> Predictor | None:
         """A copy for one-off answers on a borrowed GPU (ZeroGPU), or None when the kind needs none."""
         return None

@@ -1,6 +1,7 @@
 // A motion model run in the visitor's page: ONNX Runtime Web (npm onnxruntime-web, MIT) in WebAssembly on the ONNX
 // export the server made of the same weights (SequencePredictor.page_model). Shared by the Gradio page, the static
 // Space and the tests (under Node), so all three run the model one way.
+import { SignReader } from "./sign_reader.mjs";
 
 // The smallest module using a SIMD instruction (as wasm-feature-detect's check): ONNX Runtime Web's one plain
 // WebAssembly build needs SIMD, so a browser without it classifies on the server.
@@ -38,4 +39,35 @@ export async function windowMilliseconds(classify, length, frameValues = 258, co
     took.push(performance.now() - started);
   }
   return took.sort((a, b) => a - b)[count >> 1];
+}
+
+// Everything a page needs to type signs itself, or the reason it cannot (an Error whose message the page says):
+// `model`: {ort_url (ort.wasm.min.mjs), model_url, max_bytes, settings (SequenceSession.page_settings)};
+// `frameMs`: the interval between the camera frames it keeps. Answers {reader: a SignReader, windowMs}.
+export async function openReader(model, frameMs) {
+  const missing = missingFeature();
+  if (missing) throw new Error(missing);
+  let ort;
+  try {
+    ort = await import(model.ort_url);
+  } catch (error) {
+    throw new Error(`ONNX Runtime Web could not be loaded (${error.message || error})`);
+  }
+  ort.env.wasm.wasmPaths = new URL(".", new URL(model.ort_url, document.baseURI)).href;
+  const response = await fetch(model.model_url);
+  const claimed = Number(response.headers.get("content-length") || 0);
+  const tooBig = (bytes) => new Error(`the model is ${(bytes / 2 ** 20).toFixed(1)} MB, over the `
+    + `${(model.max_bytes / 2 ** 20).toFixed(0)} MB a page loads`);
+  if (!response.ok) throw new Error(`the model could not be loaded (HTTP ${response.status})`);
+  if (claimed > model.max_bytes) throw tooBig(claimed);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (bytes.length > model.max_bytes) throw tooBig(bytes.length);
+  const length = model.settings.sequence_length;
+  const classify = await loadClassifier(ort, bytes, length);
+  const windowMs = await windowMilliseconds(classify, length);
+  if (windowMs > frameMs) {
+    throw new Error(`this device takes ${windowMs.toFixed(1)} ms to classify a window, more than the ${frameMs} ms `
+      + "between camera frames");
+  }
+  return { reader: new SignReader(model.settings, classify), windowMs };
 }

@@ -146,7 +146,7 @@ def hand_frames(letter: str, count: int, size=(320, 240)) -> list[np.ndarray]:
     return frames
 
 
-def open_page(p, video: Path, port: int):
+def open_page(p, video: Path, port: int, path: str = "/"):
     browser = p.chromium.launch(
         executable_path=CHROMIUM,
         headless=True,
@@ -163,7 +163,7 @@ def open_page(p, video: Path, port: int):
         ],
     )
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"http://127.0.0.1:{port}/", wait_until="load")
+    page.goto(f"http://127.0.0.1:{port}{path}", wait_until="load")
     return browser, page
 
 
@@ -543,3 +543,77 @@ def test_the_pages_tiles_and_crop_box_are_the_servers(tmp_path):
             landmarks = np.asarray(hand["points"], np.float32).reshape(21, 3)
             expected = crop_box([Hand(landmarks, np.zeros((21, 3)), "Right", 0.9)], width, height)
             assert tuple(box) == expected, (width, height, hand["points"][:2])
+
+
+def serve_folder(folder: Path):
+    """A plain static file server for ``folder`` (what a static Space is), in a thread; returns (server, port)."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+ORT_DIST = ROOT / "node_modules" / "onnxruntime-web" / "dist"
+
+
+@needs_web_tracker
+@pytest.mark.skipif(not ORT_DIST.is_dir(), reason="node_modules/onnxruntime-web missing (run `npm ci`)")
+def test_a_static_space_types_in_the_page_the_words_the_server_would(motion_model, tmp_path):
+    """The static Space's folder behind a plain file server, the fake camera signing hello then yes: the page alone
+    tracks, classifies and types; the landmark stream it saw, replayed through the server's SequenceSession, types
+    the same words at the same frames."""
+    import static_space
+
+    from signspace.serve.inference import Predictor
+    from signspace.serve.pacing import FrameRate
+
+    predictor = Predictor.from_pretrained(str(motion_model), hand_model=str(HAND_MODEL))
+    site = tmp_path / "site"
+    try:
+        sizes = static_space.stage_static(
+            site, predictor, "me/page", "Page", "apache-2.0", HAND_MODEL, 0.3, tracker_dir=WEB_ASSETS, ort_dir=ORT_DIST
+        )
+        server, port = serve_folder(site)
+        rest = [np.full((240, 320, 3), 90, np.uint8)] * 12
+        video = write_y4m(tmp_path / "camera.y4m", hand_frames("B", 20) + rest + hand_frames("Y", 20) + rest)
+        seen, status = {}, ""
+        try:
+            with playwright.sync_playwright() as p:
+                browser, page = open_page(p, video, port, path="/index.html?record")
+                try:
+                    page.wait_for_function(
+                        "() => (window.signspace?.typed || []).map((w) => w.word).includes('yes')", timeout=90_000
+                    )
+                except playwright.Error:
+                    typed = page.evaluate("() => window.signspace?.typed")
+                    pytest.fail(f"the page said {page.locator('#status').inner_text()!r}; typed {typed}")
+                seen = page.evaluate("() => window.signspace")
+                status = page.locator("#status").inner_text()
+                text = page.locator("#text").input_value()
+                browser.close()
+        finally:
+            server.shutdown()
+        session = predictor.new_live_session()
+        clock = [0.0]
+        session.rate = FrameRate(clock=lambda: clock[0])
+        typed = []
+        for frame in seen["stream"]:
+            clock[0] = frame["t"]
+            step = session.step_message({"frames": [frame]}, 0.3)
+            if step.committed:
+                typed.append({"word": step.committed, "t": frame["t"]})
+    finally:
+        predictor.close()
+    assert "Everything runs in your browser" in status, status
+    assert [w["word"] for w in seen["typed"]] == [w["word"] for w in typed] and {"hello", "yes"} <= set(text.split())
+    assert all(abs(a["t"] - b["t"]) <= 0.081 for a, b in zip(seen["typed"], typed))
+    assert seen["firstAnswerMs"] is not None and seen["frames"] > 20
+    assert {"index.html", "model.onnx", "signspace.json", "hand_landmarker.task"} <= set(sizes)
