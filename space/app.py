@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from functools import partial
 
 import browser_feed
@@ -45,7 +44,6 @@ from signspace.core.hub import HubError
 from signspace.serve.inference import Predictor
 from signspace.serve.limits import parse_size
 from signspace.serve.live import LiveRoster
-from signspace.serve.pacing import Pacer
 from signspace.teach.session import SharedModel
 from signspace.teach.visitors import Visitors
 
@@ -95,11 +93,7 @@ def build_demo(
             tracking_note = gr.Markdown(elem_id="signspace-tracking-note")
             with gr.Row():
                 if in_browser:  # only hand landmarks (and an image model's hand crop) leave the visitor's device
-                    urls = browser_feed.asset_urls(config.web_assets, predictor.hand_model)
-                    wants = predictor.browser_input.paced(config.stream_every)
-                    slots = threading.BoundedSemaphore(config.concurrency)  # the queue's limit, off the queue
-                    pacer = Pacer()  # near the app's capacity pages send less often, so fewer messages queue
-                    feed = browser_feed.browser_feed(urls, mirror=not config.unmirror, wants=wants)
+                    feed, feed_options = browser_feed.live_feed(config, predictor, roster)  # may read signs too
                 with gr.Row(visible=not in_browser) as server_camera:  # the server tracks the streamed frames
                     camera = browser_feed.server_webcam("Webcam")
                     with gr.Column(visible=config.teach or predictor.tracks_hands, scale=0, min_width=180):
@@ -148,9 +142,7 @@ def build_demo(
             )
             if in_browser:
                 feed.submit(
-                    lambda message, state, t, visitor: browser_feed.browser_step(
-                        page, predictor, message, state, t, visitor, config.stream_every, slots, pacer, roster
-                    ),
+                    partial(browser_feed.browser_step, page, predictor, **feed_options),
                     inputs=[feed, session, threshold, teach],
                     outputs=[live_label, text, session, feed],
                     # a few ms a message: Gradio's queue (its own round trips and event stream per call) cost more than

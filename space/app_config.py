@@ -87,6 +87,16 @@ class AppConfig:
         "a local copy of the npm package @mediapipe/tasks-vision (vision_bundle.mjs and wasm/) for the page's "
         f"tracker; default: the package {browser.TASKS_VISION_VERSION} from a public CDN",
     )
+    classify: Literal["auto", "server"] = option(
+        "auto",
+        "where a motion model reads the signs when the page tracks: auto (in the visitor's page, with ONNX Runtime "
+        "Web: no request per frame; the server where the browser cannot), server (every frame's landmarks are sent)",
+    )
+    ort_assets: str | None = option(
+        None,
+        "a local copy of onnxruntime-web's dist folder (e.g. node_modules/onnxruntime-web/dist) for the page's "
+        f"classifier; default: the package {browser.ORT_WEB_VERSION} from a public CDN",
+    )
     zero_gpu: bool = option(False, "one-off answers borrow a ZeroGPU device (set on Spaces by deploy.py)")
     host: str = option("127.0.0.1", "address to serve on")
     port: int = option(7860, "port to serve on")
@@ -138,6 +148,8 @@ ENVIRONMENT = {
     "hand_crop": "SIGNSPACE_HAND_CROP",
     "data_dir": "SIGNSPACE_DATA_DIR",
     "tracking": "SIGNSPACE_TRACKING",
+    "classify": "SIGNSPACE_CLASSIFY",
+    "ort_assets": "SIGNSPACE_ORT_ASSETS",
     "web_assets": "SIGNSPACE_WEB_ASSETS",
     "host": "GRADIO_SERVER_NAME",
     "port": "GRADIO_SERVER_PORT",

@@ -101,21 +101,23 @@ class BrowserInput:
         return page
 
 
-def parse_message(message, last_time: float | None = None) -> list[tuple[float, np.ndarray]]:
+def parse_message(
+    message, last_time: float | None = None, limit: int = MAX_FRAMES_PER_MESSAGE
+) -> list[tuple[float, np.ndarray]]:
     """(seconds, 258 values) per frame of a message, or LandmarkMessageError saying what is wrong with it.
-    ``last_time``: the newest frame time seen before; frames must come later."""
-    return [(when, frame_from_hands(hands)) for when, hands in parse_frames(message, last_time)]
+    ``last_time``: the newest frame time seen before; frames must come later. At most ``limit`` frames."""
+    return [(when, frame_from_hands(hands)) for when, hands in parse_frames(message, last_time, limit)]
 
 
-def parse_frames(message, last_time: float | None = None) -> list[tuple[float, list[Hand]]]:
-    """(seconds, hands) per frame of a message, checked as ``parse_message`` says."""
+def parse_frames(
+    message, last_time: float | None = None, limit: int = MAX_FRAMES_PER_MESSAGE
+) -> list[tuple[float, list[Hand]]]:
+    """(seconds, hands) per frame of a message, checked as ``parse_message`` says; at most ``limit`` frames."""
     frames = message.get("frames") if isinstance(message, dict) else None
     if not isinstance(frames, list) or not frames:
         raise LandmarkMessageError("a landmark message needs a non-empty 'frames' list")
-    if len(frames) > MAX_FRAMES_PER_MESSAGE:
-        raise LandmarkMessageError(
-            f"a landmark message holds {len(frames)} frames; send at most {MAX_FRAMES_PER_MESSAGE} at a time"
-        )
+    if len(frames) > limit:
+        raise LandmarkMessageError(f"a landmark message holds {len(frames)} frames; send at most {limit} at a time")
     parsed = []
     for index, frame in enumerate(frames):
         when = frame.get("t") if isinstance(frame, dict) else None

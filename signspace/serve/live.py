@@ -159,6 +159,10 @@ class LiveSession:
         LandmarkMessageError and changes nothing."""
         raise NotImplementedError
 
+    def step_sign(self, sign, threshold: float, read_here: bool = False) -> LiveStep:
+        """A sign the visitor's page read itself (motion models: ``SequenceSession.step_sign``)."""
+        raise LandmarkMessageError("this model reads every frame here: the page sends frames, not signs")
+
     def _lost(self, now: float) -> None:
         """A frame whose hands could not be tracked."""
 
@@ -395,6 +399,7 @@ class SequenceSession(LiveSession):
         self._text = ""
         # the frames and times of the last sign that ended (typed or not): what "That was ..." teaches the model
         self.last_sign: tuple[np.ndarray, np.ndarray] | None = None
+        self._sign_at = -math.inf  # this server's clock at the last sign the page read itself (step_sign)
 
     @property
     def text(self) -> str:
@@ -447,6 +452,35 @@ class SequenceSession(LiveSession):
             running, word = self.step_landmarks(values, when, threshold, guess=index == len(frames) - 1)
             committed = word or committed
         return LiveStep(running.top(3), running.no_hand, self.text, committed)
+
+    def step_sign(self, sign, threshold: float, read_here: bool = False) -> LiveStep:
+        """A sign the visitor's page read itself (``space/web/sign_reader.mjs``, with these rules and this model):
+        ``{"word": what it typed or None, "confidence": of its reading, "frames": the sign's frames in the landmark
+        message format}``; the frames are optional (kept as ``last_sign``, what "That was ..." teaches). The page's
+        word is typed; ``read_here``: the page's model is not the visitor's model here (they adapted it), so this
+        session reads the frames itself instead. A malformed sign, or signs faster than a sign can be made (this
+        server's clock), raise LandmarkMessageError and change nothing."""
+        if not isinstance(sign, dict):
+            raise LandmarkMessageError("'sign' must be an object with word, confidence and frames")
+        word, confidence = sign.get("word"), sign.get("confidence", 1.0)
+        if word is not None and (word not in self.predictor.labels or word == BACKGROUND_WORD):
+            raise LandmarkMessageError(f"{str(word)[:40]!r} is not a sign of this model")
+        if type(confidence) not in (float, int) or not 0.0 <= confidence <= 1.0:
+            raise LandmarkMessageError("a sign's confidence must be a number between 0 and 1")
+        frames = parse_message(sign, limit=self.frames.maxlen) if "frames" in sign or read_here else []
+        now = time.monotonic()
+        if now - self._sign_at < MIN_SIGN_SECONDS:
+            raise LandmarkMessageError(f"signs arrive faster than one per {MIN_SIGN_SECONDS} s; send each once")
+        self._sign_at = now
+        if frames:
+            self.last_sign = (np.stack([v for _, v in frames]), np.array([t for t, _ in frames]))
+        if read_here:
+            word, confidence = self.predictor.predict_landmarks(*self.last_sign).best
+            if word == BACKGROUND_WORD or confidence < threshold:
+                word = None
+        if word is not None:
+            self.text = f"{self.text} {word}".strip()
+        return LiveStep({word: float(confidence)} if word else {}, False, self.text, word)
 
     def step_landmarks(
         self, values: np.ndarray, now: float, threshold: float, guess: bool = True

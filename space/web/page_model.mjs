@@ -53,8 +53,9 @@ export async function openReader(model, frameMs) {
   } catch (error) {
     throw new Error(`ONNX Runtime Web could not be loaded (${error.message || error})`);
   }
-  ort.env.wasm.wasmPaths = new URL(".", new URL(model.ort_url, document.baseURI)).href;
-  const response = await fetch(model.model_url);
+  const base = globalThis.document ? document.baseURI : import.meta.url;  // the page, or (tests) Node
+  ort.env.wasm.wasmPaths = new URL(".", new URL(model.ort_url, base)).href;
+  const response = await fetch(new URL(model.model_url, base));
   const claimed = Number(response.headers.get("content-length") || 0);
   const tooBig = (bytes) => new Error(`the model is ${(bytes / 2 ** 20).toFixed(1)} MB, over the `
     + `${(model.max_bytes / 2 ** 20).toFixed(0)} MB a page loads`);

@@ -158,7 +158,7 @@ export class SignReader {
     this.smoothed = [];  // the last running guesses' probabilities (live.Smoother)
     this.segmenter = new SignSegmenter(this.rules);
     this.text = "";
-    this.lastSign = null;  // {frames, times} of the last sign that ended, typed or not
+    this.lastSign = null;  // {frames, times, stream} of the last sign that ended, typed or not
   }
 
   // live.SequencePredictor.predict_landmarks: probabilities, or null when no frame holds a hand.
@@ -174,7 +174,7 @@ export class SignReader {
     const values = frameFromHands(hands);
     const last = this.frames[this.frames.length - 1];
     const speed = last ? handSpeed(last.values, values, t - last.t) : null;
-    this.frames.push({ t, values });
+    this.frames.push({ t, values, hands });
     if (this.frames.length > this.rules.max_frames) this.frames.shift();
     let running;
     if (guess) {
@@ -190,7 +190,8 @@ export class SignReader {
     const part = ended ? this.frames.filter((frame) => ended[0] <= frame.t && frame.t <= ended[1]) : [];
     if (part.length) {
       const times = part.map((frame) => frame.t);
-      this.lastSign = { frames: part.map((frame) => frame.values), times };
+      // the sign as 258 values per frame, and as the page's message frames (what the server keeps for "That was")
+      this.lastSign = { frames: part.map((frame) => frame.values), times, stream: part.map(({ t: at, hands: h }) => ({ t: at, hands: h })) };
       const probabilities = await this.predict(this.lastSign.frames, times);
       const [label, confidence] = probabilities ? best(probabilities, this.settings.labels) : [null, 0];
       sign = { start: ended[0], end: ended[1], word: label, confidence };

@@ -270,6 +270,8 @@ needs_web_tracker = pytest.mark.skipif(
     not (ASL_DIR.is_dir() and HAND_MODEL.is_file() and WEB_ASSETS.is_dir()),
     reason="../shared photos, hand model or web tracker absent",
 )
+ORT_DIST = ROOT / "node_modules" / "onnxruntime-web" / "dist"
+needs_ort = pytest.mark.skipif(not ORT_DIST.is_dir(), reason="node_modules/onnxruntime-web missing (run `npm ci`)")
 
 
 @pytest.fixture(scope="module")
@@ -313,7 +315,13 @@ def test_the_browser_tracks_and_the_server_types_the_signs_without_receiving_a_p
     server_frames = []
     counted = lambda *a, **k: server_frames.append(1) or app.live_step(*a, **k)  # noqa: E731
     predictor, demo, port = serve(
-        motion_model, tmp_path, live=counted, tracking="browser", web_assets=str(WEB_ASSETS), threshold=0.3
+        motion_model,
+        tmp_path,
+        live=counted,
+        tracking="browser",
+        classify="server",
+        web_assets=str(WEB_ASSETS),
+        threshold=0.3,
     )
     rest = [np.full((240, 320, 3), 90, np.uint8)] * 12  # hands down: the sign ends
     video = write_y4m(tmp_path / "camera.y4m", hand_frames("B", 20) + rest + hand_frames("Y", 20) + rest)
@@ -341,10 +349,58 @@ def test_the_browser_tracks_and_the_server_types_the_signs_without_receiving_a_p
 
 
 @needs_web_tracker
-def test_that_was_teaches_the_visitors_own_copy_in_the_page(motion_model, tmp_path):
-    """A sign typed in the Live tab, then "That was … yes" and Learn: the visitor's copy learns it in the page."""
+@needs_ort
+def test_the_page_reads_the_signs_itself_and_tells_the_server_only_the_words(motion_model, tmp_path):
+    import app
+
+    server_frames = []
+    counted = lambda *a, **k: server_frames.append(1) or app.live_step(*a, **k)  # noqa: E731
     predictor, demo, port = serve(
-        motion_model, tmp_path, tracking="browser", web_assets=str(WEB_ASSETS), threshold=0.3, teach=True
+        motion_model,
+        tmp_path,
+        live=counted,
+        tracking="browser",
+        web_assets=str(WEB_ASSETS),
+        ort_assets=str(ORT_DIST),
+        threshold=0.3,
+    )
+    rest = [np.full((240, 320, 3), 90, np.uint8)] * 12
+    video = write_y4m(tmp_path / "camera.y4m", hand_frames("B", 20) + rest + hand_frames("Y", 20) + rest)
+    text, feed, status = "", {}, ""
+    try:
+        with playwright.sync_playwright() as p:
+            browser, page = open_page(p, video, port)
+            text_box = page.locator("#signspace-text textarea")
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and not {"hello", "yes"} <= set(text.split()):
+                text = text_box.input_value() if text_box.count() else ""
+                time.sleep(0.5)
+            feed = page.evaluate("({...document.querySelector('[data-frames]')?.dataset})")
+            status = page.locator(".ss-status").inner_text()
+            browser.close()
+    finally:
+        demo.close()
+        predictor.close()
+    assert {"hello", "yes"} <= set(text.split()), f"typed {text!r}; page said {status!r}; feed {feed}"
+    assert feed["reading"] == "page" and "only the words you sign are sent" in status, (status, feed)
+    # no request per frame: one message per typed sign (the page read every frame itself)
+    assert int(feed["frames"]) > 20 and int(feed["messages"]) == len(text.split()), feed
+    assert server_frames == [] and float(feed["readerMs"]) >= 0
+
+
+@needs_web_tracker
+@needs_ort
+def test_that_was_teaches_the_visitors_own_copy_in_the_page(motion_model, tmp_path):
+    """A sign the page read and typed, then "That was … yes" and Learn: the visitor's copy learns it on the server
+    (from the sign's frames the page sent with it), and the page says their signs are read there from now on."""
+    predictor, demo, port = serve(
+        motion_model,
+        tmp_path,
+        tracking="browser",
+        web_assets=str(WEB_ASSETS),
+        ort_assets=str(ORT_DIST),
+        threshold=0.3,
+        teach=True,
     )
     rest = [np.full((240, 320, 3), 90, np.uint8)] * 12
     video = write_y4m(tmp_path / "camera.y4m", hand_frames("B", 20) + rest)
@@ -365,12 +421,19 @@ def test_that_was_teaches_the_visitors_own_copy_in_the_page(motion_model, tmp_pa
             )
             note = page.locator("#live-adapt-note").inner_text()
             info = page.locator("body").inner_text()
+            # the camera's clip loops: at the next sign's message the page hears its model is no longer the visitor's
+            page.wait_for_function(
+                "() => document.querySelector('[data-frames]')?.dataset.reading === 'server'", timeout=30_000
+            )
+            why = page.evaluate("document.querySelector('[data-frames]').dataset.readingWhy")
+            status = page.locator(".ss-status").inner_text()
             browser.close()
     finally:
         demo.close()
         predictor.close()
     assert "hello" in text, f"typed {text!r}"
     assert "Learnt: that was yes (1 of your clips so far)" in note and "learnt your form from 1 of your clips" in info
+    assert why == "your own form of a sign is learnt here, on the server" and "read on the server now" in status
     assert predictor.memory is None  # the app's own model, everyone else's, is unchanged
 
 
@@ -512,39 +575,6 @@ def test_an_image_model_trained_on_hand_crops_gets_the_crop_the_server_would_cut
     assert max(differences) < background / 2, (differences, background)  # the hand, where the server would cut
 
 
-def test_the_pages_tiles_and_crop_box_are_the_servers(tmp_path):
-    """browser_tracker.js re-implements hands.py's geometry (tiles for small hands, the crop square); run the page's
-    own functions in Chromium and compare them with Python's, edges and odd frame sizes included."""
-    from signspace.core.hands import Hand, crop_box, search_settings, tiles
-
-    script = (ROOT / "space" / "browser_tracker.js").read_text()
-    geometry = script[script.index("// Python's round()") : script.index("// hands.HandTracker.track, in the page")]
-    sizes = [(640, 480), (320, 240), (1280, 720), (250, 400)]
-    # Hands as the page sends them; coordinates in 1/64ths, exact in float32 and float64 alike.
-    spots = [(0.5, 0.5, 0.1), (0.02, 0.97, 0.08), (0.9, 0.1, 0.05), (0.5, 0.5, 0.9), (0.3, 0.6, 0.0)]
-    hands = []
-    for x, y, spread in spots:
-        points = np.array([[x + spread * ((i % 5) - 2) / 4, y + spread * ((i // 5) - 2) / 4, 0.0] for i in range(21)])
-        hands.append({"handedness": "Right", "score": 0.9, "points": (np.round(points * 64) / 64).reshape(-1).tolist()})
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page()
-        page_result = page.evaluate(
-            """([geometry, search, sizes, hands]) => new Function("search", "sizes", "hands", geometry +
-                "return sizes.map(([w, h]) => ({tiles: tiles(w, h), " +
-                "boxes: hands.map((hand) => cropBox([hand], w, h, 0.25))}));"
-            )(search, sizes, hands)""",
-            [geometry, search_settings(), sizes, hands],
-        )
-        browser.close()
-    for (width, height), got in zip(sizes, page_result):
-        assert [tuple(b) for b in got["tiles"]] == tiles(width, height), (width, height)
-        for hand, box in zip(hands, got["boxes"]):
-            landmarks = np.asarray(hand["points"], np.float32).reshape(21, 3)
-            expected = crop_box([Hand(landmarks, np.zeros((21, 3)), "Right", 0.9)], width, height)
-            assert tuple(box) == expected, (width, height, hand["points"][:2])
-
-
 def serve_folder(folder: Path):
     """A plain static file server for ``folder`` (what a static Space is), in a thread; returns (server, port)."""
     import functools
@@ -561,11 +591,8 @@ def serve_folder(folder: Path):
     return server, server.server_address[1]
 
 
-ORT_DIST = ROOT / "node_modules" / "onnxruntime-web" / "dist"
-
-
 @needs_web_tracker
-@pytest.mark.skipif(not ORT_DIST.is_dir(), reason="node_modules/onnxruntime-web missing (run `npm ci`)")
+@needs_ort
 def test_a_static_space_types_in_the_page_the_words_the_server_would(motion_model, tmp_path):
     """The static Space's folder behind a plain file server, the fake camera signing hello then yes: the page alone
     tracks, classifies and types; the landmark stream it saw, replayed through the server's SequenceSession, types
@@ -617,3 +644,35 @@ def test_a_static_space_types_in_the_page_the_words_the_server_would(motion_mode
     assert all(abs(a["t"] - b["t"]) <= 0.081 for a, b in zip(seen["typed"], typed))
     assert seen["firstAnswerMs"] is not None and seen["frames"] > 20
     assert {"index.html", "model.onnx", "signspace.json", "hand_landmarker.task"} <= set(sizes)
+
+
+@needs_web_tracker
+@needs_ort
+def test_a_page_that_cannot_run_the_model_says_why_and_the_server_reads_the_signs(motion_model, tmp_path):
+    damaged = tmp_path / "ort"
+    damaged.mkdir()
+    for name in ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"):
+        (damaged / name).write_text("throw new Error('this copy is damaged');\n")
+    predictor, demo, port = serve(
+        motion_model, tmp_path, tracking="browser", web_assets=str(WEB_ASSETS), ort_assets=str(damaged), threshold=0.3
+    )
+    rest = [np.full((240, 320, 3), 90, np.uint8)] * 12
+    video = write_y4m(tmp_path / "camera.y4m", hand_frames("B", 20) + rest)
+    text, feed, status = "", {}, ""
+    try:
+        with playwright.sync_playwright() as p:
+            browser, page = open_page(p, video, port)
+            text_box = page.locator("#signspace-text textarea")
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and "hello" not in text:
+                text = text_box.input_value() if text_box.count() else ""
+                time.sleep(0.5)
+            feed = page.evaluate("({...document.querySelector('[data-frames]')?.dataset})")
+            status = page.locator(".ss-status").inner_text()
+            browser.close()
+    finally:
+        demo.close()
+        predictor.close()
+    assert "hello" in text, f"typed {text!r}; page said {status!r}"
+    assert feed["reading"] == "server" and "this copy is damaged" in feed["readingWhy"]
+    assert "Your signs are read on the server: ONNX Runtime Web could not be loaded" in status, status

@@ -1,6 +1,7 @@
 """The Live tab's browser-tracked webcam, without a browser (space/browser_feed.py); the page itself runs in
 test_browser.py."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import browser_feed
@@ -77,7 +78,8 @@ def test_landmark_messages_answer_the_page_and_a_bad_one_is_refused_without_losi
     message = {"frames": [{"t": 1 + i / 12.5, "hands": hands(i)} for i in range(8)]}
     label, text, session, answer = step(predictor, message, None, 0.6, None, 0.2)
     landmarks = {"send": "landmarks", "every_ms": 320}
-    assert set(label) == {"circle", "swipe"} and answer == {"ack": pytest.approx(1 + 7 / 12.5), "wants": landmarks}
+    expected = {"ack": pytest.approx(1 + 7 / 12.5), "wants": landmarks, "threshold": 0.6}
+    assert set(label) == {"circle", "swipe"} and answer == expected
     _, _, same, refused = step(predictor, {"frames": "many"}, session, 0.6, None, 0.2)
     assert same is session and refused["refused"] == "a landmark message needs a non-empty 'frames' list"
     empty = {"frames": [{"t": 3.0 + i / 12.5, "hands": []} for i in range(16)]}
@@ -142,3 +144,58 @@ def test_a_new_visitor_past_the_apps_limit_is_refused_and_nothing_is_kept_for_th
     message = {"frames": [{"t": 2.0, "hands": []}]}
     *_, again = step(predictor, message, first, 0.6, None, 0.2, None, None, roster)
     assert "ack" in again  # the visitor already served is not turned away
+
+
+def test_a_local_copy_of_onnx_runtime_web_must_be_complete(tmp_path):
+    (tmp_path / "ort.wasm.min.mjs").write_text("export {}")
+    with pytest.raises(ConfigError, match=r"lacks ort-wasm-simd-threaded.mjs, ort-wasm-simd-threaded.wasm; point it"):
+        browser_feed.ort_url(str(tmp_path))
+    assert browser_feed.ort_url(None) == "https://cdn.jsdelivr.net/npm/onnxruntime-web@1.31.1/dist/ort.wasm.min.mjs"
+
+
+def test_the_page_gets_a_motion_models_onnx_as_a_file_of_this_app_and_its_rules(tmp_path):
+    onnx = b"onnx bytes"
+    models = browser_feed.PageModels("ort.mjs", folder=tmp_path)
+    motion = FakePredictor("motion", page_onnx=onnx)
+    described = models.describe(motion)
+    served = Path(described["model_url"].removeprefix("/gradio_api/file="))
+    assert served.parent == tmp_path.resolve() and served.read_bytes() == onnx
+    assert described["settings"] == motion.new_live_session().page_settings() and described["ort_url"] == "ort.mjs"
+    assert described["module_url"].endswith("/space/web/page_model.mjs")
+    assert models.describe(motion) is described and len(list(tmp_path.iterdir())) == 1  # written once
+
+
+@pytest.mark.parametrize(
+    ("model", "why"),
+    [
+        (crop_model(), "this model reads pictures"),
+        (FakePredictor("motion"), "your own form of a sign is learnt here, on the server"),  # page_model None
+        (FakePredictor("motion", page_onnx=b"0" * (9 * 2**20)), "the model is 9 MB, over the 8 MB a page loads"),
+    ],
+)
+def test_where_the_page_cannot_read_the_signs_it_is_told_why(model, why, tmp_path):
+    assert browser_feed.PageModels("ort.mjs", folder=tmp_path).describe(model) == {"why": why}
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sign_the_page_read_is_typed_and_every_answer_says_whether_the_page_may_go_on(tmp_path):
+    models = browser_feed.PageModels("ort.mjs", folder=tmp_path)
+    motion = FakePredictor("motion", page_onnx=b"onnx", answer=lambda window: [0.1, 0.9])
+    url = models.describe(motion)["model_url"]
+    sign = {"word": "a", "confidence": 0.8, "frames": [{"t": 1.0, "hands": []}]}
+    label, text, session, answer = step(
+        motion, {"sign": sign, "model_url": url}, None, 0.6, None, 0.2, page_models=models
+    )
+    assert (label, text, answer["ack"], answer["page_model"]["model_url"]) == ({"a": 0.8}, "a", True, url)
+    session._sign_at = -1e9
+    hand = landmark_clip("circle", frames=1, seed=0)[0][RIGHT].tolist()
+    sign = {
+        "word": "a",
+        "confidence": 0.8,
+        "frames": [{"t": 2.0, "hands": [{"handedness": "Right", "score": 1, "points": hand}]}],
+    }
+    # a page still running another model: its word is not taken, the frames are read here
+    label, text, _, answer = step(
+        motion, {"sign": sign, "model_url": "old"}, session, 0.6, None, 0.2, page_models=models
+    )
+    assert (label, text) == ({"b": 0.9}, "a b")

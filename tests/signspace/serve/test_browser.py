@@ -136,3 +136,17 @@ def test_the_page_is_told_what_the_model_needs_and_how_often():
         "margin": 0.25,
         "quality": 0.92,
     }
+
+
+def test_the_pages_onnx_runtime_is_the_version_package_json_pins():
+    """The CDN URL the app and the static Space use, and the copy npm ci installs for the tests, are one version."""
+    import json
+    from pathlib import Path
+
+    from signspace.serve.browser import ORT_WEB_CDN, ORT_WEB_VERSION
+
+    root = Path(__file__).resolve().parents[3]
+    assert json.loads((root / "package.json").read_text())["dependencies"]["onnxruntime-web"] == ORT_WEB_VERSION
+    lock = json.loads((root / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/onnxruntime-web"]["version"] == ORT_WEB_VERSION
+    assert f"onnxruntime-web@{ORT_WEB_VERSION}/dist" in ORT_WEB_CDN

@@ -375,3 +375,86 @@ def test_the_roster_keeps_no_session_alive():
     second = filled_session(5)
     roster.admit(second)  # the first one's place is free
     assert roster.active() == 1
+
+
+def page_sign(word="a", confidence=0.9, frames=4, start=1.0):
+    """A sign the visitor's page read itself (sign_reader.mjs), as it tells the server."""
+    clip = landmark_clip("circle", frames=frames, seed=3)
+    stream = [
+        {"t": start + i * 0.08, "hands": [{"handedness": "Right", "score": 0.9, "points": clip[i][RIGHT].tolist()}]}
+        for i in range(frames)
+    ]
+    return {"word": word, "confidence": confidence, "frames": stream}
+
+
+def test_a_sign_the_page_read_is_typed_and_kept_for_that_was():
+    session = FakePredictor("motion").new_live_session()
+    step = session.step_sign(page_sign("a", 0.8), threshold=0.6)
+    assert (step.text, step.committed, step.top) == ("a", "a", {"a": 0.8})
+    frames, times = session.last_sign
+    assert frames.shape == (4, 258) and times.tolist() == pytest.approx([1.0, 1.08, 1.16, 1.24])
+    session._sign_at = -1e9  # (the next sign, later by this server's clock)
+    step = session.step_sign({"word": None, "confidence": 0.4}, threshold=0.6)  # read, not typed: no frames sent
+    assert step.text == "a" and step.committed is None and session.last_sign[0].shape == (4, 258)
+
+
+@pytest.mark.parametrize(
+    ("sign", "message"),
+    [
+        ({"word": "zebra", "confidence": 0.9}, "'zebra' is not a sign of this model"),
+        ({"word": "not a sign", "confidence": 0.9}, "'not a sign' is not a sign of this model"),
+        ({"word": "a", "confidence": 7}, "a sign's confidence must be a number between 0 and 1"),
+        ({"word": "a", "confidence": "high"}, "a sign's confidence must be a number between 0 and 1"),
+        ("a", "'sign' must be an object with word, confidence and frames"),
+        ({**page_sign(), "frames": page_sign(frames=2)["frames"] * 2}, "frame 2: time 1.0 does not come after 1.08"),
+    ],
+)
+def test_a_malformed_sign_from_the_page_is_refused_and_changes_nothing(sign, message):
+    session = FakePredictor("motion", labels=("a", "b", "not a sign")).new_live_session()
+    with pytest.raises(LandmarkMessageError, match=message):
+        session.step_sign(sign, threshold=0.6)
+    assert session.text == "" and session.last_sign is None
+
+
+def test_a_sign_with_more_frames_than_a_session_keeps_is_refused():
+    session = FakePredictor("motion").new_live_session()
+    too_many = session.frames.maxlen + 1
+    with pytest.raises(LandmarkMessageError, match=f"holds {too_many} frames; send at most {too_many - 1}"):
+        session.step_sign(page_sign(frames=too_many), threshold=0.6)
+
+
+def test_signs_faster_than_a_sign_can_be_made_are_refused():
+    session = FakePredictor("motion").new_live_session()
+    session.step_sign({"word": "a", "confidence": 0.9}, threshold=0.6)
+    with pytest.raises(LandmarkMessageError, match="signs arrive faster than one per 0.3 s"):
+        session.step_sign({"word": "b", "confidence": 0.9}, threshold=0.6)
+    assert session.text == "a"
+
+
+@pytest.mark.parametrize(("confidence", "typed"), [(0.9, "b"), (0.5, "")])
+def test_where_the_pages_model_is_not_the_visitors_the_server_reads_the_frames(confidence, typed):
+    """The visitor taught their copy here: the page's word is not theirs, the frames are read by their model."""
+    predictor = FakePredictor("motion", answer=lambda window: [1 - confidence, confidence])
+    session = predictor.new_live_session()
+    step = session.step_sign(page_sign("a", 0.99), threshold=0.6, read_here=True)
+    assert session.text == typed and step.committed == (typed or None)
+    with pytest.raises(LandmarkMessageError, match="non-empty 'frames' list"):
+        session._sign_at = -1e9
+        session.step_sign({"word": "a", "confidence": 0.9}, threshold=0.6, read_here=True)
+
+
+def test_an_image_models_session_takes_no_signs_from_the_page():
+    session = FakePredictor("crops").new_live_session()
+    with pytest.raises(LandmarkMessageError, match="this model reads every frame here"):
+        session.step_sign({"word": "a", "confidence": 0.9}, threshold=0.6)
+
+
+def test_page_settings_are_the_sessions_own_numbers():
+    session = FakePredictor("motion", labels=("a", "not a sign")).new_live_session()
+    settings = session.page_settings()
+    assert settings["labels"] == ["a", "not a sign"] and settings["window_seconds"] == session.window_seconds
+    assert (
+        settings["rules"]["max_frames"] == session.frames.maxlen
+        and settings["rules"]["background_word"] == "not a sign"
+    )
+    assert settings["rules"]["keep_seconds"] == session.keep_seconds and settings["sequence_length"] == 16
