@@ -82,7 +82,7 @@ def run_main(main) -> None:
 def emit(
     name: str, figure: float, unit: str, baseline: float, baseline_name: str, higher_is_better: bool, **extra
 ) -> None:
-    ratio = figure / baseline if higher_is_better else baseline / figure
+    ratio = (figure / baseline if higher_is_better else baseline / figure) if figure and baseline else None
     print(
         json.dumps(
             {
@@ -91,7 +91,7 @@ def emit(
                 "unit": unit,
                 "baseline": round(baseline, 3),
                 "baseline_name": baseline_name,
-                "ratio": round(ratio, 3),
+                "ratio": None if ratio is None else round(ratio, 3),
                 "ratio_meaning": "times better than baseline",
                 "machine": machine(),
                 "date": datetime.date.today().isoformat(),

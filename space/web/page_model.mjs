@@ -27,11 +27,12 @@ export async function loadClassifier(ort, model, length, frameValues = 258) {
   };
 }
 
-// The median milliseconds of `count` windows on this device (after one to warm up): a device slower than the frame
-// interval would fall behind the camera, and classifies on the server instead.
-export async function windowMilliseconds(classify, length, frameValues = 258, count = 9) {
+// The median milliseconds of `count` windows on this device, after `warmUp` more: WebAssembly starts in a quick
+// baseline compile (~6 ms a window here) and reaches its optimised code after a few dozen runs (~1.1 ms; Node 20 on
+// this 2-core VM). A device slower than the frame interval would fall behind the camera: the server reads instead.
+export async function windowMilliseconds(classify, length, frameValues = 258, count = 15, warmUp = 30) {
   const window = new Float32Array(length * frameValues);
-  await classify(window);
+  for (let i = 0; i < warmUp; i++) await classify(window);
   const took = [];
   for (let i = 0; i < count; i++) {
     const started = performance.now();

@@ -1,0 +1,221 @@
+"""The whole live loop in the visitor's page (issue 27). One JSON line per figure.
+
+    python bench/bench_page_reading.py requests   # requests per frame per visitor: the page reads signs vs the server
+    python bench/bench_page_reading.py page       # the static page in Chromium: tracker and classifier ms per frame,
+                                                  # a window's ms, the first answer after the camera starts
+    python bench/bench_page_reading.py bundle     # the static Space's bytes without the CDN's files (the starter)
+    python bench/bench_page_reading.py words      # the words the page types against the server's, on real people
+
+Needs ../shared (photos, hand model, web tracker, keypoints), Debian's chromium with playwright, Node.js and
+`npm ci`'s node_modules. ``requests`` and ``page`` use bench_browser.py's motion model (5 letters x 6 clips of real
+hand photos, trained as the Teach tab trains) and a fake 320x240 camera signing B then Y, hands down between;
+``page`` and ``bundle`` also load the ASL starter shipped in space/asl-starter (the model a visitor meets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / d) for d in (".", "tests", "tests/space", "tests/space/web", "space", "bench")]
+
+from bench_browser import HAND_MODEL, WEB_ASSETS, train_model  # noqa: E402
+from common import emit  # noqa: E402
+
+ORT_DIST = ROOT / "node_modules" / "onnxruntime-web" / "dist"
+STARTER = ROOT / "space" / "asl-starter"
+
+
+def camera(work: Path) -> Path:
+    from test_browser import hand_frames, write_y4m
+
+    rest = [np.full((240, 320, 3), 90, np.uint8)] * 12
+    return write_y4m(work / "camera.y4m", hand_frames("B", 20) + rest + hand_frames("Y", 20) + rest)
+
+
+def requests(work: Path, seconds: float) -> None:
+    """The Gradio app with the page tracking: requests the page makes per frame it tracks, reading the signs itself
+    (``--classify auto``) against sending landmarks for the server to read (``--classify server``), same run."""
+    import app
+    from hub_server import free_port
+    from playwright.sync_api import sync_playwright
+    from test_browser import open_page
+
+    from signspace.serve.inference import Predictor
+
+    model, video, results = train_model(work), camera(work), {}
+    for classify in ("auto", "server"):
+        predictor = Predictor.from_pretrained(str(model), hand_model=str(HAND_MODEL))
+        config = app.AppConfig(
+            model=str(model),
+            teach=False,
+            tracking="browser",
+            classify=classify,
+            web_assets=str(WEB_ASSETS),
+            ort_assets=str(ORT_DIST),
+            hand_model=str(HAND_MODEL),
+            threshold=0.3,
+        )
+        demo = app.build_demo(predictor, config)
+        port = free_port()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+        posts = []
+        with sync_playwright() as p:
+            browser, page = open_page(p, video, port)
+            page.wait_for_function("() => Number(document.querySelector('[data-frames]')?.dataset.frames) > 0")
+            before = page.evaluate("Number(document.querySelector('[data-frames]').dataset.frames)")
+            page.on("request", lambda r, into=posts: r.method == "POST" and into.append(r.url))
+            time.sleep(seconds)
+            stats = page.evaluate("({...document.querySelector('[data-frames]').dataset})")
+            text = page.locator("#signspace-text textarea").input_value()
+            browser.close()
+        demo.close()
+        predictor.close()
+        frames = int(stats["frames"]) - before
+        results[classify] = {"per_frame": len(posts) / frames, "per_second": len(posts) / seconds, "frames": frames}
+        results[classify].update(reading=stats.get("reading"), words=len(text.split()), window_ms=stats.get("windowMs"))
+    page_reads, server_reads = results["auto"], results["server"]
+    emit(
+        "requests_per_frame_per_visitor_page_reading",
+        page_reads["per_frame"],
+        "requests per tracked frame with the page reading the signs (headless Chromium, Gradio app, one visitor)",
+        server_reads["per_frame"],
+        "the page tracking, the server reading (landmark messages), same run",
+        higher_is_better=False,
+        goal="0 requests per frame (one per typed sign)",
+        page=page_reads,
+        server=server_reads,
+        seconds=seconds,
+    )
+
+
+def static_site(work: Path, model: Path) -> tuple[Path, dict]:
+    import static_space
+
+    from signspace.serve.inference import Predictor
+
+    predictor = Predictor.from_pretrained(str(model), hand_model=str(HAND_MODEL))
+    site = Path(tempfile.mkdtemp(dir=work))
+    sizes = static_space.stage_static(
+        site, predictor, "bench/page", "Bench", "apache-2.0", HAND_MODEL, 0.3, tracker_dir=WEB_ASSETS, ort_dir=ORT_DIST
+    )
+    predictor.close()
+    return site, sizes
+
+
+def page(work: Path, seconds: float) -> None:
+    """The static page in headless Chromium (``--disable-gpu``: WebAssembly on this VM's CPU), per kept frame: the
+    tracker's ms and the reader's (a running guess, the sign boundaries and, when a sign ends, its reading), for the
+    starter and for the Teach-trained letters model; against the Gradio page's tracker alone (the server reads)."""
+    from playwright.sync_api import sync_playwright
+    from test_browser import open_page, serve_folder
+
+    video = camera(work)
+    for name, model in (("starter", STARTER), ("letters", train_model(work))):
+        site, _ = static_site(work, model)
+        server, port = serve_folder(site)
+        with sync_playwright() as p:
+            browser, tab = open_page(p, video, port, path="/index.html")
+            tab.wait_for_function("() => window.signspace?.frames > 0", timeout=60_000)
+            time.sleep(seconds)
+            seen = tab.evaluate("() => window.signspace")
+            browser.close()
+        server.shutdown()
+        tracker, reader = statistics.median(seen["trackerMs"]), statistics.median(seen["readerMs"])
+        emit(
+            f"page_reader_ms_per_frame_{name}",
+            reader,
+            "ms per kept frame in the page: running guess, sign boundaries, a sign's reading (median)",
+            tracker,
+            "the page's hand tracker on the same frames (what the page spent before this issue)",
+            higher_is_better=False,
+            goal="classifier <= 2 ms a window",
+            window_ms=seen["windowMs"],
+            reader_p95_ms=float(np.percentile(seen["readerMs"], 95)),
+            tracker_plus_reader_ms=tracker + reader,
+            frames_per_second=seen["frames"] / (seconds + seen["firstAnswerMs"] / 1000),
+            first_answer_ms=seen["firstAnswerMs"],
+            typed=[w["word"] for w in seen["typed"]],
+        )
+
+
+def bundle(work: Path) -> None:
+    _, sizes = static_site(work, STARTER)
+    shipped = sum(size for name, size in sizes.items() if not name.startswith(("tasks-vision/", "onnxruntime-web/")))
+    everything = sum(sizes.values())
+    emit(
+        "static_space_megabytes_without_cdn_files",
+        shipped / 2**20,
+        "MB a static Space of the ASL starter serves, the tracker and ONNX Runtime Web from the CDN",
+        everything / 2**20,
+        "the same Space shipping both (--bundle_tracker, --bundle_ort)",
+        higher_is_better=False,
+        goal="<= 15 MB",
+        files={name: size for name, size in sizes.items() if "/" not in name},
+    )
+
+
+def words(work: Path) -> None:
+    """Every person of asl-more-people and asl-multi-signer, every clip signed one after another: the words the
+    page's modules (Node, ONNX Runtime Web) type against the server's SequenceSession, the starter serving."""
+    from factories import KEYPOINTS_DIR, page_stream
+    from test_sign_reader import play_in_node, play_in_python
+
+    from signspace.core.landmarks import load_npy
+    from signspace.serve.inference import Predictor
+
+    streams = []
+    for group in ("asl-more-people", "asl-multi-signer"):
+        for person in sorted(p for p in (KEYPOINTS_DIR / group).iterdir() if p.is_dir()):
+            clips = [load_npy(f, f.name) for sign in sorted(person.iterdir()) for f in sorted(sign.glob("*.npy"))[:10]]
+            streams.append(page_stream(clips))
+    predictor = Predictor.from_pretrained(str(STARTER), hand_model=str(HAND_MODEL))
+    started = time.perf_counter()
+    node = play_in_node(predictor, streams, 0.5, Path(tempfile.mkdtemp(dir=work)), guess=False)
+    python = [play_in_python(predictor, stream, 0.5) for stream in streams]
+    predictor.close()
+    pairs = [(a, b) for ours, theirs in zip(node["results"], python) for a, b in zip(ours["typed"], theirs["typed"])]
+    same = sum(a["word"] == b["word"] and abs(a["t"] - b["t"]) <= 0.081 for a, b in pairs)
+    counts = [(len(o["typed"]), len(t["typed"])) for o, t in zip(node["results"], python)]
+    total = sum(t for _, t in counts)
+    emit(
+        "page_words_as_the_server_types_them",
+        100 * same / max(1, total) if all(o == t for o, t in counts) else 0.0,
+        "% of the server's typed words the page types too, same word, same frame (+-1)",
+        100.0,
+        "the server's own SequenceSession on the same streams",
+        higher_is_better=True,
+        goal="100 % (exact)",
+        streams=len(streams),
+        frames=sum(len(s) for s in streams),
+        words=total,
+        node_window_ms=node["window_ms"],
+        seconds=time.perf_counter() - started,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["requests", "page", "bundle", "words"])
+    parser.add_argument("--work", default=str(ROOT / "artifacts" / "bench-browser"))
+    parser.add_argument("--seconds", type=float, default=15.0)
+    args = parser.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    {
+        "requests": lambda: requests(work, args.seconds),
+        "page": lambda: page(work, args.seconds),
+        "bundle": lambda: bundle(work),
+        "words": lambda: words(work),
+    }[args.what]()
+
+
+if __name__ == "__main__":
+    main()
