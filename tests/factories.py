@@ -14,6 +14,8 @@ ASL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "a
 ASL_GROUP_PATTERN = r"^(.+?)_jpg\.rf\."
 HAND_MODEL = ASL_DIR.parent.parent / "models" / "mediapipe-hand-landmarker" / "hand_landmarker.task"
 KEYPOINTS_DIR = ASL_DIR.parent / "sign-keypoints"
+# The hand model the app ships (space/): a motion predictor resolves one at load, and tests never download it.
+SHIPPED_HAND_MODEL = Path(__file__).resolve().parent.parent / "space" / "hand_landmarker.task"
 
 
 def pattern_image(seed: int, size=(64, 48)) -> Image.Image:

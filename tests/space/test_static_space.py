@@ -8,7 +8,7 @@ import deploy
 import pytest
 import static_space
 import yaml
-from factories import FakePredictor, file_listing, make_sequence_model
+from factories import SHIPPED_HAND_MODEL, FakePredictor, file_listing, make_sequence_model
 from hub_server import TOKEN
 
 from signspace.core import hub
@@ -18,19 +18,20 @@ from signspace.serve.browser import ORT_WEB_CDN, PAGE_MODEL_MAX_BYTES, TASKS_VIS
 from signspace.serve.inference import Predictor
 
 ROOT = Path(__file__).resolve().parents[2]
-HAND_MODEL = ROOT / "space" / "hand_landmarker.task"  # the copy the app ships
 
 
 @pytest.fixture
 def motion(tmp_path):
     make_sequence_model(tmp_path / "model")
-    predictor = Predictor.from_pretrained(str(tmp_path / "model"), hand_model=HAND_MODEL)
+    predictor = Predictor.from_pretrained(str(tmp_path / "model"), hand_model=SHIPPED_HAND_MODEL)
     yield predictor
     predictor.close()
 
 
 def stage(folder, predictor, **options):
-    return static_space.stage_static(folder, predictor, "me/page", "Page", "apache-2.0", HAND_MODEL, 0.45, **options)
+    return static_space.stage_static(
+        folder, predictor, "me/page", "Page", "apache-2.0", SHIPPED_HAND_MODEL, 0.45, **options
+    )
 
 
 def test_the_static_space_holds_the_page_its_modules_the_models_and_every_setting(motion, tmp_path):
@@ -40,7 +41,7 @@ def test_the_static_space_holds_the_page_its_modules_the_models_and_every_settin
         ["README.md", "index.html", "model.onnx", "signspace.json", "hand_landmarker.task", *static_space.PAGE_FILES]
     )
     assert (site / "model.onnx").read_bytes() == motion.page_model()
-    assert (site / "hand_landmarker.task").read_bytes() == HAND_MODEL.read_bytes()
+    assert (site / "hand_landmarker.task").read_bytes() == SHIPPED_HAND_MODEL.read_bytes()
     config = json.loads((site / "signspace.json").read_text())
     session = motion.new_live_session()
     assert config["model"]["settings"] == json.loads(json.dumps(session.page_settings()))  # the server's numbers
@@ -97,7 +98,15 @@ def test_a_model_the_page_cannot_run_is_refused_before_anything_is_written(predi
 def test_deploy_static_publishes_a_static_space_of_files_only(fresh_hub, motion, tmp_path, capsys):
     hub.push_folder(Path(motion.model_id), "tester/motion", token=TOKEN, commit_message="model")
     code = deploy.main(
-        ["--static", "--space_id", "tester/page", "--model_id", "tester/motion", "--hand_model", str(HAND_MODEL)]
+        [
+            "--static",
+            "--space_id",
+            "tester/page",
+            "--model_id",
+            "tester/motion",
+            "--hand_model",
+            str(SHIPPED_HAND_MODEL),
+        ]
     )
     assert code == 0
     space = fresh_hub.repo("tester/page", repo_type="space")
@@ -113,7 +122,15 @@ def test_deploy_static_refuses_an_image_model_before_uploading(fresh_hub, tiny_v
     from signspace.core.errors import run_cli
 
     hub.push_folder(Path(tiny_vit), "tester/letters", token=TOKEN, commit_message="model")
-    argv = ["--static", "--space_id", "tester/page", "--model_id", "tester/letters", "--hand_model", str(HAND_MODEL)]
+    argv = [
+        "--static",
+        "--space_id",
+        "tester/page",
+        "--model_id",
+        "tester/letters",
+        "--hand_model",
+        str(SHIPPED_HAND_MODEL),
+    ]
     assert run_cli(lambda: deploy.main(argv)) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]  # after the config download's progress bar
     assert err.startswith("error: tester/letters is not a motion model, and a static Space reads signs"), err

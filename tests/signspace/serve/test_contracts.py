@@ -2,15 +2,12 @@
 fake (tests/factories.FakePredictor), so the fake cannot drift from what the app and the sessions ask."""
 
 import inspect
-from pathlib import Path
 
 import pytest
-from factories import FakePredictor, make_sequence_model, make_tiny_vit
+from factories import SHIPPED_HAND_MODEL, FakePredictor, make_sequence_model, make_tiny_vit
 
 from signspace.serve.contracts import HandshapeModel, LiveModel, MotionModel, ServedModel
 from signspace.serve.inference import ImagePredictor, Predictor, SequencePredictor
-
-SHIPPED_HAND_MODEL = Path(__file__).resolve().parents[3] / "space" / "hand_landmarker.task"  # with the app
 
 
 def members(protocol) -> dict[str, object]:

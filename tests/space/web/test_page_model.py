@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from factories import make_sequence_model
+from factories import SHIPPED_HAND_MODEL, make_sequence_model
 from hub_server import free_port
 
 from signspace.serve.inference import Predictor
@@ -29,7 +29,7 @@ def site(tmp_path_factory):
     imports modules from files only)."""
     folder = tmp_path_factory.mktemp("site")
     make_sequence_model(folder / "model")
-    predictor = Predictor.from_pretrained(str(folder / "model"))
+    predictor = Predictor.from_pretrained(str(folder / "model"), hand_model=str(SHIPPED_HAND_MODEL))
     (folder / "model.onnx").write_bytes(predictor.page_model())
     session = predictor.new_live_session()
     settings = session.page_settings()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from factories import KEYPOINTS_DIR, landmark_clip, make_sequence_model, page_stream
+from factories import KEYPOINTS_DIR, SHIPPED_HAND_MODEL, landmark_clip, make_sequence_model, page_stream
 
 from signspace.serve.inference import Predictor
 from signspace.serve.pacing import FrameRate
@@ -86,7 +86,12 @@ def served(request):
     """A predictor of a model folder, closed after the test (a hand tracker left to the garbage collector can hang
     the interpreter's exit)."""
     opened = []
-    yield lambda folder: opened.append(Predictor.from_pretrained(str(folder))) or opened[-1]
+
+    def open_one(folder):
+        opened.append(Predictor.from_pretrained(str(folder), hand_model=str(SHIPPED_HAND_MODEL)))
+        return opened[-1]
+
+    yield open_one
     for predictor in opened:
         predictor.close()
 
