@@ -31,6 +31,7 @@ from signspace.serve.browser import (
     BrowserInput,
     LandmarkMessageError,
     Send,
+    asset_folder,
 )
 from signspace.serve.inference import Predictor
 from signspace.serve.live import MOTION_FRAME_SECONDS, NO_HAND, LiveRoster, session_for
@@ -73,13 +74,12 @@ def asset_urls(web_assets: str | None, hand_model: Path) -> dict[str, str]:
     app) or the package on a public CDN at the pinned version; the hand model is always this app's own file."""
     served = [hand_model]
     if web_assets:
-        folder = Path(web_assets).resolve()
-        missing = [name for name in TASKS_VISION_FILES if not (folder / name).is_file()]
-        if missing:
-            raise ConfigError(
-                f"--web_assets {folder} lacks {', '.join(missing)}; point it at a copy of the npm package "
-                "@mediapipe/tasks-vision (the folder holding vision_bundle.mjs and wasm/)"
-            )
+        folder = asset_folder(
+            web_assets,
+            TASKS_VISION_FILES,
+            "--web_assets",
+            "a copy of the npm package @mediapipe/tasks-vision (the folder holding vision_bundle.mjs and wasm/)",
+        )
         served.append(folder)
         bundle, wasm = _url(folder / "vision_bundle.mjs"), _url(folder / "wasm")
     else:
@@ -94,13 +94,12 @@ def ort_url(ort_assets: str | None) -> str:
     app) or the package on a public CDN at the version package.json pins."""
     if not ort_assets:
         return f"{ORT_WEB_CDN}/ort.wasm.min.mjs"
-    folder = Path(ort_assets).resolve()
-    missing = [name for name in ORT_WEB_FILES if not (folder / name).is_file()]
-    if missing:
-        raise ConfigError(
-            f"--ort_assets {folder} lacks {', '.join(missing)}; point it at onnxruntime-web's dist folder (npm ci "
-            "puts one in node_modules/onnxruntime-web/dist)"
-        )
+    folder = asset_folder(
+        ort_assets,
+        ORT_WEB_FILES,
+        "--ort_assets",
+        "onnxruntime-web's dist folder (npm ci puts one in node_modules/onnxruntime-web/dist)",
+    )
     gr.set_static_paths([str(folder)])
     return _url(folder / "ort.wasm.min.mjs")
 

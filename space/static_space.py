@@ -21,6 +21,7 @@ from signspace.serve.browser import (
     PAGE_MODEL_MAX_BYTES,
     TASKS_VISION_CDN,
     TASKS_VISION_FILES,
+    asset_folder,
 )
 from signspace.serve.live import MOTION_FRAME_SECONDS
 
@@ -55,8 +56,8 @@ def stage_static(
             f"{predictor.model_id}'s ONNX export is {len(model) / 2**20:.1f} MB, over the "
             f"{PAGE_MODEL_MAX_BYTES // 2**20} MB a page loads; deploy it as a Gradio Space (without --static)"
         )
-    tracker_urls = _assets("tasks-vision", tracker_dir, TASKS_VISION_FILES, TASKS_VISION_CDN)
-    ort_urls = _assets("onnxruntime-web", ort_dir, ORT_WEB_FILES, ORT_WEB_CDN)
+    tracker_urls = _assets("tasks-vision", tracker_dir, TASKS_VISION_FILES, TASKS_VISION_CDN, "--bundle_tracker")
+    ort_urls = _assets("onnxruntime-web", ort_dir, ORT_WEB_FILES, ORT_WEB_CDN, "--bundle_ort")
     session = predictor.new_live_session()
     settings = session.page_settings()
     session.close()
@@ -113,11 +114,9 @@ def not_for_the_page(model_id: str) -> ConfigError:
     )
 
 
-def _assets(name: str, folder: Path | None, files: tuple[str, ...], cdn: str) -> str:
+def _assets(name: str, folder: Path | None, files: tuple[str, ...], cdn: str, option: str) -> str:
     """Where the page loads an npm package from: the copy shipped in the Space (``name``/) or the CDN."""
     if folder is None:
         return cdn
-    missing = [f for f in files if not (Path(folder) / f).is_file()]
-    if missing:
-        raise ConfigError(f"{folder} lacks {', '.join(missing)}; point it at a copy of the npm package {name}")
+    asset_folder(str(folder), files, option, f"a copy of the npm package {name}")
     return f"./{name}"  # relative to the page (a bare "name/..." would be an npm specifier to import())

@@ -25,11 +25,12 @@ import math
 import struct
 import zlib
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from signspace.core.errors import SignSpaceError
+from signspace.core.errors import ConfigError, SignSpaceError
 from signspace.core.hands import Hand
 from signspace.core.imaging import PILLOW_DECODE_ERRORS, ImageDecodeError, decode_image
 from signspace.core.landmarks import frame_from_hands
@@ -56,6 +57,18 @@ TASKS_VISION_FILES = ("vision_bundle.mjs", "wasm/vision_wasm_internal.js", "wasm
 ORT_WEB_VERSION = "1.31.1"
 ORT_WEB_CDN = f"https://cdn.jsdelivr.net/npm/onnxruntime-web@{ORT_WEB_VERSION}/dist"
 ORT_WEB_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+
+
+def asset_folder(path: str, files, option: str, what: str) -> Path:
+    """``path`` resolved, once it holds every one of ``files``; else one line naming the option, the folder, what it
+    lacks and what it should be."""
+    folder = Path(path).resolve()
+    missing = [name for name in files if not (folder / name).is_file()]
+    if missing:
+        raise ConfigError(f"{option} {folder} lacks {', '.join(missing)}; point it at {what}")
+    return folder
+
+
 # The largest model a page loads to classify itself: a motion model's export is ~1.5 MB; past this, the server
 # classifies (a page would wait seconds for it on a slow line).
 PAGE_MODEL_MAX_BYTES = 8 * 2**20

@@ -308,6 +308,16 @@ def serve(model, tmp_path, live=None, **options):
     return predictor, demo, port
 
 
+def typed_text(page, words: set[str], seconds: float = 90) -> str:
+    """The Live tab's text once it holds every one of ``words`` (or whatever it holds after ``seconds``)."""
+    text_box, text = page.locator("#signspace-text textarea"), ""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not words <= set(text.split()):
+        text = text_box.input_value() if text_box.count() else ""
+        time.sleep(0.5)
+    return text
+
+
 @needs_web_tracker
 def test_the_browser_tracks_and_the_server_types_the_signs_without_receiving_a_picture(motion_model, tmp_path):
     import app
@@ -331,11 +341,7 @@ def test_the_browser_tracks_and_the_server_types_the_signs_without_receiving_a_p
     try:
         with playwright.sync_playwright() as p:
             browser, page = open_page(p, video, port)  # the webcam starts by itself: no click, no upload
-            text_box = page.locator("#signspace-text textarea")
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline and not {"hello", "yes"} <= set(text.split()):
-                text = text_box.input_value() if text_box.count() else ""
-                time.sleep(0.5)
+            text = typed_text(page, {"hello", "yes"})
             feed = page.evaluate("({...document.querySelector('[data-frames]')?.dataset})")
             status = page.locator(".ss-status").inner_text()
             page.screenshot(path=str(artefacts / "browser-tracking.png"), full_page=True)
@@ -370,11 +376,7 @@ def test_the_page_reads_the_signs_itself_and_tells_the_server_only_the_words(mot
     try:
         with playwright.sync_playwright() as p:
             browser, page = open_page(p, video, port)
-            text_box = page.locator("#signspace-text textarea")
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline and not {"hello", "yes"} <= set(text.split()):
-                text = text_box.input_value() if text_box.count() else ""
-                time.sleep(0.5)
+            text = typed_text(page, {"hello", "yes"})
             feed = page.evaluate("({...document.querySelector('[data-frames]')?.dataset})")
             status = page.locator(".ss-status").inner_text()
             browser.close()
@@ -408,11 +410,7 @@ def test_that_was_teaches_the_visitors_own_copy_in_the_page(motion_model, tmp_pa
     try:
         with playwright.sync_playwright() as p:
             browser, page = open_page(p, video, port)
-            text_box = page.locator("#signspace-text textarea")
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline and "hello" not in text:
-                text = text_box.input_value() if text_box.count() else ""
-                time.sleep(0.5)
+            text = typed_text(page, {"hello"})
             page.locator("#live-that-was input").click()
             page.get_by_role("option", name="yes").click()
             page.locator("#live-learn").click()
@@ -662,11 +660,7 @@ def test_a_page_that_cannot_run_the_model_says_why_and_the_server_reads_the_sign
     try:
         with playwright.sync_playwright() as p:
             browser, page = open_page(p, video, port)
-            text_box = page.locator("#signspace-text textarea")
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline and "hello" not in text:
-                text = text_box.input_value() if text_box.count() else ""
-                time.sleep(0.5)
+            text = typed_text(page, {"hello"})
             feed = page.evaluate("({...document.querySelector('[data-frames]')?.dataset})")
             status = page.locator(".ss-status").inner_text()
             browser.close()
