@@ -53,6 +53,8 @@ def test_the_static_space_holds_the_page_its_modules_the_models_and_every_settin
     assert meta["sdk"] == "static" and meta["app_file"] == "index.html" and meta["models"] == [str(motion.model_id)]
     page = (site / "index.html").read_text()
     assert '<script type="module" src="static_page.mjs">' in page
+    # no server to learn on: the page and the card say where personal adaptation is (issue 27, item 4)
+    assert "needs a server to learn on" in page and "needs a server to learn on" in card
     assert sum(size for name, size in sizes.items() if name != "README.md") <= static_space.STATIC_MAX_BYTES
 
 
