@@ -5,17 +5,22 @@
                                                   # a window's ms, the first answer after the camera starts
     python bench/bench_page_reading.py bundle     # the static Space's bytes without the CDN's files (the starter)
     python bench/bench_page_reading.py words      # the words the page types against the server's, on real people
+    python bench/bench_page_reading.py crops      # hand-crop image models: the export's size and a crop's ms in
+                                                  # ONNX Runtime Web against the server's ONNX Runtime, same file
 
 Needs ../shared (photos, hand model, web tracker, keypoints), Debian's chromium with playwright, Node.js and
 `npm ci`'s node_modules. ``requests`` and ``page`` use bench_browser.py's motion model (5 letters x 6 clips of real
 hand photos, trained as the Teach tab trains) and a fake 320x240 camera signing B then Y, hands down between;
 ``page`` and ``bundle`` also load the ASL starter shipped in space/asl-starter (the model a visitor meets).
+``crops`` needs ../shared/models/efficientnet-lite0-in1k (the ViT is built with random weights: size and speed only).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -201,9 +206,99 @@ def words(work: Path) -> None:
     )
 
 
+# One model file through ONNX Runtime Web under Node, as page_model.mjs configures it (WebAssembly, one thread).
+TIME_IN_NODE = """
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+const [model, root, shape, warmUp, count] = process.argv.slice(2);
+const ort = await import(pathToFileURL(`${root}/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs`).href);
+ort.env.wasm.numThreads = 1;
+const bytes = new Uint8Array(readFileSync(model));
+const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+const dims = JSON.parse(shape);
+const values = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));
+const feed = { [session.inputNames[0]]: new ort.Tensor("float32", values, dims) };
+const took = [];
+for (let i = 0; i < Number(warmUp) + Number(count); i++) {
+  const started = performance.now();
+  await session.run(feed);
+  if (i >= Number(warmUp)) took.push(performance.now() - started);
+}
+process.stdout.write(JSON.stringify(took));
+"""
+
+
+def image_exports(work: Path) -> list[tuple[str, str, Path]]:
+    """The ONNX file the app would serve for each image model: ViT-B/16 (finetune's default family) in int8 (what
+    ``--precision auto`` runs for it), EfficientNet-Lite0 (a small timm backbone) in fp32 (what auto keeps for conv
+    nets) and in int8."""
+    import torch
+    from transformers import AutoModelForImageClassification, ViTConfig, ViTForImageClassification
+
+    from signspace.models.transforms import InputSpec
+    from signspace.serve.onnx_runner import OnnxInt8Runner, onnx_bytes
+
+    spec = InputSpec(224, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    vit = ViTForImageClassification(ViTConfig(num_labels=24)).eval()
+    lite = AutoModelForImageClassification.from_pretrained(
+        str(ROOT.parent / "shared" / "models" / "efficientnet-lite0-in1k"), num_labels=24, ignore_mismatched_sizes=True
+    ).eval()
+    lite_fp32 = work / "efficientnet-lite0-fp32.onnx"
+    lite_fp32.write_bytes(onnx_bytes(lite, torch.zeros(1, 3, 224, 224), "pixel_values"))
+    return [
+        ("vit-base-16", "int8", OnnxInt8Runner._build(vit, spec, work)),
+        ("efficientnet-lite0", "fp32", lite_fp32),
+        ("efficientnet-lite0", "int8", OnnxInt8Runner._build(lite, spec, work)),
+    ]
+
+
+def crops(work: Path, count: int = 20, warm_up: int = 5) -> None:
+    """Should a hand-crop image model classify in the page too? Per model: its export's size against the page's
+    limit, and one 224x224 crop's ms in ONNX Runtime Web (Node, WebAssembly, one thread) against the server's ONNX
+    Runtime (one thread) on the same file, same run."""
+    import onnxruntime as ort
+
+    from signspace.serve.browser import PAGE_MODEL_MAX_BYTES
+
+    script = work / "time_in_node.mjs"
+    script.write_text(TIME_IN_NODE)
+    shape = [1, 3, 224, 224]
+    values = np.sin(np.arange(np.prod(shape), dtype=np.float32)).reshape(shape)
+    for name, precision, path in image_exports(work):
+        done = subprocess.run(
+            ["node", str(script), str(path), str(ROOT), json.dumps(shape), str(warm_up), str(count)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        page_ms = statistics.median(json.loads(done.stdout))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        feed = {session.get_inputs()[0].name: values}
+        took = []
+        for i in range(warm_up + count):
+            started = time.perf_counter()
+            session.run(None, feed)
+            if i >= warm_up:
+                took.append(1000 * (time.perf_counter() - started))
+        size = path.stat().st_size
+        emit(
+            f"page_crop_ms_{name}_{precision}",
+            page_ms,
+            "ms for one 224x224 hand crop in ONNX Runtime Web (Node, WebAssembly SIMD, one thread; median)",
+            statistics.median(took),
+            "the server's ONNX Runtime on the same file (one thread; median)",
+            higher_is_better=False,
+            megabytes=size / 2**20,
+            within_page_limit=size <= PAGE_MODEL_MAX_BYTES,
+            page_limit_megabytes=PAGE_MODEL_MAX_BYTES / 2**20,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["requests", "page", "bundle", "words"])
+    parser.add_argument("what", choices=["requests", "page", "bundle", "words", "crops"])
     parser.add_argument("--work", default=str(ROOT / "artifacts" / "bench-browser"))
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
@@ -214,6 +309,7 @@ def main() -> None:
         "page": lambda: page(work, args.seconds),
         "bundle": lambda: bundle(work),
         "words": lambda: words(work),
+        "crops": lambda: crops(work),
     }[args.what]()
 
 
