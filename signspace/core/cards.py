@@ -165,36 +165,29 @@ def render_space_card(
 ) -> str:
     """``oauth_scopes``: turn on "Sign in with Hugging Face" (the Teach tab publishes with the visitor's account)."""
     import gradio
-    from huggingface_hub import SpaceCard, SpaceCardData
 
-    card_data = SpaceCardData(
-        title=title,
+    card_data = _space_card_data(
+        title,
+        model_id,
+        license,
+        f"Live webcam sign recognition with {model_id.split('/')[-1]}",
+        ["sign-language", "signspace", "webcam"],
         sdk="gradio",
         sdk_version=gradio.__version__,
         app_file="app.py",
         python_version=python_version,
-        models=[model_id],
-        license=license,
-        emoji="🤟",
-        colorFrom="indigo",
-        colorTo="pink",
-        pinned=False,
-        short_description=f"Live webcam sign recognition with {model_id.split('/')[-1]}"[:60],
         suggested_hardware=suggested_hardware,
-        tags=["sign-language", "signspace", "webcam"],
         **cast(dict[str, Any], {"hf_oauth": True, "hf_oauth_scopes": oauth_scopes} if oauth_scopes else {}),
     )
-    return str(
-        SpaceCard.from_template(
-            card_data,
-            template_path=str(template_path("space_card.md")),
-            title=title,
-            space_id=space_id,
-            model_id=model_id,
-            revision=revision,
-            hardware=hardware,
-            hardware_note=hardware_note,
-        )
+    return _from_template(
+        card_data,
+        "space_card.md",
+        title=title,
+        space_id=space_id,
+        model_id=model_id,
+        revision=revision,
+        hardware=hardware,
+        hardware_note=hardware_note,
     )
 
 
@@ -208,30 +201,46 @@ def render_static_space_card(
     assets_note: str,
 ) -> str:
     """The card of a static Space (``space/deploy.py --static``): the page alone, no server."""
-    from huggingface_hub import SpaceCard, SpaceCardData
-
-    card_data = SpaceCardData(
-        title=title,
+    card_data = _space_card_data(
+        title,
+        model_id,
+        license,
+        f"Sign recognition in your browser with {model_id.split('/')[-1]}",
+        ["sign-language", "signspace", "webcam", "onnxruntime-web"],
         sdk="static",
         app_file="index.html",
+    )
+    return _from_template(
+        card_data,
+        "static_space_card.md",
+        title=title,
+        space_id=space_id,
+        model_id=model_id,
+        revision=revision,
+        model_mb=f"{model_mb:.1f}",
+        assets_note=assets_note,
+    )
+
+
+def _space_card_data(title: str, model_id: str, license: str, description: str, tags: list[str], **settings):
+    """The metadata every SignSpace Space shares (look, model, licence), and ``settings`` of its kind."""
+    from huggingface_hub import SpaceCardData
+
+    return SpaceCardData(
+        title=title,
         models=[model_id],
         license=license,
         emoji="🤟",
         colorFrom="indigo",
         colorTo="pink",
         pinned=False,
-        short_description=f"Sign recognition in your browser with {model_id.split('/')[-1]}"[:60],
-        tags=["sign-language", "signspace", "webcam", "onnxruntime-web"],
+        short_description=description[:60],
+        tags=tags,
+        **settings,
     )
-    return str(
-        SpaceCard.from_template(
-            card_data,
-            template_path=str(template_path("static_space_card.md")),
-            title=title,
-            space_id=space_id,
-            model_id=model_id,
-            revision=revision,
-            model_mb=f"{model_mb:.1f}",
-            assets_note=assets_note,
-        )
-    )
+
+
+def _from_template(card_data, template: str, **values) -> str:
+    from huggingface_hub import SpaceCard
+
+    return str(SpaceCard.from_template(card_data, template_path=str(template_path(template)), **values))
