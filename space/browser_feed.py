@@ -250,7 +250,9 @@ def browser_step(
     try:
         with slots or contextlib.nullcontext(), state.lock:
             if isinstance(message, dict) and "sign" in message:
-                read_here = message.get("model_url") != answer.get("page_model", {}).get("model_url")
+                # the page's word counts only from the model this server offered it; anything else is read here
+                offered = answer.get("page_model", {}).get("model_url")
+                read_here = offered is None or message.get("model_url") != offered
                 step, ack = state.step_sign(message["sign"], threshold, read_here), True
             else:
                 step = state.step_message(message, threshold)

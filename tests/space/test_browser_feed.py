@@ -178,6 +178,25 @@ def test_where_the_page_cannot_read_the_signs_it_is_told_why(model, why, tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_sign_from_a_page_the_server_offered_no_model_is_read_here_not_taken_on_its_word(tmp_path):
+    """With --classify server (no page models) or a model the page may not read, a page claiming a word is not
+    believed: the sign's frames are read here, and a sign without frames is refused."""
+    motion = FakePredictor("motion", page_onnx=None, answer=lambda window: [0.1, 0.9])
+    hand = landmark_clip("circle", frames=1, seed=0)[0][RIGHT].tolist()
+    frames = [{"t": 1.0, "hands": [{"handedness": "Right", "score": 1, "points": hand}]}]
+    for page_models in (None, browser_feed.PageModels("ort.mjs", folder=tmp_path)):
+        label, text, session, _ = step(
+            motion, {"sign": {"word": "a", "confidence": 0.99, "frames": frames}}, None, 0.6, None, 0.2,
+            page_models=page_models,
+        )  # fmt: skip
+        assert (label, text) == ({"b": 0.9}, "b")
+        session._sign_at = -1e9
+        _, text, _, answer = step(
+            motion, {"sign": {"word": "a", "confidence": 0.99}}, session, 0.6, None, 0.2, page_models=page_models
+        )
+        assert text == "b" and "'frames'" in answer["refused"]
+
+
 def test_a_sign_the_page_read_is_typed_and_every_answer_says_whether_the_page_may_go_on(tmp_path):
     models = browser_feed.PageModels("ort.mjs", folder=tmp_path)
     motion = FakePredictor("motion", page_onnx=b"onnx", answer=lambda window: [0.1, 0.9])
