@@ -143,6 +143,20 @@ def stage_space(
     return folder
 
 
+def push_space(staging: Path, args, sdk: str, message: str, token: str | None) -> str:
+    """The staged folder as the Space ``args.space_id`` (one commit; a failed push changes nothing there)."""
+    return hub.push_folder(
+        staging,
+        args.space_id,
+        repo_type="space",
+        space_sdk=sdk,
+        token=token,
+        private=args.private,
+        commit_message=message,
+        remedy="nothing was changed on the Space; run the same space/deploy.py command again",
+    )
+
+
 def deploy_static(args, hand_model: Path, title: str, token: str) -> int:
     """``--static``: the model loaded here (its kind checked, exported to ONNX), the page staged, one upload."""
     import static_space
@@ -166,16 +180,8 @@ def deploy_static(args, hand_model: Path, title: str, token: str) -> int:
                 tracker_dir=args.bundle_tracker and Path(args.bundle_tracker),
                 ort_dir=args.bundle_ort and Path(args.bundle_ort),
             )
-            url = hub.push_folder(
-                Path(staging),
-                args.space_id,
-                repo_type="space",
-                space_sdk="static",
-                token=token,
-                private=args.private,
-                commit_message=f"Deploy SignSpace's static page for {args.model_id}",
-                remedy="nothing was changed on the Space; run the same space/deploy.py command again",
-            )
+            message = f"Deploy SignSpace's static page for {args.model_id}"
+            url = push_space(Path(staging), args, "static", message, token)
     finally:
         predictor.close()
     print(
@@ -248,16 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         stage_space(
             Path(staging), args.space_id, args.model_id, args.revision, args.hardware, title, args.license, hand_model
         )
-        url = hub.push_folder(
-            Path(staging),
-            args.space_id,
-            repo_type="space",
-            space_sdk="gradio",
-            token=token,
-            private=args.private,
-            commit_message=f"Deploy SignSpace app for {args.model_id}",
-            remedy="nothing was changed on the Space; run the same space/deploy.py command again",
-        )
+        url = push_space(Path(staging), args, "gradio", f"Deploy SignSpace app for {args.model_id}", token)
     api = HfApi(token=token)
     variables = {
         "MODEL_ID": args.model_id,
