@@ -1,7 +1,7 @@
 // A motion model's live rules, run in the visitor's page (and, in the tests, under Node beside Python): the same
 // frames, sign boundaries and typing as signspace/serve/live.py's SequenceSession, so the page types the words the
-// server would. Every number comes from the server (live.py's reader_settings), none is written here; the tests
-// play recorded landmark streams through both and compare the words and the times they were typed.
+// server would. Every number comes from the server (live.py's SequenceSession.page_settings), none is written
+// here; the tests play recorded landmark streams through both and compare the words and the times they were typed.
 // Pure logic: no DOM, no network. `classify(window)` is the caller's (ONNX Runtime Web in the page; page_model.mjs).
 
 const POSE_VALUES = 33 * 4;
@@ -147,8 +147,8 @@ export class SignSegmenter {
   }
 }
 
-// live.SequenceSession.step_landmarks, in the page: `settings` is live.reader_settings' object; `classify(window)`
-// answers a promise of the model's logits for one window (Float32Array of sequence_length x 258).
+// live.SequenceSession.step_landmarks, in the page: `settings` is live.SequenceSession.page_settings();
+// `classify(window)` answers a promise of the model's logits for one window (Float32Array of sequence_length x 258).
 export class SignReader {
   constructor(settings, classify) {
     this.settings = settings;
