@@ -268,3 +268,9 @@ def browser_unavailable(message) -> tuple:
     reason = (message or {}).get("fallback", "unknown reason") if isinstance(message, dict) else "unknown reason"
     note = f"Tracking in your browser is not available ({reason[:300]}); your webcam's frames go to the server instead."
     return gr.update(visible=True), note
+
+
+def live_unavailable(message) -> tuple:
+    """The Live tab's fallback: the server-tracked webcam and the note, and the page's own tracker hidden (it would
+    show the same reason a second time, beside a camera that no longer runs)."""
+    return *browser_unavailable(message), gr.update(visible=False)

@@ -24,7 +24,7 @@ from signspace.core.video import VIDEO_ERRORS, VideoTooLarge, VideoTooLong
 from signspace.serve.browser import LandmarkMessageError
 from signspace.serve.inference import Predictor
 from signspace.serve.limits import check_photo_upload
-from signspace.serve.live import NO_HAND, LiveRoster, LiveSession, session_for
+from signspace.serve.live import BACKGROUND_WORD, NO_HAND, LiveRoster, LiveSession, session_for
 
 NOT_AN_IMAGE = "That file is not an image SignSpace can read (use JPEG, PNG, WebP or BMP)."
 
@@ -162,9 +162,12 @@ def snapshot_step(classify, path, teach, config: AppConfig, classify_own=classif
 
 def model_info(predictor: Predictor) -> str:
     source = "local folder" if is_local(predictor.model_id) else f"revision `{predictor.revision or 'main'}`"
+    words = list(dict.fromkeys(predictor.labels))  # a variant types its sign's word: listed once
+    typed = [word for word in words if word != BACKGROUND_WORD]
     return (
         f"**Model:** `{predictor.model_id}` ({source}) · {predictor.describe()}\n\n"
-        f"**Signs ({len(predictor.labels)}):** {', '.join(predictor.labels)}"
+        f"**Signs ({len(typed)}):** {', '.join(typed)}"
+        + (f" · *{BACKGROUND_WORD}*: known, never typed" if len(typed) < len(words) else "")
     )
 
 

@@ -224,13 +224,21 @@ def test_with_no_model_given_and_no_hub_the_app_serves_the_starter_and_says_so(t
             except httpx.HTTPError:
                 time.sleep(0.5)
         assert info is not None, server.stdout.read() if server.poll() is not None else "no answer in 90 s"
-        assert "hello, thank you, I love you" in json.dumps(info) or "I love you" in json.dumps(info)
+        shown = json.dumps(info, ensure_ascii=False)
+        assert "**Signs (3):** I love you, hello, thank you · *not a sign*: known, never typed" in shown
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0]
     notes = [line for line in output.splitlines() if line.startswith("note:")]
     assert len(notes) == 1 and "cannot reach the Hugging Face Hub" in notes[0] and app.STARTER_NAME in notes[0]
     assert "Traceback" not in output
+
+
+def test_the_signs_line_lists_each_word_the_model_types_once():
+    """A variant types its sign's word (listed once); "not a sign" is a class the app never types (said apart)."""
+    info = app.model_info(FakePredictor(labels=("hello", "hello", "not a sign", "thank you")))
+    assert info.endswith("**Signs (2):** hello, thank you · *not a sign*: known, never typed")
+    assert app.model_info(FakePredictor(labels=("a", "b"))).endswith("**Signs (2):** a, b")
 
 
 def test_missing_local_model_folder_exits_fast_and_clearly(tmp_path, fresh_hub):

@@ -451,6 +451,8 @@ def test_a_page_that_cannot_load_the_tracker_says_so_and_falls_back_to_the_serve
                 timeout=30_000,
             )
             note = page.locator("#signspace-tracking-note").inner_text()
+            page.locator("#signspace-browser-feed").wait_for(state="hidden", timeout=10_000)
+            said = page.locator("body").inner_text().count("this copy is damaged")
             start_camera(page)  # the server-tracked webcam is shown instead, and works
             label_box = page.locator(".output-class").first
             label_box.wait_for(timeout=30_000)
@@ -459,6 +461,7 @@ def test_a_page_that_cannot_load_the_tracker_says_so_and_falls_back_to_the_serve
         demo.close()
         predictor.close()
     assert "this copy is damaged" in note and "frames go to the server instead" in note
+    assert said == 1, "the reason is said once, not again in the page's own (stopped) tracker box"
 
 
 @needs_web_tracker
