@@ -8,8 +8,10 @@ themselves ("That was *thank you*"). The model's last layer reads a feature vect
 no gradient through the model and nothing on disk, and it runs on every window at the cost of a small matrix product.
 
 Three ways were measured (``bench/bench_adaptation.py``, docs/benchmarks.md "Personal adaptation"); ``nearest`` is the
-default: for the people the starter serves worst (47 % right) it gave 62 % with one clip per word and 79 % with three,
-nearly what fine-tuning the whole model gave (67 / 81 %) at a quarter of the cost to everyone else's forms:
+default: for the one person the shipped starter serves under 80 % (34 % right) it gives 49 % with one clip per word
+and 60 % with three, about what fine-tuning the whole model gives (48 / 62 %), at less than half its average cost to
+other people's forms. Where a visitor's form is another sign of most people's, any method that learns it reads
+theirs as the visitor's sign too: an adapted copy is its visitor's alone. The three:
 - ``head``: the last layer refitted to the visitor's clips, pulled towards the model's own weights (so the signs
   they gave no clip of, and other people's forms, keep their answers): a logistic regression with a prior;
 - ``nearest``: their clips as nearest neighbours in feature space, trusted in proportion to how close a window is to
