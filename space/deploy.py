@@ -46,7 +46,8 @@ APP_FILES = (  # from space/
     "personal.py",
     "browser_tracker.js",
 )
-WEB_FILES = ("hand_tracking.mjs", "sign_reader.mjs", "page_model.mjs")  # the Live tab's modules in the page
+# the Live tab's modules in the page
+WEB_FILES = ("hand_tracking.mjs", "sign_reader.mjs", "personal_memory.mjs", "page_model.mjs")
 CARD_TEMPLATES = ("dataset_card.md", "model_card.md")  # the Teach tab writes cards when it trains and publishes
 STARTER = "asl-starter"  # the model every visitor may pick (train/build_starter.py), beside app.py as locally
 # Sign in with Hugging Face: visitors publish with their own account (create repos, upload to them).

@@ -26,7 +26,7 @@ from signspace.serve.browser import (
 from signspace.serve.live import MOTION_FRAME_SECONDS
 
 WEB = Path(__file__).resolve().parent / "web"
-PAGE_FILES = ("hand_tracking.mjs", "sign_reader.mjs", "page_model.mjs", "static_page.mjs")
+PAGE_FILES = ("hand_tracking.mjs", "sign_reader.mjs", "personal_memory.mjs", "page_model.mjs", "static_page.mjs")
 HAND_MODEL_FILE = "hand_landmarker.task"
 MODEL_FILE = "model.onnx"
 STATIC_MAX_BYTES = 15 * 2**20  # what a visitor's first visit loads from the Space, the CDN's files aside

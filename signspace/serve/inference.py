@@ -486,12 +486,14 @@ class SequencePredictor(Predictor):
 
     def page_model(self) -> bytes | None:
         """The model as ONNX for the visitor's page (``space/web/sign_reader.mjs`` runs it in ONNX Runtime Web and
-        types what this predictor's sessions would), exported once. None for a copy that learnt a visitor's clips:
-        what it learnt lives here, on the server."""
+        types what this predictor's sessions would), exported once, with the features personal adaptation reads (a
+        static Space's page learns its visitor's form itself: ``space/web/personal_memory.mjs``). None for a copy
+        that learnt a visitor's clips here: what it learnt lives on the server."""
         if self.personal_clips:
             return None
         if self._page_onnx is None:
-            self._page_onnx = onnx_bytes(self.model, torch.zeros(1, self.length, FRAME_VALUES), "input_values")
+            example = torch.zeros(1, self.length, FRAME_VALUES)
+            self._page_onnx = onnx_bytes(self.model, example, "input_values", with_features=True)
         return self._page_onnx
 
     def _head(self) -> tuple[np.ndarray, np.ndarray]:

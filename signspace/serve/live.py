@@ -31,6 +31,7 @@ from signspace.core.imaging import ImageDecodeError
 from signspace.core.labels import BACKGROUND_LABEL, display_labels
 from signspace.core.landmarks import LEFT, MIDDLE_MCP, RIGHT, WRIST, frame_from_hands, hands_present
 from signspace.core.prediction import Prediction
+from signspace.serve.adaptation import MAX_EXAMPLES, NEAREST_FLOOR, NEAREST_TEMPERATURE
 from signspace.serve.browser import LandmarkMessageError, parse_crop, parse_frames, parse_message
 from signspace.serve.pacing import MAX_FRAMES_PER_SECOND, FrameRate
 
@@ -428,6 +429,8 @@ class SequenceSession(LiveSession):
                 "background_word": BACKGROUND_WORD,
                 "max_text": MAX_TEXT,
             },
+            # "That was ..." in a page with no server to learn on (a static Space): adaptation.py's nearest
+            "personal": {"floor": NEAREST_FLOOR, "temperature": NEAREST_TEMPERATURE, "max_examples": MAX_EXAMPLES},
         }
 
     def forget(self) -> None:

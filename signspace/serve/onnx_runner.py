@@ -129,11 +129,11 @@ class OnnxRunner:
         return tuple(found) if len(found) > 1 else found[0]
 
 
-def onnx_bytes(model, example: torch.Tensor, input_name: str) -> bytes:
-    """The model's logits as ONNX, in memory: what a visitor's page runs in ONNX Runtime Web (the same export the
-    server's ``OnnxRunner`` runs)."""
+def onnx_bytes(model, example: torch.Tensor, input_name: str, with_features: bool = False) -> bytes:
+    """The model's logits (and with ``with_features`` its ``classify``'s features) as ONNX, in memory: what a
+    visitor's page runs in ONNX Runtime Web (the same export the server's ``OnnxRunner`` runs)."""
     exported = io.BytesIO()
-    _export(model, example, input_name, exported)
+    _export(model, example, input_name, exported, ("logits", "features") if with_features else ("logits",))
     return exported.getvalue()
 
 

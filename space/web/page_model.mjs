@@ -16,14 +16,16 @@ export function missingFeature() {
 }
 
 // `ort`: the imported ort.wasm.min.mjs; `model`: the ONNX file's bytes; `length`: frames per window. Answers
-// classify(window) -> a promise of the logits (an Array) for one window (Float32Array of length x 258).
+// classify(window) -> a promise of {logits, features} (Arrays; features null where the export has none) for one
+// window (Float32Array of length x 258): the features are what personal adaptation reads, from the same pass.
 export async function loadClassifier(ort, model, length, frameValues = 258) {
   ort.env.wasm.numThreads = 1;  // threads need a cross-origin-isolated page; a window takes about a millisecond
   const session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
   return async (window) => {
     const input = new ort.Tensor("float32", window, [1, length, frameValues]);
     const output = await session.run({ input_values: input });
-    return Array.from(output.logits.data);
+    const features = output.features ? Array.from(output.features.data) : null;
+    return { logits: Array.from(output.logits.data), features };
   };
 }
 

@@ -3,6 +3,7 @@
 // server would. Every number comes from the server (live.py's SequenceSession.page_settings), none is written
 // here; the tests play recorded landmark streams through both and compare the words and the times they were typed.
 // Pure logic: no DOM, no network. `classify(window)` is the caller's (ONNX Runtime Web in the page; page_model.mjs).
+import { PersonalMemory } from "./personal_memory.mjs";
 
 const POSE_VALUES = 33 * 4;
 const HAND_VALUES = 21 * 3;
@@ -148,12 +149,14 @@ export class SignSegmenter {
 }
 
 // live.SequenceSession.step_landmarks, in the page: `settings` is live.SequenceSession.page_settings();
-// `classify(window)` answers a promise of the model's logits for one window (Float32Array of sequence_length x 258).
+// `classify(window)` answers a promise of {logits, features} for one window (Float32Array of sequence_length x 258).
+// `learn(word)` is the Live tab's "That was ...", learnt in the page (personal_memory.mjs).
 export class SignReader {
   constructor(settings, classify) {
     this.settings = settings;
     this.rules = settings.rules;
     this.classify = classify;
+    this.memory = settings.personal ? new PersonalMemory(settings.personal) : null;  // the visitor's own clips
     this.frames = [];  // {t, values}, the newest last: at most rules.max_frames, none older than rules.keep_seconds
     this.smoothed = [];  // the last running guesses' probabilities (live.Smoother)
     this.segmenter = new SignSegmenter(this.rules);
@@ -165,7 +168,28 @@ export class SignReader {
   async predict(frames, times, start, end) {
     if (!frames.some((values) => handsPresent(values).some(Boolean))) return null;
     const window = resample(frames, times, this.settings.sequence_length, start, end);
-    return softmax(await this.classify(window));
+    const { logits, features } = await this.classify(window);
+    return softmax(this.memory?.size ? this.memory.logits(features, logits) : logits);
+  }
+
+  // "That was `word`": the sign that just ended teaches this page's copy the visitor's form of `word`
+  // (SequencePredictor.adapt with `nearest`, as the Live tab's "Learn my form of it"; the sign is used once). Answers
+  // how many of their clips it has learnt from; a mistake throws an Error whose message the page shows.
+  async learn(word) {
+    const labels = this.settings.labels;
+    if (!labels.includes(word)) {
+      throw new Error(`"${word}" is not a sign of this model; pick one of ${labels.join(", ")}`);
+    }
+    const sign = this.lastSign;
+    if (!sign) throw new Error("Sign first: when your sign ends, say here which one it was.");
+    if (!sign.frames.some((values) => handsPresent(values).some(Boolean))) {
+      throw new Error("that clip has no hand in it, so it cannot teach the model your form");
+    }
+    const { features } = await this.classify(resample(sign.frames, sign.times, this.settings.sequence_length));
+    if (!this.memory || !features) throw new Error("this model's export cannot learn your form in the page");
+    this.memory.add(features, labels.indexOf(word));
+    this.lastSign = null;
+    return this.memory.size;
   }
 
   // One frame: its time (the page's clock, seconds) and hands (the page's message format). Answers
@@ -191,7 +215,8 @@ export class SignReader {
     if (part.length) {
       const times = part.map((frame) => frame.t);
       // the sign as 258 values per frame, and as the page's message frames (what the server keeps for "That was")
-      this.lastSign = { frames: part.map((frame) => frame.values), times, stream: part.map(({ t: at, hands: h }) => ({ t: at, hands: h })) };
+      const stream = part.map(({ t: at, hands: h }) => ({ t: at, hands: h }));
+      this.lastSign = { frames: part.map((frame) => frame.values), times, stream };
       const probabilities = await this.predict(this.lastSign.frames, times);
       const [label, confidence] = probabilities ? best(probabilities, this.settings.labels) : [null, 0];
       sign = { start: ended[0], end: ended[1], word: label, confidence };

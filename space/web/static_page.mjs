@@ -8,7 +8,9 @@ import { openReader } from "./page_model.mjs";
 const $ = (selector) => document.querySelector(selector);
 const say = (text) => { $("#status").textContent = text; };
 const record = new URLSearchParams(location.search).has("record");  // the tests replay the stream through Python
-const seen = { frames: 0, typed: [], trackerMs: [], readerMs: [], stream: record ? [] : null, firstAnswerMs: null };
+const seen = {
+  frames: 0, typed: [], trackerMs: [], readerMs: [], stream: record ? [] : null, firstAnswerMs: null, learnt: 0,
+};
 window.signspace = seen;
 
 function showNow(running) {
@@ -63,6 +65,20 @@ async function main() {
   for (const button of document.querySelectorAll("[data-edit]")) {
     button.addEventListener("click", () => { $("#text").value = reader.edit(button.dataset.edit); });
   }
+  // "That was ...": the sign that just ended teaches this page's copy the visitor's form (personal_memory.mjs)
+  for (const word of new Set(config.model.settings.labels)) $("#that-was").append(new Option(word, word));
+  $("#learn").addEventListener("click", async () => {
+    const word = $("#that-was").value;
+    const note = (text) => { $("#learn-note").textContent = text; };
+    if (!word) return note("Pick which sign it was first.");
+    try {
+      seen.learnt = await reader.learn(word);
+      note(`Learnt: that was ${word} (${seen.learnt} of your clips so far). Only for you, in this page: reloading it `
+        + "forgets them.");
+    } catch (error) {
+      note(error.message || String(error));
+    }
+  });
   const source = document.createElement("canvas");
   const overlay = $("#hands");
   let lastKept = -Infinity;

@@ -597,7 +597,7 @@ def serve_folder(folder: Path):
 def test_a_static_space_types_in_the_page_the_words_the_server_would(motion_model, tmp_path):
     """The static Space's folder behind a plain file server, the fake camera signing hello then yes: the page alone
     tracks, classifies and types; the landmark stream it saw, replayed through the server's SequenceSession, types
-    the same words at the same frames."""
+    the same words at the same frames. Its "That was ..." learns in the page (what it learns: test_sign_reader.py)."""
     import static_space
 
     from signspace.serve.inference import Predictor
@@ -630,6 +630,13 @@ def test_a_static_space_types_in_the_page_the_words_the_server_would(motion_mode
                 seen = page.evaluate("() => window.signspace")
                 status = page.locator("#status").inner_text()
                 text = page.locator("#text").input_value()
+                # "That was ...": nothing picked is one line; a pick teaches the page's copy the sign that just ended
+                page.locator("#learn").click()
+                unpicked = page.locator("#learn-note").inner_text()
+                page.locator("#that-was").select_option("yes")
+                page.locator("#learn").click()
+                page.wait_for_function("() => window.signspace.learnt === 1", timeout=10_000)
+                learnt = page.locator("#learn-note").inner_text()
                 browser.close()
         finally:
             server.shutdown()
@@ -649,6 +656,8 @@ def test_a_static_space_types_in_the_page_the_words_the_server_would(motion_mode
     assert all(abs(a["t"] - b["t"]) <= 0.081 for a, b in zip(seen["typed"], typed))
     assert seen["firstAnswerMs"] is not None and seen["frames"] > 20
     assert {"index.html", "model.onnx", "signspace.json", "hand_landmarker.task"} <= set(sizes)
+    assert unpicked == "Pick which sign it was first."
+    assert learnt.startswith("Learnt: that was yes (1 of your clips so far). Only for you, in this page"), learnt
 
 
 @needs_web_tracker

@@ -45,7 +45,8 @@ def test_staged_space_holds_exactly_what_the_app_needs(tmp_path, hardware):
     expected += [f"{deploy.STARTER}/{p.name}" for p in starter.iterdir() if p.is_file()] if starter.is_dir() else []
     expected += [f"signspace/{m}" for m in deploy.APP_MODULES]
     expected += ["hub_cards/dataset_card.md", "hub_cards/model_card.md"]
-    expected += [f"web/{name}" for name in ("hand_tracking.mjs", "sign_reader.mjs", "page_model.mjs")]
+    modules = ("hand_tracking.mjs", "sign_reader.mjs", "personal_memory.mjs", "page_model.mjs")
+    expected += [f"web/{name}" for name in modules]
     assert files == sorted(expected)
     assert (space / "hand_landmarker.task").read_bytes() == b"task bundle bytes"
     tmp_path = space

@@ -2,6 +2,7 @@
 (The page itself, driven in Chromium behind a plain file server: tests/space/test_browser.py.)"""
 
 import json
+import re
 from pathlib import Path
 
 import deploy
@@ -26,6 +27,16 @@ def motion(tmp_path):
     predictor = Predictor.from_pretrained(str(tmp_path / "model"), hand_model=SHIPPED_HAND_MODEL)
     yield predictor
     predictor.close()
+
+
+@pytest.mark.parametrize("shipped", [static_space.PAGE_FILES, deploy.WEB_FILES], ids=["static", "gradio"])
+def test_every_module_a_shipped_page_module_imports_is_shipped_too(shipped):
+    found = set()
+    for name in shipped:
+        imported = re.findall(r'from "\./([\w.]+\.mjs)"', (ROOT / "space" / "web" / name).read_text())
+        assert set(imported) <= set(shipped), (name, imported)
+        found |= set(imported)
+    assert {"sign_reader.mjs", "personal_memory.mjs"} <= found  # the pattern sees the imports it checks
 
 
 def stage(folder, predictor, **options):
@@ -53,8 +64,9 @@ def test_the_static_space_holds_the_page_its_modules_the_models_and_every_settin
     assert meta["sdk"] == "static" and meta["app_file"] == "index.html" and meta["models"] == [str(motion.model_id)]
     page = (site / "index.html").read_text()
     assert '<script type="module" src="static_page.mjs">' in page
-    # no server to learn on: the page and the card say where personal adaptation is (issue 27, item 4)
-    assert "needs a server to learn on" in page and "needs a server to learn on" in card
+    # no server to learn on: the page learns the visitor's form itself (web/personal_memory.mjs), and says so
+    assert 'id="that-was"' in page and "Learn my form of it" in page and "*Learn my form of it*" in card
+    assert config["model"]["settings"]["personal"]["max_examples"] > 0  # the server's adaptation numbers
     assert sum(size for name, size in sizes.items() if name != "README.md") <= static_space.STATIC_MAX_BYTES
 
 

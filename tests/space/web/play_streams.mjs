@@ -1,6 +1,7 @@
 // Plays landmark streams through the page's own modules under Node: node play_streams.mjs <input.json> <repo root>.
-// input: {onnx (a path), settings (SequenceSession.page_settings), threshold, streams: [[{t, hands}, ...], ...]}.
-// Prints, per stream, {typed: [{word, t}], signs: [{times: [first, last], word, confidence}], text, window_ms}.
+// input: {onnx (a path), settings (SequenceSession.page_settings), threshold, streams: [[{t, hands} | {learn}, ...]]};
+// {learn: word} is the visitor's "That was word" for the sign that last ended.
+// Prints, per stream, {typed: [{word, t}], signs: [{times: [first, last], word, confidence}], text, learnt, window_ms}.
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
@@ -19,7 +20,12 @@ for (const stream of job.streams) {
   const reader = new SignReader(job.settings, classify);
   const typed = [];
   const signs = [];
+  let learnt = 0;
   for (const frame of stream) {
+    if (frame.learn) {
+      learnt = await reader.learn(frame.learn);
+      continue;
+    }
     const { committed, sign } = await reader.step(frame.t, frame.hands, job.threshold, job.guess ?? true);
     if (committed) typed.push({ word: committed, t: frame.t });
     if (sign) {
@@ -27,6 +33,6 @@ for (const stream of job.streams) {
       signs.push({ times: [times[0], times[times.length - 1]], word: sign.word, confidence: sign.confidence });
     }
   }
-  results.push({ typed, signs, text: reader.text });
+  results.push({ typed, signs, text: reader.text, learnt });
 }
 process.stdout.write(JSON.stringify({ results, window_ms: windowMs }));

@@ -26,12 +26,17 @@ STARTER = ROOT / "space" / "asl-starter"
 
 
 def play_in_python(predictor, stream, threshold):
-    """The server's path: each frame as the page's message, through the visitor's SequenceSession."""
+    """The server's path: each frame as the page's message, through the visitor's SequenceSession; a {learn: word}
+    entry is the Live tab's "That was word" (space/personal.py: the session goes on with the adapted copy)."""
     session = predictor.new_live_session()
     now = [0.0]
     session.rate = FrameRate(clock=lambda: now[0])  # the stream arrives as fast as the page took it, not faster
-    typed, signs, last = [], [], None
+    typed, signs, last, learnt = [], [], None, 0
     for frame in stream:
+        if "learn" in frame:
+            session.predictor = session.predictor.adapt([session.last_sign], [frame["learn"]])
+            session.last_sign, learnt = None, len(session.predictor.personal_clips)
+            continue
         now[0] = frame["t"]
         step = session.step_message({"frames": [frame]}, threshold)
         if step.committed:
@@ -39,9 +44,9 @@ def play_in_python(predictor, stream, threshold):
         if session.last_sign is not None and session.last_sign is not last:
             last = session.last_sign
             sign, times = last
-            label, confidence = predictor.predict_landmarks(sign, times).best
+            label, confidence = session.predictor.predict_landmarks(sign, times).best
             signs.append({"times": [times[0], times[-1]], "word": label, "confidence": confidence})
-    return {"typed": typed, "signs": signs, "text": session.text}
+    return {"typed": typed, "signs": signs, "text": session.text, "learnt": learnt}
 
 
 def play_in_node(predictor, streams, threshold, tmp_path, guess=True):
@@ -73,6 +78,7 @@ def assert_same(python, page):
         assert ours["confidence"] == pytest.approx(theirs["confidence"], abs=1e-4)
         assert np.allclose(ours["times"], theirs["times"], atol=0.081)
     assert page["text"] == python["text"]
+    assert page["learnt"] == python["learnt"]
 
 
 def synthetic_streams():
@@ -105,6 +111,37 @@ def test_the_page_types_what_the_server_types_on_synthetic_streams(tmp_path, ser
     assert sum(len(p["typed"]) for p in python) >= 4  # the comparison has words to compare
     for ours, theirs in zip(page["results"], python):
         assert_same(theirs, ours)
+
+
+def with_learning(clips, teach: dict[int, str], **options) -> list[dict]:
+    """``page_stream`` of ``clips`` with the visitor's "That was word" for clip n (``teach``: n -> word) once its sign
+    has ended, in the rest before the next clip."""
+    stream = page_stream(clips, **options)
+    for n in sorted(teach, reverse=True):
+        stream.insert(len(page_stream(clips[: n + 1], **options)), {"learn": teach[n]})
+    return stream
+
+
+def test_the_page_learns_a_visitors_form_as_the_server_does(tmp_path, served):
+    """The page's "That was ...": its own memory (personal_memory.mjs) and the server's adapted copy learn the same
+    signs and then type the same words; the lesson changes what both type."""
+    make_sequence_model(tmp_path / "model")
+    predictor = served(tmp_path / "model")
+    motions = ("circle", "rise", "swipe")
+    clips = [landmark_clip(motions[n % 3], frames=26 + n % 7, seed=40 + n) for n in range(9)]
+    # the first circle taught as "swipe", the first rise as "circle": later circles and rises read another way
+    streams = [with_learning(clips, {0: "swipe", 1: "circle"}), with_learning(clips, {})]
+    threshold = 0.34
+    page = play_in_node(predictor, streams, threshold, tmp_path)
+    python = [play_in_python(predictor, stream, threshold) for stream in streams]
+    for ours, theirs in zip(page["results"], python):
+        assert_same(theirs, ours)
+    taught, plain = python
+    assert taught["learnt"] == 2 and plain["learnt"] == 0
+    changed = [a["word"] != b["word"] for a, b in zip(taught["signs"][2:], plain["signs"][2:])]
+    assert any(changed), (taught["signs"], plain["signs"])  # the lesson counts, in the page as on the server
+    later = [s["word"] for s, clip in zip(taught["signs"][2:], range(2, 9)) if clip % 3 == 0]
+    assert later and all(word == "swipe" for word in later), later  # the same motion as the taught clip
 
 
 def test_the_rules_are_the_servers_numbers_not_the_pages():
