@@ -180,15 +180,16 @@ export class SignReader {
     if (!labels.includes(word)) {
       throw new Error(`"${word}" is not a sign of this model; pick one of ${labels.join(", ")}`);
     }
+    if (!this.memory) throw new Error("this page's settings carry no personal adaptation");
     const sign = this.lastSign;
     if (!sign) throw new Error("Sign first: when your sign ends, say here which one it was.");
     if (!sign.frames.some((values) => handsPresent(values).some(Boolean))) {
       throw new Error("that clip has no hand in it, so it cannot teach the model your form");
     }
     const { features } = await this.classify(resample(sign.frames, sign.times, this.settings.sequence_length));
-    if (!this.memory || !features) throw new Error("this model's export cannot learn your form in the page");
+    if (!features) throw new Error("this model's export has no features to learn your form from");
     this.memory.add(features, labels.indexOf(word));
-    this.lastSign = null;
+    if (this.lastSign === sign) this.lastSign = null;  // a sign that ended meanwhile stays to be named
     return this.memory.size;
   }
 

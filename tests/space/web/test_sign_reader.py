@@ -144,6 +144,30 @@ def test_the_page_learns_a_visitors_form_as_the_server_does(tmp_path, served):
     assert later and all(word == "swipe" for word in later), later  # the same motion as the taught clip
 
 
+def test_the_page_says_in_one_line_what_it_cannot_learn_from(tmp_path, served):
+    make_sequence_model(tmp_path / "model")
+    settings = served(tmp_path / "model").new_live_session().page_settings()
+    module = (ROOT / "space" / "web" / "sign_reader.mjs").as_uri()
+    code = (
+        f"import {{ SignReader }} from {json.dumps(module)};\n"
+        "const classify = async () => ({ logits: [0, 0, 0], features: [1] });"
+        "const reader = new SignReader(JSON.parse(process.argv[1]), classify);"
+        "const said = [];"
+        "for (const word of ['nope', 'rise']) { try { said.push(await reader.learn(word)); }"
+        " catch (error) { said.push(error.message); } }"
+        "console.log(JSON.stringify([...said, reader.memory.size]));"
+    )
+    done = subprocess.run(
+        [NODE, "--input-type=module", "-e", code, json.dumps(settings)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [
+        '"nope" is not a sign of this model; pick one of circle, rise, swipe',
+        "Sign first: when your sign ends, say here which one it was.",
+        0,
+    ]
+
+
 def test_the_rules_are_the_servers_numbers_not_the_pages():
     """Every number the page follows comes from the session; sign_reader.mjs holds none of its own."""
     source = (ROOT / "space" / "web" / "sign_reader.mjs").read_text()
