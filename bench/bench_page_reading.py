@@ -7,6 +7,9 @@
     python bench/bench_page_reading.py words      # the words the page types against the server's, on real people
     python bench/bench_page_reading.py crops      # hand-crop image models: the export's size and a crop's ms in
                                                   # ONNX Runtime Web against the server's ONNX Runtime, same file
+    python bench/bench_page_reading.py learn      # "That was ..." learnt in the page: the words it types after
+                                                  # learning against the server's adapted copy, and what the
+                                                  # memory adds to a window
 
 Needs ../shared (photos, hand model, web tracker, keypoints), Debian's chromium with playwright, Node.js and
 `npm ci`'s node_modules. ``requests`` and ``page`` use bench_browser.py's motion model (5 letters x 6 clips of real
@@ -167,20 +170,40 @@ def bundle(work: Path) -> None:
     )
 
 
+def person_clips(person: Path, per_sign: int = 10) -> list[tuple[str, np.ndarray]]:
+    """(sign folder, frames x 258) for a person's first ``per_sign`` clips of each sign, in either layout the shared
+    keypoints use: one .npy per clip (asl-more-people) or a folder of one .npy per frame (asl-multi-signer)."""
+    from signspace.core.landmarks import load_npy, load_npy_frames
+    from signspace.data.scan import clip_files
+
+    found = []
+    for sign in sorted(s for s in person.iterdir() if s.is_dir()):
+        for clip in sorted(c for c in sign.iterdir() if c.is_dir() or c.suffix == ".npy")[:per_sign]:
+            name = f"{person.name}/{sign.name}/{clip.name}"
+            frames = load_npy_frames(clip_files(clip, {".npy"}), name) if clip.is_dir() else load_npy(clip, name)
+            found.append((sign.name, frames))
+    return found
+
+
+def people() -> list[Path]:
+    """The people of asl-more-people and asl-multi-signer (who signed more than one clip per sign)."""
+    from factories import KEYPOINTS_DIR
+
+    return [
+        p for group in ("asl-more-people", "asl-multi-signer") for p in sorted((KEYPOINTS_DIR / group).iterdir())
+        if p.is_dir()
+    ]  # fmt: skip
+
+
 def words(work: Path) -> None:
     """Every person of asl-more-people and asl-multi-signer, every clip signed one after another: the words the
     page's modules (Node, ONNX Runtime Web) type against the server's SequenceSession, the starter serving."""
-    from factories import KEYPOINTS_DIR, page_stream
+    from factories import page_stream
     from test_sign_reader import play_in_node, play_in_python
 
-    from signspace.core.landmarks import load_npy
     from signspace.serve.inference import Predictor
 
-    streams = []
-    for group in ("asl-more-people", "asl-multi-signer"):
-        for person in sorted(p for p in (KEYPOINTS_DIR / group).iterdir() if p.is_dir()):
-            clips = [load_npy(f, f.name) for sign in sorted(person.iterdir()) for f in sorted(sign.glob("*.npy"))[:10]]
-            streams.append(page_stream(clips))
+    streams = [page_stream([clip for _, clip in person_clips(person)]) for person in people()]
     predictor = Predictor.from_pretrained(str(STARTER), hand_model=str(HAND_MODEL))
     started = time.perf_counter()
     node = play_in_node(predictor, streams, 0.5, Path(tempfile.mkdtemp(dir=work)), guess=False)
@@ -204,6 +227,94 @@ def words(work: Path) -> None:
         node_window_ms=node["window_ms"],
         seconds=time.perf_counter() - started,
     )
+
+
+def learn(work: Path) -> None:
+    """Every person of asl-more-people and asl-multi-signer teaches the page and the server the first of their clips
+    of each sign ("That was <the sign>"), then signs the other nine: the words the page types with what it learnt
+    against the server's adapted copy (the starter serving); and the memory's ms per window with 30 clips in it
+    (the most a visitor keeps), against the window itself, both in Node."""
+    from test_sign_reader import play_in_node, play_in_python, with_learning
+
+    from signspace.serve.inference import Predictor
+
+    words_of = {"hello": "hello", "thanks": "thank you", "iloveyou": "I love you"}
+    streams = []
+    for person in people():
+        signs, clips = zip(*person_clips(person))
+        firsts = {n: words_of.get(sign, "not a sign") for n, sign in enumerate(signs) if n == signs.index(sign)}
+        streams.append(with_learning(list(clips), firsts))
+    predictor = Predictor.from_pretrained(str(STARTER), hand_model=str(HAND_MODEL))
+    started = time.perf_counter()
+    node = play_in_node(predictor, streams, 0.5, Path(tempfile.mkdtemp(dir=work)), guess=False)
+    python = [play_in_python(predictor, stream, 0.5) for stream in streams]
+    pairs = [(a, b) for ours, theirs in zip(node["results"], python) for a, b in zip(ours["typed"], theirs["typed"])]
+    same = sum(a["word"] == b["word"] and abs(a["t"] - b["t"]) <= 0.081 for a, b in pairs)
+    counts = [(len(o["typed"]), len(t["typed"])) for o, t in zip(node["results"], python)]
+    total = sum(t for _, t in counts)
+    emit(
+        "page_words_after_learning_as_the_server_types_them",
+        100 * same / max(1, total) if all(o == t for o, t in counts) else 0.0,
+        "% of the adapted server's typed words the page types too after learning the same clips, same word and frame",
+        100.0,
+        "the server's SequenceSession with its adapted copy (SequencePredictor.adapt) on the same streams",
+        higher_is_better=True,
+        goal="100 % (exact)",
+        streams=len(streams),
+        clips_learnt=sum(r["learnt"] for r in python),
+        words=total,
+        seconds=time.perf_counter() - started,
+    )
+    script, model = work / "time_memory.mjs", work / "starter.onnx"
+    script.write_text(TIME_MEMORY)
+    model.write_bytes(predictor.page_model())
+    settings = predictor.new_live_session().page_settings()
+    predictor.close()
+    length = str(settings["sequence_length"])
+    done = subprocess.run(
+        ["node", str(script), str(ROOT), json.dumps(settings["personal"]), str(model), length],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    memory_ms, window_ms = json.loads(done.stdout)
+    emit(
+        "page_memory_ms_per_window",
+        memory_ms,
+        f"ms the visitor's memory adds to a window's answer, {settings['personal']['max_examples']} clips of the "
+        "starter's features in it (Node; median of 2000 after 2000)",
+        window_ms,
+        "the window itself through the starter in ONNX Runtime Web (Node; median of 50 after 100)",
+        higher_is_better=False,
+    )
+
+
+# personal_memory.mjs's cost per window, full (max_examples clips of the model's features; values: any), and the
+# window itself through page_model.mjs, warmed up: [memory ms, window ms], medians.
+TIME_MEMORY = """
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+const [root, settings, model, length] = process.argv.slice(2);
+const from = (path) => import(pathToFileURL(`${root}/${path}`).href);
+const { PersonalMemory } = await from("space/web/personal_memory.mjs");
+const { loadClassifier, windowMilliseconds } = await from("space/web/page_model.mjs");
+const ort = await from("node_modules/onnxruntime-web/dist/ort.wasm.min.mjs");
+const classify = await loadClassifier(ort, new Uint8Array(readFileSync(model)), Number(length));
+const windowMs = await windowMilliseconds(classify, Number(length), 258, 50, 100);
+const size = (await classify(new Float32Array(Number(length) * 258))).features.length;
+const memory = new PersonalMemory(JSON.parse(settings));
+const features = (n) => Array.from({ length: size }, (_, i) => Math.sin(n * 131 + i));
+for (let n = 0; n < memory.settings.max_examples; n++) memory.add(features(n), n % 4);
+const took = [];
+for (let i = 0; i < 4000; i++) {
+  const window = features(i % 7 === 0 ? i % memory.settings.max_examples : 1000 + i);  // near a clip, or not
+  const started = performance.now();
+  memory.logits(window, [0.1, 0.2, 0.3, 0.4]);
+  if (i >= 2000) took.push(performance.now() - started);
+}
+took.sort((a, b) => a - b);
+process.stdout.write(JSON.stringify([took[took.length >> 1], windowMs]));
+"""
 
 
 # One model file through ONNX Runtime Web under Node, as page_model.mjs configures it (WebAssembly, one thread).
@@ -298,7 +409,7 @@ def crops(work: Path, count: int = 20, warm_up: int = 5) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["requests", "page", "bundle", "words", "crops"])
+    parser.add_argument("what", choices=["requests", "page", "bundle", "words", "crops", "learn"])
     parser.add_argument("--work", default=str(ROOT / "artifacts" / "bench-browser"))
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
@@ -310,6 +421,7 @@ def main() -> None:
         "bundle": lambda: bundle(work),
         "words": lambda: words(work),
         "crops": lambda: crops(work),
+        "learn": lambda: learn(work),
     }[args.what]()
 
 

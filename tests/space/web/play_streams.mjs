@@ -1,6 +1,6 @@
 // Plays landmark streams through the page's own modules under Node: node play_streams.mjs <input.json> <repo root>.
 // input: {onnx (a path), settings (SequenceSession.page_settings), threshold, streams: [[{t, hands} | {learn}, ...]]};
-// {learn: word} is the visitor's "That was word" for the sign that last ended.
+// {learn: word} is the visitor's "That was word" for the sign that last ended (none: nothing learnt).
 // Prints, per stream, {typed: [{word, t}], signs: [{times: [first, last], word, confidence}], text, learnt, window_ms}.
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -23,7 +23,7 @@ for (const stream of job.streams) {
   let learnt = 0;
   for (const frame of stream) {
     if (frame.learn) {
-      learnt = await reader.learn(frame.learn);
+      if (reader.lastSign) learnt = await reader.learn(frame.learn);  // no sign ended: the page says "Sign first"
       continue;
     }
     const { committed, sign } = await reader.step(frame.t, frame.hands, job.threshold, job.guess ?? true);

@@ -34,8 +34,9 @@ def play_in_python(predictor, stream, threshold):
     typed, signs, last, learnt = [], [], None, 0
     for frame in stream:
         if "learn" in frame:
-            session.predictor = session.predictor.adapt([session.last_sign], [frame["learn"]])
-            session.last_sign, learnt = None, len(session.predictor.personal_clips)
+            if session.last_sign is not None:  # none: the Live tab says "Sign first"
+                session.predictor = session.predictor.adapt([session.last_sign], [frame["learn"]])
+                session.last_sign, learnt = None, len(session.predictor.personal_clips)
             continue
         now[0] = frame["t"]
         step = session.step_message({"frames": [frame]}, threshold)
@@ -181,20 +182,24 @@ def test_the_rules_are_the_servers_numbers_not_the_pages():
 
 @pytest.mark.skipif(not (KEYPOINTS_DIR / "asl-more-people").is_dir(), reason="../shared keypoints absent")
 def test_the_starter_types_the_same_words_in_the_page_on_real_signers(tmp_path, served):
-    """Real people's clips (asl-more-people, every sign, a few clips each) signed one after another."""
+    """Real people's clips (asl-more-people, every sign, a few clips each) signed one after another; then again with
+    each person's first clip of each sign taught to the page and to the server as "That was I love you"."""
     from signspace.core.landmarks import load_npy
 
     people = sorted(p for p in (KEYPOINTS_DIR / "asl-more-people").iterdir() if p.is_dir())
-    streams = []
+    streams, taught = [], []
     for person in people:
         clips = [
             load_npy(path, path.name) for sign in sorted(person.iterdir()) for path in sorted(sign.glob("*.npy"))[:3]
         ]
         streams.append(page_stream(clips))
+        taught.append(with_learning(clips, {n: "I love you" for n in range(0, len(clips), 3)}))
     predictor = served(STARTER)
-    page = play_in_node(predictor, streams, 0.5, tmp_path, guess=False)
-    python = [play_in_python(predictor, stream, 0.5) for stream in streams]
+    page = play_in_node(predictor, streams + taught, 0.5, tmp_path, guess=False)
+    python = [play_in_python(predictor, stream, 0.5) for stream in streams + taught]
     assert sum(len(p["typed"]) for p in python) >= 20
     for ours, theirs in zip(page["results"], python):
         assert_same(theirs, ours)
+    plain, learnt = python[: len(streams)], python[len(streams) :]
+    assert sum(r["learnt"] for r in learnt) >= 10 and [r["text"] for r in plain] != [r["text"] for r in learnt]
     assert page["window_ms"] < 50  # a sanity bound, not a speed target (bench/bench_page_classifier.py measures)
