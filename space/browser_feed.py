@@ -137,6 +137,7 @@ class PageModels:
             "model_url": _url(path),
             "max_bytes": PAGE_MODEL_MAX_BYTES,
             "settings": session.page_settings(),
+            "memory": predictor.page_memory()["digest"],  # the visitor's clips it must read with ("": none)
         }
         session.close()
         self._made[predictor] = described
@@ -250,10 +251,14 @@ def browser_step(
     try:
         with slots or contextlib.nullcontext(), state.lock:
             if isinstance(message, dict) and "sign" in message:
-                # the page's word counts only from the model this server offered it; anything else is read here
-                offered = answer.get("page_model", {}).get("model_url")
-                read_here = offered is None or message.get("model_url") != offered
-                step, ack = state.step_sign(message["sign"], threshold, read_here), True
+                # the page's word counts only from the model this server offered it, read with the visitor's clips as
+                # they are here; anything else is read here, and a page behind on the clips is sent them
+                offered = answer.get("page_model", {})
+                read_here = offered.get("model_url") is None or message.get("model_url") != offered["model_url"]
+                behind = not read_here and message.get("memory", "") != offered["memory"]
+                step, ack = state.step_sign(message["sign"], threshold, read_here or behind), True
+                if behind:
+                    answer["personal"] = predictor.page_memory()
             else:
                 step = state.step_message(message, threshold)
                 ack = message["frames"][-1]["t"]

@@ -2,9 +2,10 @@
 // and `watch` are Gradio's). web/hand_tracking.mjs (the static Space's tracker too) follows the camera's own frames;
 // the landmarks are drawn over the mirrored preview here. What goes to the server:
 // - a motion model the page can run (props.page_model: web/page_model.mjs loads its ONNX export into ONNX Runtime Web
-//   and web/sign_reader.mjs follows live.py's rules): one message per sign, {sign: {word, confidence[, frames]}};
-//   nothing per frame. Where the page cannot (no WebAssembly SIMD, the model too big, the device too slow), it says
-//   why and sends the landmarks instead;
+//   and web/sign_reader.mjs follows live.py's rules): one message per sign, {sign: {word, confidence[, frames]},
+//   model_url, memory}; nothing per frame. A visitor's "That was ..." is learnt on the server; the next answer gives
+//   the page their clips (answer.personal) and it reads with them too (`memory`: their digest). Where the page cannot
+//   (no WebAssembly SIMD, the model too big, the device too slow), it says why and sends the landmarks instead;
 // - otherwise the landmarks, a few frames per message; for an image model trained on hand crops, also the square
 //   around the hands, cut and resized here to the model's input exactly as the server would.
 // The whole frame never leaves the device.
@@ -25,6 +26,7 @@ let wants = props.wants;
 let threshold = null;  // the page's slider, as the server's answers say it
 let reader = null;  // the page reads the signs itself (a SignReader), or null: the server does
 let readerModel = null;  // the model_url it runs
+let readerMemory = "";  // the digest of the visitor's clips it reads with (learnt on the server: "That was ...")
 let readerBusy = false;
 let cropOfLast = false;  // the crop canvas holds the newest kept frame's hands
 cropCanvas.style.transform = props.mirror ? "none" : "scaleX(-1)";  // shown like the mirrored preview
@@ -58,6 +60,11 @@ watch("value", () => {
   if (answer.page_model && reader && answer.page_model.model_url !== readerModel) {
     serverReads(answer.page_model.why || "you picked another model");
   }
+  if (answer.personal && reader) {  // the visitor taught their copy on the server: the page reads with it too
+    reader.memory.load(answer.personal);
+    readerMemory = answer.personal.digest;
+    element.dataset.memory = String(reader.memory.size);
+  }
   if (answer.refused) say(`The server refused a message: ${answer.refused}`);
 });
 
@@ -65,7 +72,7 @@ function send() {
   if (inFlight && performance.now() - sentAt < 5000) return;
   let message;
   if (signs.length) {
-    message = { sign: signs.shift(), model_url: readerModel };
+    message = { sign: signs.shift(), model_url: readerModel, memory: readerMemory };
   } else if (buffer.length && !reader) {
     message = { frames: buffer.splice(0, buffer.length).slice(-MAX_FRAMES) };
     if (wants.send === "crop" && cropOfLast) {

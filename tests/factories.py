@@ -316,9 +316,13 @@ class FakePredictor:
         self.answer = answer or (lambda x: np.array([confidence, 1 - confidence, *[0.0] * (len(self.labels) - 2)]))
         self.calls, self.closed, self.trackers = [], False, []
         self.length, self.page_onnx = 16, page_onnx  # motion: the window; the ONNX the page gets (None: none)
+        self.memory_digest = ""  # the visitor's clips the page must read with (page_memory): none
 
     def page_model(self):
         return self.page_onnx
+
+    def page_memory(self) -> dict:
+        return {"features": [], "labels": [], "digest": self.memory_digest}
 
     def describe(self) -> str:
         return {"motion": "**input:** hand landmarks", "crops": "**input:** hand crop", "frames": "**input:** frame"}[

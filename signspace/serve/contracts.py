@@ -114,6 +114,8 @@ class MotionModel(LiveModel, Protocol):
 
     def page_model(self) -> bytes | None: ...  # the model as ONNX for the visitor's page; None: it stays here
 
+    def page_memory(self) -> dict: ...  # the visitor's clips for the page's memory, and its digest ("" for none)
+
     def predict_landmarks(
         self, sequence: Any, times: Any, start: float | None = None, end: float | None = None
     ) -> Prediction: ...

@@ -12,6 +12,7 @@ live session (``live.py``). What differs by kind lives in the kind's class, neve
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import os
 import threading
@@ -153,6 +154,10 @@ class Predictor:
     def page_model(self) -> bytes | None:
         """The model as ONNX for the visitor's page to classify with; None: this kind is classified here."""
         return None
+
+    def page_memory(self) -> dict:
+        """A visitor's clips for the page's memory (motion models adapt); none here."""
+        return {"features": [], "labels": [], "digest": ""}
 
     def for_gpu(self) -> Predictor | None:
         """A copy for one-off answers on a borrowed GPU (ZeroGPU), or None when the kind needs none."""
@@ -486,15 +491,26 @@ class SequencePredictor(Predictor):
 
     def page_model(self) -> bytes | None:
         """The model as ONNX for the visitor's page (``space/web/sign_reader.mjs`` runs it in ONNX Runtime Web and
-        types what this predictor's sessions would), exported once, with the features personal adaptation reads (a
-        static Space's page learns its visitor's form itself: ``space/web/personal_memory.mjs``). None for a copy
-        that learnt a visitor's clips here: what it learnt lives on the server."""
-        if self.personal_clips:
+        types what this predictor's sessions would), exported once, with the features personal adaptation reads.
+        A copy that learnt a visitor's clips with ``nearest`` gives the same export (the page keeps the clips itself,
+        ``space/web/personal_memory.mjs``, from ``page_memory``); None for ``head`` and ``finetune`` copies: a refitted
+        layer or a fine-tuned model lives here, on the server."""
+        if self.personal_clips and (self.memory is None or self.memory.method != "nearest"):
             return None
         if self._page_onnx is None:
             example = torch.zeros(1, self.length, FRAME_VALUES)
             self._page_onnx = onnx_bytes(self.model, example, "input_values", with_features=True)
         return self._page_onnx
+
+    def page_memory(self) -> dict:
+        """The visitor's clips as the page's memory (``space/web/personal_memory.mjs``) takes them: their features
+        and label indices, and a digest naming this memory ("" when there is none), which the page's sign messages
+        repeat so that a page with an older memory is not taken at its word."""
+        if self.memory is None or not len(self.memory):
+            return {"features": [], "labels": [], "digest": ""}
+        features, labels = np.stack(self.memory.features), np.asarray(self.memory.labels, np.int64)
+        digest = hashlib.sha256(features.tobytes() + labels.tobytes()).hexdigest()[:16]
+        return {"features": features.tolist(), "labels": labels.tolist(), "digest": digest}
 
     def _head(self) -> tuple[np.ndarray, np.ndarray]:
         layer = self.model.head_layer

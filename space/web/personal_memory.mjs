@@ -40,6 +40,13 @@ export class PersonalMemory {
     }
   }
 
+  // The server's copy of the visitor's clips (SequencePredictor.page_memory: {features, labels}), in place of these:
+  // on a Gradio Space the clips are learnt there, and the page reads with them.
+  load({ features, labels }) {
+    this.features = features.map(unit);
+    this.labels = [...labels];
+  }
+
   // The answer for one window (its features and the model's own logits) once the visitor's clips count: logits, as
   // the model's are (their softmax is the mixed probabilities).
   logits(features, logits) {

@@ -218,3 +218,22 @@ def test_a_sign_the_page_read_is_typed_and_every_answer_says_whether_the_page_ma
         motion, {"sign": sign, "model_url": "old"}, session, 0.6, None, 0.2, page_models=models
     )
     assert (label, text) == ({"b": 0.9}, "a b")
+
+
+def test_a_page_behind_on_the_visitors_clips_is_read_here_and_sent_them(tmp_path):
+    """After "That was ..." the visitor's copy has clips the page lacks: the page's next sign is read here from its
+    frames and the answer carries the clips; once the page names the same memory, its word is typed as read."""
+    models = browser_feed.PageModels("ort.mjs", folder=tmp_path)
+    motion = FakePredictor("motion", page_onnx=b"onnx", answer=lambda window: [0.1, 0.9])
+    motion.memory_digest = "abc"
+    described = models.describe(motion)
+    assert described["memory"] == "abc"
+    hand = landmark_clip("circle", frames=1, seed=0)[0][RIGHT].tolist()
+    frames = [{"t": 1.0, "hands": [{"handedness": "Right", "score": 1, "points": hand}]}]
+    sign = {"word": "a", "confidence": 0.8, "frames": frames}
+    message = {"sign": sign, "model_url": described["model_url"], "memory": ""}
+    label, text, session, answer = step(motion, message, None, 0.6, None, 0.2, page_models=models)
+    assert (label, text) == ({"b": 0.9}, "b") and answer["personal"] == motion.page_memory()
+    session._sign_at = -1e9
+    label, text, _, answer = step(motion, {**message, "memory": "abc"}, session, 0.6, None, 0.2, page_models=models)
+    assert (label, text) == ({"a": 0.8}, "b a") and "personal" not in answer

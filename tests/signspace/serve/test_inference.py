@@ -392,6 +392,21 @@ def test_an_adapted_copy_learns_a_persons_form_for_them_only(adaptable):
     assert again.predict(np.zeros((64, 64, 3), np.uint8)).no_hand  # and the copies share it
 
 
+def test_a_copy_adapted_on_features_gives_the_page_the_same_model_and_the_visitors_clips(adaptable):
+    """A Gradio page reads with the visitor's clips too (space/browser_tracker.js): the same export, and the clips'
+    features with a digest that changes with every lesson; a refitted layer or a fine-tuned model stays here."""
+    predictor, times, mine, _, wanted = adaptable
+    assert predictor.page_memory() == {"features": [], "labels": [], "digest": ""}
+    one = predictor.adapt([(mine[0], times)], [wanted])
+    two = one.adapt([(mine[1], times)], [wanted])
+    assert one.page_model() == two.page_model() == predictor.page_model()
+    memory = two.page_memory()
+    np.testing.assert_array_equal(memory["features"], np.stack(two.memory.features))
+    assert memory["labels"] == [predictor.labels.index(wanted)] * 2
+    assert len({predictor.page_memory()["digest"], one.page_memory()["digest"], memory["digest"]}) == 3
+    assert predictor.adapt([(mine[0], times)], [wanted], method="head").page_model() is None
+
+
 def test_the_features_adaptation_reads_come_from_the_same_pass_as_the_logits(tmp_path):
     from factories import HAND_MODEL, landmark_clip, make_sequence_model
 

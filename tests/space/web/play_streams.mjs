@@ -1,5 +1,6 @@
 // Plays landmark streams through the page's own modules under Node: node play_streams.mjs <input.json> <repo root>.
-// input: {onnx (a path), settings (SequenceSession.page_settings), threshold, streams: [[{t, hands} | {learn}, ...]]};
+// input: {onnx (a path), settings (SequenceSession.page_settings), threshold, streams: [[{t, hands} | {learn}, ...]],
+// memory (optional: SequencePredictor.page_memory, loaded before each stream)};
 // {learn: word} is the visitor's "That was word" for the sign that last ended (none: nothing learnt).
 // Prints, per stream, {typed: [{word, t}], signs: [{times: [first, last], word, confidence}], text, learnt, window_ms}.
 import { readFileSync } from "node:fs";
@@ -18,6 +19,7 @@ const windowMs = await windowMilliseconds(classify, length);
 const results = [];
 for (const stream of job.streams) {
   const reader = new SignReader(job.settings, classify);
+  if (job.memory) reader.memory.load(job.memory);  // the server's copy of the visitor's clips (page_memory)
   const typed = [];
   const signs = [];
   let learnt = 0;

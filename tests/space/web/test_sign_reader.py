@@ -50,7 +50,7 @@ def play_in_python(predictor, stream, threshold):
     return {"typed": typed, "signs": signs, "text": session.text, "learnt": learnt}
 
 
-def play_in_node(predictor, streams, threshold, tmp_path, guess=True):
+def play_in_node(predictor, streams, threshold, tmp_path, guess=True, memory=None):
     session = predictor.new_live_session()
     (tmp_path / "model.onnx").write_bytes(predictor.page_model())
     job = {
@@ -59,6 +59,7 @@ def play_in_node(predictor, streams, threshold, tmp_path, guess=True):
         "threshold": threshold,
         "streams": streams,
         "guess": guess,
+        "memory": memory,
     }
     (tmp_path / "job.json").write_text(json.dumps(job))
     script = Path(__file__).with_name("play_streams.mjs")
@@ -143,6 +144,22 @@ def test_the_page_learns_a_visitors_form_as_the_server_does(tmp_path, served):
     assert any(changed), (taught["signs"], plain["signs"])  # the lesson counts, in the page as on the server
     later = [s["word"] for s, clip in zip(taught["signs"][2:], range(2, 9)) if clip % 3 == 0]
     assert later and all(word == "swipe" for word in later), later  # the same motion as the taught clip
+
+
+def test_a_page_given_the_servers_copy_of_the_clips_types_what_the_adapted_server_types(tmp_path, served):
+    """A Gradio Space learns "That was ..." on the server and hands the page the clips (page_memory): the page then
+    types what the server's adapted copy types."""
+    make_sequence_model(tmp_path / "model")
+    predictor = served(tmp_path / "model")
+    motions = ("circle", "rise", "swipe")
+    clips = [landmark_clip(motions[n % 3], frames=26 + n % 7, seed=40 + n) for n in range(9)]
+    times = [np.arange(len(c)) / 30 for c in clips[:2]]
+    adapted = predictor.adapt(list(zip(clips[:2], times)), ["swipe", "circle"])
+    stream, threshold = page_stream(clips[2:]), 0.34
+    page = play_in_node(adapted, [stream], threshold, tmp_path, memory=adapted.page_memory())
+    python = play_in_python(adapted, stream, threshold)
+    assert_same(python, page["results"][0])
+    assert python["text"] != play_in_python(predictor, stream, threshold)["text"]  # the clips change the words
 
 
 def test_the_page_says_in_one_line_what_it_cannot_learn_from(tmp_path, served):
