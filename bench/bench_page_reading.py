@@ -195,27 +195,36 @@ def people() -> list[Path]:
     ]  # fmt: skip
 
 
+def page_against_server(predictor, streams: list, work: Path) -> tuple[float, int, dict, list]:
+    """The streams through the page's modules (Node, ONNX Runtime Web) and the server's SequenceSession, threshold
+    0.5: (% of the server's typed words the page types too, same word and frame; 0 if the counts differ), the
+    server's word count, and each side's results."""
+    from test_sign_reader import play_in_node, play_in_python
+
+    node = play_in_node(predictor, streams, 0.5, Path(tempfile.mkdtemp(dir=work)), guess=False)
+    python = [play_in_python(predictor, stream, 0.5) for stream in streams]
+    pairs = [(a, b) for ours, theirs in zip(node["results"], python) for a, b in zip(ours["typed"], theirs["typed"])]
+    same = sum(a["word"] == b["word"] and abs(a["t"] - b["t"]) <= 0.081 for a, b in pairs)
+    counts = [(len(o["typed"]), len(t["typed"])) for o, t in zip(node["results"], python)]
+    total = sum(t for _, t in counts)
+    return (100 * same / max(1, total) if all(o == t for o, t in counts) else 0.0), total, node, python
+
+
 def words(work: Path) -> None:
     """Every person of asl-more-people and asl-multi-signer, every clip signed one after another: the words the
     page's modules (Node, ONNX Runtime Web) type against the server's SequenceSession, the starter serving."""
     from factories import page_stream
-    from test_sign_reader import play_in_node, play_in_python
 
     from signspace.serve.inference import Predictor
 
     streams = [page_stream([clip for _, clip in person_clips(person)]) for person in people()]
     predictor = Predictor.from_pretrained(str(STARTER), hand_model=str(HAND_MODEL))
     started = time.perf_counter()
-    node = play_in_node(predictor, streams, 0.5, Path(tempfile.mkdtemp(dir=work)), guess=False)
-    python = [play_in_python(predictor, stream, 0.5) for stream in streams]
+    agreed, total, node, _ = page_against_server(predictor, streams, work)
     predictor.close()
-    pairs = [(a, b) for ours, theirs in zip(node["results"], python) for a, b in zip(ours["typed"], theirs["typed"])]
-    same = sum(a["word"] == b["word"] and abs(a["t"] - b["t"]) <= 0.081 for a, b in pairs)
-    counts = [(len(o["typed"]), len(t["typed"])) for o, t in zip(node["results"], python)]
-    total = sum(t for _, t in counts)
     emit(
         "page_words_as_the_server_types_them",
-        100 * same / max(1, total) if all(o == t for o, t in counts) else 0.0,
+        agreed,
         "% of the server's typed words the page types too, same word, same frame (+-1)",
         100.0,
         "the server's own SequenceSession on the same streams",
@@ -234,7 +243,7 @@ def learn(work: Path) -> None:
     of each sign ("That was <the sign>"), then signs the other nine: the words the page types with what it learnt
     against the server's adapted copy (the starter serving); and the memory's ms per window with 30 clips in it
     (the most a visitor keeps), against the window itself, both in Node."""
-    from test_sign_reader import play_in_node, play_in_python, with_learning
+    from test_sign_reader import with_learning
 
     from signspace.serve.inference import Predictor
 
@@ -246,15 +255,10 @@ def learn(work: Path) -> None:
         streams.append(with_learning(list(clips), firsts))
     predictor = Predictor.from_pretrained(str(STARTER), hand_model=str(HAND_MODEL))
     started = time.perf_counter()
-    node = play_in_node(predictor, streams, 0.5, Path(tempfile.mkdtemp(dir=work)), guess=False)
-    python = [play_in_python(predictor, stream, 0.5) for stream in streams]
-    pairs = [(a, b) for ours, theirs in zip(node["results"], python) for a, b in zip(ours["typed"], theirs["typed"])]
-    same = sum(a["word"] == b["word"] and abs(a["t"] - b["t"]) <= 0.081 for a, b in pairs)
-    counts = [(len(o["typed"]), len(t["typed"])) for o, t in zip(node["results"], python)]
-    total = sum(t for _, t in counts)
+    agreed, total, _, python = page_against_server(predictor, streams, work)
     emit(
         "page_words_after_learning_as_the_server_types_them",
-        100 * same / max(1, total) if all(o == t for o, t in counts) else 0.0,
+        agreed,
         "% of the adapted server's typed words the page types too after learning the same clips, same word and frame",
         100.0,
         "the server's SequenceSession with its adapted copy (SequencePredictor.adapt) on the same streams",
