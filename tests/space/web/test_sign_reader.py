@@ -219,4 +219,4 @@ def test_the_starter_types_the_same_words_in_the_page_on_real_signers(tmp_path, 
         assert_same(theirs, ours)
     plain, learnt = python[: len(streams)], python[len(streams) :]
     assert sum(r["learnt"] for r in learnt) >= 10 and [r["text"] for r in plain] != [r["text"] for r in learnt]
-    assert page["window_ms"] < 50  # a sanity bound, not a speed target (bench/bench_page_classifier.py measures)
+    assert page["window_ms"] < 50  # a sanity bound, not a speed target (bench/bench_page_reading.py page measures)
