@@ -507,7 +507,7 @@ class SequencePredictor(Predictor):
         and label indices, and a digest naming this memory ("" when there is none), which the page's sign messages
         repeat so that a page with an older memory is not taken at its word."""
         if self.memory is None or not len(self.memory):
-            return {"features": [], "labels": [], "digest": ""}
+            return super().page_memory()
         features, labels = np.stack(self.memory.features), np.asarray(self.memory.labels, np.int64)
         digest = hashlib.sha256(features.tobytes() + labels.tobytes()).hexdigest()[:16]
         return {"features": features.tolist(), "labels": labels.tolist(), "digest": digest}

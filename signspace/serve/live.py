@@ -429,7 +429,7 @@ class SequenceSession(LiveSession):
                 "background_word": BACKGROUND_WORD,
                 "max_text": MAX_TEXT,
             },
-            # "That was ..." in a page with no server to learn on (a static Space): adaptation.py's nearest
+            # the page's memory of the visitor's clips (space/web/personal_memory.mjs): adaptation.py's nearest
             "personal": {"floor": NEAREST_FLOOR, "temperature": NEAREST_TEMPERATURE, "max_examples": MAX_EXAMPLES},
         }
 
