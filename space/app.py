@@ -152,9 +152,9 @@ def build_demo(
                     api_visibility="private",
                 )
                 feed.stop(
-                    browser_feed.live_unavailable,
+                    browser_feed.browser_unavailable,
                     inputs=[feed],
-                    outputs=[server_camera, tracking_note, feed],
+                    outputs=[server_camera, tracking_note],
                     api_visibility="private",
                 )
             model_picker.change(

@@ -161,8 +161,9 @@ def browser_feed(
     what the starting model needs (each answer tells the page again, after a visitor picks another model).
     ``page_model``: ``PageModels.describe``'s answer, where the page may read a motion model's signs itself (then it
     sends one message per sign instead of its frames); ``keep_signs``: such messages carry the sign's frames too
-    (what "That was ..." teaches)."""
-    return gr.HTML(
+    (what "That was ..." teaches). When the page cannot track it stops, and hides itself: its tab's note says why,
+    beside the server-tracked webcam, and the stopped box would say it a second time."""
+    feed = gr.HTML(
         value={},
         html_template=TEMPLATE,
         css_template=STYLE,
@@ -177,6 +178,8 @@ def browser_feed(
         threshold=threshold,  # until the server's first answer says the slider's
         **cast(dict[str, Any], urls),  # the tracker bundle's URLs, as template props
     )
+    feed.stop(lambda: gr.update(visible=False), None, [feed], api_visibility="private")
+    return feed
 
 
 def live_feed(config, predictor: Predictor, roster: LiveRoster) -> tuple[gr.HTML, dict[str, Any]]:
@@ -273,9 +276,3 @@ def browser_unavailable(message) -> tuple:
     reason = (message or {}).get("fallback", "unknown reason") if isinstance(message, dict) else "unknown reason"
     note = f"Tracking in your browser is not available ({reason[:300]}); your webcam's frames go to the server instead."
     return gr.update(visible=True), note
-
-
-def live_unavailable(message) -> tuple:
-    """The Live tab's fallback: the server-tracked webcam and the note, and the page's own tracker hidden (it would
-    show the same reason a second time, beside a camera that no longer runs)."""
-    return *browser_unavailable(message), gr.update(visible=False)

@@ -495,3 +495,29 @@ def test_the_choice_of_what_to_keep_is_offered_only_where_the_browser_records(tm
     assert choice_shown(app.AppConfig(model="m", per_visitor=True, hand_model=hand))
     assert not choice_shown(app.AppConfig(model="m", per_visitor=True, tracking="server", hand_model=hand))
     assert not choice_shown(app.AppConfig(model="m", data_dir=str(tmp_path / "signs")))
+
+
+def test_where_the_page_cannot_track_clips_are_stored_as_videos_and_it_says_why_once(tmp_path):
+    """The Teach tab's fallback: the server-tracked webcam, the reason in the note, and every page tracker (this
+    tab's and the Live tab's) hides itself when it stops, so the reason is not said twice."""
+    from factories import fake_task_bundle
+
+    config = app.AppConfig(model="m", per_visitor=True)
+    visitors = Visitors(config, FakePredictor(), "m", root=tmp_path / "visitors")
+    session = visitors.open("visitor")
+    out = teach_handlers.landmarks_unavailable(PAGE, session, {"fallback": "the webcam could not be opened"})
+    assert not session.records_landmarks and out["server_camera"]["visible"] and out["hands_seen"]["visible"]
+    assert out["note"] == (
+        "Tracking in your browser is not available (the webcam could not be opened); your webcam's frames go to "
+        "the server instead. Clips are stored as videos."
+    )
+    assert out["store"]["visible"] is False  # no choice left to offer
+    visitors.close(session)
+    hand = str(fake_task_bundle(tmp_path / "hand_landmarker.task"))
+    served = FakePredictor(model_id="x", hand_model=hand)
+    demo = app.build_demo(served, app.AppConfig(model="m", per_visitor=True, hand_model=hand))
+    feeds = {b._id: b for b in demo.blocks.values() if isinstance(b, gr.HTML) and b.elem_id.endswith("browser-feed")}
+    assert {b.elem_id for b in feeds.values()} == {"signspace-browser-feed", "teach-browser-feed"}
+    hides = [d for d in demo.fns.values() if [(t[0], t[1]) for t in d.targets] in ([(i, "stop")] for i in feeds)]
+    hidden = {d.outputs[0]._id for d in hides if len(d.outputs) == 1 and d.fn() == gr.update(visible=False)}
+    assert hidden == set(feeds)
