@@ -301,6 +301,7 @@ class FakePredictor:
         hand_model=None,
         browser_input=None,
         page_onnx=None,
+        memory_digest="",
     ):
         from signspace.serve.browser import BrowserInput, Send
 
@@ -316,7 +317,7 @@ class FakePredictor:
         self.answer = answer or (lambda x: np.array([confidence, 1 - confidence, *[0.0] * (len(self.labels) - 2)]))
         self.calls, self.closed, self.trackers = [], False, []
         self.length, self.page_onnx = 16, page_onnx  # motion: the window; the ONNX the page gets (None: none)
-        self.memory_digest = ""  # the visitor's clips the page must read with (page_memory): none
+        self.memory_digest = memory_digest  # the visitor's clips the page must read with (page_memory; "": none)
 
     def page_model(self):
         return self.page_onnx

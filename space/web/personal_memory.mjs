@@ -10,9 +10,10 @@ function unit(values) {
   return values.map((v) => v / Math.max(norm, 1e-12));
 }
 
-function softmax(values) {
-  const top = Math.max(...values);
-  const exp = values.map((v) => Math.exp(v - top));
+// core/prediction.softmax: the pages' one (sign_reader.mjs reads the model's answers with it too).
+export function softmax(logits) {
+  const top = Math.max(...logits);
+  const exp = Array.from(logits, (v) => Math.exp(v - top));
   const sum = exp.reduce((a, b) => a + b, 0);
   return exp.map((v) => v / sum);
 }
@@ -62,7 +63,7 @@ export class PersonalMemory {
     const seen = closest.filter(Number.isFinite).map((s) => s / temperature);
     const personal = softmax(seen);
     let next = 0;
-    const model = softmax(Array.from(logits));
+    const model = softmax(logits);
     return closest.map((s, i) => {
       const mine = Number.isFinite(s) ? personal[next++] : 0;
       return Math.log(Math.max((1 - trust) * model[i] + trust * mine, 1e-12));

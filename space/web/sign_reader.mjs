@@ -3,7 +3,7 @@
 // server would. Every number comes from the server (live.py's SequenceSession.page_settings), none is written
 // here; the tests play recorded landmark streams through both and compare the words and the times they were typed.
 // Pure logic: no DOM, no network. `classify(window)` is the caller's (ONNX Runtime Web in the page; page_model.mjs).
-import { PersonalMemory } from "./personal_memory.mjs";
+import { PersonalMemory, softmax } from "./personal_memory.mjs";
 
 const POSE_VALUES = 33 * 4;
 const HAND_VALUES = 21 * 3;
@@ -83,13 +83,6 @@ export function resample(frames, times, length, start = times[0], end = times[ti
     window.set(frames[nearest], i * FRAME_VALUES);
   });
   return window;
-}
-
-export function softmax(logits) {
-  const top = Math.max(...logits);
-  const exp = Array.from(logits, (v) => Math.exp(v - top));
-  const sum = exp.reduce((a, b) => a + b, 0);
-  return exp.map((v) => v / sum);
 }
 
 // prediction.Prediction.words: probability per word (a sign and its variant, shown as one word, summed).

@@ -224,8 +224,7 @@ def test_a_page_behind_on_the_visitors_clips_is_read_here_and_sent_them(tmp_path
     """After "That was ..." the visitor's copy has clips the page lacks: the page's next sign is read here from its
     frames and the answer carries the clips; once the page names the same memory, its word is typed as read."""
     models = browser_feed.PageModels("ort.mjs", folder=tmp_path)
-    motion = FakePredictor("motion", page_onnx=b"onnx", answer=lambda window: [0.1, 0.9])
-    motion.memory_digest = "abc"
+    motion = FakePredictor("motion", page_onnx=b"onnx", answer=lambda window: [0.1, 0.9], memory_digest="abc")
     described = models.describe(motion)
     assert described["memory"] == "abc"
     hand = landmark_clip("circle", frames=1, seed=0)[0][RIGHT].tolist()
