@@ -1,15 +1,18 @@
 """Personal adaptation on people the model never saw: a few of their clips, then their other clips.
 
-    python train/build_starter.py --work /tmp/starter-work     # leaves fold<N>.npz and fold<N>/model
+    python train/build_starter.py --work /tmp/starter-work   # by-person/, by-source/: fold<N>.npz, fold<N>/model
     python bench/bench_adaptation.py --work /tmp/starter-work [--draws 5]
 
-Every held-out person of the starter's recipe (23 people dealt into 5 groups, each group predicted by a model that
-never saw it) gives k = 1 or 3 of their clips per word (hello, thank you, I love you; drawn ``--draws`` times), the
-model adapts (``signspace.adaptation``, every method: the exact code ``SequencePredictor.adapt`` runs, on the same
-features, or for ``finetune`` the fold's model trained on the clips' windows), and is scored on the person's other
-clips of those words. Also measured: the same adapted model on the *other* held-out people of that group (what it
-still knows of everyone else's forms), and the time to adapt. Baseline in the same run: the model as trained, on
-the same clips.
+Two kinds of held-out people, both from the starter's recipe: ``new_person``, the 23 people dealt into 5 groups, each
+group predicted by a model that never saw it (new people of the sources it learnt from); ``new_source``, each of the
+three sources held out in turn (new people of a set-up none of its training people shared: the many people a model
+misses, as a Space's visitors with their own webcams and forms). Every held-out person gives k = 1 or 3 of their
+clips per word (hello, thank you, I love you; drawn ``--draws`` times), the model adapts
+(``signspace.serve.adaptation``, every method: the exact code ``SequencePredictor.adapt`` runs, on the same features,
+or for ``finetune`` the fold's model trained on the clips' windows), and is scored on the person's other clips of
+those words. Also measured: the same adapted model on the *other* held-out people of that group (what it still knows
+of everyone else's forms; for ``new_source``, people of the same source), and the time to adapt. Baseline in the
+same run: the model as trained, on the same clips.
 """
 
 from __future__ import annotations
@@ -95,11 +98,17 @@ def main() -> None:
     parser.add_argument("--work", required=True, help="the --work folder of train/build_starter.py")
     parser.add_argument("--draws", type=int, default=5)
     args = parser.parse_args()
+    work = Path(args.work)
+    for held, folder in (("new_person", work / "by-person"), ("new_source", work / "by-source")):
+        folds = [dict(np.load(path)) for path in sorted(folder.glob("fold*.npz"))]
+        if folds:
+            measure(held, folds, [folder / f"fold{n}" / "model" for n in range(len(folds))], args.draws)
+
+
+def measure(held: str, folds: list[dict], models: list[Path], draws: int) -> None:
+    """One JSON line per method and clip count, over every held-out person of ``folds``."""
     from signspace.models.modeling import load_classifier
 
-    work = Path(args.work)
-    folds = [dict(np.load(path)) for path in sorted(work.glob("fold*.npz"))]
-    models = [work / f"fold{n}" / "model" for n in range(len(folds))]
     tunable = all((m / "config.json").is_file() for m in models) and all("windows" in f for f in folds)
     for method in ("head", "nearest", "finetune") if tunable else ("head", "nearest"):
         for k in (1, 3):
@@ -107,7 +116,7 @@ def main() -> None:
             for fold, folder in zip(folds, models):
                 model = load_classifier(str(folder), strict=True).eval() if method == "finetune" else None
                 for person in sorted(set(fold["signer"])):
-                    trials = list(person_trials(fold, person, k, args.draws, method, model))
+                    trials = list(person_trials(fold, person, k, draws, method, model))
                     if not trials:
                         continue
                     b = statistics.mean(t[0] for t in trials)
@@ -120,13 +129,14 @@ def main() -> None:
                     others += [t[3] - t[2] for t in trials if t[2] is not None]
                     seconds += [t[4] for t in trials]
             emit(
-                f"adaptation_{method}_{k}_clips_per_word",
+                f"adaptation_{held}_{method}_{k}_clips_per_word",
                 statistics.mean(low_after),
                 f"mean accuracy on their other clips, people under {LOW:.0%} before ({len(low_after)} people), "
                 f"after {k} of their clips per word",
                 statistics.mean(low_before),
                 "the model as trained, on the same clips",
                 True,
+                held_out=held,
                 people=len(after),
                 everyone_before=round(statistics.mean(before), 4),
                 everyone_after=round(statistics.mean(after), 4),
@@ -134,7 +144,7 @@ def main() -> None:
                 other_people_change_points=round(100 * statistics.mean(others), 2),
                 adapt_ms_median=round(1000 * statistics.median(seconds), 2),
                 adapt_ms_max=round(1000 * max(seconds), 2),
-                draws=args.draws,
+                draws=draws,
             )
 
 

@@ -1,8 +1,11 @@
 """The ASL starter shipped with the app (space/asl-starter, built by train/build_starter.py): it loads offline with
 the hand model shipped beside it, its card names its sources, and every visitor may pick it in the Model list."""
 
+import json
+
 import app
 import app_config
+import build_starter
 import numpy as np
 import pytest
 from factories import KEYPOINTS_DIR
@@ -34,6 +37,42 @@ def test_its_card_names_its_sources_licences_attribution_and_its_score_on_people
         assert f"`{source}`" in card
     assert "Google / Deaf Professional Arts Network / Georgia Tech PopSign team" in card and "CC BY 4.0" in card
     assert "Measured on **people the model never saw**" in card and "| prakhar1401 | asl-multi-signer |" in card
+    assert "**From a source it never saw**" in card
+
+
+def test_people_are_held_out_in_groups_of_people_and_whole_sources_each_once():
+    sources = {"a1": "asl-multi-signer", "a2": "asl-multi-signer", "m1": "asl-more-people", "i1": "islr-hello-thankyou"}
+    people = sorted(sources)
+    for groups in (build_starter.person_groups(people, 3), build_starter.source_groups(sources)):
+        assert sorted(p for group in groups for p in group) == people
+    assert build_starter.source_groups(sources) == [["m1"], ["a1", "a2"], ["i1"]]
+    assert build_starter.person_groups(people, 3) == [["a1", "m1"], ["a2"], ["i1"]]
+
+
+def _fold(signer, truth, predicted, labels=("hello", "not a sign")):
+    return {"signer": np.asarray(signer), "label": np.asarray(truth), "predicted": np.asarray(predicted),
+            "labels": np.asarray(labels)}  # fmt: skip
+
+
+def test_its_card_says_how_it_does_for_new_people_and_for_people_of_a_source_it_never_saw(tmp_path):
+    """The card's figures are the held-out predictions' own: per person for both kinds of held-out people."""
+    sources = {"ann": "asl-multi-signer", "bob": "asl-multi-signer", "cy": "islr-hello-thankyou"}
+    people_out = build_starter.summarise(
+        [_fold(["ann", "ann", "ann", "cy"], [0, 0, 1, 0], [0, 0, 1, 0]), _fold(["bob", "bob"], [0, 0], [0, 1])], 2
+    )
+    sources_out = build_starter.summarise(
+        [_fold(["ann", "ann", "bob", "bob"], [0, 0, 0, 0], [0, 1, 1, 1]), _fold(["cy"], [0], [0])], 2
+    )
+    assert sources_out["per_person"] == {"ann": 0.5, "bob": 0.0, "cy": 1.0} and sources_out["accuracy"] == 0.4
+    (tmp_path / "config.json").write_text(json.dumps({"id2label": {"0": "hello", "1": "not-a-sign"}}))
+    (tmp_path / "metrics.json").write_text(json.dumps({"validation": {"accuracy": 0.9}}))
+    build_starter.write_card(tmp_path, sources, {"people": people_out, "sources": sources_out})
+    card = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "**80.0% right**; **2 of 3 people at 90 % or more**" in card
+    assert "**From a source it never saw**" in card and "**40.0%** of the 5 clips right, 1 of 3 people" in card
+    assert "(the mean of its people): asl-multi-signer 25.0%, islr-hello-thankyou 100.0%." in card
+    assert "| ann | asl-multi-signer | 100.0% | 50.0% | 100.0% |" in card
+    assert "| bob | asl-multi-signer | 50.0% | 0.0% | — |" in card
 
 
 @pytest.mark.skipif(not (KEYPOINTS_DIR / "asl-more-people").is_dir(), reason="../shared sign keypoints absent")
