@@ -118,7 +118,9 @@ def build_demo(
                         back_btn = gr.Button("Backspace")
                         clear_btn = gr.Button("Clear")
             # "That was ...": the visitor's own copy of a motion model learns their form (kept on their Teach shelf)
-            personal_row, that_was = personal.build_row(predictor, teach, session, info, config.teach, model_info)
+            personal_row, that_was = personal.build_row(
+                predictor, teach, session, info, config.teach, model_info, config.adaptation
+            )
             page = LivePage(
                 session,
                 info,
@@ -207,7 +209,7 @@ def build_demo(
                         learn_clip = gr.Button("Learn my form from this clip")
                     clip_note = gr.Markdown()
                     learn_clip.click(
-                        personal.adapt_clip,
+                        lambda visitor, path, sign: personal.adapt_clip(visitor, path, sign, config.adaptation),
                         inputs=[teach, clip, clip_sign],
                         outputs=[clip_note],
                         api_name="adapt_clip",

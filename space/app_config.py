@@ -15,6 +15,7 @@ from signspace.core.cli import dataclass_parser, parse_dataclasses
 from signspace.core.errors import ConfigError, HandModelError
 from signspace.core.hand_model import resolve_hand_model
 from signspace.serve import browser
+from signspace.serve.adaptation import METHODS, Method
 from signspace.serve.inference import HandCropMode, Precision, Predictor
 from signspace.serve.limits import RequestSizeLimit, UnknownEvent, UploadBudget, parse_size
 from signspace.serve.live import MAX_LIVE_SESSIONS, MOTION_FRAME_SECONDS
@@ -97,6 +98,14 @@ class AppConfig:
         "a local copy of onnxruntime-web's dist folder (e.g. node_modules/onnxruntime-web/dist) for the page's "
         f"classifier; default: the package {browser.ORT_WEB_VERSION} from a public CDN",
     )
+    adaptation: Method = option(
+        "nearest",
+        "how *That was ...* learns a visitor's form of a sign: nearest (their clips as neighbours in the model's "
+        "features: instant, and a page that reads the signs keeps reading them), finetune (a copy of the model "
+        "trained on their clips: about a second of server CPU a lesson, 4-8 points better for people of a source "
+        "the model never saw, and their signs are read on the server from then on), head (the last layer refitted); "
+        'docs/benchmarks.md, "Personal adaptation"',
+    )
     zero_gpu: bool = option(False, "one-off answers borrow a ZeroGPU device (set on Spaces by deploy.py)")
     host: str = option("127.0.0.1", "address to serve on")
     port: int = option(7860, "port to serve on")
@@ -132,6 +141,8 @@ class AppConfig:
         for name, value in positive.items():
             if value <= 0:
                 raise ConfigError(f"--{name} {value}: must be above 0 (default {getattr(AppConfig, name)})")
+        if self.adaptation not in METHODS:  # a Space's SIGNSPACE_ADAPTATION is not checked by the parser
+            raise ConfigError(f"--adaptation {self.adaptation}: one of {', '.join(METHODS)} (default nearest)")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"--port {self.port}: a port number from 0 to 65535, e.g. 7860")
 
@@ -149,6 +160,7 @@ ENVIRONMENT = {
     "data_dir": "SIGNSPACE_DATA_DIR",
     "tracking": "SIGNSPACE_TRACKING",
     "classify": "SIGNSPACE_CLASSIFY",
+    "adaptation": "SIGNSPACE_ADAPTATION",
     "ort_assets": "SIGNSPACE_ORT_ASSETS",
     "web_assets": "SIGNSPACE_WEB_ASSETS",
     "host": "GRADIO_SERVER_NAME",

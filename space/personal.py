@@ -11,7 +11,7 @@ import gradio as gr
 
 from signspace.core.errors import SignSpaceError
 from signspace.core.video import VIDEO_ERRORS
-from signspace.serve.adaptation import AdaptationError
+from signspace.serve.adaptation import AdaptationError, Method
 from signspace.teach.session import keep_personal_clips
 
 LEARNT = (
@@ -20,13 +20,14 @@ LEARNT = (
 )
 
 
-def _adapt(teach, clip, label: str | None, state=None) -> str:
-    """Teach the visitor's current model ``clip`` ((frames, times)) as ``label``; their live session goes on."""
+def _adapt(teach, clip, label: str | None, method: Method, state=None) -> str:
+    """Teach the visitor's current model ``clip`` ((frames, times)) as ``label`` by ``method`` (the app's
+    ``--adaptation``); their live session goes on."""
     predictor = teach.shelf.predictor
     if not label:
         raise gr.Error("Pick which sign it was first.")
     try:
-        adapted = predictor.adapt([clip], [label])
+        adapted = predictor.adapt([clip], [label], method)
     except AdaptationError as exc:
         raise gr.Error(str(exc)) from None
     teach.shelf.personalise(adapted)
@@ -44,17 +45,17 @@ def _motion_model(teach):
     return teach.shelf.predictor
 
 
-def that_was(teach, state, label: str | None):
+def that_was(teach, state, label: str | None, method: Method = "nearest"):
     """The sign that just ended in the Live tab is ``label``: (the visitor's model now, note)."""
     predictor = _motion_model(teach)
     last = getattr(state, "last_sign", None) if state is not None and state.predictor is predictor else None
     if last is None:
         raise gr.Error("Sign first: when your sign ends, say here which one it was.")
-    note = _adapt(teach, last, label, state)
+    note = _adapt(teach, last, label, method, state)
     return teach.shelf.predictor, note
 
 
-def adapt_clip(teach, path: str | None, label: str | None) -> str:
+def adapt_clip(teach, path: str | None, label: str | None, method: Method = "nearest") -> str:
     """A video of one sign, labelled by the visitor: the same adaptation through the clip API."""
     predictor = _motion_model(teach)
     if not path:
@@ -65,7 +66,7 @@ def adapt_clip(teach, path: str | None, label: str | None) -> str:
         raise gr.Error(f"That clip cannot be used: {exc}") from None
     except VIDEO_ERRORS:
         raise gr.Error("That video cannot be decoded (damaged, or a codec FFmpeg does not know).") from None
-    return _adapt(teach, (sequence, times), label)
+    return _adapt(teach, (sequence, times), label, method)
 
 
 def keep_clips(teach) -> str:
@@ -92,9 +93,9 @@ def choices_update(predictor) -> tuple[dict, dict]:
     )
 
 
-def build_row(predictor, teach, session, info, visible: bool, describe):
-    """The row under the typed text: which sign that was, learn it, keep the clips; ``describe``: the page's model
-    line for a predictor. Returns (row, dropdown)."""
+def build_row(predictor, teach, session, info, visible: bool, describe, method: Method = "nearest"):
+    """The row under the typed text: which sign that was, learn it (by ``method``), keep the clips; ``describe``:
+    the page's model line for a predictor. Returns (row, dropdown)."""
     adapts = getattr(predictor, "adapts", False)
     with gr.Row(visible=visible and adapts) as row:
         label = gr.Dropdown(
@@ -110,7 +111,7 @@ def build_row(predictor, teach, session, info, visible: bool, describe):
     note = gr.Markdown(elem_id="live-adapt-note")
 
     def learn_form(visitor, state, sign):
-        model, said = that_was(visitor, state, sign)
+        model, said = that_was(visitor, state, sign, method)
         return describe(model), said
 
     learn.click(learn_form, [teach, session, label], [info, note], api_visibility="private")

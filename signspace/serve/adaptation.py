@@ -8,12 +8,13 @@ themselves ("That was *thank you*"). The model's last layer reads a feature vect
 no gradient through the model and nothing on disk, and it runs on every window at the cost of a small matrix product.
 
 Three ways were measured (``bench/bench_adaptation.py``, docs/benchmarks.md "Personal adaptation"); ``nearest`` is the
-default: for the people of a source the starter's recipe never saw that it serves under 80 % (16 of 23, 56 % right)
-it gives 82 % with one clip per word and 91 % with three, in a tenth of a millisecond and in the page too;
-fine-tuning the whole model gives 91 / 94 % at 0.7-0.9 s on the server, and costs people of other forms over twice as
-much (for the one new person of a known source under 80 %, 34 % right, both reach about 49 % / 60 %). Where a
-visitor's form is another sign of most people's, any method that learns it reads theirs as the visitor's sign too:
-an adapted copy is its visitor's alone. The three:
+default: for the people of a source the starter's recipe never saw that it serves under 80 % (12-18 of 23, 56 %
+right) it gives 83 % with one clip per word and 90 % with three (means over three training seeds), in a tenth of a
+millisecond and in the page too; fine-tuning the whole model gives 91 / 94 % at 0.7-1 s on the server (the app's
+``--adaptation finetune``), and costs people of other forms over twice as much (for the one new person of a known
+source under 80 %, 34 % right, both reach about 49 % / 60 %). Where a visitor's form is another sign of most
+people's, any method that learns it reads theirs as the visitor's sign too: an adapted copy is its visitor's alone.
+The three:
 - ``head``: the last layer refitted to the visitor's clips, pulled towards the model's own weights (so the signs
   they gave no clip of, and other people's forms, keep their answers): a logistic regression with a prior;
 - ``nearest``: their clips as nearest neighbours in feature space, trusted in proportion to how close a window is to

@@ -655,6 +655,8 @@ def test_options_come_from_the_config_with_the_spaces_variables_as_defaults():
     expected = (app_config.DEFAULT_MODEL, app_config.DEFAULT_REVISION, False)
     assert (default.model, default.revision, default.per_visitor) == expected
     assert app.parse_args(["--no-teach", "--hand-crop", "on"], environ={}).teach is False
+    assert default.adaptation == "nearest"
+    assert app.parse_args([], environ={"SIGNSPACE_ADAPTATION": "finetune"}).adaptation == "finetune"
 
 
 @pytest.mark.parametrize(
@@ -670,3 +672,10 @@ def test_an_impossible_setting_is_one_line_naming_it(flags, message):
 
     with pytest.raises(ConfigError, match=re.escape(message)):
         app.parse_args(flags, environ={})
+
+
+def test_a_spaces_unknown_adaptation_method_is_one_line_naming_it():
+    from signspace.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape("--adaptation tuned: one of head, nearest, finetune")):
+        app.parse_args([], environ={"SIGNSPACE_ADAPTATION": "tuned"})

@@ -58,6 +58,22 @@ def test_that_was_teaches_this_visitors_model_their_form_and_no_one_elses(predic
     assert tracker.closed and predictor.still_tracker is not None
 
 
+def test_a_space_set_to_finetune_trains_the_visitors_own_copy_and_reads_it_on_the_server(predictor, tmp_path):
+    """--adaptation finetune: each lesson trains a copy of the model on every clip so far (nobody else's changes)."""
+    me = visitor(predictor, tmp_path / "me", "me")
+    live = predictor.new_live_session()
+    signed(live, landmark_clip("circle", seed=3))
+    model, note = personal.that_was(me, live, "rise", "finetune")
+    assert model.adaptation == "finetune" and model.memory is None and model.model is not predictor.model
+    assert "Learnt: that was **rise** (1 of your clips so far)" in note and live.predictor is model
+    assert model.page_model() is None and predictor.page_model() is not None  # the page reads the others' model
+    signed(live, landmark_clip("circle", seed=4), start=10.0)
+    again, _ = personal.that_was(me, live, "rise", "finetune")
+    assert len(again.personal_clips) == 2 and again.model is not model.model
+    assert me.shelf.predictor is again and predictor.memory is None and predictor.adaptation is None
+    me.close()
+
+
 def test_a_visitor_keeps_their_clips_in_teach_as_landmark_clips_of_those_signs(predictor, tmp_path):
     me = visitor(predictor, tmp_path / "me", "me")
     with pytest.raises(gr.Error, match="There is nothing to keep yet"):
@@ -94,3 +110,28 @@ def test_a_labelled_video_teaches_the_model_through_the_clip_api(predictor, tmp_
     junk.write_bytes(b"not a video")
     with pytest.raises(gr.Error, match="cannot be decoded|cannot be used"):
         personal.adapt_clip(me, str(junk), "swipe")
+
+
+def _handler(demo, name):
+    """The function an event of the built app runs: by its API name, or by the element that triggers it."""
+    for dependency in demo.config["dependencies"]:
+        ids = {target[0] for target in dependency["targets"]}
+        if dependency["api_name"] == name or any(demo.blocks[i].elem_id == name for i in ids if i in demo.blocks):
+            return demo.fns[dependency["id"]].fn
+    raise AssertionError(f"no event {name!r}")
+
+
+@pytest.mark.skipif(not ASL_DIR.is_dir(), reason="../shared photos absent")
+def test_the_apps_adaptation_option_is_how_both_the_live_tab_and_the_clip_api_learn(predictor, tmp_path):
+    import app
+
+    demo = app.build_demo(predictor, app.AppConfig(model="local", adaptation="finetune", data_dir=str(tmp_path)))
+    me = visitor(predictor, tmp_path / "me", "me")
+    video = photo_video(tmp_path / "mine.mp4", sorted((ASL_DIR / "B").glob("*.jpg"))[:4], repeat=2)
+    assert "Learnt: that was **swipe**" in _handler(demo, "adapt_clip")(me, str(video), "swipe")
+    assert me.shelf.predictor.adaptation == "finetune" and me.shelf.predictor.memory is None
+    live = me.shelf.predictor.new_live_session()
+    signed(live, landmark_clip("circle", seed=3))
+    _handler(demo, "live-learn")(me, live, "rise")
+    assert me.shelf.predictor.adaptation == "finetune" and len(me.shelf.predictor.personal_clips) == 2
+    me.close()
