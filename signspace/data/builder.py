@@ -200,7 +200,10 @@ def run_parallel(
                 if progress_fn:
                     progress_fn(len(results), len(items))
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            # waited for (every chunk is done, or cancelled and its worker idle or dead): a pool shut down without
+            # waiting leaves its manager thread to race the interpreter's exit, which can print a traceback after a
+            # one-line error (CPython gh-83279, gh-132969)
+            pool.shutdown(wait=True, cancel_futures=True)
         return results
     finally:
         progress.close()
