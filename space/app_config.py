@@ -15,7 +15,7 @@ from signspace.core.cli import dataclass_parser, parse_dataclasses
 from signspace.core.errors import ConfigError, HandModelError
 from signspace.core.hand_model import resolve_hand_model
 from signspace.serve import browser
-from signspace.serve.adaptation import METHODS, Method
+from signspace.serve.adaptation import DEFAULT_METHOD, METHODS, Method
 from signspace.serve.inference import HandCropMode, Precision, Predictor
 from signspace.serve.limits import RequestSizeLimit, UnknownEvent, UploadBudget, parse_size
 from signspace.serve.live import MAX_LIVE_SESSIONS, MOTION_FRAME_SECONDS
@@ -99,7 +99,7 @@ class AppConfig:
         f"classifier; default: the package {browser.ORT_WEB_VERSION} from a public CDN",
     )
     adaptation: Method = option(
-        "nearest",
+        DEFAULT_METHOD,
         "how *That was ...* learns a visitor's form of a sign: nearest (their clips as neighbours in the model's "
         "features: instant, and a page that reads the signs keeps reading them), finetune (a copy of the model "
         "trained on their clips: about a second of server CPU a lesson, 4-8 points better for people of a source "
@@ -142,7 +142,7 @@ class AppConfig:
             if value <= 0:
                 raise ConfigError(f"--{name} {value}: must be above 0 (default {getattr(AppConfig, name)})")
         if self.adaptation not in METHODS:  # a Space's SIGNSPACE_ADAPTATION is not checked by the parser
-            raise ConfigError(f"--adaptation {self.adaptation}: one of {', '.join(METHODS)} (default nearest)")
+            raise ConfigError(f"--adaptation {self.adaptation}: one of {', '.join(METHODS)} (default {DEFAULT_METHOD})")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"--port {self.port}: a port number from 0 to 65535, e.g. 7860")
 

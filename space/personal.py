@@ -11,7 +11,7 @@ import gradio as gr
 
 from signspace.core.errors import SignSpaceError
 from signspace.core.video import VIDEO_ERRORS
-from signspace.serve.adaptation import AdaptationError, Method
+from signspace.serve.adaptation import DEFAULT_METHOD, AdaptationError, Method
 from signspace.teach.session import keep_personal_clips
 
 LEARNT = (
@@ -45,7 +45,7 @@ def _motion_model(teach):
     return teach.shelf.predictor
 
 
-def that_was(teach, state, label: str | None, method: Method = "nearest"):
+def that_was(teach, state, label: str | None, method: Method = DEFAULT_METHOD):
     """The sign that just ended in the Live tab is ``label``: (the visitor's model now, note)."""
     predictor = _motion_model(teach)
     last = getattr(state, "last_sign", None) if state is not None and state.predictor is predictor else None
@@ -55,7 +55,7 @@ def that_was(teach, state, label: str | None, method: Method = "nearest"):
     return teach.shelf.predictor, note
 
 
-def adapt_clip(teach, path: str | None, label: str | None, method: Method = "nearest") -> str:
+def adapt_clip(teach, path: str | None, label: str | None, method: Method = DEFAULT_METHOD) -> str:
     """A video of one sign, labelled by the visitor: the same adaptation through the clip API."""
     predictor = _motion_model(teach)
     if not path:
@@ -93,7 +93,7 @@ def choices_update(predictor) -> tuple[dict, dict]:
     )
 
 
-def build_row(predictor, teach, session, info, visible: bool, describe, method: Method = "nearest"):
+def build_row(predictor, teach, session, info, visible: bool, describe, method: Method = DEFAULT_METHOD):
     """The row under the typed text: which sign that was, learn it (by ``method``), keep the clips; ``describe``:
     the page's model line for a predictor. Returns (row, dropdown)."""
     adapts = getattr(predictor, "adapts", False)

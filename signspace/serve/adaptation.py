@@ -35,6 +35,9 @@ from signspace.core.errors import SignSpaceError
 
 Method = Literal["head", "nearest", "finetune"]
 METHODS = get_args(Method)
+# instant, read in the page too, least cost to other people's forms; finetune serves the people it is for better,
+# on the server (docs/benchmarks.md, "Personal adaptation"; the app's --adaptation)
+DEFAULT_METHOD: Method = "nearest"
 MEMORY_METHODS = ("head", "nearest")  # adapt on the features alone; finetune trains a copy of the model
 MAX_EXAMPLES = 30  # per visitor: 10 signs x 3 clips, ~1 MB kept as the model's windows; the oldest go first
 HEAD_PRIOR = 0.05  # pull towards the model's own last layer (per weight, relative to the clips' loss)
@@ -56,7 +59,7 @@ class PersonalMemory:
 
     weight: np.ndarray  # the model's last layer: labels x features
     bias: np.ndarray
-    method: Method = "nearest"  # measured better for the people a model misses (bench/bench_adaptation.py)
+    method: Method = DEFAULT_METHOD
     features: list[np.ndarray] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
     _fitted: tuple[np.ndarray, np.ndarray] | None = None

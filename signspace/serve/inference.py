@@ -40,6 +40,7 @@ from signspace.core.video import MAX_CLIP_SECONDS, read_frames
 from signspace.models.modeling import load_classifier, load_processor
 from signspace.models.transforms import InputSpec, eval_pixels, normalize
 from signspace.serve.adaptation import (
+    DEFAULT_METHOD,
     MAX_EXAMPLES,
     AdaptationError,
     Method,
@@ -456,7 +457,7 @@ class SequencePredictor(Predictor):
         shares the model and its ONNX session); ``finetune`` trains a copy of the model (about a second, and its own
         ONNX export). Adapting a copy again adds the new clips to the ones it learnt from. Closing the copy closes
         only what it made."""
-        method = method or self.adaptation or "nearest"
+        method = method or self.adaptation or DEFAULT_METHOD
         check_method(method)
         kept = list(self.personal_clips)
         for (sequence, times), label in zip(clips, labels, strict=True):
