@@ -63,6 +63,7 @@ class PersonalMemory:
     features: list[np.ndarray] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
     _fitted: tuple[np.ndarray, np.ndarray] | None = None
+    _known: np.ndarray | None = None  # the clips' features as unit vectors, made once for every window after
 
     def __post_init__(self):
         check_method(self.method)
@@ -74,7 +75,7 @@ class PersonalMemory:
         self.features.append(np.asarray(features, np.float64))
         self.labels.append(int(label))
         del self.features[:-MAX_EXAMPLES], self.labels[:-MAX_EXAMPLES]
-        self._fitted = None
+        self._fitted = self._known = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -94,8 +95,9 @@ class PersonalMemory:
         return self._fitted
 
     def _nearest(self, features: np.ndarray, logits: np.ndarray) -> np.ndarray:
-        known = np.stack(self.features)
-        similarity = _unit(known) @ _unit(features)
+        if self._known is None:
+            self._known = _unit(np.stack(self.features))
+        similarity = self._known @ _unit(features)
         best = float(similarity.max())
         trust = np.clip((best - NEAREST_FLOOR) / (1 - NEAREST_FLOOR), 0.0, 1.0)
         if trust == 0.0:

@@ -55,3 +55,15 @@ def test_memory_is_bounded_and_methods_are_checked():
     assert len(memory) == MAX_EXAMPLES and memory.labels[0] == 5 % 3  # the oldest went first
     with pytest.raises(AdaptationError, match="adaptation method 'magic' is unknown; use one of head, nearest"):
         PersonalMemory(WEIGHT, BIAS, "magic")
+
+
+@pytest.mark.parametrize("method", ["head", "nearest"])
+def test_a_clip_added_after_the_memory_has_answered_counts_from_the_next_window(method):
+    """What a memory works out once for every window (the refitted head, the clips as unit vectors) is redone when a
+    clip comes: a visitor's second lesson is not read with the first alone."""
+    memory = PersonalMemory(WEIGHT, BIAS, method)
+    memory.add(jitter(EVERYONE[2], 0), 2)
+    assert memory.logits(MINE, logits(MINE)).argmax() == 0  # their form of sign 1 is not taught yet
+    for seed in range(3):
+        memory.add(jitter(MINE, seed), 1)
+    assert memory.logits(MINE, logits(MINE)).argmax() == 1
