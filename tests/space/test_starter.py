@@ -130,3 +130,13 @@ def test_with_no_model_named_and_no_hub_the_starter_serves_and_a_named_model_fai
     with pytest.raises(HubError):  # a model the user named is never swapped for the starter
         app.load_model(app.AppConfig(model="RavenOnur/Sign-Language"), announce=said.append, load=offline)
     assert len(said) == 1
+
+
+def test_a_keypoints_folder_without_the_three_sources_is_one_line_and_nothing_is_written(tmp_path):
+    from signspace.data.scan import DataFolderError
+
+    (tmp_path / "keypoints" / "asl-multi-signer").mkdir(parents=True)
+    out = tmp_path / "starter"
+    with pytest.raises(DataFolderError, match="lacks asl-more-people, islr-hello-thankyou; pass --keypoints"):
+        build_starter.main(["--keypoints", str(tmp_path / "keypoints"), "--output_dir", str(out)])
+    assert not out.exists()
